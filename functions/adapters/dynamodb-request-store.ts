@@ -1,0 +1,266 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { RetryableError } from '../core/errors';
+import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
+import type { ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
+
+// One table for live state: requests, task tokens, assignment holders. Conditional writes
+// (status + revision) make every change safe against concurrent clicks and step retries.
+//   REQUEST#<id> / REQUEST         the request record (gsi1: by requester, gsi2: by status)
+//   REQUEST#<id> / TOKEN#<kind>    a waiting callback's task token (never leaves the server)
+//   ASSIGNMENT#<key> / HOLDERS     who holds one assignment (gsi2: HOLDERS)
+
+export const REQUESTER_INDEX = 'byRequester';
+export const STATUS_INDEX = 'byStatus';
+const UPDATE_ATTEMPTS = 5;
+
+interface StoredRequest {
+  pk: string;
+  sk: 'REQUEST';
+  gsi1pk: string;
+  gsi1sk: string;
+  gsi2pk: string;
+  gsi2sk: string;
+  status: RequestStatus;
+  revision: number;
+  record: RequestRecord;
+}
+
+const requestKey = (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' });
+const tokenKey = (requestId: string, kind: TaskTokenKind) => ({
+  pk: `REQUEST#${requestId}`,
+  sk: `TOKEN#${kind}`,
+});
+const holdersKey = (key: AssignmentKey) => ({
+  pk: `ASSIGNMENT#${key.accountId}#${key.permissionSetArn}#${key.principalId}`,
+  sk: 'HOLDERS',
+});
+
+function isConditionalFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+export class DynamoDbRequestStore implements RequestStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  private stored(record: RequestRecord, revision: number): StoredRequest {
+    return {
+      ...requestKey(record.request.requestId),
+      sk: 'REQUEST',
+      gsi1pk: `REQUESTER#${record.request.requester.slackUserId}`,
+      gsi1sk: record.request.requestedAt,
+      gsi2pk: `STATUS#${record.status}`,
+      gsi2sk: record.request.requestedAt,
+      status: record.status,
+      revision,
+      record,
+    };
+  }
+
+  async createRequest(record: RequestRecord): Promise<{ created: boolean; record: RequestRecord }> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.stored(record, 1),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { created: true, record };
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      const existing = await this.getRequest(record.request.requestId);
+      if (!existing)
+        throw new RetryableError(`Request ${record.request.requestId} vanished while being created`);
+      return { created: false, record: existing };
+    }
+  }
+
+  private async getStored(requestId: string): Promise<StoredRequest | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
+    );
+    return result.Item as StoredRequest | undefined;
+  }
+
+  async getRequest(requestId: string): Promise<RequestRecord | undefined> {
+    return (await this.getStored(requestId))?.record;
+  }
+
+  private async conditionalUpdate(
+    requestId: string,
+    apply: (current: StoredRequest) => RequestRecord | undefined,
+  ): Promise<ConditionalResult<RequestRecord>> {
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.getStored(requestId);
+      if (!current) return { ok: false, current: undefined };
+      const next = apply(current);
+      if (!next) return { ok: false, current: current.record };
+      try {
+        await this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: this.stored(next, current.revision + 1),
+            ConditionExpression: '#revision = :revision',
+            ExpressionAttributeNames: { '#revision': 'revision' },
+            ExpressionAttributeValues: { ':revision': current.revision },
+          }),
+        );
+        return { ok: true, value: next };
+      } catch (error) {
+        if (!isConditionalFailure(error)) throw error;
+      }
+    }
+    throw new RetryableError(`Request ${requestId} is being changed concurrently`);
+  }
+
+  updateRequest(
+    requestId: string,
+    from: readonly RequestStatus[],
+    change: Partial<Omit<RequestRecord, 'request' | 'version'>>,
+  ): Promise<ConditionalResult<RequestRecord>> {
+    return this.conditionalUpdate(requestId, (current) =>
+      from.includes(current.record.status)
+        ? { ...current.record, ...change, updatedAt: new Date().toISOString() }
+        : undefined,
+    );
+  }
+
+  addApproval(
+    requestId: string,
+    approval: RequestRecord['approvals'][number],
+  ): Promise<ConditionalResult<RequestRecord>> {
+    return this.conditionalUpdate(requestId, (current) => {
+      const record = current.record;
+      if (record.status !== 'PENDING_APPROVAL') return undefined;
+      if (record.approvals.some((a) => a.by === approval.by)) return undefined;
+      return { ...record, approvals: [...record.approvals, approval], updatedAt: approval.at };
+    });
+  }
+
+  private async queryRecords(
+    indexName: string,
+    keyName: string,
+    keyValue: string,
+    limit: number,
+  ): Promise<RequestRecord[]> {
+    const result = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': keyName },
+        ExpressionAttributeValues: { ':v': keyValue },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => (item as StoredRequest).record).filter(Boolean);
+  }
+
+  listByRequester(slackUserId: string, limit = 50): Promise<RequestRecord[]> {
+    return this.queryRecords(REQUESTER_INDEX, 'gsi1pk', `REQUESTER#${slackUserId}`, limit);
+  }
+
+  listByStatus(status: RequestStatus, limit = 200): Promise<RequestRecord[]> {
+    return this.queryRecords(STATUS_INDEX, 'gsi2pk', `STATUS#${status}`, limit);
+  }
+
+  async putTaskToken(requestId: string, kind: TaskTokenKind, token: string): Promise<void> {
+    await this.documents.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...tokenKey(requestId, kind), token } }),
+    );
+  }
+
+  async takeTaskToken(requestId: string, kind: TaskTokenKind): Promise<string | undefined> {
+    const result = await this.documents.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: tokenKey(requestId, kind),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const token = result.Attributes?.token;
+    return typeof token === 'string' ? token : undefined;
+  }
+
+  async peekTaskToken(requestId: string, kind: TaskTokenKind): Promise<string | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: tokenKey(requestId, kind), ConsistentRead: true }),
+    );
+    const token = result.Item?.token;
+    return typeof token === 'string' ? token : undefined;
+  }
+
+  async getHolders(key: AssignmentKey): Promise<HoldersRecord | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: holdersKey(key), ConsistentRead: true }),
+    );
+    return result.Item?.holders as HoldersRecord | undefined;
+  }
+
+  async putHolders(record: HoldersRecord, expectedRevision: number | undefined): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...holdersKey(record),
+            gsi2pk: 'HOLDERS',
+            gsi2sk: record.updatedAt,
+            revision: record.revision,
+            holders: record,
+          },
+          ...(expectedRevision === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#revision = :revision',
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':revision': expectedRevision },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async listHolders(): Promise<HoldersRecord[]> {
+    const records: HoldersRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: 'gsi2pk = :h',
+          ExpressionAttributeValues: { ':h': 'HOLDERS' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(item.holders as HoldersRecord);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+}

@@ -1,0 +1,186 @@
+import type { KnownBlock } from '@slack/web-api';
+import { formatMinutes } from '../core/duration';
+import type { RequestRecord } from '../core/model';
+import type { RequesterNotice } from '../core/ports';
+
+// Block Kit for the request's messages. Pure functions of the stored record, so every update
+// re-renders the whole message from the truth. Buttons carry only the request id.
+
+export const ACTION_IDS = {
+  approve: 'approve_request',
+  deny: 'deny_request',
+  end: 'end_access',
+  extend: 'extend_access',
+  approveExtension: 'approve_extension',
+  denyExtension: 'deny_extension',
+} as const;
+
+/** Text from people is shown literally: no mentions (<!channel>), links or formatting injection. */
+export function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function utcTime(iso: string): string {
+  const date = new Date(iso);
+  return `${date.toISOString().slice(11, 16)} UTC`;
+}
+
+const STATUS_LINE: Record<RequestRecord['status'], (r: RequestRecord) => string> = {
+  PENDING_APPROVAL: (r) =>
+    `:hourglass_flowing_sand: Waiting for approval${r.approvals.length ? ` (${r.approvals.length}/${r.approvalsRequired ?? 1}: ${r.approvals.map((a) => a.by).join(', ')})` : ''}`,
+  APPROVED: (r) =>
+    `:white_check_mark: Approved by ${r.approvals.map((a) => a.by).join(', ') || 'policy (auto-approved)'}`,
+  DENIED: (r) =>
+    `:no_entry: Denied by ${r.denial?.by ?? 'an approver'}${r.denial?.reason ? `: ${escapeText(r.denial.reason)}` : ''}`,
+  APPROVAL_EXPIRED: () => ':alarm_clock: Expired: nobody decided in time',
+  REJECTED: (r) => `:x: Rejected: ${escapeText(r.failureReason ?? 'not allowed by policy')}`,
+  GRANTING: () => ':gear: Granting access…',
+  ACTIVE: (r) =>
+    `:unlock: Granted until ${r.expiresAt ? utcTime(r.expiresAt) : '?'}${r.extendedMinutes ? ` (extended by ${formatMinutes(r.extendedMinutes)})` : ''}`,
+  REVOKING: () => ':lock: Revoking access…',
+  REVOKED: (r) =>
+    r.endedBy ? `:lock: Ended early by ${r.endedBy}; access revoked` : ':lock: Expired; access revoked',
+  GRANT_FAILED: (r) => `:warning: Failed: ${escapeText(r.failureReason ?? 'unknown reason')}`,
+  REVOKE_FAILED: (r) =>
+    `:rotating_light: Revoke failed: ${escapeText(r.failureReason ?? 'unknown reason')} (alert raised)`,
+};
+
+export function statusLine(record: RequestRecord): string {
+  return STATUS_LINE[record.status](record);
+}
+
+export function summaryFields(record: RequestRecord): string {
+  const r = record.request;
+  const lines = [
+    `*Requester:* <@${r.requester.slackUserId}> (${escapeText(r.requester.email)})`,
+    `*Account:* ${escapeText(record.accountName ?? r.accountId)} (${r.accountId})`,
+    `*Permission set:* ${escapeText(record.permissionSetName ?? r.permissionSetArn)}`,
+    `*Duration:* ${formatMinutes(r.durationMinutes)}`,
+    `*Reason:* ${escapeText(r.reason)}`,
+  ];
+  if (r.ticket) lines.push(`*Ticket:* ${escapeText(r.ticket)}`);
+  return lines.join('\n');
+}
+
+/** The approval message: lives with the request, re-rendered at every step. */
+export function approvalMessage(record: RequestRecord): { text: string; blocks: KnownBlock[] } {
+  const r = record.request;
+  const blocks: KnownBlock[] = [
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Access request* \`${r.requestId}\`\n${summaryFields(record)}` },
+    },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(record) }] },
+  ];
+  if (record.status === 'PENDING_APPROVAL') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'decision',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTION_IDS.approve,
+          text: { type: 'plain_text', text: 'Approve' },
+          style: 'primary',
+          value: r.requestId,
+        },
+        {
+          type: 'button',
+          action_id: ACTION_IDS.deny,
+          text: { type: 'plain_text', text: 'Deny' },
+          style: 'danger',
+          value: r.requestId,
+        },
+      ],
+    });
+  }
+  if (record.status === 'ACTIVE' && record.pendingExtensionMinutes) {
+    blocks.push(
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `*Extension requested:* ${formatMinutes(record.pendingExtensionMinutes)} more`,
+        },
+      },
+      {
+        type: 'actions',
+        block_id: 'extension',
+        elements: [
+          {
+            type: 'button',
+            action_id: ACTION_IDS.approveExtension,
+            text: { type: 'plain_text', text: 'Approve extension' },
+            style: 'primary',
+            value: r.requestId,
+          },
+          {
+            type: 'button',
+            action_id: ACTION_IDS.denyExtension,
+            text: { type: 'plain_text', text: 'Deny extension' },
+            style: 'danger',
+            value: r.requestId,
+          },
+        ],
+      },
+    );
+  }
+  const text = `Access request ${r.requestId} from ${r.requester.email}: ${statusLine(record)}`;
+  return { text, blocks };
+}
+
+/** The controls a requester gets on an active grant. */
+export function grantControls(record: RequestRecord): KnownBlock {
+  const requestId = record.request.requestId;
+  return {
+    type: 'actions',
+    block_id: 'grant',
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION_IDS.end,
+        text: { type: 'plain_text', text: 'End access now' },
+        style: 'danger',
+        value: requestId,
+      },
+      {
+        type: 'button',
+        action_id: ACTION_IDS.extend,
+        text: { type: 'plain_text', text: 'Extend' },
+        value: requestId,
+      },
+    ],
+  };
+}
+
+export function requesterNotice(
+  record: RequestRecord,
+  notice: RequesterNotice,
+  detail: string | undefined,
+  portalUrl: string | undefined,
+): { text: string; blocks: KnownBlock[] } {
+  const where = `${escapeText(record.permissionSetName ?? record.request.permissionSetArn)} on ${escapeText(record.accountName ?? record.request.accountId)}`;
+  const texts: Record<RequesterNotice, string> = {
+    approved: `:white_check_mark: Your request for ${where} was approved. Granting access…`,
+    denied: `:no_entry: Your request for ${where} was denied${detail ? `: ${escapeText(detail)}` : '.'}`,
+    'approval-expired': `:alarm_clock: Your request for ${where} expired before anyone decided.`,
+    rejected: `:x: Your request for ${where} was rejected: ${escapeText(detail ?? record.failureReason ?? 'not allowed')}`,
+    granted: `:unlock: Access ready: ${where} until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}.\n${
+      portalUrl ? `Sign in at ${portalUrl} or run \`aws sso login\`` : 'Run `aws sso login`'
+    } and pick the ${escapeText(record.permissionSetName ?? 'granted')} role.`,
+    'expiring-soon': `:hourglass: Your access to ${where} ends at ${record.expiresAt ? utcTime(record.expiresAt) : '?'} (in about 10 minutes).`,
+    extended: `:heavy_plus_sign: Your access to ${where} now lasts until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}.`,
+    revoked: `:lock: Your access to ${where} has been revoked.`,
+    'grant-failed': `:warning: Access to ${where} could not be granted${detail ? `: ${escapeText(detail)}` : '.'}`,
+    'revoke-failed': `:rotating_light: Revoking your access to ${where} failed; the platform team was alerted.`,
+  };
+  const text = texts[notice];
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  if (
+    (notice === 'granted' || notice === 'extended' || notice === 'expiring-soon') &&
+    record.status === 'ACTIVE'
+  ) {
+    blocks.push(grantControls(record));
+  }
+  return { text, blocks };
+}

@@ -1,0 +1,82 @@
+import type { WebClient } from '@slack/web-api';
+import type { MessageRef, RequestRecord } from '../core/model';
+import type { Notifier, RequesterNotice } from '../core/ports';
+import { approvalMessage, escapeText, requesterNotice } from './slack-messages';
+
+// Notifications through the Slack Web API. The approval message is posted once and then
+// updated in place (chat.update) as the request moves.
+
+export interface SlackNotifierOptions {
+  approvalChannelFor: (record: RequestRecord) => string;
+  notifyApproversByDm: (record: RequestRecord) => boolean;
+  alertChannel?: string;
+  portalUrl?: string;
+}
+
+export class SlackNotifier implements Notifier {
+  private readonly userIds = new Map<string, string>();
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly options: SlackNotifierOptions,
+  ) {}
+
+  /** Slack user id for an email (cached per container). */
+  private async slackUserId(email: string): Promise<string | undefined> {
+    const key = email.toLowerCase();
+    const cached = this.userIds.get(key);
+    if (cached) return cached;
+    try {
+      const result = await this.client.users.lookupByEmail({ email: key });
+      const id = result.user?.id;
+      if (id) this.userIds.set(key, id);
+      return id;
+    } catch {
+      return undefined; // an approver without a Slack account still sees the channel message
+    }
+  }
+
+  async requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined> {
+    const message = approvalMessage(record);
+    if (record.approvalMessage) {
+      await this.client.chat.update({
+        channel: record.approvalMessage.channel,
+        ts: record.approvalMessage.ts,
+        ...message,
+      });
+    }
+    const posted = record.approvalMessage
+      ? undefined
+      : await this.client.chat.postMessage({ channel: this.options.approvalChannelFor(record), ...message });
+    if (this.options.notifyApproversByDm(record)) {
+      for (const email of approverEmails) {
+        const userId = await this.slackUserId(email);
+        if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
+      }
+    }
+    return posted?.channel && posted.ts ? { channel: posted.channel, ts: posted.ts } : undefined;
+  }
+
+  async updateRequestMessages(record: RequestRecord): Promise<void> {
+    if (!record.approvalMessage) return;
+    await this.client.chat.update({
+      channel: record.approvalMessage.channel,
+      ts: record.approvalMessage.ts,
+      ...approvalMessage(record),
+    });
+  }
+
+  async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void> {
+    await this.client.chat.postMessage({
+      channel: record.request.requester.slackUserId,
+      ...requesterNotice(record, notice, detail, this.options.portalUrl),
+    });
+  }
+
+  async alert(text: string, record?: RequestRecord): Promise<void> {
+    const channel =
+      this.options.alertChannel ?? (record ? this.options.approvalChannelFor(record) : undefined);
+    if (!channel) return;
+    await this.client.chat.postMessage({ channel, text: `:rotating_light: ${escapeText(text)}` });
+  }
+}

@@ -1,0 +1,151 @@
+import {
+  CreateAccountAssignmentCommand,
+  DeleteAccountAssignmentCommand,
+  DescribeAccountAssignmentCreationStatusCommand,
+  DescribeAccountAssignmentDeletionStatusCommand,
+  ListAccountAssignmentsCommand,
+  type SSOAdminClient,
+} from '@aws-sdk/client-sso-admin';
+import { AccessError, RetryableError } from '../core/errors';
+import type { AssignmentKey } from '../core/model';
+import type { AssignmentDirectory, AssignmentOperationStatus } from '../core/ports';
+
+// IAM Identity Center account assignments through sso-admin. Transient service errors become
+// RetryableError so the state machine retries them with backoff and jitter (the service allows
+// about 20 calls/s and 10 creations in flight).
+
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'ConflictException',
+  'InternalServerException',
+  'ServiceUnavailableException',
+]);
+
+function classify(error: unknown, what: string): unknown {
+  if (error instanceof Error && TRANSIENT.has(error.name)) {
+    return new RetryableError(`${what}: ${error.name}: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+interface StatusShape {
+  Status?: string;
+  RequestId?: string;
+  FailureReason?: string;
+}
+
+function toStatus(status: StatusShape | undefined, what: string): AssignmentOperationStatus {
+  const requestId = status?.RequestId;
+  if (!requestId) throw new AccessError('bad-response', `${what}: Identity Center returned no request id`);
+  switch (status.Status) {
+    case 'SUCCEEDED':
+      return { status: 'SUCCEEDED', requestId };
+    case 'FAILED':
+      return { status: 'FAILED', requestId, failureReason: status.FailureReason ?? 'no reason given' };
+    default:
+      return { status: 'IN_PROGRESS', requestId };
+  }
+}
+
+export class SsoAdminDirectory implements AssignmentDirectory {
+  constructor(
+    private readonly client: SSOAdminClient,
+    private readonly instanceArn: string,
+  ) {}
+
+  private async call<T>(what: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw classify(error, what);
+    }
+  }
+
+  async listUserPrincipals(accountId: string, permissionSetArn: string): Promise<string[]> {
+    const principals: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('ListAccountAssignments', () =>
+        this.client.send(
+          new ListAccountAssignmentsCommand({
+            InstanceArn: this.instanceArn,
+            AccountId: accountId,
+            PermissionSetArn: permissionSetArn,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const assignment of page.AccountAssignments ?? []) {
+        if (assignment.PrincipalType === 'USER' && assignment.PrincipalId)
+          principals.push(assignment.PrincipalId);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return principals;
+  }
+
+  async create(key: AssignmentKey): Promise<AssignmentOperationStatus> {
+    const result = await this.call('CreateAccountAssignment', () =>
+      this.client.send(
+        new CreateAccountAssignmentCommand({
+          InstanceArn: this.instanceArn,
+          TargetId: key.accountId,
+          TargetType: 'AWS_ACCOUNT',
+          PermissionSetArn: key.permissionSetArn,
+          PrincipalType: 'USER',
+          PrincipalId: key.principalId,
+        }),
+      ),
+    );
+    return toStatus(result.AccountAssignmentCreationStatus, 'CreateAccountAssignment');
+  }
+
+  async creationStatus(operationId: string): Promise<AssignmentOperationStatus> {
+    const result = await this.call('DescribeAccountAssignmentCreationStatus', () =>
+      this.client.send(
+        new DescribeAccountAssignmentCreationStatusCommand({
+          InstanceArn: this.instanceArn,
+          AccountAssignmentCreationRequestId: operationId,
+        }),
+      ),
+    );
+    return toStatus(result.AccountAssignmentCreationStatus, 'DescribeAccountAssignmentCreationStatus');
+  }
+
+  async delete(key: AssignmentKey): Promise<AssignmentOperationStatus> {
+    try {
+      const result = await this.call('DeleteAccountAssignment', () =>
+        this.client.send(
+          new DeleteAccountAssignmentCommand({
+            InstanceArn: this.instanceArn,
+            TargetId: key.accountId,
+            TargetType: 'AWS_ACCOUNT',
+            PermissionSetArn: key.permissionSetArn,
+            PrincipalType: 'USER',
+            PrincipalId: key.principalId,
+          }),
+        ),
+      );
+      return toStatus(result.AccountAssignmentDeletionStatus, 'DeleteAccountAssignment');
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') {
+        throw new AccessError('assignment-not-found', `The assignment is already gone: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async deletionStatus(operationId: string): Promise<AssignmentOperationStatus> {
+    const result = await this.call('DescribeAccountAssignmentDeletionStatus', () =>
+      this.client.send(
+        new DescribeAccountAssignmentDeletionStatusCommand({
+          InstanceArn: this.instanceArn,
+          AccountAssignmentDeletionRequestId: operationId,
+        }),
+      ),
+    );
+    return toStatus(result.AccountAssignmentDeletionStatus, 'DescribeAccountAssignmentDeletionStatus');
+  }
+}

@@ -1,0 +1,39 @@
+/** Base class of the domain's errors: a stable code callers can map to a message. */
+export class AccessError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AccessError';
+  }
+}
+
+/** A policy file that does not parse or validate; `problems` name the path and the problem. */
+export class PolicyError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid access policy:\n  ${problems.join('\n  ')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+/**
+ * A transient condition (throttling, conflict, a busy assignment, a lost conditional write):
+ * the state machine retries errors with this name with backoff and jitter.
+ */
+export class RetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryableError';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : 'unknown error';
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+// Shapes that cross process boundaries: the execution input, the stored request, audit events.
+// Every payload carries `version` so a deployed upgrade can still read what an older version wrote.
+
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
+
+export const accessRequestSchema = z.object({
+  requestId: z.string().regex(REQUEST_ID_PATTERN, 'must be 6-64 letters, digits, - or _'),
+  requester: z.object({
+    slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id'),
+    email: z.string().email().max(254),
+  }),
+  accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
+  permissionSetArn: z.string().min(1).max(200),
+  durationMinutes: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 60),
+  reason: z.string().trim().min(1, 'is required').max(1000, 'is over 1,000 characters'),
+  ticket: z.string().trim().max(100).optional(),
+  requestedAt: z.string().datetime(),
+});
+export type AccessRequest = z.infer<typeof accessRequestSchema>;
+
+/** The state machine's input. */
+export const executionInputSchema = z.object({
+  version: z.literal(1),
+  request: accessRequestSchema,
+});
+export type ExecutionInput = z.infer<typeof executionInputSchema>;
+
+export const REQUEST_STATUSES = [
+  'PENDING_APPROVAL',
+  'APPROVED',
+  'DENIED',
+  'APPROVAL_EXPIRED',
+  'REJECTED',
+  'GRANTING',
+  'ACTIVE',
+  'REVOKING',
+  'REVOKED',
+  'GRANT_FAILED',
+  'REVOKE_FAILED',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** Statuses in which the request is over: nothing more will happen to it. */
+export const FINAL_STATUSES: readonly RequestStatus[] = [
+  'DENIED',
+  'APPROVAL_EXPIRED',
+  'REJECTED',
+  'REVOKED',
+  'REVOKE_FAILED',
+];
+
+export interface Decision {
+  by: string; // approver email
+  slackUserId: string;
+  at: string;
+  reason?: string;
+}
+
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** The request as stored (one item per request). */
+export interface RequestRecord {
+  version: 1;
+  request: AccessRequest;
+  status: RequestStatus;
+  ruleName?: string;
+  principalId?: string;
+  accountName?: string;
+  permissionSetName?: string;
+  approvalsRequired?: number;
+  approvals: Decision[];
+  denial?: Decision;
+  approvalMessage?: MessageRef;
+  requesterDm?: MessageRef;
+  expiresAt?: string;
+  /** Minutes added by approved extensions (the request's own duration stays as asked). */
+  extendedMinutes?: number;
+  /** An extension waiting for an approver (0 or absent: none). */
+  pendingExtensionMinutes?: number;
+  endedBy?: string;
+  failureReason?: string;
+  updatedAt: string;
+}
+
+export const AUDIT_ACTIONS = [
+  'request.submitted',
+  'request.rejected',
+  'approval.auto',
+  'approval.requested',
+  'approval.approved',
+  'approval.denied',
+  'approval.expired',
+  'grant.requested',
+  'grant.existing',
+  'grant.succeeded',
+  'grant.failed',
+  'window.opened',
+  'window.ended-early',
+  'window.extend-requested',
+  'window.extended',
+  'window.expired',
+  'revoke.requested',
+  'revoke.kept',
+  'revoke.succeeded',
+  'revoke.failed',
+  'request.closed',
+  'reconciler.revoked',
+  'reconciler.orphan-found',
+  'reconciler.stopped-execution',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEvent {
+  version: 1;
+  requestId: string;
+  eventId: string;
+  at: string;
+  actor: string; // email of a person, or "system:<function>"
+  action: AuditAction;
+  outcome: 'success' | 'failure' | 'info';
+  details: Record<string, string | number | boolean | null>;
+}
+
+/** Who holds one assignment (account × permission set × principal), as far as this product knows. */
+export interface AssignmentKey {
+  accountId: string;
+  permissionSetArn: string;
+  principalId: string;
+}
+
+export type HolderState = 'CREATING' | 'PRESENT' | 'DELETING' | 'ABSENT';
+
+export interface HoldersRecord extends AssignmentKey {
+  /** The assignment existed before any request of this product held it: never delete it. */
+  preExisting: boolean;
+  /** Request ids whose access depends on this assignment. */
+  holders: string[];
+  state: HolderState;
+  /** The request whose revoke deletes it, while DELETING. */
+  deletingBy?: string;
+  deletionRequestId?: string;
+  /** Optimistic lock: every write checks and bumps it. */
+  revision: number;
+  updatedAt: string;
+}
+
+export const assignmentKeyText = (key: AssignmentKey) =>
+  `${key.accountId}|${key.permissionSetArn}|${key.principalId}`;

@@ -1,0 +1,376 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDurationMinutes } from './duration';
+import { PolicyError } from './errors';
+
+// The access policy: one YAML file, validated here, read by every function and by the CDK app.
+
+const ACCOUNT_ID = /^\d{12}$/;
+const INSTANCE_ARN = /^arn:aws:sso:::instance\/ssoins-[0-9a-f]{16}$/;
+const PERMISSION_SET_ARN = /^arn:aws:sso:::permissionSet\/ssoins-[0-9a-f]{16}\/ps-[0-9a-f]{16}$/;
+const IDENTITY_STORE_ID = /^d-[0-9a-f]{10}$|^[0-9a-f-]{36}$/;
+const EMAIL_PATTERN = /^[^@\s*]+@[^@\s]+$/;
+const REQUESTER_PATTERN = /^(group:[\w.-]+|[^@\s]+@[^@\s]+|\*)$/;
+const APPROVER_PATTERN = /^(group:[\w.-]+|[^@\s*]+@[^@\s*]+)$/;
+const SLACK_CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
+
+const durationText = (label: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const minutes = typeof value === 'number' ? value : parseDurationMinutes(value);
+    if (minutes === undefined || !Number.isInteger(minutes) || minutes <= 0) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration` });
+      return z.NEVER;
+    }
+    if (minutes > 7 * 24 * 60) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${label} of ${JSON.stringify(value)} is over the 7-day limit`,
+      });
+      return z.NEVER;
+    }
+    return minutes;
+  });
+
+const approvalSchema = z.union([
+  z.literal('none'),
+  z
+    .object({
+      approvers: z
+        .array(z.string().regex(APPROVER_PATTERN, 'must be an email or group:<name>'))
+        .min(1, 'needs at least one approver'),
+      required: z.number().int().min(1).max(5).default(1),
+      allowSelfApproval: z.boolean().default(false),
+      timeout: durationText('approval timeout').default(60),
+      channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD').optional(),
+      notifyApproversByDm: z.boolean().default(true),
+    })
+    .strict(),
+]);
+
+const ruleSchema = z
+  .object({
+    name: z.string().min(1).max(80),
+    requesters: z
+      .array(
+        z
+          .string()
+          .regex(REQUESTER_PATTERN, 'must be an email, a wildcard like *@example.com, or group:<name>'),
+      )
+      .min(1, 'needs at least one requester'),
+    accounts: z.array(z.string().min(1)).min(1, 'needs at least one account'),
+    permissionSets: z.array(z.string().min(1)).min(1, 'needs at least one permission set'),
+    maxDuration: durationText('maxDuration'),
+    approval: approvalSchema,
+  })
+  .strict();
+
+const policySchema = z
+  .object({
+    version: z.literal(1),
+    identityCenter: z
+      .object({
+        instanceArn: z.string().regex(INSTANCE_ARN, 'must look like arn:aws:sso:::instance/ssoins-<16 hex>'),
+        identityStoreId: z.string().regex(IDENTITY_STORE_ID, 'must look like d-<10 hex>'),
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1'),
+        portalUrl: z.string().url().optional(),
+      })
+      .strict(),
+    slack: z
+      .object({
+        approvalChannel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD'),
+        adminContact: z.string().min(1).default('your AWS platform team'),
+      })
+      .strict(),
+    accounts: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(ACCOUNT_ID, 'must be a 12-digit account id'),
+            name: z.string().min(1),
+          })
+          .strict(),
+      )
+      .min(1, 'needs at least one account'),
+    permissionSets: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[\w+=,.@-]{1,32}$/, 'must be a permission set name'),
+            arn: z
+              .string()
+              .regex(PERMISSION_SET_ARN, 'must look like arn:aws:sso:::permissionSet/ssoins-…/ps-…'),
+            description: z.string().optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'needs at least one permission set'),
+    groups: z.record(z.string(), z.array(z.string().regex(EMAIL_PATTERN, 'must be an email'))).default({}),
+    rules: z.array(ruleSchema).min(1, 'needs at least one rule'),
+  })
+  .strict();
+
+export type PolicyInput = z.input<typeof policySchema>;
+type ParsedPolicy = z.output<typeof policySchema>;
+export type Rule = ParsedPolicy['rules'][number];
+export type Account = ParsedPolicy['accounts'][number];
+export type PermissionSet = ParsedPolicy['permissionSets'][number];
+export type Approval = Exclude<Rule['approval'], 'none'>;
+export type Policy = ParsedPolicy;
+
+/** `rules[2].maxDuration` from a zod path. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    return text ? `${text}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** Cross-field checks a schema cannot express: references between sections. */
+function checkReferences(policy: Policy): string[] {
+  const problems: string[] = [];
+  const accountKeys = new Set(policy.accounts.flatMap((a) => [a.id, a.name]));
+  const permissionSetNames = new Set(policy.permissionSets.map((p) => p.name));
+  const groups = new Set(Object.keys(policy.groups));
+  const duplicates = (values: string[]) => values.filter((v, i) => values.indexOf(v) !== i);
+  for (const id of duplicates(policy.accounts.map((a) => a.id)))
+    problems.push(`accounts: id ${id} is listed twice`);
+  for (const name of duplicates(policy.accounts.map((a) => a.name)))
+    problems.push(`accounts: name "${name}" is listed twice`);
+  for (const name of duplicates(policy.permissionSets.map((p) => p.name)))
+    problems.push(`permissionSets: name "${name}" is listed twice`);
+  for (const name of duplicates(policy.rules.map((r) => r.name)))
+    problems.push(`rules: name "${name}" is listed twice`);
+  const instanceId = policy.identityCenter.instanceArn.split('/')[1];
+  policy.permissionSets.forEach((ps, i) => {
+    if (ps.arn.split('/')[1] !== instanceId)
+      problems.push(
+        `permissionSets[${i}].arn: belongs to another Identity Center instance than identityCenter.instanceArn`,
+      );
+  });
+  policy.rules.forEach((rule, i) => {
+    rule.accounts.forEach((account, j) => {
+      if (account !== '*' && !accountKeys.has(account))
+        problems.push(
+          `rules[${i}].accounts[${j}]: "${account}" is not an account id or name listed under accounts`,
+        );
+    });
+    rule.permissionSets.forEach((name, j) => {
+      if (name !== '*' && !permissionSetNames.has(name))
+        problems.push(
+          `rules[${i}].permissionSets[${j}]: "${name}" is not a permission set listed under permissionSets`,
+        );
+    });
+    const references = [...rule.requesters, ...(rule.approval === 'none' ? [] : rule.approval.approvers)];
+    for (const ref of references) {
+      if (ref.startsWith('group:') && !groups.has(ref.slice(6)))
+        problems.push(`rules[${i}]: group "${ref.slice(6)}" is not defined under groups`);
+    }
+    if (rule.approval !== 'none') {
+      const approverCount = expandPrincipals(policy, rule.approval.approvers).length;
+      if (approverCount < rule.approval.required)
+        problems.push(
+          `rules[${i}].approval.required: ${rule.approval.required} approvals needed but only ${approverCount} approver(s) named`,
+        );
+    }
+  });
+  return problems;
+}
+
+/** Validates a policy object (already parsed from YAML/JSON). Throws PolicyError naming every problem. */
+export function validatePolicy(input: unknown): Policy {
+  const result = policySchema.safeParse(input);
+  if (!result.success) {
+    throw new PolicyError(
+      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
+    );
+  }
+  const problems = checkReferences(result.data);
+  if (problems.length) throw new PolicyError(problems);
+  return result.data;
+}
+
+/** Parses and validates the YAML text of a policy file. */
+export function parsePolicy(text: string): Policy {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new PolicyError([
+      `(file): not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
+    ]);
+  }
+  return validatePolicy(document);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Questions the product asks of the policy.
+
+const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+function expandPrincipals(policy: Policy, refs: string[]): string[] {
+  const emails = refs.flatMap((ref) =>
+    ref.startsWith('group:') ? (policy.groups[ref.slice(6)] ?? []) : ref.includes('*') ? [] : [ref],
+  );
+  return [...new Set(emails.map(normalizeEmail))];
+}
+
+function matchesRequester(policy: Policy, patterns: string[], email: string): boolean {
+  const target = normalizeEmail(email);
+  return patterns.some((pattern) => {
+    if (pattern === '*') return true;
+    if (pattern.startsWith('group:'))
+      return (policy.groups[pattern.slice(6)] ?? []).some((m) => normalizeEmail(m) === target);
+    if (pattern.includes('*')) {
+      const regex = new RegExp(`^${pattern.toLowerCase().split('*').map(escapeRegex).join('[^@]*')}$`);
+      return regex.test(target);
+    }
+    return normalizeEmail(pattern) === target;
+  });
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function ruleAccounts(policy: Policy, rule: Rule): Account[] {
+  if (rule.accounts.includes('*')) return policy.accounts;
+  return policy.accounts.filter((a) => rule.accounts.includes(a.id) || rule.accounts.includes(a.name));
+}
+
+function rulePermissionSets(policy: Policy, rule: Rule): PermissionSet[] {
+  if (rule.permissionSets.includes('*')) return policy.permissionSets;
+  return policy.permissionSets.filter((p) => rule.permissionSets.includes(p.name));
+}
+
+export function findAccount(policy: Policy, idOrName: string): Account | undefined {
+  return policy.accounts.find((a) => a.id === idOrName || a.name === idOrName);
+}
+
+export function findPermissionSet(policy: Policy, nameOrArn: string): PermissionSet | undefined {
+  return policy.permissionSets.find((p) => p.name === nameOrArn || p.arn === nameOrArn);
+}
+
+export function findRule(policy: Policy, name: string): Rule | undefined {
+  return policy.rules.find((r) => r.name === name);
+}
+
+export interface RequestOption {
+  account: Account;
+  permissionSet: PermissionSet;
+  maxMinutes: number;
+  ruleName: string;
+  approvalRequired: boolean;
+}
+
+/** Every account × permission set this requester may ask for, with the longest allowed duration. */
+export function optionsFor(policy: Policy, requesterEmail: string): RequestOption[] {
+  const options = new Map<string, RequestOption>();
+  for (const rule of policy.rules) {
+    if (!matchesRequester(policy, rule.requesters, requesterEmail)) continue;
+    for (const account of ruleAccounts(policy, rule)) {
+      for (const permissionSet of rulePermissionSets(policy, rule)) {
+        const key = `${account.id}|${permissionSet.arn}`;
+        const existing = options.get(key);
+        if (!existing || existing.maxMinutes < rule.maxDuration) {
+          options.set(key, {
+            account,
+            permissionSet,
+            maxMinutes: Math.max(rule.maxDuration, existing?.maxMinutes ?? 0),
+            ruleName: existing && existing.maxMinutes >= rule.maxDuration ? existing.ruleName : rule.name,
+            approvalRequired: rule.approval !== 'none',
+          });
+        }
+      }
+    }
+  }
+  return [...options.values()];
+}
+
+export interface RequestToEvaluate {
+  requesterEmail: string;
+  accountId: string;
+  permissionSet: string; // name or ARN
+  durationMinutes: number;
+}
+
+export type RequestVerdict =
+  | { allowed: true; rule: Rule; account: Account; permissionSet: PermissionSet; approvalRequired: boolean }
+  | { allowed: false; field: 'account' | 'permissionSet' | 'duration' | 'requester'; reason: string };
+
+/**
+ * Is this request allowed? The first rule, in file order, that matches requester, account,
+ * permission set and duration decides (so a file lists its narrow, stricter rules first).
+ */
+export function evaluateRequest(policy: Policy, request: RequestToEvaluate): RequestVerdict {
+  const account = findAccount(policy, request.accountId);
+  if (!account)
+    return { allowed: false, field: 'account', reason: `Account ${request.accountId} is not in the policy.` };
+  const permissionSet = findPermissionSet(policy, request.permissionSet);
+  if (!permissionSet)
+    return {
+      allowed: false,
+      field: 'permissionSet',
+      reason: `Permission set ${request.permissionSet} is not in the policy.`,
+    };
+  if (!Number.isInteger(request.durationMinutes) || request.durationMinutes <= 0)
+    return {
+      allowed: false,
+      field: 'duration',
+      reason: 'Duration must be a whole number of minutes above zero.',
+    };
+  const candidates = policy.rules.filter(
+    (rule) =>
+      matchesRequester(policy, rule.requesters, request.requesterEmail) &&
+      ruleAccounts(policy, rule).some((a) => a.id === account.id) &&
+      rulePermissionSets(policy, rule).some((p) => p.arn === permissionSet.arn),
+  );
+  if (candidates.length === 0)
+    return {
+      allowed: false,
+      field: 'requester',
+      reason: `No rule lets ${request.requesterEmail} request ${permissionSet.name} on ${account.name}.`,
+    };
+  const rule = candidates.find((r) => request.durationMinutes <= r.maxDuration);
+  if (!rule) {
+    const longest = Math.max(...candidates.map((r) => r.maxDuration));
+    return {
+      allowed: false,
+      field: 'duration',
+      reason: `${request.durationMinutes} minutes is over the ${longest}-minute maximum for ${permissionSet.name} on ${account.name}.`,
+    };
+  }
+  return { allowed: true, rule, account, permissionSet, approvalRequired: rule.approval !== 'none' };
+}
+
+/** Emails of the people who may approve requests under this rule (the requester excluded unless self-approval is allowed). */
+export function approversFor(policy: Policy, rule: Rule, requesterEmail: string): string[] {
+  if (rule.approval === 'none') return [];
+  const approvers = expandPrincipals(policy, rule.approval.approvers);
+  if (rule.approval.allowSelfApproval) return approvers;
+  return approvers.filter((email) => email !== normalizeEmail(requesterEmail));
+}
+
+export type ApproverVerdict =
+  | { authorized: true }
+  | { authorized: false; reason: 'not-approver' | 'self-approval' | 'no-approval' };
+
+/** Is a click by `approverEmail` on a request under `rule` by `requesterEmail` a valid decision? */
+export function checkApprover(
+  policy: Policy,
+  rule: Rule,
+  approverEmail: string,
+  requesterEmail: string,
+): ApproverVerdict {
+  if (rule.approval === 'none') return { authorized: false, reason: 'no-approval' };
+  const approver = normalizeEmail(approverEmail);
+  if (!expandPrincipals(policy, rule.approval.approvers).includes(approver))
+    return { authorized: false, reason: 'not-approver' };
+  if (approver === normalizeEmail(requesterEmail) && !rule.approval.allowSelfApproval)
+    return { authorized: false, reason: 'self-approval' };
+  return { authorized: true };
+}
+
+/** Approval channel of a rule (its own, or the policy's default). */
+export function approvalChannelFor(policy: Policy, rule: Rule): string {
+  return (rule.approval !== 'none' && rule.approval.channel) || policy.slack.approvalChannel;
+}

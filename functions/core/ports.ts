@@ -1,0 +1,121 @@
+import type {
+  AccessRequest,
+  AssignmentKey,
+  AuditEvent,
+  HoldersRecord,
+  MessageRef,
+  RequestRecord,
+  RequestStatus,
+} from './model';
+
+// Interfaces the core depends on; adapters in functions/adapters implement them.
+
+export type AssignmentOperationStatus =
+  | { status: 'IN_PROGRESS'; requestId: string }
+  | { status: 'SUCCEEDED'; requestId: string }
+  | { status: 'FAILED'; requestId: string; failureReason: string };
+
+/** IAM Identity Center account assignments. */
+export interface AssignmentDirectory {
+  /** Principal ids (users) currently assigned this permission set on this account. */
+  listUserPrincipals(accountId: string, permissionSetArn: string): Promise<string[]>;
+  create(key: AssignmentKey): Promise<AssignmentOperationStatus>;
+  creationStatus(operationId: string): Promise<AssignmentOperationStatus>;
+  delete(key: AssignmentKey): Promise<AssignmentOperationStatus>;
+  deletionStatus(operationId: string): Promise<AssignmentOperationStatus>;
+}
+
+/** Identity Center's identity store: people by email. */
+export interface UserDirectory {
+  /** The Identity Center user id for an email, or undefined when there is none. */
+  findUserIdByEmail(email: string): Promise<string | undefined>;
+}
+
+export type ConditionalResult<T> = { ok: true; value: T } | { ok: false; current: T | undefined };
+
+export interface RequestStore {
+  /** Creates the record unless one exists; returns the stored record either way. */
+  createRequest(record: RequestRecord): Promise<{ created: boolean; record: RequestRecord }>;
+  getRequest(requestId: string): Promise<RequestRecord | undefined>;
+  /** Applies `change` only when the stored status is one of `from`. */
+  updateRequest(
+    requestId: string,
+    from: readonly RequestStatus[],
+    change: Partial<Omit<RequestRecord, 'request' | 'version'>>,
+  ): Promise<ConditionalResult<RequestRecord>>;
+  /** Adds an approval unless the approver already approved; only while PENDING_APPROVAL. */
+  addApproval(
+    requestId: string,
+    approval: RequestRecord['approvals'][number],
+  ): Promise<ConditionalResult<RequestRecord>>;
+  listByRequester(slackUserId: string, limit?: number): Promise<RequestRecord[]>;
+  listByStatus(status: RequestStatus, limit?: number): Promise<RequestRecord[]>;
+
+  /** Task tokens of the waiting callback of a request ("approval" or "window"); kept server-side. */
+  putTaskToken(requestId: string, kind: TaskTokenKind, token: string): Promise<void>;
+  /** Reads and deletes the token in one conditional step: a second caller gets undefined. */
+  takeTaskToken(requestId: string, kind: TaskTokenKind): Promise<string | undefined>;
+  peekTaskToken(requestId: string, kind: TaskTokenKind): Promise<string | undefined>;
+
+  getHolders(key: AssignmentKey): Promise<HoldersRecord | undefined>;
+  /** Writes the holders record if its stored revision is `expectedRevision` (undefined = must not exist). */
+  putHolders(record: HoldersRecord, expectedRevision: number | undefined): Promise<boolean>;
+  listHolders(): Promise<HoldersRecord[]>;
+}
+
+export type TaskTokenKind = 'approval' | 'window';
+
+export interface AuditLog {
+  /** Appends an event; never updates or deletes. */
+  append(event: AuditEvent): Promise<void>;
+  list(requestId: string): Promise<AuditEvent[]>;
+}
+
+export type RequesterNotice =
+  | 'approved'
+  | 'denied'
+  | 'approval-expired'
+  | 'rejected'
+  | 'granted'
+  | 'expiring-soon'
+  | 'extended'
+  | 'revoked'
+  | 'grant-failed'
+  | 'revoke-failed';
+
+/** Slack, as the core sees it. */
+export interface Notifier {
+  /** Posts the approval request (channel + approver DMs); returns the channel message. */
+  requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined>;
+  /** Re-renders the request's messages (channel message, requester DM) from the record. */
+  updateRequestMessages(record: RequestRecord): Promise<void>;
+  /** A direct message to the requester. */
+  notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void>;
+  /** An operational alert (reconciler findings, failed revokes). */
+  alert(text: string, record?: RequestRecord): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Ids {
+  next(): string;
+}
+
+export type { AccessRequest };
+
+export type TaskSignalResult = 'sent' | 'expired';
+
+/** Step Functions, as the core sees it. */
+export interface Workflow {
+  /** Starts the execution named after the request id; a second start with the same input is a no-op. */
+  start(input: import('./model').ExecutionInput): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+  /** Completes a waiting callback task; 'expired' when the task is gone (timed out, finished). */
+  sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<TaskSignalResult>;
+  sendFailure(taskToken: string, error: string, cause: string): Promise<TaskSignalResult>;
+  /** Stops the execution of a request (used by the reconciler for stuck executions). */
+  stop(requestId: string, cause: string): Promise<void>;
+  /** Is the execution of this request still running? */
+  isRunning(requestId: string): Promise<boolean>;
+}

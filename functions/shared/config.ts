@@ -1,0 +1,31 @@
+// Configuration is read once, here; a missing variable fails at first use with its name.
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigError(`Environment variable ${name} is not set`);
+  return value;
+}
+
+export function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value ? value : undefined;
+}
+
+export const ENV = {
+  policyFile: 'POLICY_FILE',
+  stateTable: 'STATE_TABLE',
+  auditTable: 'AUDIT_TABLE',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  slackSecretArn: 'SLACK_SECRET_ARN',
+  slackBotToken: 'SLACK_BOT_TOKEN',
+  slackSigningSecret: 'SLACK_SIGNING_SECRET',
+  slackApiUrl: 'SLACK_API_URL',
+  alertChannel: 'ALERT_CHANNEL',
+} as const;

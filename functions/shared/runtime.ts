@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { WebClient } from '@slack/web-api';
+import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
+import { DynamoDbRequestStore } from '../adapters/dynamodb-request-store';
+import { IdentityStoreUsers } from '../adapters/identity-store-users';
+import { SlackNotifier } from '../adapters/slack-notifier';
+import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
+import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
+import { AuditTrail } from '../core/audit';
+import { RequestDecisions } from '../core/decisions';
+import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/policy';
+import type { Clock } from '../core/ports';
+import { LifecycleSteps } from '../core/steps';
+import { ENV, optionalEnv, requiredEnv } from './config';
+import { sortableIds } from './ids';
+import { logger } from './logger';
+import { loadSlackCredentials } from './slack-credentials';
+
+// Wires adapters to the core, once per container. Everything is built on first use so a
+// function only pays for what it touches, and tests can set the environment first.
+
+const systemClock: Clock = { now: () => new Date() };
+
+let cachedPolicy: Policy | undefined;
+export function policy(): Policy {
+  cachedPolicy ??= parsePolicy(readFileSync(requiredEnv(ENV.policyFile), 'utf8'));
+  return cachedPolicy;
+}
+
+let dynamo: DynamoDBClient | undefined;
+function dynamoClient(): DynamoDBClient {
+  dynamo ??= new DynamoDBClient({});
+  return dynamo;
+}
+
+let store: DynamoDbRequestStore | undefined;
+export function requestStore(): DynamoDbRequestStore {
+  store ??= new DynamoDbRequestStore(dynamoClient(), requiredEnv(ENV.stateTable));
+  return store;
+}
+
+let audit: AuditTrail | undefined;
+export function auditTrail(): AuditTrail {
+  audit ??= new AuditTrail(
+    new DynamoDbAuditLog(dynamoClient(), requiredEnv(ENV.auditTable)),
+    systemClock,
+    sortableIds,
+    (event) => logger.info('audit', { audit: event }),
+  );
+  return audit;
+}
+
+let assignments: SsoAdminDirectory | undefined;
+export function assignmentDirectory(): SsoAdminDirectory {
+  const p = policy();
+  assignments ??= new SsoAdminDirectory(
+    new SSOAdminClient({ region: p.identityCenter.region }),
+    p.identityCenter.instanceArn,
+  );
+  return assignments;
+}
+
+let users: IdentityStoreUsers | undefined;
+export function userDirectory(): IdentityStoreUsers {
+  const p = policy();
+  users ??= new IdentityStoreUsers(
+    new IdentitystoreClient({ region: p.identityCenter.region }),
+    p.identityCenter.identityStoreId,
+  );
+  return users;
+}
+
+let workflow: StepFunctionsWorkflow | undefined;
+export function stepFunctionsWorkflow(): StepFunctionsWorkflow {
+  workflow ??= new StepFunctionsWorkflow(new SFNClient({}), requiredEnv(ENV.stateMachineArn));
+  return workflow;
+}
+
+let slackClient: Promise<WebClient> | undefined;
+export function slackWebClient(): Promise<WebClient> {
+  slackClient ??= loadSlackCredentials().then((credentials) => {
+    const slackApiUrl = optionalEnv(ENV.slackApiUrl);
+    return new WebClient(credentials.botToken, {
+      ...(slackApiUrl ? { slackApiUrl } : {}),
+      retryConfig: { retries: 2 },
+    });
+  });
+  return slackClient;
+}
+
+let notifier: Promise<SlackNotifier> | undefined;
+export function slackNotifier(): Promise<SlackNotifier> {
+  notifier ??= slackWebClient().then((client) => {
+    const p = policy();
+    const alertChannel = optionalEnv(ENV.alertChannel);
+    const portalUrl = p.identityCenter.portalUrl;
+    return new SlackNotifier(client, {
+      approvalChannelFor: (record) => {
+        const rule = record.ruleName ? findRule(p, record.ruleName) : undefined;
+        return rule ? approvalChannelFor(p, rule) : p.slack.approvalChannel;
+      },
+      notifyApproversByDm: (record) => {
+        const rule = record.ruleName ? findRule(p, record.ruleName) : undefined;
+        return !!rule && rule.approval !== 'none' && rule.approval.notifyApproversByDm;
+      },
+      ...(alertChannel ? { alertChannel } : {}),
+      ...(portalUrl ? { portalUrl } : {}),
+    });
+  });
+  return notifier;
+}
+
+let steps: Promise<LifecycleSteps> | undefined;
+export function lifecycleSteps(): Promise<LifecycleSteps> {
+  steps ??= slackNotifier().then(
+    (n) =>
+      new LifecycleSteps({
+        policy: policy(),
+        store: requestStore(),
+        audit: auditTrail(),
+        assignments: assignmentDirectory(),
+        users: userDirectory(),
+        notifier: n,
+        clock: systemClock,
+      }),
+  );
+  return steps;
+}
+
+let decisions: Promise<RequestDecisions> | undefined;
+export function requestDecisions(): Promise<RequestDecisions> {
+  decisions ??= slackNotifier().then(
+    (n) =>
+      new RequestDecisions({
+        policy: policy(),
+        store: requestStore(),
+        audit: auditTrail(),
+        workflow: stepFunctionsWorkflow(),
+        notifier: n,
+        clock: systemClock,
+      }),
+  );
+  return decisions;
+}
+
+/** Forgets every cached client and setting (tests change the environment between suites). */
+export function resetRuntime(): void {
+  cachedPolicy = undefined;
+  dynamo = undefined;
+  store = undefined;
+  audit = undefined;
+  assignments = undefined;
+  users = undefined;
+  workflow = undefined;
+  slackClient = undefined;
+  notifier = undefined;
+  steps = undefined;
+  decisions = undefined;
+}

@@ -1,0 +1,44 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { ConfigError, ENV, optionalEnv } from './config';
+
+// Slack credentials: from Secrets Manager on AWS (SLACK_SECRET_ARN, a JSON secret), from the
+// environment locally. Never logged.
+
+const secretSchema = z.object({ botToken: z.string().min(1), signingSecret: z.string().min(1) });
+export type SlackCredentials = z.infer<typeof secretSchema>;
+
+let cached: Promise<SlackCredentials> | undefined;
+
+export function loadSlackCredentials(): Promise<SlackCredentials> {
+  cached ??= readCredentials().catch((error: unknown) => {
+    cached = undefined; // let the next invocation try again
+    throw error;
+  });
+  return cached;
+}
+
+async function readCredentials(): Promise<SlackCredentials> {
+  const secretArn = optionalEnv(ENV.slackSecretArn);
+  if (secretArn) {
+    const client = new SecretsManagerClient({});
+    const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const parsed = secretSchema.safeParse(JSON.parse(result.SecretString ?? '{}'));
+    if (!parsed.success)
+      throw new ConfigError(
+        `Secret ${secretArn} must be JSON with botToken and signingSecret (values are not shown)`,
+      );
+    return parsed.data;
+  }
+  const botToken = optionalEnv(ENV.slackBotToken);
+  const signingSecret = optionalEnv(ENV.slackSigningSecret);
+  if (!botToken || !signingSecret)
+    throw new ConfigError(
+      `Set ${ENV.slackSecretArn}, or both ${ENV.slackBotToken} and ${ENV.slackSigningSecret}`,
+    );
+  return { botToken, signingSecret };
+}
+
+export function resetSlackCredentials(): void {
+  cached = undefined;
+}
