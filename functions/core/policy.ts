@@ -31,21 +31,42 @@ const durationText = (label: string) =>
     return minutes;
   });
 
-const approvalSchema = z.union([
-  z.literal('none'),
-  z
-    .object({
-      approvers: z
-        .array(z.string().regex(APPROVER_PATTERN, 'must be an email or group:<name>'))
-        .min(1, 'needs at least one approver'),
-      required: z.number().int().min(1).max(5).default(1),
-      allowSelfApproval: z.boolean().default(false),
-      timeout: durationText('approval timeout').default(60),
-      channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD').optional(),
-      notifyApproversByDm: z.boolean().default(true),
-    })
-    .strict(),
-]);
+const approversSchema = z
+  .object({
+    approvers: z
+      .array(z.string().regex(APPROVER_PATTERN, 'must be an email or group:<name>'))
+      .min(1, 'needs at least one approver'),
+    required: z.number().int().min(1).max(5).default(1),
+    allowSelfApproval: z.boolean().default(false),
+    timeout: durationText('approval timeout').default(60),
+    channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD').optional(),
+    notifyApproversByDm: z.boolean().default(true),
+  })
+  .strict();
+
+// `approval: none` (auto-approve) or an approvers object. A discriminated union so an error in
+// the object names its own field instead of a vague "invalid input".
+const approvalSchema = z
+  .preprocess(
+    (value) =>
+      value === 'none'
+        ? { mode: 'none' }
+        : value && typeof value === 'object'
+          ? { mode: 'approvers', ...value }
+          : value,
+    z.discriminatedUnion(
+      'mode',
+      [z.object({ mode: z.literal('none') }), approversSchema.extend({ mode: z.literal('approvers') })],
+      {
+        error: 'must be "none" or an object with approvers',
+      },
+    ),
+  )
+  .transform((value) => {
+    if (value.mode === 'none') return 'none' as const;
+    const { mode: _mode, ...approval } = value;
+    return approval;
+  });
 
 const ruleSchema = z
   .object({

@@ -1,0 +1,2 @@
+// Tests use the sandbox's local DynamoDB helpers.
+export { createLocalTables, type LocalDynamo, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
