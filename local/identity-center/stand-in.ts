@@ -1,0 +1,830 @@
+import { z } from 'zod';
+import {
+  ACCOUNT_ID_PATTERN,
+  defaultSandboxSeed,
+  deriveUserId,
+  INSTANCE_ARN_PATTERN,
+  PERMISSION_SET_ARN_PATTERN,
+  type SandboxFile,
+} from './sandbox';
+import {
+  SERVICE_ERROR_NAMES,
+  ServiceError,
+  type ServiceErrorName,
+  seededRandom,
+  TokenBucket,
+} from './support';
+
+/** X-Amz-Target prefixes, as the SDK clients send them (protocolSettings.serviceTarget). */
+export const SSO_ADMIN_TARGET_PREFIX = 'SWBExternalService';
+export const IDENTITY_STORE_TARGET_PREFIX = 'AWSIdentityStore';
+
+export type StandInService = 'sso-admin' | 'identitystore';
+export type OperationStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+export type OperationOutcome = 'ok' | ServiceErrorName;
+
+export interface FaultSettings {
+  /** Probability (0..1) that any API call is answered with ThrottlingException. */
+  throttleRate: number;
+  /** Probability that a Create/DeleteAccountAssignment is answered with ConflictException. */
+  conflictRate: number;
+  /** Probability that any API call is answered with InternalServerException (HTTP 500). */
+  internalErrorRate: number;
+  /** Probability that an accepted creation ends FAILED. */
+  failCreationRate: number;
+  /** Probability that an accepted deletion ends FAILED. */
+  failDeletionRate: number;
+  /** Real-time delay before each API call is processed (not driven by the injected clock). */
+  latencyMs: number;
+  /** One-shot faults, consumed in order by the first call of the named operation. */
+  failNext: OneShotFault[];
+}
+
+export interface OneShotFault {
+  operation: string;
+  /** An error to answer with, or FAILED: accept the request, then end it FAILED (assignment writes only). */
+  error: ServiceErrorName | 'FAILED';
+  message?: string;
+}
+
+const rate = z.number().min(0).max(1);
+/** Partial fault settings plus an optional `seed` that restarts the RNG; used by setFaults and HTTP. */
+export const faultSettingsUpdateSchema = z
+  .object({
+    throttleRate: rate,
+    conflictRate: rate,
+    internalErrorRate: rate,
+    failCreationRate: rate,
+    failDeletionRate: rate,
+    latencyMs: z.number().min(0),
+    failNext: z.array(
+      z.object({
+        operation: z.string().min(1),
+        error: z.enum([...SERVICE_ERROR_NAMES, 'FAILED']),
+        message: z.string().optional(),
+      }),
+    ),
+    seed: z.number().int(),
+  })
+  .partial()
+  .strict();
+export type FaultSettingsUpdate = z.infer<typeof faultSettingsUpdateSchema>;
+
+export interface IdentityCenterStandInOptions {
+  /** The organisation to start from; defaults to `defaultSandboxSeed`. */
+  sandbox?: SandboxFile;
+  /** How long a creation/deletion stays IN_PROGRESS (injected-clock ms). Default 1000. */
+  provisioningDelayMs?: number;
+  /** Token-bucket refill rate shared by every operation of both services. Default 20; Infinity disables. */
+  requestsPerSecond?: number;
+  /** Token-bucket capacity. Default = requestsPerSecond. */
+  burst?: number;
+  /** Creations IN_PROGRESS at once before ThrottlingException. Default 10. */
+  maxCreationsInFlight?: number;
+  /** Page size when a List call gives no MaxResults. Default 100 (the AWS maximum). */
+  defaultPageSize?: number;
+  faults?: Partial<FaultSettings>;
+  /** Seed of the RNG behind the fault rates. Default 1. */
+  seed?: number;
+  now?: () => number;
+}
+
+export interface AssignmentView {
+  accountId: string;
+  permissionSetArn: string;
+  principalType: 'USER' | 'GROUP';
+  principalId: string;
+}
+
+export interface AssignmentRequestView extends AssignmentView {
+  requestId: string;
+  kind: 'creation' | 'deletion';
+  status: OperationStatus;
+  failureReason?: string;
+  createdAt: number;
+  completesAt: number;
+}
+
+export interface OperationLogEntry {
+  seq: number;
+  /** Injected-clock epoch ms. */
+  at: number;
+  service: StandInService;
+  operation: string;
+  params: unknown;
+  outcome: OperationOutcome;
+  errorMessage?: string;
+  /** The assignment request id a Create/Delete started. */
+  requestId?: string;
+}
+
+export interface StandInCounters {
+  calls: number;
+  errors: number;
+  throttled: number;
+  conflicts: number;
+  internalErrors: number;
+  creationsRequested: number;
+  creationsSucceeded: number;
+  creationsFailed: number;
+  deletionsRequested: number;
+  deletionsSucceeded: number;
+  deletionsFailed: number;
+  /** Highest number of creations IN_PROGRESS at the same time. */
+  peakCreationsInFlight: number;
+}
+
+export interface StandInReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface SeededUser {
+  userId: string;
+  userName: string;
+  email: string;
+  displayName: string;
+}
+
+interface AssignmentRequest extends AssignmentRequestView {
+  /** Decided when the request is accepted, so the RNG sequence does not depend on polling. */
+  plannedFailure?: string;
+}
+
+type Handler = (input: unknown) => Record<string, unknown>;
+
+const NO_FAULTS: FaultSettings = {
+  throttleRate: 0,
+  conflictRate: 0,
+  internalErrorRate: 0,
+  failCreationRate: 0,
+  failDeletionRate: 0,
+  latencyMs: 0,
+  failNext: [],
+};
+
+function emptyCounters(): StandInCounters {
+  return {
+    calls: 0,
+    errors: 0,
+    throttled: 0,
+    conflicts: 0,
+    internalErrors: 0,
+    creationsRequested: 0,
+    creationsSucceeded: 0,
+    creationsFailed: 0,
+    deletionsRequested: 0,
+    deletionsSucceeded: 0,
+    deletionsFailed: 0,
+    peakCreationsInFlight: 0,
+  };
+}
+
+const epochSeconds = (ms: number): number => ms / 1000;
+const assignmentKey = (a: AssignmentView): string =>
+  `${a.accountId}|${a.permissionSetArn}|${a.principalType}|${a.principalId}`;
+
+// Request shapes: only the members the stand-in reads; unknown members are ignored like AWS does.
+const instanceArn = z.string().regex(INSTANCE_ARN_PATTERN);
+const permissionSetArn = z.string().regex(PERMISSION_SET_ARN_PATTERN);
+const paging = {
+  MaxResults: z.number().int().min(1).max(100).optional(),
+  NextToken: z.string().optional(),
+};
+const assignmentWriteInput = z.object({
+  InstanceArn: instanceArn,
+  TargetId: z.string().regex(ACCOUNT_ID_PATTERN),
+  TargetType: z.literal('AWS_ACCOUNT'),
+  PermissionSetArn: permissionSetArn,
+  PrincipalType: z.enum(['USER', 'GROUP']),
+  PrincipalId: z.string().min(1).max(47),
+});
+const identityStoreId = z.string().min(1).max(36);
+
+export class IdentityCenterStandIn {
+  private readonly now: () => number;
+  private readonly options: Required<Omit<IdentityCenterStandInOptions, 'faults' | 'now' | 'sandbox'>>;
+  private readonly initialFaults: FaultSettings;
+  private sandbox: SandboxFile;
+  private seededUsers: SeededUser[] = [];
+  private assignments = new Map<string, AssignmentView>();
+  private requests = new Map<string, AssignmentRequest>();
+  private log: OperationLogEntry[] = [];
+  private count: StandInCounters = emptyCounters();
+  private faultSettings: FaultSettings;
+  private random: () => number;
+  private bucket: TokenBucket;
+  private requestSeq = 0;
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(options: IdentityCenterStandInOptions = {}) {
+    this.now = options.now ?? Date.now;
+    const requestsPerSecond = options.requestsPerSecond ?? 20;
+    this.options = {
+      provisioningDelayMs: options.provisioningDelayMs ?? 1000,
+      requestsPerSecond,
+      burst: options.burst ?? requestsPerSecond,
+      maxCreationsInFlight: options.maxCreationsInFlight ?? 10,
+      defaultPageSize: options.defaultPageSize ?? 100,
+      seed: options.seed ?? 1,
+    };
+    this.initialFaults = { ...NO_FAULTS, ...options.faults, failNext: [...(options.faults?.failNext ?? [])] };
+    this.faultSettings = { ...this.initialFaults, failNext: [...this.initialFaults.failNext] };
+    this.random = seededRandom(this.options.seed);
+    this.bucket = this.newBucket();
+    this.sandbox = options.sandbox ?? defaultSandboxSeed;
+    this.loadSandbox(this.sandbox);
+    this.handlers = {
+      [`${SSO_ADMIN_TARGET_PREFIX}.ListInstances`]: (i) => this.listInstances(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.ListPermissionSets`]: (i) => this.listPermissionSets(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.DescribePermissionSet`]: (i) => this.describePermissionSet(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.ListAccountAssignments`]: (i) => this.listAccountAssignments(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.CreateAccountAssignment`]: (i) => this.writeAssignment('creation', i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.DeleteAccountAssignment`]: (i) => this.writeAssignment('deletion', i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.DescribeAccountAssignmentCreationStatus`]: (i) =>
+        this.describeRequest('creation', i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.DescribeAccountAssignmentDeletionStatus`]: (i) =>
+        this.describeRequest('deletion', i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.ListAccountAssignmentCreationStatus`]: (i) =>
+        this.listRequests('creation', i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.ListAccountAssignmentDeletionStatus`]: (i) =>
+        this.listRequests('deletion', i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.GetUserId`]: (i) => this.getUserId(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.DescribeUser`]: (i) => this.describeUser(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.ListUsers`]: (i) => this.listUsersOperation(i),
+    };
+  }
+
+  /** Answers one API call, given its X-Amz-Target and parsed JSON body. Never throws. */
+  async handle(target: string, input: unknown): Promise<StandInReply> {
+    const latency = this.faultSettings.latencyMs;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const [prefix = '', operation = ''] = target.split('.', 2);
+    const service: StandInService = prefix === IDENTITY_STORE_TARGET_PREFIX ? 'identitystore' : 'sso-admin';
+    const entry: OperationLogEntry = {
+      seq: this.log.length + 1,
+      at: this.now(),
+      service,
+      operation: operation || target,
+      params: input,
+      outcome: 'ok',
+    };
+    this.log.push(entry);
+    this.count.calls += 1;
+    this.settle();
+    try {
+      const handler = this.handlers[target];
+      if (!handler) throw new ServiceError('UnknownOperationException', `Unknown operation ${target}`);
+      this.injectFaults(operation);
+      const output = handler(input);
+      const requestId = requestIdOf(output);
+      if (requestId) entry.requestId = requestId;
+      return { status: 200, body: output };
+    } catch (error) {
+      const serviceError =
+        error instanceof ServiceError
+          ? error
+          : new ServiceError(
+              'InternalServerException',
+              error instanceof Error ? error.message : String(error),
+            );
+      entry.outcome = serviceError.errorName;
+      entry.errorMessage = serviceError.message;
+      this.count.errors += 1;
+      if (serviceError.errorName === 'ThrottlingException') this.count.throttled += 1;
+      if (serviceError.errorName === 'ConflictException') this.count.conflicts += 1;
+      if (serviceError.errorName === 'InternalServerException') this.count.internalErrors += 1;
+      return { status: serviceError.httpStatus, body: serviceError.toBody() };
+    }
+  }
+
+  /** Replaces the given fault settings (failNext replaces the queue); `seed` restarts the RNG. */
+  setFaults(update: FaultSettingsUpdate): FaultSettings {
+    const parsed = faultSettingsUpdateSchema.parse(update);
+    const { seed, failNext, ...rates } = parsed;
+    this.faultSettings = { ...this.faultSettings, ...rates };
+    if (failNext) this.faultSettings.failNext = failNext.map((f) => ({ ...f }));
+    if (seed !== undefined) this.random = seededRandom(seed);
+    return this.faults();
+  }
+
+  faults(): FaultSettings {
+    return { ...this.faultSettings, failNext: this.faultSettings.failNext.map((f) => ({ ...f })) };
+  }
+
+  /** Current assignments, after applying every request whose delay has passed. */
+  listAssignments(): AssignmentView[] {
+    this.settle();
+    return [...this.assignments.values()].map((a) => ({ ...a }));
+  }
+
+  /** Every creation/deletion request with its current status. */
+  assignmentRequests(): AssignmentRequestView[] {
+    this.settle();
+    return [...this.requests.values()].map(({ plannedFailure: _planned, ...view }) => ({ ...view }));
+  }
+
+  operationLog(): OperationLogEntry[] {
+    return this.log.map((e) => ({ ...e }));
+  }
+
+  counters(): StandInCounters {
+    this.settle();
+    return { ...this.count };
+  }
+
+  /** The users, as seeded (ids filled in). */
+  users(): SeededUser[] {
+    return this.seededUsers.map((u) => ({ ...u }));
+  }
+
+  /** Back to the seeded state: assignments, requests, logs, counters, faults, RNG and token bucket. */
+  reset(sandbox?: SandboxFile): void {
+    if (sandbox) this.sandbox = sandbox;
+    this.loadSandbox(this.sandbox);
+    this.requests.clear();
+    this.log = [];
+    this.count = emptyCounters();
+    this.faultSettings = { ...this.initialFaults, failNext: [...this.initialFaults.failNext] };
+    this.random = seededRandom(this.options.seed);
+    this.bucket = this.newBucket();
+    this.requestSeq = 0;
+  }
+
+  /** Applies every IN_PROGRESS request whose delay has passed, in completion order. */
+  settle(): void {
+    const now = this.now();
+    const due = [...this.requests.values()]
+      .filter((r) => r.status === 'IN_PROGRESS' && r.completesAt <= now)
+      .sort((a, b) => a.completesAt - b.completesAt);
+    for (const request of due) {
+      const key = assignmentKey(request);
+      let failure = request.plannedFailure;
+      if (!failure && request.kind === 'deletion' && !this.assignments.has(key)) {
+        // AWS reports a missing assignment through the deletion status, not the API call.
+        failure = `Received a 404 status error: Account assignment for principal ${request.principalId} does not exist`;
+      }
+      if (failure) {
+        request.status = 'FAILED';
+        request.failureReason = failure;
+      } else {
+        request.status = 'SUCCEEDED';
+        if (request.kind === 'creation') this.assignments.set(key, pickAssignment(request));
+        else this.assignments.delete(key);
+      }
+      const outcome = request.status === 'SUCCEEDED' ? 'Succeeded' : 'Failed';
+      const counter =
+        request.kind === 'creation' ? (`creations${outcome}` as const) : (`deletions${outcome}` as const);
+      this.count[counter] += 1;
+    }
+  }
+
+  // ---- fault injection ---------------------------------------------------------------------
+
+  private injectFaults(operation: string): void {
+    if (!this.bucket.tryTake()) throw new ServiceError('ThrottlingException', 'Rate exceeded');
+    const queue = this.faultSettings.failNext;
+    const index = queue.findIndex((f) => f.operation === operation && f.error !== 'FAILED');
+    if (index >= 0) {
+      const [fault] = queue.splice(index, 1);
+      if (fault && fault.error !== 'FAILED') {
+        throw new ServiceError(fault.error, fault.message ?? `Injected ${fault.error} for ${operation}`);
+      }
+    }
+    const faults = this.faultSettings;
+    if (this.chance(faults.throttleRate)) throw new ServiceError('ThrottlingException', 'Rate exceeded');
+    if (this.chance(faults.internalErrorRate)) {
+      throw new ServiceError('InternalServerException', 'An internal error occurred (injected)');
+    }
+    const isWrite = operation === 'CreateAccountAssignment' || operation === 'DeleteAccountAssignment';
+    if (isWrite && this.chance(faults.conflictRate)) {
+      throw new ServiceError(
+        'ConflictException',
+        'Operation conflicts with another in-progress operation on this account assignment (injected)',
+      );
+    }
+  }
+
+  /** Draws only for enabled rates, so a campaign's sequence depends on the faults switched on, not on others. */
+  private chance(probability: number): boolean {
+    return probability > 0 && this.random() < probability;
+  }
+
+  private takeFailedStatusFault(operation: string): string | undefined {
+    const queue = this.faultSettings.failNext;
+    const index = queue.findIndex((f) => f.operation === operation && f.error === 'FAILED');
+    if (index < 0) return undefined;
+    const [fault] = queue.splice(index, 1);
+    return fault?.message ?? `Injected failure for ${operation}`;
+  }
+
+  // ---- sso-admin -----------------------------------------------------------------------------
+
+  private listInstances(input: unknown): Record<string, unknown> {
+    const req = parse(z.object(paging), input ?? {});
+    const instance = {
+      InstanceArn: this.sandbox.instanceArn,
+      IdentityStoreId: this.sandbox.identityStoreId,
+      Name: 'sandbox',
+      Status: 'ACTIVE',
+      CreatedDate: epochSeconds(Date.UTC(2024, 0, 1)),
+    };
+    const page = this.paginate('ListInstances', [instance], req.MaxResults, req.NextToken);
+    return { Instances: page.items, ...page.next };
+  }
+
+  private listPermissionSets(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ InstanceArn: instanceArn, ...paging }), input);
+    this.requireInstance(req.InstanceArn);
+    const arns = this.sandbox.permissionSets.map((p) => p.arn);
+    const page = this.paginate('ListPermissionSets', arns, req.MaxResults, req.NextToken);
+    return { PermissionSets: page.items, ...page.next };
+  }
+
+  private describePermissionSet(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn }), input);
+    this.requireInstance(req.InstanceArn);
+    const ps = this.requirePermissionSet(req.PermissionSetArn);
+    return {
+      PermissionSet: {
+        Name: ps.name,
+        PermissionSetArn: ps.arn,
+        Description: ps.description,
+        CreatedDate: epochSeconds(Date.UTC(2024, 0, 1)),
+        SessionDuration: ps.sessionDuration ?? 'PT1H',
+      },
+    };
+  }
+
+  private listAccountAssignments(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        InstanceArn: instanceArn,
+        AccountId: z.string().regex(ACCOUNT_ID_PATTERN),
+        PermissionSetArn: permissionSetArn,
+        ...paging,
+      }),
+      input,
+    );
+    this.requireInstance(req.InstanceArn);
+    this.requirePermissionSet(req.PermissionSetArn);
+    const matching = [...this.assignments.values()].filter(
+      (a) => a.accountId === req.AccountId && a.permissionSetArn === req.PermissionSetArn,
+    );
+    const page = this.paginate('ListAccountAssignments', matching, req.MaxResults, req.NextToken);
+    return {
+      AccountAssignments: page.items.map((a) => ({
+        AccountId: a.accountId,
+        PermissionSetArn: a.permissionSetArn,
+        PrincipalType: a.principalType,
+        PrincipalId: a.principalId,
+      })),
+      ...page.next,
+    };
+  }
+
+  private writeAssignment(kind: 'creation' | 'deletion', input: unknown): Record<string, unknown> {
+    const req = parse(assignmentWriteInput, input);
+    this.requireInstance(req.InstanceArn);
+    if (!this.sandbox.accounts.some((a) => a.id === req.TargetId)) {
+      throw new ServiceError(
+        'ValidationException',
+        `Account ${req.TargetId} is not a member of the organization`,
+      );
+    }
+    this.requirePermissionSet(req.PermissionSetArn);
+    if (req.PrincipalType === 'GROUP' || !this.seededUsers.some((u) => u.userId === req.PrincipalId)) {
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `${req.PrincipalType} ${req.PrincipalId} does not exist`,
+      );
+    }
+    const target: AssignmentView = {
+      accountId: req.TargetId,
+      permissionSetArn: req.PermissionSetArn,
+      principalType: req.PrincipalType,
+      principalId: req.PrincipalId,
+    };
+    const key = assignmentKey(target);
+    const inProgress = [...this.requests.values()].filter((r) => r.status === 'IN_PROGRESS');
+    if (inProgress.some((r) => assignmentKey(r) === key)) {
+      throw new ServiceError(
+        'ConflictException',
+        'An account assignment operation is already in progress for this principal, account and permission set',
+      );
+    }
+    const creationsInFlight = inProgress.filter((r) => r.kind === 'creation').length;
+    if (kind === 'creation' && creationsInFlight >= this.options.maxCreationsInFlight) {
+      throw new ServiceError(
+        'ThrottlingException',
+        `Too many account assignment creations in progress (limit ${this.options.maxCreationsInFlight})`,
+      );
+    }
+    const operation = kind === 'creation' ? 'CreateAccountAssignment' : 'DeleteAccountAssignment';
+    const rate =
+      kind === 'creation' ? this.faultSettings.failCreationRate : this.faultSettings.failDeletionRate;
+    const plannedFailure =
+      this.takeFailedStatusFault(operation) ??
+      (this.chance(rate)
+        ? `Received a 500 status error: injected ${kind} failure for principal ${req.PrincipalId}`
+        : undefined);
+    const now = this.now();
+    this.requestSeq += 1;
+    const request: AssignmentRequest = {
+      ...target,
+      requestId: this.newRequestId(),
+      kind,
+      status: 'IN_PROGRESS',
+      createdAt: now,
+      completesAt: now + this.options.provisioningDelayMs,
+      ...(plannedFailure ? { plannedFailure } : {}),
+    };
+    this.requests.set(request.requestId, request);
+    if (kind === 'creation') {
+      this.count.creationsRequested += 1;
+      this.count.peakCreationsInFlight = Math.max(this.count.peakCreationsInFlight, creationsInFlight + 1);
+    } else {
+      this.count.deletionsRequested += 1;
+    }
+    const member =
+      kind === 'creation' ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus';
+    return { [member]: statusShape(request) };
+  }
+
+  private describeRequest(kind: 'creation' | 'deletion', input: unknown): Record<string, unknown> {
+    const idMember =
+      kind === 'creation' ? 'AccountAssignmentCreationRequestId' : 'AccountAssignmentDeletionRequestId';
+    const req = parse(z.object({ InstanceArn: instanceArn }), input);
+    const requestId = parse(z.record(z.string(), z.unknown()), input)[idMember];
+    if (typeof requestId !== 'string' || requestId === '') {
+      throw new ServiceError(
+        'ValidationException',
+        `Value at '${idMember}' failed to satisfy constraint: required`,
+      );
+    }
+    this.requireInstance(req.InstanceArn);
+    const request = this.requests.get(requestId);
+    if (!request || request.kind !== kind) {
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `Account assignment ${kind} request ${requestId} not found`,
+      );
+    }
+    const member =
+      kind === 'creation' ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus';
+    return { [member]: statusShape(request) };
+  }
+
+  private listRequests(kind: 'creation' | 'deletion', input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        InstanceArn: instanceArn,
+        ...paging,
+        Filter: z.object({ Status: z.enum(['IN_PROGRESS', 'FAILED', 'SUCCEEDED']).optional() }).optional(),
+      }),
+      input,
+    );
+    this.requireInstance(req.InstanceArn);
+    const matching = [...this.requests.values()].filter(
+      (r) => r.kind === kind && (!req.Filter?.Status || r.status === req.Filter.Status),
+    );
+    const operation =
+      kind === 'creation' ? 'ListAccountAssignmentCreationStatus' : 'ListAccountAssignmentDeletionStatus';
+    const page = this.paginate(operation, matching, req.MaxResults, req.NextToken);
+    const member =
+      kind === 'creation' ? 'AccountAssignmentsCreationStatus' : 'AccountAssignmentsDeletionStatus';
+    return {
+      [member]: page.items.map((r) => ({
+        Status: r.status,
+        RequestId: r.requestId,
+        CreatedDate: epochSeconds(r.createdAt),
+      })),
+      ...page.next,
+    };
+  }
+
+  // ---- identitystore -------------------------------------------------------------------------
+
+  private getUserId(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        IdentityStoreId: identityStoreId,
+        AlternateIdentifier: z.object({
+          UniqueAttribute: z.object({ AttributePath: z.string(), AttributeValue: z.unknown() }).optional(),
+          ExternalId: z.object({ Issuer: z.string(), Id: z.string() }).optional(),
+        }),
+      }),
+      input,
+    );
+    this.requireIdentityStore(req.IdentityStoreId);
+    const unique = req.AlternateIdentifier.UniqueAttribute;
+    if (!unique) {
+      // The sandbox seeds no external ids, so no ExternalId can match.
+      throw new ServiceError('ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
+    }
+    if (typeof unique.AttributeValue !== 'string') {
+      throw new ServiceError('ValidationException', 'AttributeValue must be a string');
+    }
+    const wanted = unique.AttributeValue.toLowerCase();
+    const path = unique.AttributePath.toLowerCase();
+    let user: SeededUser | undefined;
+    if (path === 'emails.value') user = this.seededUsers.find((u) => u.email.toLowerCase() === wanted);
+    else if (path === 'username') user = this.seededUsers.find((u) => u.userName.toLowerCase() === wanted);
+    else
+      throw new ServiceError('ValidationException', `AttributePath ${unique.AttributePath} is not supported`);
+    if (!user) {
+      throw new ServiceError('ResourceNotFoundException', 'USER not found.', {
+        ResourceType: 'USER',
+        ResourceId: unique.AttributeValue,
+      });
+    }
+    return { IdentityStoreId: this.sandbox.identityStoreId, UserId: user.userId };
+  }
+
+  private describeUser(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ IdentityStoreId: identityStoreId, UserId: z.string().min(1) }), input);
+    this.requireIdentityStore(req.IdentityStoreId);
+    const user = this.seededUsers.find((u) => u.userId === req.UserId);
+    if (!user) {
+      throw new ServiceError('ResourceNotFoundException', 'USER not found.', {
+        ResourceType: 'USER',
+        ResourceId: req.UserId,
+      });
+    }
+    return this.userShape(user);
+  }
+
+  private listUsersOperation(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        IdentityStoreId: identityStoreId,
+        ...paging,
+        Filters: z.array(z.object({ AttributePath: z.string(), AttributeValue: z.string() })).optional(),
+      }),
+      input,
+    );
+    this.requireIdentityStore(req.IdentityStoreId);
+    let users = this.seededUsers;
+    for (const filter of req.Filters ?? []) {
+      if (filter.AttributePath !== 'UserName') {
+        throw new ServiceError('ValidationException', `Filter on ${filter.AttributePath} is not supported`);
+      }
+      users = users.filter((u) => u.userName.toLowerCase() === filter.AttributeValue.toLowerCase());
+    }
+    const page = this.paginate('ListUsers', users, req.MaxResults, req.NextToken);
+    return { Users: page.items.map((u) => this.userShape(u)), ...page.next };
+  }
+
+  private userShape(user: SeededUser): Record<string, unknown> {
+    return {
+      IdentityStoreId: this.sandbox.identityStoreId,
+      UserId: user.userId,
+      UserName: user.userName,
+      DisplayName: user.displayName,
+      Name: { Formatted: user.displayName },
+      Emails: [{ Value: user.email, Type: 'work', Primary: true }],
+    };
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private loadSandbox(sandbox: SandboxFile): void {
+    this.seededUsers = sandbox.users.map((u) => ({
+      userId: u.userId ?? deriveUserId(sandbox.identityStoreId, u.userName),
+      userName: u.userName,
+      email: u.email,
+      displayName: u.displayName,
+    }));
+    this.assignments.clear();
+    for (const seeded of sandbox.assignments) {
+      const principalId =
+        seeded.principalId ??
+        this.seededUsers.find((u) => u.email.toLowerCase() === seeded.email?.toLowerCase())?.userId;
+      if (!principalId) throw new Error(`sandbox assignment names an unknown user: ${seeded.email}`);
+      if (!sandbox.accounts.some((a) => a.id === seeded.accountId)) {
+        throw new Error(`sandbox assignment names an unknown account: ${seeded.accountId}`);
+      }
+      if (!sandbox.permissionSets.some((p) => p.arn === seeded.permissionSetArn)) {
+        throw new Error(`sandbox assignment names an unknown permission set: ${seeded.permissionSetArn}`);
+      }
+      const assignment: AssignmentView = {
+        accountId: seeded.accountId,
+        permissionSetArn: seeded.permissionSetArn,
+        principalType: seeded.principalType,
+        principalId,
+      };
+      this.assignments.set(assignmentKey(assignment), assignment);
+    }
+  }
+
+  private newBucket(): TokenBucket {
+    return new TokenBucket(this.options.requestsPerSecond, this.options.burst, this.now);
+  }
+
+  /** UUID-shaped and derived from a counter, so runs with the same inputs produce the same ids. */
+  private newRequestId(): string {
+    const n = this.requestSeq.toString(16).padStart(12, '0');
+    const seed = (this.options.seed >>> 0).toString(16).padStart(8, '0');
+    return `${seed}-0000-4000-8000-${n}`;
+  }
+
+  private requireInstance(arn: string): void {
+    if (arn !== this.sandbox.instanceArn) {
+      throw new ServiceError('ValidationException', `The instance ${arn} does not exist`);
+    }
+  }
+
+  private requireIdentityStore(id: string): void {
+    if (id !== this.sandbox.identityStoreId) {
+      throw new ServiceError('ResourceNotFoundException', `Identity store ${id} not found.`, {
+        ResourceType: 'IDENTITY_STORE',
+        ResourceId: id,
+      });
+    }
+  }
+
+  private requirePermissionSet(arn: string): SandboxFile['permissionSets'][number] {
+    const ps = this.sandbox.permissionSets.find((p) => p.arn === arn);
+    if (!ps)
+      throw new ServiceError('ResourceNotFoundException', `Could not find PermissionSet with id ${arn}`);
+    return ps;
+  }
+
+  /** Opaque NextToken: the offset, tagged with the operation so a token from elsewhere is rejected. */
+  private paginate<T>(
+    operation: string,
+    items: readonly T[],
+    maxResults: number | undefined,
+    nextToken: string | undefined,
+  ): { items: T[]; next: { NextToken?: string } } {
+    let offset = 0;
+    if (nextToken) {
+      const decoded = decodeToken(nextToken);
+      if (!decoded || decoded.op !== operation)
+        throw new ServiceError('ValidationException', 'Invalid NextToken');
+      offset = decoded.offset;
+    }
+    const size = maxResults ?? this.options.defaultPageSize;
+    const page = items.slice(offset, offset + size);
+    const end = offset + page.length;
+    return { items: page, next: end < items.length ? { NextToken: encodeToken(operation, end) } : {} };
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const details = issues.map(
+    (i) => `Value at '${i.path.join('.')}' failed to satisfy constraint: ${i.message}`,
+  );
+  throw new ServiceError(
+    'ValidationException',
+    `${issues.length} validation error(s) detected: ${details.join('; ')}`,
+  );
+}
+
+function statusShape(request: AssignmentRequest): Record<string, unknown> {
+  return {
+    Status: request.status,
+    RequestId: request.requestId,
+    ...(request.failureReason ? { FailureReason: request.failureReason } : {}),
+    TargetId: request.accountId,
+    TargetType: 'AWS_ACCOUNT',
+    PermissionSetArn: request.permissionSetArn,
+    PrincipalType: request.principalType,
+    PrincipalId: request.principalId,
+    CreatedDate: epochSeconds(request.createdAt),
+  };
+}
+
+function pickAssignment(a: AssignmentView): AssignmentView {
+  return {
+    accountId: a.accountId,
+    permissionSetArn: a.permissionSetArn,
+    principalType: a.principalType,
+    principalId: a.principalId,
+  };
+}
+
+function requestIdOf(output: Record<string, unknown>): string | undefined {
+  const status = output.AccountAssignmentCreationStatus ?? output.AccountAssignmentDeletionStatus;
+  if (status && typeof status === 'object' && 'RequestId' in status && typeof status.RequestId === 'string') {
+    return status.RequestId;
+  }
+  return undefined;
+}
+
+function encodeToken(op: string, offset: number): string {
+  return Buffer.from(JSON.stringify({ op, offset })).toString('base64url');
+}
+
+function decodeToken(token: string): { op: string; offset: number } | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    const parsed = z.object({ op: z.string(), offset: z.number().int().min(0) }).safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,188 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { JSON_ENCODED_ARGS, SlackApiStandIn, type SlackApiStandInOptions, type SlackArgs } from './stand-in';
+
+export interface StartSlackApiOptions extends SlackApiStandInOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Serve an existing model instead of building one from the options. */
+  standIn?: SlackApiStandIn;
+}
+
+export interface RunningSlackApi {
+  /** Base URL; give WebClient `slackApiUrl: url + '/api/'`. */
+  url: string;
+  standIn: SlackApiStandIn;
+  /** Registers a response_url for an interaction and returns its full URL. */
+  responseUrl: (context: Parameters<SlackApiStandIn['registerResponseUrl']>[0]) => string;
+  close: () => Promise<void>;
+}
+
+/**
+ * POST /api/<method> (form-encoded, as WebClient sends, or JSON), plus read endpoints under
+ * /_standin/: GET calls, messages, views, users; POST reset; GET events (server-sent events);
+ * POST response/<id> (response_url replies).
+ */
+export async function startSlackApiStandIn(options: StartSlackApiOptions = {}): Promise<RunningSlackApi> {
+  const { port = 0, host = '127.0.0.1', standIn: given, ...modelOptions } = options;
+  const standIn = given ?? new SlackApiStandIn(modelOptions);
+  const server = createServer((req, res) => {
+    handleRequest(standIn, req, res).catch((error: unknown) => {
+      sendJson(res, 500, { ok: false, error: 'internal_error', detail: String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${urlHost}:${address.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    standIn,
+    responseUrl: (context) => `${url}/_standin/response/${standIn.registerResponseUrl(context)}`,
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive sockets and open event streams would otherwise hold close() open.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+async function handleRequest(
+  standIn: SlackApiStandIn,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://stand-in');
+  const method = req.method ?? 'GET';
+  if (url.pathname === '/_standin/events' && method === 'GET') {
+    streamEvents(standIn, req, res);
+    return;
+  }
+  const raw = await readBody(req);
+  if (url.pathname.startsWith('/api/')) {
+    if (standIn.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, standIn.latencyMs));
+    const apiMethod = decodeURIComponent(url.pathname.slice('/api/'.length));
+    const args = { ...queryArgs(url.searchParams), ...parseBody(raw, headerValue(req, 'content-type')) };
+    const token = bearerToken(headerValue(req, 'authorization'));
+    sendJson(res, 200, standIn.call(apiMethod, args, token));
+    return;
+  }
+  const responseMatch = /^\/_standin\/response\/([^/]+)$/.exec(url.pathname);
+  if (responseMatch?.[1] && method === 'POST') {
+    const payload = parseBody(raw, headerValue(req, 'content-type'));
+    const result = standIn.respond(responseMatch[1], payload);
+    // Slack answers response_url posts with 200 {ok:true} or 404 for a dead URL.
+    const dead = !result.ok && ['invalid_url', 'expired_url', 'used_url'].includes(result.error);
+    sendJson(res, dead ? 404 : 200, result);
+    return;
+  }
+  const route = `${method} ${url.pathname.replace(/\/+$/, '')}`;
+  switch (route) {
+    case 'GET /_standin/calls': {
+      const filterMethod = url.searchParams.get('method') ?? undefined;
+      const since = url.searchParams.get('since');
+      return sendJson(res, 200, {
+        calls: standIn.calls({ method: filterMethod, since: since ? Number(since) : undefined }),
+      });
+    }
+    case 'GET /_standin/messages': {
+      const channel = url.searchParams.get('channel') ?? undefined;
+      const user = url.searchParams.get('user');
+      return sendJson(res, 200, {
+        messages: user ? standIn.directMessages(user) : standIn.messages(channel),
+        ephemerals: standIn.ephemerals(user ?? undefined),
+      });
+    }
+    case 'GET /_standin/views': {
+      const user = url.searchParams.get('user');
+      if (user)
+        return sendJson(res, 200, { home: standIn.homeView(user) ?? null, stack: standIn.openViews(user) });
+      return sendJson(res, 200, standIn.viewsSnapshot());
+    }
+    case 'GET /_standin/users':
+      return sendJson(res, 200, { users: standIn.users() });
+    case 'POST /_standin/reset':
+      standIn.reset();
+      return sendJson(res, 200, { ok: true });
+    default:
+      return sendJson(res, 404, { ok: false, error: 'not_found' });
+  }
+}
+
+/** Server-sent events: one `data:` line per model change, for a live console. */
+function streamEvents(standIn: SlackApiStandIn, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  res.write(': connected\n\n');
+  const unsubscribe = standIn.subscribe((event) => res.write(`data: ${JSON.stringify(event)}\n\n`));
+  req.on('close', unsubscribe);
+}
+
+/** Form bodies carry nested values JSON-encoded (WebClient's serializeBody); JSON bodies arrive whole. */
+export function parseBody(raw: string, contentType: string | undefined): SlackArgs {
+  if (raw.trim() === '') return {};
+  if (contentType?.includes('application/json')) {
+    try {
+      const value: unknown = JSON.parse(raw);
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as SlackArgs) : {};
+    } catch {
+      return {};
+    }
+  }
+  return queryArgs(new URLSearchParams(raw));
+}
+
+function queryArgs(params: URLSearchParams): SlackArgs {
+  const args: SlackArgs = {};
+  for (const [key, value] of params) {
+    args[key] = JSON_ENCODED_ARGS.has(key) ? parseJsonOr(value) : value;
+  }
+  return args;
+}
+
+function parseJsonOr(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
+  return match?.[1]?.trim() || undefined;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
