@@ -231,6 +231,7 @@ export class LifecycleSteps {
     );
     const { store, policy, notifier, audit } = this.deps;
     const record = await this.requireRequest(requestId);
+    // The token is stored before anyone is asked, so the first click always finds it.
     await store.putTaskToken(requestId, 'approval', taskToken);
     if (record.approvalMessage) return; // a retry: the approvers were already asked
     const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
@@ -240,12 +241,12 @@ export class LifecycleSteps {
         `Rule ${record.ruleName} of request ${requestId} is no longer in the policy`,
       );
     const approvers = approversFor(policy, rule, record.request.requester.email);
-    const message = await notifier.requestApproval(record, approvers);
-    if (message) await store.updateRequest(requestId, ['PENDING_APPROVAL'], { approvalMessage: message });
     await audit.record(requestId, 'approval.requested', SYSTEM, 'info', {
       approvers: approvers.join(','),
       required: record.approvalsRequired ?? 1,
     });
+    const message = await notifier.requestApproval(record, approvers);
+    if (message) await store.updateRequest(requestId, ['PENDING_APPROVAL'], { approvalMessage: message });
   }
 
   /** Grant: creates the assignment unless the user already holds it; registers this request as a holder. */

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  type LambdaHandler,
+  LocalStepFunctions,
+  type LocalStepFunctionsOptions,
+} from './local-step-functions';
+
+// The product's state machine wired for local runs: the very ASL file that CDK deploys, with
+// each Lambda ARN substitution pointing at the real worker handler, invoked in-process.
+
+export const DEFINITION_PATH = path.join(__dirname, '../../statemachines/access-request.asl.json');
+
+/** Definition substitution → functions/<folder>. */
+export const WORKER_FUNCTIONS = {
+  ValidateFunctionArn: 'validate',
+  RequestApprovalFunctionArn: 'request-approval',
+  GrantFunctionArn: 'grant',
+  CheckGrantFunctionArn: 'check-grant',
+  AccessWindowFunctionArn: 'access-window',
+  RevokeFunctionArn: 'revoke',
+  CheckRevokeFunctionArn: 'check-revoke',
+  FinishFunctionArn: 'finish',
+} as const;
+export type WorkerName = (typeof WORKER_FUNCTIONS)[keyof typeof WORKER_FUNCTIONS];
+
+export const LOCAL_ACCOUNT = '000000000000';
+
+export function localFunctionArn(name: string, region = 'us-east-1'): string {
+  return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:jit-access-${name}`;
+}
+
+export function localStateMachineArn(region = 'us-east-1'): string {
+  return `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:jit-access-request`;
+}
+
+export function loadDefinition(): object {
+  return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')) as object;
+}
+
+/** The real handlers, loaded on demand (their modules build clients from the environment). */
+export function loadWorkerHandlers(): Record<WorkerName, LambdaHandler> {
+  const load = (name: WorkerName): LambdaHandler => {
+    const module = require(path.join(__dirname, '../../functions', name)) as { handler: LambdaHandler };
+    return module.handler;
+  };
+  return Object.fromEntries(Object.values(WORKER_FUNCTIONS).map((name) => [name, load(name)])) as Record<
+    WorkerName,
+    LambdaHandler
+  >;
+}
+
+export interface ProductStepFunctionsOptions
+  extends Partial<Omit<LocalStepFunctionsOptions, 'definition' | 'substitutions'>> {
+  region?: string;
+  /** Replace some handlers (fault injection: a crash before/after the AWS call). */
+  wrapHandler?: (name: WorkerName, handler: LambdaHandler) => LambdaHandler;
+}
+
+export function createProductStepFunctions(options: ProductStepFunctionsOptions = {}): LocalStepFunctions {
+  const { region = 'us-east-1', wrapHandler, functions: extraFunctions, ...rest } = options;
+  const handlers = loadWorkerHandlers();
+  const substitutions: Record<string, string> = {};
+  const functions: Record<string, LambdaHandler> = { ...extraFunctions };
+  for (const [substitution, name] of Object.entries(WORKER_FUNCTIONS)) {
+    const arn = localFunctionArn(name, region);
+    substitutions[substitution] = arn;
+    functions[arn] = wrapHandler ? wrapHandler(name, handlers[name]) : handlers[name];
+  }
+  return new LocalStepFunctions({
+    definition: loadDefinition(),
+    substitutions,
+    functions,
+    stateMachineArn: localStateMachineArn(region),
+    ...rest,
+  });
+}

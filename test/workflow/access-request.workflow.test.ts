@@ -1,0 +1,399 @@
+import {
+  ACCOUNTS,
+  audited,
+  type Harness,
+  PEOPLE,
+  PERMISSION_SETS,
+  requestDecisions,
+  requestStore,
+  startHarness,
+  tokenStored,
+} from './harness';
+
+// Each lifecycle path through statemachines/access-request.asl.json with the real handlers.
+
+const alice = PEOPLE.alice;
+const carol = { email: PEOPLE.carol.email, slackUserId: PEOPLE.carol.slackUserId };
+const aliceActor = { email: alice.email, slackUserId: alice.slackUserId };
+const stagingReadOnly = ['222222222222', PERMISSION_SETS.readOnly, alice.principalId];
+const productionReadOnly = ['111111111111', PERMISSION_SETS.readOnly, alice.principalId];
+
+let harness: Harness;
+let counter = 0;
+const newId = () => `req-test-${++counter}-${Date.now().toString(36)}`;
+
+afterEach(async () => {
+  await harness?.close();
+});
+
+describe('auto-approved request', () => {
+  it('grants, holds the window and revokes when it expires', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({ requestId, durationMinutes: 1 });
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+    expect(harness.identityCenter.assignments.size).toBe(0);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.auto',
+      'grant.requested',
+      'grant.succeeded',
+      'window.opened',
+      'window.expired',
+      'revoke.requested',
+      'revoke.succeeded',
+      'request.closed',
+    ]);
+    expect((await requestStore().getRequest(requestId))?.status).toBe('REVOKED');
+    const dms = harness.slackCalls('chat.postMessage').filter((c) => c.args.channel === alice.slackUserId);
+    expect(dms.map((c) => String(c.args.text))).toEqual([
+      expect.stringContaining('Access ready'),
+      expect.stringContaining('has been revoked'),
+    ]);
+  });
+});
+
+describe('request that needs approval', () => {
+  it('waits for an approver, then grants and revokes', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({ requestId, accountId: ACCOUNTS.production, durationMinutes: 1 });
+    await tokenStored(harness, requestId, 'approval');
+    await audited(harness, requestId, 'approval.requested');
+    expect(harness.identityCenter.writes()).toEqual([]);
+
+    const outcome = await (await requestDecisions()).decide(requestId, carol, 'approve');
+    expect(outcome.kind).toBe('approved');
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...productionReadOnly],
+      ['Delete', ...productionReadOnly],
+    ]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.requested',
+      'approval.approved',
+      'grant.requested',
+      'grant.succeeded',
+      'window.opened',
+      'window.expired',
+      'revoke.requested',
+      'revoke.succeeded',
+      'request.closed',
+    ]);
+    const approvalPost = harness.slackCalls('chat.postMessage').find((c) => c.args.channel === 'C0APPROVALS');
+    expect(JSON.stringify(approvalPost?.args.blocks)).toContain('approve_request');
+    expect(JSON.stringify(approvalPost?.args.blocks)).not.toMatch(/taskToken|token/i);
+  });
+
+  it('ends without any assignment when denied', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({ requestId, accountId: ACCOUNTS.production });
+    await tokenStored(harness, requestId, 'approval');
+    await audited(harness, requestId, 'approval.requested');
+
+    const outcome = await (await requestDecisions()).decide(requestId, carol, 'deny', 'Use staging');
+    expect(outcome.kind).toBe('denied');
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.requested',
+      'approval.denied',
+      'request.closed',
+    ]);
+    const record = await requestStore().getRequest(requestId);
+    expect(record).toMatchObject({
+      status: 'DENIED',
+      denial: { by: 'carol@example.com', reason: 'Use staging' },
+    });
+  });
+
+  it('expires when nobody decides in time, and a late click changes nothing', async () => {
+    harness = await startHarness({ msPerSecond: 0.01 }); // the 1 h approval timeout passes in 36 ms
+    const requestId = newId();
+    const execution = await harness.start({ requestId, accountId: ACCOUNTS.production });
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.requested',
+      'approval.expired',
+      'request.closed',
+    ]);
+    const late = await (await requestDecisions()).decide(requestId, carol, 'approve');
+    expect(late.kind).toBe('expired');
+    expect(harness.identityCenter.writes()).toEqual([]);
+  });
+
+  it('refuses the requester approving their own request and anyone who is not an approver', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({
+      requestId,
+      accountId: ACCOUNTS.production,
+      requester: { email: PEOPLE.carol.email, slackUserId: PEOPLE.carol.slackUserId },
+    });
+    await tokenStored(harness, requestId, 'approval');
+    const decisions = await requestDecisions();
+
+    expect(await decisions.decide(requestId, carol, 'approve')).toEqual({
+      kind: 'not-authorized',
+      reason: 'self-approval',
+    });
+    expect(await decisions.decide(requestId, aliceActor, 'approve')).toEqual({
+      kind: 'not-authorized',
+      reason: 'not-approver',
+    });
+    expect((await requestStore().getRequest(requestId))?.status).toBe('PENDING_APPROVAL');
+
+    const dave = { email: PEOPLE.dave.email, slackUserId: PEOPLE.dave.slackUserId };
+    expect((await decisions.decide(requestId, dave, 'deny', 'no')).kind).toBe('denied');
+    const second = await decisions.decide(requestId, dave, 'approve');
+    expect(second).toMatchObject({ kind: 'already-decided', by: 'dave@example.com' });
+    expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([]);
+  });
+});
+
+describe('grant failures', () => {
+  it('reports a FAILED creation with AWS\u2019s reason and grants nothing', async () => {
+    harness = await startHarness();
+    harness.identityCenter.inject({
+      command: 'CreateOutcome',
+      failureReason: 'Received a 404 status error: Not supported role',
+    });
+    const requestId = newId();
+    const result = await harness.finished(await harness.start({ requestId }));
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'GrantFailed' });
+    expect(harness.identityCenter.writes()).toEqual([['Create', ...stagingReadOnly]]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.auto',
+      'grant.requested',
+      'grant.failed',
+      'request.closed',
+    ]);
+    const record = await requestStore().getRequest(requestId);
+    expect(record).toMatchObject({
+      status: 'GRANT_FAILED',
+      failureReason: expect.stringContaining('Not supported role'),
+    });
+    const dm = harness.slackCalls('chat.postMessage').find((c) => c.args.channel === alice.slackUserId);
+    expect(String(dm?.args.text)).toContain('Not supported role');
+  });
+
+  it('retries throttling and conflicts with backoff, then succeeds', async () => {
+    harness = await startHarness();
+    harness.identityCenter.inject(
+      { command: 'List', error: 'Throttling' },
+      { command: 'Create', error: 'Throttling' },
+      { command: 'Create', error: 'Conflict' },
+      { command: 'DescribeCreation', error: 'Throttling' },
+      { command: 'Delete', error: 'Throttling' },
+    );
+    const requestId = newId();
+    const execution = await harness.start({ requestId, durationMinutes: 1 });
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    // Three Create attempts (two refused), one Delete that counted after one refusal.
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Create', ...stagingReadOnly],
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+    expect(harness.identityCenter.assignments.size).toBe(0);
+    const retries = harness.host
+      .history(execution)
+      .filter((e) => e.retryAttempt !== undefined && e.retryAttempt > 0);
+    expect(retries.length).toBeGreaterThanOrEqual(4);
+    expect((await requestStore().getRequest(requestId))?.status).toBe('REVOKED');
+  });
+
+  it('revokes when a step after the grant crashes', async () => {
+    harness = await startHarness({
+      wrapHandler: (name, handler) =>
+        name === 'access-window'
+          ? async () => {
+              throw new Error('crashed after the grant');
+            }
+          : handler,
+    });
+    const requestId = newId();
+    const result = await harness.finished(await harness.start({ requestId }));
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'FailedAfterGrant' });
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+    expect(harness.identityCenter.assignments.size).toBe(0);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.auto',
+      'grant.requested',
+      'grant.succeeded',
+      'revoke.requested',
+      'revoke.succeeded',
+      'request.closed',
+    ]);
+    expect((await requestStore().getRequest(requestId))?.failureReason).toContain('crashed after the grant');
+  });
+});
+
+describe('the access window', () => {
+  it('ends early when the requester clicks End access now', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({ requestId, durationMinutes: 240 });
+    await tokenStored(harness, requestId, 'window');
+    await audited(harness, requestId, 'window.opened');
+
+    const outcome = await (await requestDecisions()).endAccess(requestId, aliceActor);
+    expect(outcome.kind).toBe('ended');
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.auto',
+      'grant.requested',
+      'grant.succeeded',
+      'window.opened',
+      'window.ended-early',
+      'revoke.requested',
+      'revoke.succeeded',
+      'request.closed',
+    ]);
+    expect(await requestStore().getRequest(requestId)).toMatchObject({
+      status: 'REVOKED',
+      endedBy: alice.email,
+    });
+  });
+
+  it('extends the window through the token and keeps one assignment', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({ requestId, durationMinutes: 120 });
+    await tokenStored(harness, requestId, 'window');
+    await audited(harness, requestId, 'window.opened');
+    const before = await requestStore().getRequest(requestId);
+
+    const extended = await (await requestDecisions()).extend(requestId, aliceActor, 60);
+    expect(extended.kind).toBe('extended');
+    await audited(harness, requestId, 'window.extended');
+    const after = await requestStore().getRequest(requestId);
+    expect(new Date(after?.expiresAt ?? 0).getTime() - new Date(before?.expiresAt ?? 0).getTime()).toBe(
+      60 * 60_000,
+    );
+    expect(after?.extendedMinutes).toBe(60);
+
+    // Over the rule's 8 h maximum in total: refused, nothing changes.
+    const tooLong = await (await requestDecisions()).extend(requestId, aliceActor, 400);
+    expect(tooLong.kind).toBe('not-allowed');
+
+    await tokenStored(harness, requestId, 'window');
+    expect((await (await requestDecisions()).endAccess(requestId, aliceActor)).kind).toBe('ended');
+    expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.auto',
+      'grant.requested',
+      'grant.succeeded',
+      'window.opened',
+      'window.extend-requested',
+      'window.extended',
+      'window.ended-early',
+      'revoke.requested',
+      'revoke.succeeded',
+      'request.closed',
+    ]);
+  });
+});
+
+describe('assignments this product did not create, or still needs', () => {
+  it('keeps a pre-existing assignment after the window ends', async () => {
+    harness = await startHarness();
+    harness.identityCenter.assign({
+      accountId: ACCOUNTS.staging,
+      permissionSetArn: PERMISSION_SETS.readOnly,
+      principalId: alice.principalId,
+    });
+    const requestId = newId();
+    const result = await harness.finished(await harness.start({ requestId, durationMinutes: 1 }));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(
+      harness.identityCenter.has({
+        accountId: ACCOUNTS.staging,
+        permissionSetArn: PERMISSION_SETS.readOnly,
+        principalId: alice.principalId,
+      }),
+    ).toBe(true);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.auto',
+      'grant.existing',
+      'grant.succeeded',
+      'window.opened',
+      'window.expired',
+      'revoke.kept',
+      'request.closed',
+    ]);
+  });
+
+  it('does not remove the second request\u2019s access when the first ends', async () => {
+    harness = await startHarness();
+    const first = newId();
+    const second = newId();
+    const firstExecution = await harness.start({ requestId: first, durationMinutes: 240 });
+    await tokenStored(harness, first, 'window');
+    const secondExecution = await harness.start({ requestId: second, durationMinutes: 240 });
+    await tokenStored(harness, second, 'window');
+
+    expect((await (await requestDecisions()).endAccess(first, aliceActor)).kind).toBe('ended');
+    expect((await harness.finished(firstExecution)).status).toBe('SUCCEEDED');
+    const key = {
+      accountId: ACCOUNTS.staging,
+      permissionSetArn: PERMISSION_SETS.readOnly,
+      principalId: alice.principalId,
+    };
+    expect(harness.identityCenter.has(key)).toBe(true);
+    expect(harness.identityCenter.writes()).toEqual([['Create', ...stagingReadOnly]]);
+    expect(await harness.auditActions(first)).toContain('revoke.kept');
+
+    expect((await (await requestDecisions()).endAccess(second, aliceActor)).kind).toBe('ended');
+    expect((await harness.finished(secondExecution)).status).toBe('SUCCEEDED');
+    expect(harness.identityCenter.has(key)).toBe(false);
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+  });
+});

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { DEFINITION_PATH, WORKER_FUNCTIONS } from '../../local/step-functions/product-workflow';
+
+// The ASL file itself: valid for AWS with its ${...} placeholders, and built to the rules the
+// product depends on (every task retried and caught, a bounded execution).
+
+// asl-validator ships no types.
+const validate = require('asl-validator') as (
+  definition: unknown,
+  options?: unknown,
+) => { isValid: boolean; errors: Array<{ message: string }>; errorsText: (separator?: string) => string };
+
+const text = readFileSync(DEFINITION_PATH, 'utf8');
+type State = {
+  Type: string;
+  Resource?: string;
+  Retry?: Array<{ ErrorEquals: string[]; JitterStrategy?: string; BackoffRate?: number }>;
+  Catch?: unknown[];
+  Parameters?: { FunctionName?: string };
+};
+const definition = JSON.parse(text) as { TimeoutSeconds?: number; States: Record<string, State> };
+
+describe('statemachines/access-request.asl.json', () => {
+  it('passes asl-validator with its substitutions in place', () => {
+    const result = validate(definition);
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('would catch a broken definition (a Next that names no state)', () => {
+    const broken = JSON.parse(text) as { States: Record<string, { Next?: string }> };
+    broken.States.Grant = { ...broken.States.Grant, Next: 'NoSuchState' };
+    expect(validate(broken).isValid).toBe(false);
+  });
+
+  it('uses exactly the worker substitutions the infrastructure and the sandbox provide', () => {
+    const placeholders = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    expect([...placeholders].sort()).toEqual(Object.keys(WORKER_FUNCTIONS).sort());
+  });
+
+  it('has a top-level timeout above the longest window plus approval', () => {
+    expect(definition.TimeoutSeconds).toBeGreaterThan(7 * 24 * 3600);
+  });
+
+  it('retries every task with exponential backoff and jitter and catches its failures', () => {
+    const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(8);
+    for (const [name, state] of tasks) {
+      expect({ name, retry: state.Retry?.length ?? 0 }).toEqual({ name, retry: expect.any(Number) });
+      expect(state.Retry?.[0]?.ErrorEquals).toEqual(
+        expect.arrayContaining(['RetryableError', 'Lambda.TooManyRequestsException']),
+      );
+      expect(state.Retry?.[0]?.JitterStrategy).toBe('FULL');
+      expect(state.Retry?.[0]?.BackoffRate).toBeGreaterThan(1);
+      expect({ name, caught: (state.Catch?.length ?? 0) > 0 }).toEqual({ name, caught: true });
+    }
+  });
+
+  it('routes every failure after the grant to Revoke, and a failed revoke to its own Fail state', () => {
+    const catchTargets = (name: string) =>
+      ((definition.States[name]?.Catch ?? []) as Array<{ Next: string }>).map((c) => c.Next);
+    for (const name of ['Grant', 'CheckGrant', 'AccessWindow'])
+      expect(catchTargets(name)).toContain('RevokeAfterFailure');
+    expect(catchTargets('Revoke')).toEqual(['RevokeFailed']);
+    expect(definition.States.RevokeFailedEnd).toMatchObject({ Type: 'Fail', Error: 'RevokeFailed' });
+  });
+
+  it('keeps task tokens out of anything but the callback payloads', () => {
+    const tokenUses = [...text.matchAll(/"(\w+)\.\$": "\$\$\.Task\.Token"/g)].map((m) => m[1]);
+    expect(tokenUses).toEqual(['taskToken', 'taskToken']);
+  });
+});
