@@ -20,9 +20,12 @@ const PS = {
   admin: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a0b0c0d0e0f0a0b',
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: each case edits an arbitrary path of the parsed YAML document
+type PolicyDocument = Record<string, any>;
+
 /** The example policy as an object, changed by `edit`, then validated: returns the problems. */
-function problemsAfter(edit: (doc: Record<string, any>) => void): string[] {
-  const doc = parseYaml(EXAMPLE) as Record<string, any>;
+function problemsAfter(edit: (doc: PolicyDocument) => void): string[] {
+  const doc = parseYaml(EXAMPLE) as PolicyDocument;
   edit(doc);
   try {
     validatePolicy(doc);
