@@ -1,0 +1,137 @@
+import path from 'node:path';
+import type { BuildOptions } from 'esbuild';
+
+// The one place that says how each Lambda is bundled. The CDK stack (NodejsFunction) and the
+// benchmark (esbuild API, outside CDK) both read it, so they build the same bundles.
+//
+// AWS SDK v3 is bundled, not taken from the Lambda runtime: the bundle then runs exactly the
+// SDK versions the tests ran (the runtime's copy changes under us with each runtime update),
+// esbuild tree-shakes and minifies it with the rest, and one minified file loads faster than
+// resolving hundreds of files under /var/runtime/node_modules.
+
+export const PROJECT_ROOT = path.join(__dirname, '..');
+
+/** Node.js major version of the Lambda runtime (Runtime.NODEJS_24_X) and the esbuild target. */
+export const NODE_MAJOR = 24;
+export const ESBUILD_TARGET = `node${NODE_MAJOR}`;
+
+/** File name of the access policy inside every bundle; POLICY_FILE=/var/task/<this>. */
+export const POLICY_FILE_IN_BUNDLE = 'access-policy.yaml';
+
+export type FunctionName =
+  | 'validate'
+  | 'request-approval'
+  | 'grant'
+  | 'check-grant'
+  | 'access-window'
+  | 'revoke'
+  | 'check-revoke'
+  | 'finish'
+  | 'slack'
+  | 'reconciler';
+
+export interface FunctionEntry {
+  name: FunctionName;
+  /** Entry file, relative to the project root. */
+  entry: string;
+  /** The `${...}` placeholder of the ASL file that receives this function's ARN (workers only). */
+  substitution?: string;
+}
+
+/** The 8 workers the state machine invokes, in workflow order. */
+export const WORKERS: readonly FunctionEntry[] = [
+  { name: 'validate', entry: 'functions/validate/index.ts', substitution: 'ValidateFunctionArn' },
+  {
+    name: 'request-approval',
+    entry: 'functions/request-approval/index.ts',
+    substitution: 'RequestApprovalFunctionArn',
+  },
+  { name: 'grant', entry: 'functions/grant/index.ts', substitution: 'GrantFunctionArn' },
+  { name: 'check-grant', entry: 'functions/check-grant/index.ts', substitution: 'CheckGrantFunctionArn' },
+  {
+    name: 'access-window',
+    entry: 'functions/access-window/index.ts',
+    substitution: 'AccessWindowFunctionArn',
+  },
+  { name: 'revoke', entry: 'functions/revoke/index.ts', substitution: 'RevokeFunctionArn' },
+  { name: 'check-revoke', entry: 'functions/check-revoke/index.ts', substitution: 'CheckRevokeFunctionArn' },
+  { name: 'finish', entry: 'functions/finish/index.ts', substitution: 'FinishFunctionArn' },
+];
+
+/** Every deployed function: the workers, the Slack endpoint and the reconciler. */
+export const FUNCTIONS: readonly FunctionEntry[] = [
+  ...WORKERS,
+  { name: 'slack', entry: 'functions/slack/index.ts' },
+  { name: 'reconciler', entry: 'functions/reconciler/index.ts' },
+];
+
+// @slack/bolt's index loads every receiver at import time: Socket Mode (undici, ws), Express
+// (express, mime-db, iconv-lite through raw-body). Behind AwsLambdaReceiver none of them ever
+// runs, and Bolt only touches them inside constructors and request handlers, so the slack
+// bundle replaces them with stubs that throw if anything does call them. That takes the bundle
+// from ~1.5 MB to well under 1 MB. Paths are relative to the project root (esbuild's working
+// directory in CDK and in `esbuildBuildOptions`).
+const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
+  '@slack/socket-mode': './infra/bundling-stubs/slack-socket-mode.cjs',
+  express: './infra/bundling-stubs/express.cjs',
+  'raw-body': './infra/bundling-stubs/raw-body.cjs',
+};
+
+/** esbuild options of one function, in the vocabulary both CDK and the esbuild API share. */
+export interface FunctionBundling {
+  minify: boolean;
+  sourcemap: boolean;
+  /** Source maps without the sources: stack traces still map, the .map file is far smaller. */
+  sourcesContent: boolean;
+  target: string;
+  format: 'cjs';
+  /** ESM entry points first: better tree-shaking of the AWS SDK and Powertools. */
+  mainFields: string[];
+  /** Nothing is external: the AWS SDK is bundled (see the top of this file). */
+  external: string[];
+  alias: Record<string, string>;
+}
+
+export function functionBundling(name: FunctionName): FunctionBundling {
+  return {
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    target: ESBUILD_TARGET,
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    external: [],
+    alias: name === 'slack' ? { ...BOLT_UNUSED_RECEIVER_STUBS } : {},
+  };
+}
+
+export function functionEntry(name: FunctionName): FunctionEntry {
+  const entry = FUNCTIONS.find((f) => f.name === name);
+  if (!entry) throw new Error(`Unknown function ${name}`);
+  return entry;
+}
+
+/**
+ * Complete esbuild API options building the same bundle CDK deploys (index.js + index.js.map in
+ * `outdir`), for benchmarks: `await esbuild.build(esbuildBuildOptions('slack', dir))`.
+ * The deployed asset also holds the policy file (copied by CDK after bundling).
+ */
+export function esbuildBuildOptions(name: FunctionName, outdir: string): BuildOptions {
+  const options = functionBundling(name);
+  return {
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: [path.join(PROJECT_ROOT, functionEntry(name).entry)],
+    outfile: path.join(outdir, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    format: options.format,
+    target: options.target,
+    minify: options.minify,
+    sourcemap: options.sourcemap,
+    sourcesContent: options.sourcesContent,
+    mainFields: options.mainFields,
+    external: options.external,
+    alias: options.alias,
+    logLevel: 'warning',
+  };
+}

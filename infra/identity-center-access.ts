@@ -1,0 +1,159 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { Policy } from '../functions/core/policy';
+
+// IAM statements for IAM Identity Center, built from the access policy: the assignment actions
+// name the instance, every permission set and every account of the policy, nothing else. Adding
+// an account or a permission set to the policy and redeploying is what widens them.
+
+/** `arn:aws:sso:::account/<id>` of every account the policy names. */
+export function accountArns(policy: Policy): string[] {
+  return policy.accounts.map((account) => `${partitionPrefix(policy)}:sso:::account/${account.id}`);
+}
+
+export function permissionSetArns(policy: Policy): string[] {
+  return policy.permissionSets.map((ps) => ps.arn);
+}
+
+/** "arn:aws" (the policy schema only admits the aws partition today). */
+function partitionPrefix(policy: Policy): string {
+  return policy.identityCenter.instanceArn.split(':sso:')[0] ?? 'arn:aws';
+}
+
+/**
+ * Create/DeleteAccountAssignment and ListAccountAssignments are authorized against the instance,
+ * the permission set AND the target account: all three kinds of ARN go in Resource.
+ */
+function assignmentResources(policy: Policy): string[] {
+  return [policy.identityCenter.instanceArn, ...permissionSetArns(policy), ...accountArns(policy)];
+}
+
+export function createAssignmentStatement(policy: Policy): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'CreateAssignmentsNamedByPolicy',
+    actions: ['sso:CreateAccountAssignment'],
+    resources: assignmentResources(policy),
+  });
+}
+
+export function deleteAssignmentStatement(policy: Policy): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'DeleteAssignmentsNamedByPolicy',
+    actions: ['sso:DeleteAccountAssignment'],
+    resources: assignmentResources(policy),
+  });
+}
+
+export function listAssignmentsStatement(policy: Policy): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ListAssignmentsNamedByPolicy',
+    actions: ['sso:ListAccountAssignments'],
+    resources: assignmentResources(policy),
+  });
+}
+
+/** The status of an assignment operation is authorized against the instance only. */
+export function describeStatusStatement(
+  policy: Policy,
+  kinds: ReadonlyArray<'creation' | 'deletion'>,
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'DescribeAssignmentOperations',
+    actions: kinds.map((kind) =>
+      kind === 'creation'
+        ? 'sso:DescribeAccountAssignmentCreationStatus'
+        : 'sso:DescribeAccountAssignmentDeletionStatus',
+    ),
+    resources: [policy.identityCenter.instanceArn],
+  });
+}
+
+/**
+ * identitystore:GetUserId on this policy's identity store. The store ARN carries the account
+ * that owns Identity Center (the management account, which may not be this stack's account when
+ * deployed to a delegated administrator): that account when configured, else `*` — store ids
+ * are globally unique, so the wildcard names the same single store. Users have no store in
+ * their ARN (`arn:aws:identitystore:::user/<id>`): the user being looked up is not known in
+ * advance, hence `user/*`.
+ */
+export const USER_LOOKUP_REASON =
+  'identitystore:GetUserId: a user ARN (arn:aws:identitystore:::user/<id>) names no store and the ' +
+  'user looked up is unknown in advance, hence user/*; the store ARN carries the Identity Center ' +
+  '(management) account, * unless managementAccountId is configured; store ids are globally ' +
+  "unique, so it still names this policy's store only.";
+
+export function getUserIdStatement(policy: Policy, managementAccountId?: string): iam.PolicyStatement {
+  const prefix = partitionPrefix(policy);
+  return new iam.PolicyStatement({
+    sid: 'FindUserInIdentityStore',
+    actions: ['identitystore:GetUserId'],
+    resources: [
+      `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`,
+      `${prefix}:identitystore:::user/*`,
+    ],
+  });
+}
+
+/**
+ * When an assignment targets the account Identity Center runs in (the management account),
+ * Identity Center provisions the AWSReservedSSO_* role there with the caller's own credentials
+ * (in member accounts its service-linked role does it). The IAM User Guide's examples for
+ * assignment administrators scope this to the reserved role path and the AWSSSO SAML provider;
+ * this stack scopes it further to its own account, the only one where its credentials act.
+ */
+export const RESERVED_ROLES_REASON =
+  'Assigning into the account Identity Center runs in makes Identity Center create or delete the ' +
+  'AWSReservedSSO_<permission set>_<hash> role (a name the service chooses) under ' +
+  'role/aws-reserved/sso.amazonaws.com/ and read its AWSSSO_<id>_DO_NOT_DELETE SAML provider ' +
+  "with the caller's credentials: only that reserved path and provider pattern, in this account only.";
+
+export function provisionReservedRolesStatements(
+  scope: Construct,
+  operation: 'create' | 'delete',
+): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const reservedRoles = stack.formatArn({
+    service: 'iam',
+    region: '',
+    resource: 'role',
+    resourceName: 'aws-reserved/sso.amazonaws.com/*',
+  });
+  const samlProvider = stack.formatArn({
+    service: 'iam',
+    region: '',
+    resource: 'saml-provider',
+    resourceName: 'AWSSSO_*_DO_NOT_DELETE',
+  });
+  const read = ['iam:GetRole', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies'];
+  const roleActions =
+    operation === 'create'
+      ? [
+          ...read,
+          'iam:CreateRole',
+          'iam:AttachRolePolicy',
+          'iam:PutRolePolicy',
+          'iam:PutRolePermissionsBoundary',
+          'iam:UpdateRole',
+          'iam:UpdateRoleDescription',
+        ]
+      : [
+          ...read,
+          'iam:DeleteRole',
+          'iam:DetachRolePolicy',
+          'iam:DeleteRolePolicy',
+          'iam:DeleteRolePermissionsBoundary',
+        ];
+  return [
+    new iam.PolicyStatement({
+      sid: operation === 'create' ? 'ProvisionReservedSsoRoles' : 'RemoveReservedSsoRoles',
+      actions: roleActions,
+      resources: [reservedRoles],
+    }),
+    new iam.PolicyStatement({
+      sid: operation === 'create' ? 'ReadSsoSamlProviderForCreate' : 'ReadSsoSamlProviderForDelete',
+      actions: ['iam:GetSAMLProvider'],
+      resources: [samlProvider],
+    }),
+  ];
+}

@@ -1,0 +1,247 @@
+import path from 'node:path';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ENV } from '../functions/shared/config';
+import {
+  type FunctionName,
+  functionBundling,
+  functionEntry,
+  NODE_MAJOR,
+  POLICY_FILE_IN_BUNDLE,
+  PROJECT_ROOT,
+} from './bundling';
+import { acknowledge, acknowledgeWildcardResources, wildcardResourceFindings } from './nag';
+
+// One Lambda of the product with its defaults (arm64, Node.js 24, esbuild bundle with source
+// maps, its own log group with retention, its own role with nothing but its log group) and
+// `bind*` helpers that grant one kind of access and set the matching environment variable.
+
+if (lambda.Runtime.NODEJS_24_X.name !== `nodejs${NODE_MAJOR}.x`)
+  throw new Error('infra/bundling.ts NODE_MAJOR and the Lambda runtime disagree');
+
+export interface ProductFunctionProps {
+  name: FunctionName;
+  description: string;
+  /** Absolute path of the policy file copied into the bundle. */
+  policyFile: string;
+  logRetention: logs.RetentionDays;
+  tracing: boolean;
+  memorySize?: number;
+  timeout?: Duration;
+  environment?: Record<string, string>;
+}
+
+export class ProductFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ProductFunctionProps) {
+    super(scope, id);
+    const { name } = props;
+    const bundling = functionBundling(name);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      // Operational logs carry the audit events too: kept on teardown, emptied by retention.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // An explicit role instead of AWSLambdaBasicExecutionRole: write access to this function's
+    // own log group only, never logs:CreateLogGroup or every log group of the account.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `jit-access ${name} Lambda`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    const policySource = props.policyFile;
+    this.function = new NodejsFunction(this, 'Function', {
+      description: props.description,
+      entry: path.join(PROJECT_ROOT, functionEntry(name).entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: {
+        [ENV.policyFile]: `/var/task/${POLICY_FILE_IN_BUNDLE}`,
+        POWERTOOLS_SERVICE_NAME: 'jit-access',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        // Stack traces point into functions/*.ts, not into the minified bundle.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        minify: bundling.minify,
+        sourceMap: bundling.sourcemap,
+        sourcesContent: bundling.sourcesContent,
+        target: bundling.target,
+        format: OutputFormat.CJS,
+        mainFields: bundling.mainFields,
+        bundleAwsSDK: true,
+        externalModules: bundling.external,
+        ...(Object.keys(bundling.alias).length
+          ? {
+              esbuildArgs: { '--alias': Object.entries(bundling.alias).map(([from, to]) => `${from}=${to}`) },
+            }
+          : {}),
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The policy travels inside the bundle: functions read it from POLICY_FILE.
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp ${shellQuote(policySource)} ${shellQuote(path.posix.join(outputDir, POLICY_FILE_IN_BUNDLE))}`,
+          ],
+        },
+      },
+    });
+
+    if (props.tracing)
+      acknowledge(
+        this.role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'X-Ray (tracing=true): xray:PutTraceSegments and xray:PutTelemetryRecords have no ' +
+          'resource-level permissions, so CDK grants them on *.',
+      );
+  }
+
+  /** Sets an environment variable. */
+  setEnv(name: string, value: string): this {
+    this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /** STATE_TABLE, read/write of items and queries of the two indexes; no scans, no batch writes. */
+  bindStateTable(table: dynamodb.ITable, indexNames: readonly string[]): this {
+    this.setEnv(ENV.stateTable, table.tableName);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'StateTableItems',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        resources: [table.tableArn],
+      }),
+    );
+    if (indexNames.length)
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'StateTableIndexes',
+          actions: ['dynamodb:Query'],
+          resources: indexNames.map((index) => `${table.tableArn}/index/${index}`),
+        }),
+      );
+    return this;
+  }
+
+  /** AUDIT_TABLE, append and read only: no role of the product can update or delete an event. */
+  bindAuditTable(table: dynamodb.ITable): this {
+    this.setEnv(ENV.auditTable, table.tableName);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AuditTableAppendAndRead',
+        actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [table.tableArn],
+      }),
+    );
+    return this;
+  }
+
+  /** SLACK_SECRET_ARN and read access to that one secret. */
+  bindSlackSecret(secret: secretsmanager.ISecret): this {
+    this.setEnv(ENV.slackSecretArn, secret.secretArn);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'SlackSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secret.secretArn],
+      }),
+    );
+    return this;
+  }
+
+  /**
+   * STATE_MACHINE_ARN and the given actions: `machineActions` on the state machine itself
+   * (StartExecution, ListExecutions, SendTask* — Step Functions authorizes task responses against
+   * the state machine), `executionActions` on its executions only.
+   */
+  bindStateMachine(
+    stateMachine: sfn.StateMachine,
+    access: { machineActions?: string[]; executionActions?: string[] },
+  ): this {
+    this.setEnv(ENV.stateMachineArn, stateMachine.stateMachineArn);
+    if (access.machineActions?.length)
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'StateMachine',
+          actions: access.machineActions,
+          resources: [stateMachine.stateMachineArn],
+        }),
+      );
+    if (access.executionActions?.length)
+      this.allow(
+        new iam.PolicyStatement({
+          sid: 'StateMachineExecutions',
+          actions: access.executionActions,
+          resources: [executionArnPattern(this, stateMachine)],
+        }),
+        'Execution names are request ids, known only at run time; <state machine name>:* is every ' +
+          'execution of this one state machine and nothing else.',
+      );
+    return this;
+  }
+
+  /**
+   * Adds a statement built elsewhere (Identity Center access from the policy). A statement with
+   * a wildcard in a resource needs `wildcardReason`: it becomes the cdk-nag acknowledgement.
+   */
+  allow(statement: iam.PolicyStatement, wildcardReason?: string): this {
+    if (wildcardResourceFindings(this.role, statement).length) {
+      if (!wildcardReason)
+        throw new Error(
+          `${this.node.path}: statement ${statement.sid ?? ''} has a wildcard resource and no reason`,
+        );
+      acknowledgeWildcardResources(this.role, statement, wildcardReason);
+    }
+    this.role.addToPolicy(statement);
+    return this;
+  }
+}
+
+/** `arn:…:states:<region>:<account>:execution:<state machine name>:*` */
+export function executionArnPattern(scope: Construct, stateMachine: sfn.StateMachine): string {
+  return Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'execution',
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    resourceName: `${stateMachine.stateMachineName}:*`,
+  });
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

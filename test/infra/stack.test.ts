@@ -1,0 +1,417 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { FUNCTIONS, type FunctionName, PROJECT_ROOT, WORKERS } from '../../infra/bundling';
+import { ASL_FILE } from '../../infra/jit-access-stack';
+import { allStatements, asArray, removeOutdirs, type Statement, type Synthesized, synthesize } from './synth';
+
+// The stack as CloudFormation sees it: synthesized once from cdk.json's context (the example
+// policy), without bundling or cdk-nag (test/infra/synth-and-nag.test.ts does both).
+
+const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6';
+const PERMISSION_SET_ARNS = [
+  'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+  'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+  'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a0b0c0d0e0f0a0b',
+];
+const ACCOUNT_ARNS = ['111111111111', '222222222222', '333333333333'].map(
+  (id) => `arn:aws:sso:::account/${id}`,
+);
+const ASSIGNMENT_RESOURCES = [INSTANCE_ARN, ...PERMISSION_SET_ARNS, ...ACCOUNT_ARNS];
+
+let synth: Synthesized;
+const logicalId = (element: unknown) => synth.stack.getLogicalId(element as CfnElement);
+const functionId = (name: FunctionName) => logicalId(synth.stack.functions[name].function.node.defaultChild);
+const roleId = (name: FunctionName) => logicalId(synth.stack.functions[name].role.node.defaultChild);
+const statementsOf = (name: FunctionName) =>
+  allStatements(synth.template).filter((s) => JSON.stringify(s.roles).includes(`"${roleId(name)}"`));
+const actionsOf = (statement: Statement) => asArray(statement.Action);
+const hasAction = (name: FunctionName, action: string) =>
+  statementsOf(name).some((s) => actionsOf(s).includes(action));
+
+afterAll(removeOutdirs);
+
+beforeAll(() => {
+  synth = synthesize({ context: { alarmEmail: 'oncall@example.com', alertChannel: 'C0ALERTS1' } });
+});
+
+describe('state machine', () => {
+  it('is a Standard state machine loading the ASL file with every placeholder substituted', () => {
+    // Prepare
+    const asl = readFileSync(ASL_FILE, 'utf8');
+    const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    const machines = Object.values(synth.template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(1);
+    const properties = machines[0]?.Properties ?? {};
+
+    // Assess: the definition is the file itself, shipped as an asset
+    expect(properties.StateMachineType).toBe('STANDARD');
+    const key: string = properties.DefinitionS3Location.Key;
+    synth.app.synth();
+    const staged = path.join(synth.outdir, `asset.${key}`);
+    expect(existsSync(staged)).toBe(true);
+    expect(readFileSync(staged, 'utf8')).toBe(asl);
+
+    // Assess: one substitution per placeholder, each the ARN of its worker
+    const substitutions: Record<string, unknown> = properties.DefinitionSubstitutions;
+    expect(new Set(Object.keys(substitutions))).toEqual(placeholders);
+    for (const worker of WORKERS) {
+      expect(substitutions[worker.substitution as string]).toEqual({
+        'Fn::GetAtt': [functionId(worker.name), 'Arn'],
+      });
+    }
+    const resolved = Object.keys(substitutions).reduce(
+      (text, name) =>
+        text.replaceAll(`\${${name}}`, `arn:aws:lambda:us-east-1:123456789012:function:${name}`),
+      asl,
+    );
+    expect(resolved).not.toMatch(/\$\{/);
+    expect(() => JSON.parse(resolved)).not.toThrow();
+  });
+
+  it('logs every event to CloudWatch without execution data', () => {
+    synth.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+      },
+    });
+    synth.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/vendedlogs/states/JitAccess-access-request',
+      RetentionInDays: 90,
+    });
+  });
+
+  it('may invoke exactly the 8 workers', () => {
+    const machineRole = logicalId(synth.stack.stateMachine.role.node.defaultChild);
+    const invokes = allStatements(synth.template).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('lambda:')),
+    );
+    expect(invokes).toHaveLength(1);
+    expect(invokes[0]?.roles).toEqual([{ Ref: machineRole }]);
+    expect(actionsOf(invokes[0] as Statement)).toEqual(['lambda:InvokeFunction']);
+    expect(invokes[0]?.Resource).toEqual(WORKERS.map((w) => ({ 'Fn::GetAtt': [functionId(w.name), 'Arn'] })));
+  });
+});
+
+describe('functions', () => {
+  it('deploys every function folder on arm64 with Node.js 24 and its handler', () => {
+    const folders = readdirSync(path.join(PROJECT_ROOT, 'functions')).filter((folder) =>
+      existsSync(path.join(PROJECT_ROOT, 'functions', folder, 'index.ts')),
+    );
+    expect(FUNCTIONS.map((f) => f.name).sort()).toEqual(folders.sort());
+    const functions = synth.template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(FUNCTIONS.length);
+    for (const name of FUNCTIONS.map((f) => f.name)) {
+      const props = functions[functionId(name)]?.Properties;
+      expect(props).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: {
+          LogFormat: 'JSON',
+          LogGroup: { Ref: logicalId(synth.stack.functions[name].logGroup.node.defaultChild) },
+        },
+      });
+    }
+  });
+
+  it('gives every function the policy file, the tables, the Slack secret and logger settings', () => {
+    const stateTable = logicalId(synth.stack.stateTable.node.defaultChild);
+    const auditTable = logicalId(synth.stack.auditTable.node.defaultChild);
+    const secret = logicalId(synth.stack.slackSecret.node.defaultChild);
+    const machine = logicalId(synth.stack.stateMachine.node.defaultChild);
+    for (const { name } of FUNCTIONS) {
+      const variables = synth.template.toJSON().Resources[functionId(name)].Properties.Environment.Variables;
+      expect(variables).toEqual({
+        POLICY_FILE: '/var/task/access-policy.yaml',
+        STATE_TABLE: { Ref: stateTable },
+        AUDIT_TABLE: { Ref: auditTable },
+        SLACK_SECRET_ARN: { Ref: secret },
+        ALERT_CHANNEL: 'C0ALERTS1',
+        POWERTOOLS_SERVICE_NAME: 'jit-access',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(name === 'slack' || name === 'reconciler' ? { STATE_MACHINE_ARN: { Ref: machine } } : {}),
+      });
+    }
+  });
+
+  it('gives each function its own log group with the configured retention', () => {
+    for (const { name } of FUNCTIONS) {
+      const group = logicalId(synth.stack.functions[name].logGroup.node.defaultChild);
+      expect(synth.template.toJSON().Resources[group]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 90 },
+        DeletionPolicy: 'Retain',
+      });
+    }
+    for (const group of Object.values(synth.template.findResources('AWS::Logs::LogGroup')))
+      expect(group.Properties.RetentionInDays).toBe(90);
+  });
+});
+
+describe('tables', () => {
+  const table = (which: 'stateTable' | 'auditTable') =>
+    synth.template.toJSON().Resources[logicalId(synth.stack[which].node.defaultChild)];
+
+  it('keeps the audit table on teardown, with point-in-time recovery, encryption and no TTL', () => {
+    const audit = table('auditTable');
+    expect(audit).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+    expect(audit.Properties.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('denies every principal updates and deletes of audit events in the table policy', () => {
+    const statements = table('auditTable').Properties.ResourcePolicy.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: expect.arrayContaining([
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+        ]),
+      }),
+    ]);
+  });
+
+  it('has the state table keys and indexes the request store uses, on demand with PITR and no TTL', () => {
+    const state = table('stateTable');
+    expect(state.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(state.Properties.TimeToLiveSpecification).toBeUndefined();
+    const indexes = state.Properties.GlobalSecondaryIndexes.map(
+      (index: { IndexName: string; KeySchema: Array<{ AttributeName: string }> }) => [
+        index.IndexName,
+        index.KeySchema.map((k) => k.AttributeName),
+      ],
+    );
+    expect(indexes).toEqual([
+      ['byRequester', ['gsi1pk', 'gsi1sk']],
+      ['byStatus', ['gsi2pk', 'gsi2sk']],
+    ]);
+  });
+});
+
+describe('least privilege', () => {
+  it('scopes assignment creation to the instance, permission sets and accounts of the policy', () => {
+    const creates = allStatements(synth.template).filter((s) =>
+      actionsOf(s).includes('sso:CreateAccountAssignment'),
+    );
+    expect(creates).toHaveLength(1);
+    expect(creates[0]?.roles).toEqual([{ Ref: roleId('grant') }]);
+    expect(creates[0]?.Resource).toEqual(ASSIGNMENT_RESOURCES);
+  });
+
+  it('scopes assignment deletion the same way, for revoke and the reconciler only', () => {
+    const deletes = allStatements(synth.template).filter((s) =>
+      actionsOf(s).includes('sso:DeleteAccountAssignment'),
+    );
+    expect(deletes.map((s) => s.roles)).toEqual([
+      [{ Ref: roleId('revoke') }],
+      [{ Ref: roleId('reconciler') }],
+    ]);
+    for (const statement of deletes) expect(statement.Resource).toEqual(ASSIGNMENT_RESOURCES);
+  });
+
+  it('never grants an sso or identitystore action on "*"', () => {
+    for (const statement of allStatements(synth.template)) {
+      if (!actionsOf(statement).some((a) => /^(sso|identitystore):/.test(a))) continue;
+      expect(asArray(statement.Resource)).not.toContain('*');
+      expect(actionsOf(statement).every((a) => !a.includes('*'))).toBe(true);
+    }
+  });
+
+  it('gives each function only the Identity Center actions it calls', () => {
+    const ssoActions = (name: FunctionName) =>
+      statementsOf(name)
+        .flatMap(actionsOf)
+        .filter((a) => /^(sso|identitystore):/.test(a))
+        .sort();
+    expect(ssoActions('validate')).toEqual(['identitystore:GetUserId']);
+    expect(ssoActions('grant')).toEqual([
+      'sso:CreateAccountAssignment',
+      'sso:DescribeAccountAssignmentCreationStatus',
+      'sso:ListAccountAssignments',
+    ]);
+    expect(ssoActions('check-grant')).toEqual(['sso:DescribeAccountAssignmentCreationStatus']);
+    expect(ssoActions('revoke')).toEqual([
+      'sso:DeleteAccountAssignment',
+      'sso:DescribeAccountAssignmentDeletionStatus',
+    ]);
+    expect(ssoActions('check-revoke')).toEqual(['sso:DescribeAccountAssignmentDeletionStatus']);
+    expect(ssoActions('slack')).toEqual(['identitystore:GetUserId']);
+    expect(ssoActions('reconciler')).toEqual([
+      'sso:DeleteAccountAssignment',
+      'sso:DescribeAccountAssignmentDeletionStatus',
+      'sso:ListAccountAssignments',
+    ]);
+    for (const name of ['request-approval', 'access-window', 'finish'] as const)
+      expect(ssoActions(name)).toEqual([]);
+  });
+
+  it('scopes the describe-status actions to the instance', () => {
+    for (const statement of allStatements(synth.template).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('sso:DescribeAccountAssignment')),
+    ))
+      expect(statement.Resource).toEqual(INSTANCE_ARN);
+  });
+
+  it('scopes the IAM actions Identity Center needs to the reserved SSO role path of this account', () => {
+    const iamStatements = allStatements(synth.template).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('iam:')),
+    );
+    expect(iamStatements.length).toBeGreaterThan(0);
+    for (const statement of iamStatements) {
+      const resource = JSON.stringify(statement.Resource);
+      expect(resource).toMatch(
+        /:role\/aws-reserved\/sso\.amazonaws\.com\/\*"|:saml-provider\/AWSSSO_\*_DO_NOT_DELETE"/,
+      );
+      expect(resource).toContain('{"Ref":"AWS::AccountId"}');
+    }
+    expect(hasAction('grant', 'iam:CreateRole')).toBe(true);
+    expect(hasAction('revoke', 'iam:DeleteRole')).toBe(true);
+    expect(hasAction('check-grant', 'iam:CreateRole')).toBe(false);
+  });
+
+  it('lets no role update or delete an audit event', () => {
+    const audit = logicalId(synth.stack.auditTable.node.defaultChild);
+    const onAudit = allStatements(synth.template).filter((s) =>
+      JSON.stringify(s.Resource).includes(`"${audit}"`),
+    );
+    expect(onAudit.length).toBe(FUNCTIONS.length);
+    for (const statement of onAudit)
+      expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+  });
+
+  it('gives DynamoDB actions only on this stack’s tables and indexes', () => {
+    const tables = [synth.stack.stateTable, synth.stack.auditTable].map((t) =>
+      logicalId(t.node.defaultChild),
+    );
+    for (const statement of allStatements(synth.template)) {
+      if (!actionsOf(statement).some((a) => a.startsWith('dynamodb:'))) continue;
+      for (const resource of asArray(statement.Resource)) {
+        const text = JSON.stringify(resource);
+        expect(tables.some((t) => text.includes(`"${t}"`))).toBe(true);
+        expect(text).not.toMatch(/index\/\*/);
+      }
+    }
+  });
+
+  it('allows Step Functions actions only on this state machine and its executions', () => {
+    const machine = logicalId(synth.stack.stateMachine.node.defaultChild);
+    const states = allStatements(synth.template).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('states:')),
+    );
+    for (const statement of states) expect(JSON.stringify(statement.Resource)).toContain(machine);
+    const slackActions = statementsOf('slack')
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('states:'));
+    expect(slackActions.sort()).toEqual([
+      'states:DescribeExecution',
+      'states:SendTaskFailure',
+      'states:SendTaskSuccess',
+      'states:StartExecution',
+    ]);
+    const senders = FUNCTIONS.filter((f) => hasAction(f.name, 'states:SendTaskSuccess')).map((f) => f.name);
+    expect(senders).toEqual(['slack']);
+  });
+
+  it('has no "*" resource except the actions that have no resource-level permissions', () => {
+    const allowedOnStar =
+      /^(logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|xray:.*)$/;
+    for (const statement of allStatements(synth.template)) {
+      if (!asArray(statement.Resource).includes('*')) continue;
+      for (const action of actionsOf(statement)) expect(action).toMatch(allowedOnStar);
+    }
+  });
+});
+
+describe('endpoint, schedule, alarms', () => {
+  it('routes POST /slack/events to the slack function through a throttled, logged HTTP API', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /slack/events' });
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      AccessLogSettings: { DestinationArn: Match.anyValue() },
+    });
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationUri: { 'Fn::GetAtt': [functionId('slack'), 'Arn'] },
+      PayloadFormatVersion: '2.0',
+    });
+    synth.template.hasOutput('SlackRequestUrl', Match.anyValue());
+    synth.template.hasOutput('SlackEndpoint', Match.anyValue());
+  });
+
+  it('runs the reconciler every 5 minutes', () => {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('reconciler'), 'Arn'] } })],
+    });
+  });
+
+  it('alarms to the SNS topic on failed and timed-out executions, revoke failures, orphans and the Slack function', () => {
+    const alarms = synth.template.findResources('AWS::CloudWatch::Alarm');
+    const topic = logicalId(synth.stack.alarmTopic.node.defaultChild);
+    const ids = Object.keys(alarms);
+    for (const name of [
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'RevokeFailed',
+      'OrphanFound',
+      'ReconcilerErrors',
+      'SlackErrors',
+      'SlackLatencyP99',
+    ])
+      expect(ids.some((id) => id.startsWith(`Monitoring${name}`))).toBe(true);
+    for (const alarm of Object.values(alarms))
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ExtendedStatistic: 'p99',
+      MetricName: 'Duration',
+      Threshold: 2500,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    synth.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  });
+
+  it('counts revoke failures and orphans from the logs', () => {
+    const patterns = Object.values(synth.template.findResources('AWS::Logs::MetricFilter')).map(
+      (filter) => filter.Properties.FilterPattern,
+    );
+    expect(patterns).toEqual(
+      expect.arrayContaining([
+        '{ ($.type = "ExecutionFailed") && ($.details.error = "RevokeFailed") }',
+        '{ ($.audit.action = "request.closed") && ($.audit.details.outcome = "revoke-failed") }',
+        '{ $.audit.action = "reconciler.orphan-found" }',
+      ]),
+    );
+  });
+});

@@ -1,0 +1,154 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { parsePolicy } from '../../functions/core/policy';
+import { FUNCTIONS } from '../../infra/bundling';
+import { EXAMPLE_POLICY_FILE, newOutdir, removeOutdirs, type Synthesized, synthesize } from './synth';
+
+// The real thing, once: every function bundled by esbuild, cdk-nag's AWS Solutions checks as a
+// validation plugin (a finding that is not acknowledged fails synth).
+
+interface Acknowledgement {
+  path: string;
+  id: string;
+  reason: string;
+}
+
+interface ValidationReport {
+  pluginReports: Array<{
+    violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>;
+  }>;
+}
+
+function acknowledgements(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([qualified, reason]) => ({
+          path: construct.node.path,
+          id: qualified.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+let synth: Synthesized;
+let assetDirs: Record<string, string>;
+
+afterAll(removeOutdirs);
+
+beforeAll(() => {
+  synth = synthesize({ bundle: true, nag: true });
+  synth.app.synth();
+  assetDirs = Object.fromEntries(
+    FUNCTIONS.map(({ name }) => {
+      const fn = synth.stack.functions[name].function.node.defaultChild as CfnElement;
+      const key: string =
+        synth.template.toJSON().Resources[synth.stack.getLogicalId(fn)].Properties.Code.S3Key;
+      return [name, path.join(synth.outdir, `asset.${key.replace(/\.zip$/, '')}`)];
+    }),
+  );
+}, 180_000);
+
+describe('cdk-nag AwsSolutionsChecks', () => {
+  it('reports no unacknowledged finding', () => {
+    // synth() above would have thrown ValidationFailed; the report, if any, has no violation
+    const report = path.join(synth.outdir, 'validation-report.json');
+    if (existsSync(report)) {
+      const parsed = JSON.parse(readFileSync(report, 'utf8')) as ValidationReport;
+      expect(parsed.pluginReports.flatMap((p) => p.violations)).toEqual([]);
+    }
+  });
+
+  it('gives every acknowledgement a specific reason', () => {
+    const acks = acknowledgements(synth.app);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      expect(ack.id).toMatch(/^AwsSolutions-[A-Z]+\d+(\[.+\])?$/);
+      expect(ack.reason.length).toBeGreaterThanOrEqual(80);
+    }
+    // A blanket "Resource::*" acknowledgement only where CDK itself grants on *.
+    const star = acks.filter((a) => a.id === 'AwsSolutions-IAM5[Resource::*]').map((a) => a.path);
+    expect(star).toEqual(['JitAccess/StateMachineRole']);
+  });
+
+  it('has no stale acknowledgement: each one silences a finding that exists without it', () => {
+    // Prepare: the same app with every acknowledgement off
+    const outdir = newOutdir();
+    expect(() => synthesize({ nag: true, outdir, context: { nagAcknowledgements: false } })).toThrow(
+      /\(AwsSolutions\)/,
+    );
+    const report = JSON.parse(
+      readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'),
+    ) as ValidationReport;
+    const violations = report.pluginReports.flatMap((p) =>
+      p.violations.flatMap((v) =>
+        v.violatingConstructs.map((c) => ({ id: v.ruleName, path: c.constructPath })),
+      ),
+    );
+
+    // Assess
+    for (const ack of acknowledgements(synth.app)) {
+      const matched = violations.some(
+        (v) => v.id === ack.id && (v.path === ack.path || v.path.startsWith(`${ack.path}/`)),
+      );
+      expect({ ack, matched }).toEqual({ ack, matched: true });
+    }
+  }, 120_000);
+});
+
+describe('bundles', () => {
+  it('builds every function with a source map and the policy file beside it', () => {
+    const policy = readFileSync(EXAMPLE_POLICY_FILE, 'utf8');
+    for (const { name } of FUNCTIONS) {
+      const dir = assetDirs[name] as string;
+      expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
+      expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
+      const copied = readFileSync(path.join(dir, 'access-policy.yaml'), 'utf8');
+      expect(copied).toBe(policy);
+      expect(() => parsePolicy(copied)).not.toThrow();
+    }
+  });
+
+  it('bundles load in plain Node.js and export a two-argument handler', () => {
+    const script = `
+      const out = {};
+      for (const [name, dir] of Object.entries(JSON.parse(process.argv[1]))) {
+        const loaded = require(require('node:path').join(dir, 'index.js'));
+        out[name] = { type: typeof loaded.handler, length: loaded.handler && loaded.handler.length };
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const result = JSON.parse(
+      execFileSync(process.execPath, ['-e', script, JSON.stringify(assetDirs)], {
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'us-east-1' },
+        encoding: 'utf8',
+      }),
+    ) as Record<string, { type: string; length: number }>;
+    for (const { name } of FUNCTIONS) {
+      expect(result[name]?.type).toBe('function');
+      expect(result[name]?.length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('keeps the AWS SDK inside the bundles and Bolt’s unused receivers out of the slack bundle', () => {
+    const slack = readFileSync(path.join(assetDirs.slack as string, 'index.js'), 'utf8');
+    expect(slack.includes('is not bundled in this Lambda (infra/bundling.ts)')).toBe(true);
+    for (const { name } of FUNCTIONS) {
+      const code = readFileSync(path.join(assetDirs[name] as string, 'index.js'), 'utf8');
+      // Only the SDK's optional CRT signer (sigv4a, loaded in a try) stays a runtime require.
+      const sdkRequires = new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]));
+      expect([...sdkRequires].filter((m) => m !== '@aws-sdk/signature-v4-crt')).toEqual([]);
+    }
+    const sizes = Object.fromEntries(
+      FUNCTIONS.map(({ name }) => [
+        name,
+        `${Math.round(statSync(path.join(assetDirs[name] as string, 'index.js')).size / 1024)} KiB`,
+      ]),
+    );
+    process.stdout.write(`bundle sizes (minified): ${JSON.stringify(sizes)}\n`);
+  });
+});
