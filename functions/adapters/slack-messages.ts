@@ -13,6 +13,8 @@ export const ACTION_IDS = {
   extend: 'extend_access',
   approveExtension: 'approve_extension',
   denyExtension: 'deny_extension',
+  /** Opens the request form (Home tab). */
+  openForm: 'open_request_form',
 } as const;
 
 /** Text from people is shown literally: no mentions (<!channel>), links or formatting injection. */

@@ -26,6 +26,8 @@ export const ENV = {
   slackSecretArn: 'SLACK_SECRET_ARN',
   slackBotToken: 'SLACK_BOT_TOKEN',
   slackSigningSecret: 'SLACK_SIGNING_SECRET',
+  /** App-level token (xapp-…): when set, the local Slack app connects over Socket Mode. */
+  slackAppToken: 'SLACK_APP_TOKEN',
   slackApiUrl: 'SLACK_API_URL',
   alertChannel: 'ALERT_CHANNEL',
 } as const;

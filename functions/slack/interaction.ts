@@ -1,0 +1,178 @@
+import type { WebClient } from '@slack/web-api';
+import { z } from 'zod';
+import { utcTime } from '../adapters/slack-messages';
+import type { Actor, DecisionOutcome, WindowOutcome } from '../core/decisions';
+import type { RequestRecord } from '../core/model';
+import { isApproverOf } from '../core/request-form';
+import { logger } from '../shared/logger';
+import type { ListenerContext } from './deps';
+import { slackErrorCode } from './people';
+import { homeView } from './views/home';
+
+// What listeners share: payload shapes (parsed, never trusted), where a click came from, how to
+// answer the person there, and the Home tab.
+
+export const slackUserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,30}$/);
+export const requestIdValue = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
+
+/** A button click (block_actions) as far as the app reads it. */
+export const buttonClickSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: slackUserIdSchema }),
+  trigger_id: z.string().min(1).max(200).optional(),
+  actions: z
+    .array(z.object({ action_id: z.string().max(255), value: requestIdValue }))
+    .min(1)
+    .max(1),
+  channel: z.object({ id: z.string().min(1).max(30) }).optional(),
+  message: z.object({ ts: z.string().min(1).max(30) }).optional(),
+  view: z.object({ id: z.string().max(50), type: z.string().max(20) }).optional(),
+});
+export type ButtonClick = z.infer<typeof buttonClickSchema>;
+
+/** Where a click came from: a message (channel or DM), the Home tab, or somewhere else (answer by DM). */
+export type Origin = { kind: 'message'; channel: string; ts: string } | { kind: 'home' } | { kind: 'dm' };
+export const originSchema: z.ZodType<Origin> = z.union([
+  z.object({ kind: z.literal('message'), channel: z.string().max(30), ts: z.string().max(30) }),
+  z.object({ kind: z.literal('home') }),
+  z.object({ kind: z.literal('dm') }),
+]);
+
+export function originOf(click: Pick<ButtonClick, 'channel' | 'message' | 'view'>): Origin {
+  if (click.channel && click.message)
+    return { kind: 'message', channel: click.channel.id, ts: click.message.ts };
+  if (click.view?.type === 'home') return { kind: 'home' };
+  return { kind: 'dm' };
+}
+
+/** Tells one person something where they acted: an ephemeral under the message, a Home tab notice, or a DM. */
+export async function tell(
+  ctx: ListenerContext,
+  client: WebClient,
+  userId: string,
+  origin: Origin,
+  text: string,
+): Promise<void> {
+  try {
+    if (origin.kind === 'message') {
+      await client.chat.postEphemeral({ channel: origin.channel, user: userId, text });
+      return;
+    }
+    if (origin.kind === 'home') {
+      await publishHome(ctx, client, userId, text);
+      return;
+    }
+  } catch (error) {
+    logger.warn('could not answer in place; sending a DM', { slackError: slackErrorCode(error) });
+  }
+  await client.chat.postMessage({ channel: userId, text });
+}
+
+/** The acting person as the core knows them (email from Slack), or a message saying why not. */
+export async function actorOf(
+  ctx: ListenerContext,
+  client: WebClient,
+  userId: string,
+): Promise<{ ok: true; actor: Actor } | { ok: false; message: string }> {
+  const lookup = await ctx.people.emailOf(client, userId);
+  return lookup.ok ? { ok: true, actor: { email: lookup.email, slackUserId: userId } } : lookup;
+}
+
+const NOT_AUTHORIZED: Record<'not-approver' | 'self-approval' | 'no-approval', string> = {
+  'not-approver': 'You are not an approver for this request.',
+  'self-approval': 'You cannot approve or deny your own request.',
+  'no-approval': 'This request does not take approvals.',
+};
+
+function decidedBy(record: RequestRecord, by: string | undefined): string {
+  const verb =
+    record.status === 'DENIED'
+      ? 'denied'
+      : record.status === 'PENDING_APPROVAL'
+        ? 'answered'
+        : record.status === 'REJECTED'
+          ? 'rejected'
+          : 'approved';
+  return `This request was already ${verb}${by ? ` by ${by}` : ''}.`;
+}
+
+/** What the person who clicked is told for each outcome (undefined: the updated message says it all). */
+export function decisionText(outcome: DecisionOutcome | WindowOutcome): string | undefined {
+  switch (outcome.kind) {
+    case 'approved':
+      return undefined;
+    case 'approval-recorded':
+      return `Your approval is recorded; ${outcome.remaining} more needed.`;
+    case 'denied':
+      return 'Request denied; the requester has been told.';
+    case 'not-found':
+      return 'I cannot find this request any more.';
+    case 'not-authorized':
+      return NOT_AUTHORIZED[outcome.reason];
+    case 'already-decided':
+      return decidedBy(outcome.record, outcome.by);
+    case 'expired':
+      return 'This request expired before it was decided.';
+    case 'ended':
+      return 'Ending your access now. I will message you when it is revoked.';
+    case 'extended':
+      return `Extended: access now lasts until ${utcTime(outcome.expiresAt)}.`;
+    case 'extension-needs-approval':
+      return 'Extension requested; the approvers have been asked.';
+    case 'not-allowed':
+      return outcome.reason;
+    case 'not-active':
+      return 'This access is not active any more.';
+  }
+}
+
+export function notAuthorizedText(reason: keyof typeof NOT_AUTHORIZED): string {
+  return NOT_AUTHORIZED[reason];
+}
+
+const PENDING_STATUSES = new Set(['PENDING_APPROVAL', 'APPROVED', 'GRANTING']);
+
+/** Builds and publishes one person's Home tab. */
+export async function publishHome(
+  ctx: ListenerContext,
+  client: WebClient,
+  userId: string,
+  notice?: string,
+): Promise<void> {
+  const lookup = await ctx.people.emailOf(client, userId);
+  const mine = await ctx.store.listByRequester(userId, 50);
+  let toApprove: RequestRecord[] = [];
+  let extensionsToApprove: RequestRecord[] = [];
+  if (lookup.ok) {
+    const [pending, active] = await Promise.all([
+      ctx.store.listByStatus('PENDING_APPROVAL'),
+      ctx.store.listByStatus('ACTIVE'),
+    ]);
+    toApprove = pending.filter((r) => isApproverOf(ctx.policy, r, lookup.email));
+    extensionsToApprove = active.filter(
+      (r) => !!r.pendingExtensionMinutes && isApproverOf(ctx.policy, r, lookup.email),
+    );
+  }
+  await client.views.publish({
+    user_id: userId,
+    view: homeView({
+      notice: notice ?? (lookup.ok ? undefined : lookup.message),
+      active: mine.filter((r) => r.status === 'ACTIVE'),
+      pending: mine.filter((r) => PENDING_STATUSES.has(r.status)),
+      toApprove,
+      extensionsToApprove,
+      now: ctx.clock.now(),
+    }),
+  });
+}
+
+/** Private metadata of a modal: JSON, checked on the way back in. */
+export function readMetadata<T>(schema: z.ZodType<T>, text: unknown): T | undefined {
+  if (typeof text !== 'string' || text.length > 3000) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

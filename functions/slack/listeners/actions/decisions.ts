@@ -1,0 +1,139 @@
+import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { RequestRecord } from '../../../core/model';
+import { precheckDecision } from '../../../core/request-form';
+import { logger } from '../../../shared/logger';
+import type { ListenerContext } from '../../deps';
+import {
+  actorOf,
+  buttonClickSchema,
+  decisionText,
+  notAuthorizedText,
+  type Origin,
+  originOf,
+  publishHome,
+  tell,
+} from '../../interaction';
+import { slackErrorCode } from '../../people';
+import { denyReasonModal } from '../../views/modals';
+
+// Approve / Deny (a request or an extension). The button carries only the request id; the
+// core checks that the clicker is an approver named by policy and that nobody decided first.
+
+type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+/** Listener for a click whose payload does not parse: acknowledged, answered, nothing started. */
+async function rejectMalformed(ctx: ListenerContext, client: WebClient, body: unknown): Promise<void> {
+  const userId = (body as { user?: { id?: unknown } })?.user?.id;
+  logger.warn('malformed button payload');
+  if (typeof userId === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(userId))
+    await tell(
+      ctx,
+      client,
+      userId,
+      { kind: 'dm' },
+      'That button did not carry a valid request; nothing was changed.',
+    );
+}
+
+async function afterDecision(
+  ctx: ListenerContext,
+  client: WebClient,
+  userId: string,
+  origin: Origin,
+  text?: string,
+) {
+  if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
+  else if (text) await tell(ctx, client, userId, origin, text);
+}
+
+export function approveRequest(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = buttonClickSchema.safeParse(body);
+    if (!click.success) return rejectMalformed(ctx, client, body);
+    const userId = click.data.user.id;
+    const origin = originOf(click.data);
+    const who = await actorOf(ctx, client, userId);
+    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
+    const requestId = click.data.actions[0]?.value ?? '';
+    const outcome = await ctx.decisions.decide(requestId, who.actor, 'approve');
+    logger.info('approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
+    await afterDecision(ctx, client, userId, origin, decisionText(outcome));
+  };
+}
+
+export function approveExtension(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = buttonClickSchema.safeParse(body);
+    if (!click.success) return rejectMalformed(ctx, client, body);
+    const userId = click.data.user.id;
+    const origin = originOf(click.data);
+    const who = await actorOf(ctx, client, userId);
+    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
+    const requestId = click.data.actions[0]?.value ?? '';
+    const outcome = await ctx.decisions.decideExtension(requestId, who.actor, 'approve');
+    logger.info('extension approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
+    if ('record' in outcome && outcome.kind === 'extended')
+      await ctx.notifier?.updateRequestMessages(outcome.record);
+    await afterDecision(
+      ctx,
+      client,
+      userId,
+      origin,
+      outcome.kind === 'extended' ? 'Extension approved.' : decisionText(outcome),
+    );
+  };
+}
+
+/** Deny first asks why (a modal), after checking the clicker may decide: an outsider gets no form. */
+export function denyButton(ctx: ListenerContext, kind: 'request' | 'extension') {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = buttonClickSchema.safeParse(body);
+    if (!click.success) return rejectMalformed(ctx, client, body);
+    const userId = click.data.user.id;
+    const origin = originOf(click.data);
+    const who = await actorOf(ctx, client, userId);
+    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
+    const requestId = click.data.actions[0]?.value ?? '';
+    const record = await ctx.store.getRequest(requestId);
+    const check = precheckDecision(ctx.policy, record, who.actor.email, kind);
+    if (!check.ok || !record) {
+      const reason = check.ok ? 'not-found' : check.reason;
+      return tell(ctx, client, userId, origin, refusal(reason, record));
+    }
+    if (!click.data.trigger_id)
+      return tell(ctx, client, userId, origin, 'Slack sent no trigger id; click Deny again.');
+    try {
+      await client.views.open({
+        trigger_id: click.data.trigger_id,
+        view: denyReasonModal(record, JSON.stringify({ requestId, kind, origin }), kind),
+      });
+    } catch (error) {
+      logger.warn('views.open failed', { slackError: slackErrorCode(error), requestId });
+      await tell(
+        ctx,
+        client,
+        userId,
+        origin,
+        'Slack took too long to open the form; please click Deny again.',
+      );
+    }
+  };
+}
+
+export function refusal(
+  reason: 'not-found' | 'not-approver' | 'self-approval' | 'no-approval' | 'already-decided',
+  record: RequestRecord | undefined,
+): string {
+  if (reason === 'not-found' || !record) return 'I cannot find this request any more.';
+  if (reason === 'already-decided') {
+    const by = record.denial?.by ?? record.approvals[record.approvals.length - 1]?.by;
+    return (
+      decisionText({ kind: 'already-decided', record, ...(by ? { by } : {}) }) ?? 'This was already decided.'
+    );
+  }
+  return notAuthorizedText(reason);
+}

@@ -1,0 +1,101 @@
+import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { z } from 'zod';
+import { durationChoices, maxMinutesFor } from '../../../core/request-form';
+import { logger } from '../../../shared/logger';
+import type { ListenerContext } from '../../deps';
+import { slackUserIdSchema, tell } from '../../interaction';
+import { slackErrorCode } from '../../people';
+import { FORM_FIELDS } from '../../views/ids';
+import { type RequestFormState, requestFormModal } from '../../views/modals';
+
+// The request form from the Home tab, and the form's own reaction to a picked account or
+// permission set: the duration choices narrow to that pair's maximum (views.update).
+
+type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+const homeClickSchema = z.object({
+  user: z.object({ id: slackUserIdSchema }),
+  trigger_id: z.string().min(1).max(200),
+});
+
+export function openFormFromHome(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ActionArgs) => {
+    await ack();
+    const click = homeClickSchema.safeParse(body);
+    if (!click.success) return;
+    const userId = click.data.user.id;
+    const lookup = await ctx.people.emailOf(client, userId);
+    if (!lookup.ok) return tell(ctx, client, userId, { kind: 'home' }, lookup.message);
+    const max = maxMinutesFor(ctx.policy, lookup.email);
+    if (!max)
+      return tell(
+        ctx,
+        client,
+        userId,
+        { kind: 'home' },
+        `The access policy does not let you request any AWS access. Ask ${ctx.policy.slack.adminContact}.`,
+      );
+    try {
+      await client.views.open({
+        trigger_id: click.data.trigger_id,
+        view: requestFormModal(durationChoices(max), JSON.stringify({ channel: null })),
+      });
+    } catch (error) {
+      logger.warn('views.open failed', { slackError: slackErrorCode(error) });
+    }
+  };
+}
+
+const optionSchema = z
+  .object({
+    text: z.object({ type: z.literal('plain_text'), text: z.string().max(75) }),
+    value: z.string().max(150),
+  })
+  .nullish();
+const formChangeSchema = z.object({
+  user: z.object({ id: slackUserIdSchema }),
+  view: z.object({
+    id: z.string().min(1).max(50),
+    hash: z.string().max(100).optional(),
+    private_metadata: z.string().max(3000).default(''),
+    state: z.object({ values: z.record(z.string(), z.record(z.string(), z.unknown())) }),
+  }),
+});
+
+function selected(values: Record<string, Record<string, unknown>>, field: string) {
+  const parsed = z.object({ selected_option: optionSchema }).safeParse(values[field]?.[field] ?? {});
+  return parsed.success ? (parsed.data.selected_option ?? undefined) : undefined;
+}
+
+export function formSelectionChanged(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ActionArgs) => {
+    await ack();
+    const change = formChangeSchema.safeParse(body);
+    if (!change.success) return;
+    const lookup = await ctx.people.emailOf(client, change.data.user.id);
+    if (!lookup.ok) return;
+    const values = change.data.view.state.values;
+    const account = selected(values, FORM_FIELDS.account);
+    const permissionSet = selected(values, FORM_FIELDS.permissionSet);
+    const duration = selected(values, FORM_FIELDS.duration);
+    const max =
+      maxMinutesFor(ctx.policy, lookup.email, account?.value, permissionSet?.value) ??
+      maxMinutesFor(ctx.policy, lookup.email);
+    if (!max) return;
+    const state: RequestFormState = {
+      account: account ?? undefined,
+      permissionSet: permissionSet ?? undefined,
+      durationMinutes: duration ? Number(duration.value) : undefined,
+    };
+    try {
+      await client.views.update({
+        view_id: change.data.view.id,
+        ...(change.data.view.hash ? { hash: change.data.view.hash } : {}),
+        view: requestFormModal(durationChoices(max), change.data.view.private_metadata, state),
+      });
+    } catch (error) {
+      // hash_conflict: the person changed something else meanwhile; that change triggers its own update.
+      logger.info('form refresh skipped', { slackError: slackErrorCode(error) });
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import type { App } from '@slack/bolt';
+import { ACTION_IDS } from '../../../adapters/slack-messages';
+import type { ListenerContext } from '../../deps';
+import { FORM_FIELDS } from '../../views/ids';
+import { approveExtension, approveRequest, denyButton } from './decisions';
+import { formSelectionChanged, openFormFromHome } from './form';
+import { unknownAction } from './unknown';
+import { endAccess, extendButton } from './window';
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function register(app: App, ctx: ListenerContext): void {
+  app.action(ACTION_IDS.approve, approveRequest(ctx));
+  app.action(ACTION_IDS.deny, denyButton(ctx, 'request'));
+  app.action(ACTION_IDS.approveExtension, approveExtension(ctx));
+  app.action(ACTION_IDS.denyExtension, denyButton(ctx, 'extension'));
+  app.action(ACTION_IDS.end, endAccess(ctx));
+  app.action(ACTION_IDS.extend, extendButton(ctx));
+  app.action(ACTION_IDS.openForm, openFormFromHome(ctx));
+  app.action(FORM_FIELDS.account, formSelectionChanged(ctx));
+  app.action(FORM_FIELDS.permissionSet, formSelectionChanged(ctx));
+  // Every other action id (an old message's button, a forged payload) is answered, not left to time out.
+  const known = [...Object.values(ACTION_IDS), FORM_FIELDS.account, FORM_FIELDS.permissionSet];
+  app.action(
+    { type: 'block_actions', action_id: new RegExp(`^(?!(?:${known.map(escapeRegex).join('|')})$)`) },
+    unknownAction(ctx),
+  );
+}

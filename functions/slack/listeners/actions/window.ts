@@ -1,0 +1,83 @@
+import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { extensionChoices } from '../../../core/request-form';
+import { logger } from '../../../shared/logger';
+import type { ListenerContext } from '../../deps';
+import { actorOf, buttonClickSchema, decisionText, originOf, publishHome, tell } from '../../interaction';
+import { slackErrorCode } from '../../people';
+import { extendModal } from '../../views/modals';
+
+// "End access now" and "Extend" on an active grant (requester's DM, Home tab).
+
+type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+export function endAccess(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = buttonClickSchema.safeParse(body);
+    if (!click.success) {
+      logger.warn('malformed button payload');
+      return;
+    }
+    const userId = click.data.user.id;
+    const origin = originOf(click.data);
+    const who = await actorOf(ctx, client, userId);
+    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
+    const requestId = click.data.actions[0]?.value ?? '';
+    const outcome = await ctx.decisions.endAccess(requestId, who.actor);
+    logger.info('end access click', { requestId, correlation_id: requestId, outcome: outcome.kind });
+    const text = decisionText(outcome);
+    if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
+    else if (text) await tell(ctx, client, userId, origin, text);
+  };
+}
+
+/** Extend asks how much longer (a modal bounded by what the policy still allows). */
+export function extendButton(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = buttonClickSchema.safeParse(body);
+    if (!click.success) {
+      logger.warn('malformed button payload');
+      return;
+    }
+    const userId = click.data.user.id;
+    const origin = originOf(click.data);
+    const requestId = click.data.actions[0]?.value ?? '';
+    const record = await ctx.store.getRequest(requestId);
+    if (!record) return tell(ctx, client, userId, origin, 'I cannot find this request any more.');
+    if (record.request.requester.slackUserId !== userId)
+      return tell(ctx, client, userId, origin, 'Only the requester can extend this access.');
+    if (record.status !== 'ACTIVE')
+      return tell(ctx, client, userId, origin, 'This access is not active any more.');
+    if (record.pendingExtensionMinutes)
+      return tell(ctx, client, userId, origin, 'An extension is already waiting for an approver.');
+    const choices = extensionChoices(ctx.policy, record);
+    if (choices.length === 0)
+      return tell(
+        ctx,
+        client,
+        userId,
+        origin,
+        'This access is already at the longest duration the policy allows.',
+      );
+    if (!click.data.trigger_id)
+      return tell(ctx, client, userId, origin, 'Slack sent no trigger id; click Extend again.');
+    try {
+      await client.views.open({
+        trigger_id: click.data.trigger_id,
+        view: extendModal(record, choices, JSON.stringify({ requestId, origin })),
+      });
+    } catch (error) {
+      logger.warn('views.open failed', { slackError: slackErrorCode(error), requestId });
+      await tell(
+        ctx,
+        client,
+        userId,
+        origin,
+        'Slack took too long to open the form; please click Extend again.',
+      );
+    }
+  };
+}
+
+export { publishHome };

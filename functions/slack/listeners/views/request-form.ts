@@ -1,0 +1,142 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { z } from 'zod';
+import { escapeText } from '../../../adapters/slack-messages';
+import { formatMinutes } from '../../../core/duration';
+import { errorMessage, errorName } from '../../../core/errors';
+import { accessRequestSchema } from '../../../core/model';
+import {
+  buildAccessRequest,
+  checkRequestForm,
+  type FormErrors,
+  type FormField,
+  requestIdForView,
+  resolvePrincipal,
+} from '../../../core/request-form';
+import { logger } from '../../../shared/logger';
+import type { ListenerContext } from '../../deps';
+import { slackUserIdSchema } from '../../interaction';
+import { FORM_FIELDS } from '../../views/ids';
+import { submittedModal } from '../../views/modals';
+
+// The request form's submission: checked against the policy (errors shown inline), the Slack
+// user mapped to an Identity Center user, then the state machine started under a name derived
+// from the modal's view id, so a double submit starts one execution.
+
+type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+const stateValues = z.record(z.string().max(255), z.record(z.string().max(255), z.unknown()));
+export const viewSubmissionSchema = z.object({
+  type: z.literal('view_submission'),
+  team: z.object({ id: z.string().max(30) }).nullish(),
+  user: z.object({ id: slackUserIdSchema, team_id: z.string().max(30).optional() }),
+  view: z.object({
+    id: z.string().min(1).max(50),
+    private_metadata: z.string().max(3000).default(''),
+    state: z.object({ values: stateValues }),
+  }),
+});
+
+const elementState = z.object({
+  value: z.string().nullish(),
+  selected_option: z.object({ value: z.string() }).nullish(),
+});
+
+/** The text or the selected option's value of one input (block_id = action_id); undefined when absent or of another type. */
+export function fieldValue(values: z.infer<typeof stateValues>, field: string): string | undefined {
+  const parsed = elementState.safeParse(values[field]?.[field]);
+  if (!parsed.success) return undefined;
+  return parsed.data.value ?? parsed.data.selected_option?.value ?? undefined;
+}
+
+const BLOCK_OF: Record<FormField, string> = {
+  account: FORM_FIELDS.account,
+  permissionSet: FORM_FIELDS.permissionSet,
+  duration: FORM_FIELDS.duration,
+  reason: FORM_FIELDS.reason,
+  ticket: FORM_FIELDS.ticket,
+};
+
+function inlineErrors(errors: FormErrors): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(errors).map(([field, message]) => [BLOCK_OF[field as FormField], message ?? '']),
+  );
+}
+
+export function requestFormSubmitted(ctx: ListenerContext) {
+  return async ({ ack, body, client }: SubmitArgs) => {
+    const parsed = viewSubmissionSchema.safeParse(body);
+    if (!parsed.success) {
+      await ack({
+        response_action: 'errors',
+        errors: { [FORM_FIELDS.reason]: 'This form could not be read; please close it and try again.' },
+      });
+      return;
+    }
+    const { user, view } = parsed.data;
+    const fail = (errors: FormErrors) => ack({ response_action: 'errors', errors: inlineErrors(errors) });
+
+    const lookup = await ctx.people.emailOf(client, user.id);
+    if (!lookup.ok) return fail({ account: lookup.message });
+    const values = view.state.values;
+    const checked = checkRequestForm(ctx.policy, lookup.email, {
+      accountId: fieldValue(values, FORM_FIELDS.account),
+      permissionSet: fieldValue(values, FORM_FIELDS.permissionSet),
+      durationMinutes: fieldValue(values, FORM_FIELDS.duration),
+      reason: fieldValue(values, FORM_FIELDS.reason),
+      ticket: fieldValue(values, FORM_FIELDS.ticket),
+    });
+    if (!checked.ok) return fail(checked.errors);
+
+    let principal: Awaited<ReturnType<typeof resolvePrincipal>>;
+    try {
+      principal = await resolvePrincipal(ctx.users, lookup.email);
+    } catch (error) {
+      logger.warn('identity store lookup failed', { errorName: errorName(error) });
+      return fail({ account: 'AWS Identity Center did not answer; please submit again in a moment.' });
+    }
+    if (!principal)
+      return fail({
+        account: `AWS Identity Center has no user with your Slack email (${lookup.email}). Ask ${ctx.policy.slack.adminContact}.`,
+      });
+
+    const teamId = parsed.data.team?.id ?? user.team_id ?? 'T';
+    const requestId = requestIdForView(teamId, view.id);
+    const request = accessRequestSchema.safeParse(
+      buildAccessRequest(
+        requestId,
+        { slackUserId: user.id, email: principal.email },
+        checked.value,
+        ctx.clock.now(),
+      ),
+    );
+    if (!request.success)
+      return fail({ reason: 'This request could not be built; please check the fields.' });
+
+    const { verdict } = checked.value;
+    const summary = [
+      `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
+      `for ${formatMinutes(request.data.durationMinutes)}`,
+    ].join(' ');
+    await ack({
+      response_action: 'update',
+      view: submittedModal(requestId, summary, verdict.approvalRequired),
+    });
+
+    logger.appendKeys({ requestId, correlation_id: requestId });
+    try {
+      const started = await ctx.workflow.start({ version: 1, request: request.data });
+      logger.info('request submitted', { alreadyStarted: started.alreadyStarted });
+    } catch (error) {
+      logger.error('could not start the workflow', {
+        errorName: errorName(error),
+        errorMessage: errorMessage(error),
+      });
+      await client.chat.postMessage({
+        channel: user.id,
+        text: `:warning: I could not start your request \`${requestId}\` (${escapeText(errorName(error))}). Please try again with \`/request-access\`.`,
+      });
+    } finally {
+      logger.removeKeys(['requestId', 'correlation_id']);
+    }
+  };
+}

@@ -1,0 +1,118 @@
+import type { HomeView, KnownBlock } from '@slack/web-api';
+import { ACTION_IDS, escapeText, statusLine, utcTime } from '../../adapters/slack-messages';
+import { formatMinutes } from '../../core/duration';
+import type { RequestRecord } from '../../core/model';
+
+// The Home tab: my active grants (time left, End / Extend), my pending requests, and what waits
+// for my approval. Each list is capped so the tab stays under Slack's 100 blocks.
+
+export const HOME_LIST_LIMIT = 10;
+
+export interface HomeInput {
+  notice?: string | undefined;
+  active: RequestRecord[];
+  pending: RequestRecord[];
+  toApprove: RequestRecord[];
+  extensionsToApprove: RequestRecord[];
+  now: Date;
+}
+
+const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
+const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
+function where(record: RequestRecord): string {
+  return `*${escapeText(record.permissionSetName ?? record.request.permissionSetArn)}* on *${escapeText(
+    record.accountName ?? record.request.accountId,
+  )}*`;
+}
+
+export function timeLeft(expiresAt: string | undefined, now: Date): string {
+  if (!expiresAt) return 'time left unknown';
+  const minutes = Math.ceil((new Date(expiresAt).getTime() - now.getTime()) / 60_000);
+  return minutes > 0 ? `${formatMinutes(minutes)} left (until ${utcTime(expiresAt)})` : 'ending now';
+}
+
+function buttons(
+  blockId: string,
+  requestId: string,
+  items: Array<{ id: string; text: string; style?: 'primary' | 'danger' }>,
+): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: blockId,
+    elements: items.map((item) => ({
+      type: 'button' as const,
+      action_id: item.id,
+      text: plain(item.text),
+      value: requestId,
+      ...(item.style ? { style: item.style } : {}),
+    })),
+  };
+}
+
+function section(
+  title: string,
+  records: RequestRecord[],
+  empty: string,
+  render: (r: RequestRecord) => KnownBlock[],
+) {
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain(title) }];
+  if (records.length === 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: empty }] });
+  for (const record of records.slice(0, HOME_LIST_LIMIT)) blocks.push(...render(record));
+  if (records.length > HOME_LIST_LIMIT)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…and ${records.length - HOME_LIST_LIMIT} more.` }],
+    });
+  return blocks;
+}
+
+export function homeView(input: HomeInput): HomeView {
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: plain('Just-in-time AWS access') },
+    {
+      type: 'actions',
+      block_id: 'home_request',
+      elements: [
+        { type: 'button', action_id: ACTION_IDS.openForm, text: plain('Request access'), style: 'primary' },
+      ],
+    },
+  ];
+  if (input.notice) blocks.push(mrkdwn(`:information_source: ${escapeText(input.notice)}`));
+  blocks.push(
+    ...section('Your active access', input.active, 'Nothing active.', (r) => [
+      mrkdwn(`${where(r)} — ${timeLeft(r.expiresAt, input.now)}`),
+      buttons(`grant:${r.request.requestId}`, r.request.requestId, [
+        { id: ACTION_IDS.end, text: 'End access now', style: 'danger' },
+        { id: ACTION_IDS.extend, text: 'Extend' },
+      ]),
+    ]),
+    ...section('Your pending requests', input.pending, 'No pending requests.', (r) => [
+      mrkdwn(`${where(r)} for ${formatMinutes(r.request.durationMinutes)} — ${statusLine(r)}`),
+    ]),
+    ...section('Waiting for your approval', input.toApprove, 'Nothing to approve.', (r) => [
+      mrkdwn(
+        `<@${r.request.requester.slackUserId}> asks for ${where(r)} for ${formatMinutes(
+          r.request.durationMinutes,
+        )}: ${escapeText(r.request.reason)}`,
+      ),
+      buttons(`decide:${r.request.requestId}`, r.request.requestId, [
+        { id: ACTION_IDS.approve, text: 'Approve', style: 'primary' },
+        { id: ACTION_IDS.deny, text: 'Deny', style: 'danger' },
+      ]),
+    ]),
+  );
+  if (input.extensionsToApprove.length > 0)
+    blocks.push(
+      ...section('Extensions waiting for your approval', input.extensionsToApprove, '', (r) => [
+        mrkdwn(
+          `<@${r.request.requester.slackUserId}> asks for ${formatMinutes(r.pendingExtensionMinutes ?? 0)} more of ${where(r)}`,
+        ),
+        buttons(`extension:${r.request.requestId}`, r.request.requestId, [
+          { id: ACTION_IDS.approveExtension, text: 'Approve extension', style: 'primary' },
+          { id: ACTION_IDS.denyExtension, text: 'Deny extension', style: 'danger' },
+        ]),
+      ]),
+    );
+  return { type: 'home', blocks };
+}

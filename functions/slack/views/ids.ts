@@ -1,0 +1,20 @@
+// Block and action ids of the app's modals. Messages' button ids live in
+// functions/adapters/slack-messages.ts (ACTION_IDS), shared with the workflow's notifier.
+
+export const CALLBACK_IDS = {
+  requestForm: 'request_access_form',
+  denyReason: 'deny_reason_form',
+  extend: 'extend_access_form',
+} as const;
+
+/** In the request form, each input's block_id and action_id are the same string. */
+export const FORM_FIELDS = {
+  account: 'account',
+  permissionSet: 'permission_set',
+  duration: 'duration',
+  reason: 'reason',
+  ticket: 'ticket',
+} as const;
+
+export const DENY_FIELDS = { reason: 'deny_reason' } as const;
+export const EXTEND_FIELDS = { minutes: 'extend_minutes' } as const;

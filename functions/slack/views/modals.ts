@@ -1,0 +1,203 @@
+import type { KnownBlock, ModalView, PlainTextOption } from '@slack/web-api';
+import { escapeText, summaryFields, utcTime } from '../../adapters/slack-messages';
+import { formatMinutes } from '../../core/duration';
+import type { RequestRecord } from '../../core/model';
+import type { Account, PermissionSet } from '../../core/policy';
+import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH } from '../../core/request-form';
+import { CALLBACK_IDS, DENY_FIELDS, EXTEND_FIELDS, FORM_FIELDS } from './ids';
+
+// Modals: the request form, the deny reason, the extension. Pure functions of their inputs.
+
+const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
+const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+export function option(text: string, value: string): PlainTextOption {
+  return { text: plain(truncate(text, 75)), value: value.slice(0, 150) };
+}
+
+export const accountOption = (account: Account) => option(`${account.name} (${account.id})`, account.id);
+export const permissionSetOption = (ps: PermissionSet) =>
+  option(ps.description ? `${ps.name} — ${ps.description}` : ps.name, ps.name);
+export const durationOption = (minutes: number) => option(formatMinutes(minutes), String(minutes));
+
+export interface RequestFormState {
+  account?: PlainTextOption | undefined;
+  permissionSet?: PlainTextOption | undefined;
+  durationMinutes?: number | undefined;
+}
+
+/** The request form. Accounts and permission sets load as the person types (external selects: no 100-option limit). */
+export function requestFormModal(
+  durations: number[],
+  metadata: string,
+  state: RequestFormState = {},
+): ModalView {
+  const initialDuration =
+    durations.find((m) => m === state.durationMinutes) ?? durations.find((m) => m >= 60) ?? durations[0];
+  const blocks: KnownBlock[] = [
+    {
+      type: 'input',
+      block_id: FORM_FIELDS.account,
+      dispatch_action: true,
+      label: plain('AWS account'),
+      element: {
+        type: 'external_select',
+        action_id: FORM_FIELDS.account,
+        placeholder: plain('Type to search accounts'),
+        min_query_length: 0,
+        ...(state.account ? { initial_option: state.account } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FORM_FIELDS.permissionSet,
+      dispatch_action: true,
+      label: plain('Permission set'),
+      element: {
+        type: 'external_select',
+        action_id: FORM_FIELDS.permissionSet,
+        placeholder: plain('Type to search permission sets'),
+        min_query_length: 0,
+        ...(state.permissionSet ? { initial_option: state.permissionSet } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FORM_FIELDS.duration,
+      label: plain('Duration'),
+      hint: plain(`At most ${formatMinutes(Math.max(...durations, 0))} for what you picked.`),
+      element: {
+        type: 'static_select',
+        action_id: FORM_FIELDS.duration,
+        options: durations.map(durationOption),
+        ...(initialDuration ? { initial_option: durationOption(initialDuration) } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FORM_FIELDS.reason,
+      label: plain('Reason'),
+      element: {
+        type: 'plain_text_input',
+        action_id: FORM_FIELDS.reason,
+        multiline: true,
+        max_length: MAX_REASON_LENGTH,
+        placeholder: plain('What will you do with this access?'),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FORM_FIELDS.ticket,
+      optional: true,
+      label: plain('Ticket reference'),
+      element: {
+        type: 'plain_text_input',
+        action_id: FORM_FIELDS.ticket,
+        max_length: MAX_TICKET_LENGTH,
+        placeholder: plain('e.g. INC-1234'),
+      },
+    },
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: 'Access is granted in IAM Identity Center once approved and removed automatically when the time is up.',
+        },
+      ],
+    },
+  ];
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.requestForm,
+    title: plain('Request AWS access'),
+    submit: plain('Request'),
+    close: plain('Cancel'),
+    private_metadata: metadata,
+    blocks,
+  };
+}
+
+/** A closing modal with one message (shown after a submission, or when there is nothing to ask). */
+export function noticeModal(title: string, text: string): ModalView {
+  return {
+    type: 'modal',
+    title: plain(truncate(title, 24)),
+    close: plain('Close'),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+  };
+}
+
+export function submittedModal(requestId: string, summary: string, approvalRequired: boolean): ModalView {
+  return noticeModal(
+    'Request sent',
+    `${summary}\n\nRequest \`${requestId}\` ${
+      approvalRequired
+        ? 'is waiting for an approver. I will message you when it is decided.'
+        : 'needs no approval: I will message you when the access is ready.'
+    }`,
+  );
+}
+
+export function denyReasonModal(
+  record: RequestRecord,
+  metadata: string,
+  kind: 'request' | 'extension',
+): ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.denyReason,
+    title: plain(kind === 'request' ? 'Deny request' : 'Deny extension'),
+    submit: plain('Deny'),
+    close: plain('Cancel'),
+    private_metadata: metadata,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: summaryFields(record) } },
+      {
+        type: 'input',
+        block_id: DENY_FIELDS.reason,
+        label: plain('Why are you denying it?'),
+        element: {
+          type: 'plain_text_input',
+          action_id: DENY_FIELDS.reason,
+          multiline: true,
+          max_length: 500,
+        },
+      },
+    ],
+  };
+}
+
+export function extendModal(record: RequestRecord, choices: number[], metadata: string): ModalView {
+  const where = `${escapeText(record.permissionSetName ?? record.request.permissionSetArn)} on ${escapeText(
+    record.accountName ?? record.request.accountId,
+  )}`;
+  return {
+    type: 'modal',
+    callback_id: CALLBACK_IDS.extend,
+    title: plain('Extend access'),
+    submit: plain('Extend'),
+    close: plain('Cancel'),
+    private_metadata: metadata,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `${where} until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}. How much longer do you need?`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: EXTEND_FIELDS.minutes,
+        label: plain('Extra time'),
+        element: {
+          type: 'static_select',
+          action_id: EXTEND_FIELDS.minutes,
+          options: choices.map(durationOption),
+          ...(choices[0] ? { initial_option: durationOption(choices[0]) } : {}),
+        },
+      },
+    ],
+  };
+}
