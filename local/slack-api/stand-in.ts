@@ -23,6 +23,12 @@ export interface SlackApiStandInOptions {
   strictTriggerIds?: boolean;
   /** Real-time delay before each HTTP answer (benchmarks). */
   latencyMs?: number;
+  /**
+   * Where view, trigger and response_url ids start counting (default 0). A sandbox that keeps its
+   * data across runs starts each run elsewhere: Slack's view ids never repeat, and the product
+   * derives request ids from them.
+   */
+  firstId?: number;
   now?: () => number;
 }
 
@@ -148,7 +154,8 @@ export class SlackApiStandIn {
   private responseUrls = new Map<string, ResponseUrlGrant>();
   private listeners = new Set<(event: StandInEvent) => void>();
   private lastTsMicros = 0;
-  private idSeq = 0;
+  private readonly firstId: number;
+  private idSeq: number;
   private readonly methods: Record<string, MethodHandler>;
 
   constructor(options: SlackApiStandInOptions = {}) {
@@ -162,6 +169,8 @@ export class SlackApiStandIn {
     this.strictTriggerIds = options.strictTriggerIds ?? false;
     this.latencyMs = options.latencyMs ?? 0;
     this.seededUsers = options.users ?? [];
+    this.firstId = options.firstId ?? 0;
+    this.idSeq = this.firstId;
     this.methods = {
       'auth.test': () => this.authTest(),
       'chat.postMessage': (a) => this.postMessage(a),
@@ -336,7 +345,7 @@ export class SlackApiStandIn {
     this.triggers.clear();
     this.responseUrls.clear();
     this.lastTsMicros = 0;
-    this.idSeq = 0;
+    this.idSeq = this.firstId;
   }
 
   // ---- methods -------------------------------------------------------------------------------

@@ -1,0 +1,530 @@
+import '../step-functions/polyfills';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Policy, parsePolicy } from '../../functions/core/policy';
+import { resetRuntime } from '../../functions/shared/runtime';
+import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
+import { type RunningIdentityCenter, startIdentityCenterStandIn } from '../identity-center/server';
+import type { FaultSettings } from '../identity-center/stand-in';
+import { type RunningSlackApi, startSlackApiStandIn } from '../slack-api/server';
+import type { LambdaHandler, LocalStepFunctions } from '../step-functions/local-step-functions';
+import { createProductStepFunctions, type WorkerName } from '../step-functions/product-workflow';
+import { startStepFunctionsEndpoint } from '../step-functions/sfn-http-endpoint';
+import { type RunningConsoleServer, startConsoleServer } from './console-server';
+import { loadSandboxConfig, type SandboxConfig } from './sandbox-file';
+import { describeAwsIdentity, planServices, type ServicePlan } from './services';
+import { SignedSlackClient } from './signed-client';
+import { type SlackAppHandle, startSlackApp } from './slack-app';
+import type { SlackTeam } from './slack-payloads';
+import { SandboxState } from './state';
+import { describeScale, msPerAslSecond, REAL_TIME_MS_PER_MINUTE } from './time-scale';
+
+// The whole product on one machine: the real Slack handler (Bolt on its HTTP receiver) and the
+// real worker handlers, the very same ASL file run by the local Step Functions host, and
+// wire-faithful stand-ins for Identity Center, DynamoDB and the Slack Web API, reached through the
+// SDKs' own endpoint variables. Everything a person does in the web console becomes the signed
+// HTTP request Slack would send to /slack/events.
+
+export const REPO_ROOT = path.join(__dirname, '../..');
+export const DEFAULT_SANDBOX_FILE = path.join(REPO_ROOT, 'config/sandbox.yaml');
+export const DEFAULT_POLICY_FILE = path.join(REPO_ROOT, 'config/sandbox-policy.yaml');
+export const DEFAULT_PERSIST_DIR = path.join(REPO_ROOT, '.sandbox-data');
+export const DEFAULT_PORT = 3000;
+
+export interface SandboxOptions {
+  /** The console + Slack request URL port. Default: $PORT, else 3000; 0 picks a free port. */
+  port?: number;
+  /** Interface to bind. Default 127.0.0.1 (the console can act as anyone: keep it off the network). */
+  host?: string;
+  sandboxFile?: string;
+  policyFile?: string;
+  /** Real milliseconds per product minute (`--minute=1s` → 1000). Default 60000: real time. */
+  msPerMinute?: number;
+  /** Keep DynamoDB in this folder (dynalite on disk) instead of memory. */
+  persistDir?: string;
+  /** Where credentials are looked for (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Use every stand-in whatever credentials the environment holds (tests). */
+  forceStandIns?: boolean;
+  identityCenter?: {
+    /** How long a creation/deletion stays IN_PROGRESS (real ms). Default 1000. */
+    provisioningDelayMs?: number;
+    requestsPerSecond?: number;
+    maxCreationsInFlight?: number;
+    faults?: Partial<FaultSettings>;
+    seed?: number;
+  };
+  /** Real ms per Retry interval of the state machine (default: scaled with the minute). */
+  retryIntervalMs?: number;
+  /** Replace worker handlers (fault injection, benchmarks). */
+  wrapHandler?: (name: WorkerName, handler: LambdaHandler) => LambdaHandler;
+  /** Where the per-service lines go. Default: nowhere (main.ts prints them). */
+  log?: (line: string) => void;
+}
+
+export interface ServiceLine {
+  service: 'Step Functions' | 'Identity Center' | 'DynamoDB' | 'Slack Web API' | 'Slack app';
+  mode: 'local' | 'stand-in' | 'real' | 'missing';
+  line: string;
+}
+
+export interface Sandbox {
+  /** The web console, e.g. http://localhost:3000 */
+  url: string;
+  /** The request URL a Slack app would point at: http://localhost:<port>/slack/events */
+  slackEventsUrl: string;
+  port: number;
+  services: ServiceLine[];
+  standIns: {
+    identityCenter?: RunningIdentityCenter;
+    slack?: RunningSlackApi;
+    stepFunctions: { host: LocalStepFunctions; url: string };
+    dynamo?: LocalDynamo & { persistedIn?: string };
+  };
+  /** Sends signed Slack requests (commands, clicks, submissions, Home) as a persona. */
+  signedSlackClient: SignedSlackClient;
+  /** Reads the tables and stand-ins as the console shows them. */
+  state: SandboxState;
+  config: SandboxConfig;
+  policy: Policy;
+  plan: ServicePlan;
+  tables: { stateTable: string; auditTable: string };
+  /** True once functions/slack is mounted at /slack/events. */
+  slackAppReady: boolean;
+  stop(): Promise<void>;
+}
+
+let running: Promise<unknown> | undefined;
+
+/**
+ * Starts the sandbox. One per process: the handlers' wiring (functions/shared/runtime) is a
+ * module singleton configured from process.env, which the sandbox sets and restores on stop().
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  if (running) throw new Error('A sandbox is already running in this process: stop() it first');
+  const started = start(options);
+  running = started;
+  try {
+    return await started;
+  } catch (error) {
+    running = undefined;
+    throw error;
+  }
+}
+
+async function start(options: SandboxOptions): Promise<Sandbox> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => {});
+  const sandboxFile = path.resolve(options.sandboxFile ?? DEFAULT_SANDBOX_FILE);
+  const policyFile = path.resolve(options.policyFile ?? DEFAULT_POLICY_FILE);
+  const msPerMinute = options.msPerMinute ?? REAL_TIME_MS_PER_MINUTE;
+  const port = options.port ?? portFromEnv(env) ?? DEFAULT_PORT;
+  const bindHost = options.host ?? '127.0.0.1';
+
+  const [config, policy] = await Promise.all([
+    loadSandboxConfig(sandboxFile),
+    readFile(policyFile, 'utf8').then((text) => parsePolicy(text)),
+  ]);
+  const plan = planServices({
+    env,
+    policyInstanceArn: policy.identityCenter.instanceArn,
+    sandboxInstanceArn: config.identityCenter.instanceArn,
+    forceStandIns: options.forceStandIns === true,
+  });
+  if (plan.identityCenter.mode === 'stand-in') checkConsistency(config, policy, policyFile, sandboxFile);
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const restoreEnv = new EnvironmentChanges();
+  cleanups.push(() => restoreEnv.restore());
+  try {
+    // ---- stand-ins, in parallel ----
+    const region = policy.identityCenter.region;
+    const [dynamo, identityCenter, slack] = await Promise.all([
+      plan.dynamo.mode === 'stand-in'
+        ? (async () => {
+            if (options.persistDir) await mkdir(options.persistDir, { recursive: true });
+            const started = await startLocalDynamo(options.persistDir ? { path: options.persistDir } : {});
+            return { ...started, ...(options.persistDir ? { persistedIn: options.persistDir } : {}) };
+          })()
+        : undefined,
+      plan.identityCenter.mode === 'stand-in'
+        ? startIdentityCenterStandIn({
+            sandbox: config.identityCenter,
+            provisioningDelayMs: options.identityCenter?.provisioningDelayMs ?? 1000,
+            ...(options.identityCenter?.requestsPerSecond !== undefined
+              ? { requestsPerSecond: options.identityCenter.requestsPerSecond }
+              : {}),
+            ...(options.identityCenter?.maxCreationsInFlight !== undefined
+              ? { maxCreationsInFlight: options.identityCenter.maxCreationsInFlight }
+              : {}),
+            ...(options.identityCenter?.faults ? { faults: options.identityCenter.faults } : {}),
+            ...(options.identityCenter?.seed !== undefined ? { seed: options.identityCenter.seed } : {}),
+          })
+        : undefined,
+      plan.slack.mode === 'stand-in'
+        ? startSlackApiStandIn({
+            users: config.personas.map((p) => ({
+              id: p.slackUserId,
+              name: p.name,
+              realName: p.realName ?? p.name,
+              email: p.email,
+            })),
+            tokens: [plan.slack.botToken],
+            // Request ids derive from view ids: with persisted data they must not repeat across runs.
+            ...(options.persistDir ? { firstId: Math.floor(Date.now() / 1000) } : {}),
+            teamId: config.slack.teamId,
+            teamDomain: config.slack.teamDomain,
+          })
+        : undefined,
+    ]);
+    if (dynamo) cleanups.push(() => dynamo.close());
+    if (identityCenter) cleanups.push(() => identityCenter.close());
+    if (slack) cleanups.push(() => slack.close());
+
+    // ---- the environment the handlers read (production wiring, no local branches) ----
+    restoreEnv.set('AWS_REGION', env.AWS_REGION || region);
+    if (plan.identityCenter.mode === 'stand-in' && plan.dynamo.mode === 'stand-in') {
+      // Only local endpoints: they accept any signature, but the SDK refuses to sign without
+      // credentials, and a developer's own (an expired SSO profile) must not break the sandbox.
+      // Environment keys come first in the SDK's credential chain.
+      restoreEnv.set('AWS_ACCESS_KEY_ID', 'sandbox');
+      restoreEnv.set('AWS_SECRET_ACCESS_KEY', 'sandbox');
+      restoreEnv.unset('AWS_SESSION_TOKEN');
+    }
+    restoreEnv.set('AWS_ENDPOINT_URL_DYNAMODB', dynamo?.endpoint);
+    restoreEnv.set('AWS_ENDPOINT_URL_SSO_ADMIN', identityCenter?.url);
+    restoreEnv.set('AWS_ENDPOINT_URL_IDENTITYSTORE', identityCenter?.url);
+    restoreEnv.set('POLICY_FILE', policyFile);
+    restoreEnv.set('STATE_TABLE', plan.dynamo.stateTable);
+    restoreEnv.set('AUDIT_TABLE', plan.dynamo.auditTable);
+    restoreEnv.set('SLACK_BOT_TOKEN', plan.slack.botToken);
+    restoreEnv.set('SLACK_SIGNING_SECRET', plan.slack.signingSecret);
+    restoreEnv.set('SLACK_API_URL', slack ? `${slack.url}/api/` : undefined);
+    // Credentials come from the environment here, never from Secrets Manager.
+    restoreEnv.unset('SLACK_SECRET_ARN');
+    restoreEnv.set('ALERT_CHANNEL', env.ALERT_CHANNEL || undefined);
+    resetRuntime();
+    resetSlackCredentials();
+
+    const dynamoClient = new DynamoDBClient({ region });
+    cleanups.push(() => dynamoClient.destroy());
+    if (plan.dynamo.mode === 'stand-in') await createLocalTables(dynamoClient, plan.dynamo);
+
+    // ---- Step Functions: the ASL file, the worker handlers in-process ----
+    const inFlight = new Set<Promise<unknown>>();
+    const trackInFlight =
+      (handler: LambdaHandler): LambdaHandler =>
+      (event, context) => {
+        const invocation = handler(event, context);
+        inFlight.add(invocation);
+        const forget = () => inFlight.delete(invocation);
+        invocation.then(forget, forget);
+        return invocation;
+      };
+    const host = createProductStepFunctions({
+      region,
+      msPerSecond: msPerAslSecond(msPerMinute),
+      ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+      wrapHandler: (name, handler) =>
+        trackInFlight(options.wrapHandler ? options.wrapHandler(name, handler) : handler),
+    });
+    cleanups.push(async () => {
+      await host.shutdown();
+      // An aborted execution does not stop a handler already running: let it finish against
+      // the stand-ins before they close (bounded: a handler stuck on a fault is left behind).
+      await settleWithin(inFlight, 5000);
+    });
+    const sfn = await startStepFunctionsEndpoint(host);
+    cleanups.push(() => sfn.close());
+    restoreEnv.set('AWS_ENDPOINT_URL_SFN', sfn.url);
+    restoreEnv.set('STATE_MACHINE_ARN', host.stateMachineArn);
+
+    // ---- the Slack app on Bolt's HTTP receiver ----
+    let slackApp: SlackAppHandle | undefined = await startSlackApp({
+      signingSecret: plan.slack.signingSecret,
+      botToken: plan.slack.botToken,
+      ...(slack ? { slackApiUrl: `${slack.url}/api/` } : {}),
+    });
+    cleanups.push(async () => {
+      await slackApp?.close?.();
+      slackApp = undefined;
+    });
+    // Bolt calls auth.test as the App is built; let it land before anyone can stop the stand-in
+    // (a call cut off by stop() would retry on a timer for a minute).
+    if (slack) await waitUntil(() => slack.standIn.calls('auth.test').length > 0, 2000);
+
+    // ---- the console and /slack/events on one port ----
+    const team: SlackTeam = {
+      teamId: config.slack.teamId,
+      teamDomain: config.slack.teamDomain,
+      appId: slack?.standIn.appId ?? 'A0JITAPP',
+      botUserId: slack?.standIn.botUserId ?? 'U0JITBOT',
+      verificationToken: 'sandbox-verification-token',
+    };
+    // The console server binds first so the request URL (with its port) is known to the client.
+    let signedSlackClient: SignedSlackClient | undefined;
+    let state: SandboxState | undefined;
+    const consoleServer: RunningConsoleServer = await startConsoleServer({
+      port,
+      host: bindHost,
+      state: () => requireValue(state),
+      client: () => requireValue(signedSlackClient),
+      ...(identityCenter ? { identityCenter: identityCenter.standIn } : {}),
+      slackListener: () => slackApp?.listener,
+      subscribe: (listener) => {
+        const unsubscribeSlack = slack?.standIn.subscribe(() => listener('slack'));
+        const unsubscribeAcks = requireValue(signedSlackClient).onAckReply(() => listener('slack'));
+        return () => {
+          unsubscribeSlack?.();
+          unsubscribeAcks();
+        };
+      },
+    });
+    cleanups.push(() => consoleServer.close());
+    const url = `http://localhost:${consoleServer.port}`;
+    const slackEventsUrl = `${url}/slack/events`;
+    signedSlackClient = new SignedSlackClient({
+      requestUrl: slackEventsUrl,
+      signingSecret: plan.slack.signingSecret,
+      team,
+      personas: config.personas,
+      channels: config.slack.channels,
+      ...(slack ? { slack } : {}),
+      botToken: plan.slack.botToken,
+    });
+    const modes = {
+      stepFunctions: 'local',
+      identityCenter: plan.identityCenter.mode,
+      dynamo: plan.dynamo.mode,
+      slack: plan.slack.mode,
+    };
+    state = new SandboxState({
+      config,
+      policy,
+      ...(slack ? { slack } : {}),
+      ...(identityCenter ? { identityCenter } : {}),
+      stepFunctions: host,
+      dynamo: dynamoClient,
+      tables: { stateTable: plan.dynamo.stateTable, auditTable: plan.dynamo.auditTable },
+      signedClient: signedSlackClient,
+      modes,
+      msPerMinute,
+      slackEventsUrl,
+      slackAppReady: () => slackApp !== undefined,
+    });
+
+    const services = describeServices({
+      plan,
+      env,
+      msPerMinute,
+      sfnUrl: sfn.url,
+      ...(identityCenter ? { identityCenterUrl: identityCenter.url } : {}),
+      ...(dynamo ? { dynamo } : {}),
+      ...(slack ? { slackUrl: slack.url } : {}),
+      slackEventsUrl,
+      slackAppReady: slackApp !== undefined,
+      region,
+    });
+    for (const service of services) log(service.line);
+
+    let stopping: Promise<void> | undefined;
+    const sandbox: Sandbox = {
+      url,
+      slackEventsUrl,
+      port: consoleServer.port,
+      services,
+      standIns: {
+        ...(identityCenter ? { identityCenter } : {}),
+        ...(slack ? { slack } : {}),
+        stepFunctions: { host, url: sfn.url },
+        ...(dynamo ? { dynamo } : {}),
+      },
+      signedSlackClient,
+      state,
+      config,
+      policy,
+      plan,
+      tables: { stateTable: plan.dynamo.stateTable, auditTable: plan.dynamo.auditTable },
+      get slackAppReady() {
+        return slackApp !== undefined;
+      },
+      stop() {
+        stopping ??= runCleanups(cleanups).finally(() => {
+          resetRuntime();
+          resetSlackCredentials();
+          running = undefined;
+        });
+        return stopping;
+      },
+    };
+    return sandbox;
+  } catch (error) {
+    await runCleanups(cleanups).catch(() => undefined);
+    resetRuntime();
+    resetSlackCredentials();
+    throw error;
+  }
+}
+
+async function settleWithin(pending: Set<Promise<unknown>>, timeoutMs: number): Promise<void> {
+  if (pending.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...pending]),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+function requireValue<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('The sandbox is still starting');
+  return value;
+}
+
+async function runCleanups(cleanups: Array<() => Promise<void> | void>): Promise<void> {
+  // Last started, first stopped: the console and the workflow before the stand-ins they call.
+  const errors: unknown[] = [];
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
+}
+
+function portFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  if (env.PORT === undefined || env.PORT === '') return undefined;
+  const port = Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT=${env.PORT} is not a port`);
+  return port;
+}
+
+/** The policy must name what the stand-in knows, or every request fails in a confusing way. */
+function checkConsistency(
+  config: SandboxConfig,
+  policy: Policy,
+  policyFile: string,
+  sandboxFile: string,
+): void {
+  const seed = config.identityCenter;
+  const problems: string[] = [];
+  if (policy.identityCenter.instanceArn !== seed.instanceArn)
+    problems.push(
+      `identityCenter.instanceArn ${policy.identityCenter.instanceArn} is not ${seed.instanceArn}`,
+    );
+  if (policy.identityCenter.identityStoreId !== seed.identityStoreId)
+    problems.push(
+      `identityCenter.identityStoreId ${policy.identityCenter.identityStoreId} is not ${seed.identityStoreId}`,
+    );
+  for (const account of policy.accounts)
+    if (!seed.accounts.some((a) => a.id === account.id))
+      problems.push(`account ${account.id} is not in the sandbox file`);
+  for (const ps of policy.permissionSets)
+    if (!seed.permissionSets.some((p) => p.arn === ps.arn))
+      problems.push(`permission set ${ps.name} (${ps.arn}) is not in the sandbox file`);
+  if (problems.length > 0)
+    throw new Error(
+      `${path.relative(REPO_ROOT, policyFile)} does not match ${path.relative(REPO_ROOT, sandboxFile)}:\n  ${problems.join('\n  ')}`,
+    );
+}
+
+function describeServices(input: {
+  plan: ServicePlan;
+  env: NodeJS.ProcessEnv;
+  msPerMinute: number;
+  sfnUrl: string;
+  identityCenterUrl?: string;
+  dynamo?: LocalDynamo & { persistedIn?: string };
+  slackUrl?: string;
+  slackEventsUrl: string;
+  slackAppReady: boolean;
+  region: string;
+}): ServiceLine[] {
+  const { plan } = input;
+  const lines: ServiceLine[] = [
+    {
+      service: 'Step Functions',
+      mode: 'local',
+      line: `Step Functions: local (aws-local-stepfunctions) at ${input.sfnUrl}, workers in-process, ${describeScale(input.msPerMinute)}`,
+    },
+    input.identityCenterUrl
+      ? {
+          service: 'Identity Center',
+          mode: 'stand-in',
+          line: `Identity Center: stand-in at ${input.identityCenterUrl}`,
+        }
+      : {
+          service: 'Identity Center',
+          mode: 'real',
+          line: `Identity Center: AWS (${describeAwsIdentity(plan, input.env)}, ${input.region})`,
+        },
+    input.dynamo
+      ? {
+          service: 'DynamoDB',
+          mode: 'stand-in',
+          line: `DynamoDB: dynalite at ${input.dynamo.endpoint} (${
+            input.dynamo.persistedIn ? `persisted in ${input.dynamo.persistedIn}` : 'in memory'
+          })`,
+        }
+      : {
+          service: 'DynamoDB',
+          mode: 'real',
+          line: `DynamoDB: AWS (tables ${plan.dynamo.stateTable}, ${plan.dynamo.auditTable})`,
+        },
+    input.slackUrl
+      ? {
+          service: 'Slack Web API',
+          mode: 'stand-in',
+          line: `Slack Web API: stand-in at ${input.slackUrl}/api/`,
+        }
+      : { service: 'Slack Web API', mode: 'real', line: 'Slack Web API: Slack (SLACK_BOT_TOKEN)' },
+    input.slackAppReady
+      ? {
+          service: 'Slack app',
+          mode: 'local',
+          line: `Slack request URL: ${input.slackEventsUrl} (signing secret: ${
+            plan.slack.signingSecretSource === 'env' ? 'SLACK_SIGNING_SECRET' : 'sandbox default'
+          })`,
+        }
+      : {
+          service: 'Slack app',
+          mode: 'missing',
+          line: `Slack request URL: ${input.slackEventsUrl} answers 503: functions/slack is not available`,
+        },
+  ];
+  return lines;
+}
+
+/** Sets process.env values and puts the previous ones back on restore(). */
+class EnvironmentChanges {
+  private readonly previous = new Map<string, string | undefined>();
+
+  set(name: string, value: string | undefined): void {
+    if (!this.previous.has(name)) this.previous.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+
+  unset(name: string): void {
+    this.set(name, undefined);
+  }
+
+  restore(): void {
+    for (const [name, value] of this.previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    this.previous.clear();
+  }
+}

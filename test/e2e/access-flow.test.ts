@@ -1,0 +1,286 @@
+import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import type { Sandbox } from '../../local/sandbox/sandbox';
+import type { SignedSlackClient } from '../../local/sandbox/signed-client';
+import { FORM, signRequest, slashCommandBody } from '../../local/sandbox/slack-payloads';
+import { ACCOUNTS, PEOPLE, PERMISSION_SETS, startTestSandbox, waitFor } from '../sandbox/helpers';
+
+// The product end to end, driven as Slack drives it: every step is a signed HTTP request to
+// /slack/events (slash command, block_suggestion, view_submission, block_actions), the workflow is
+// the real ASL on the local Step Functions host, and what Identity Center holds is read back
+// through the real sso-admin SDK client against the stand-in. 1 product minute = 100 ms.
+
+const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6';
+const APPROVALS = 'C0APPROVALS';
+
+let sandbox: Sandbox;
+let slack: SignedSlackClient;
+let ssoAdmin: SSOAdminClient;
+
+beforeEach(async () => {
+  sandbox = await startTestSandbox();
+  slack = sandbox.signedSlackClient;
+  // Built after the sandbox set AWS_ENDPOINT_URL_SSO_ADMIN: the SDK's own endpoint resolution.
+  ssoAdmin = new SSOAdminClient({ region: 'us-east-1' });
+});
+
+afterEach(async () => {
+  // Let running executions end so no handler calls a stand-in that is gone.
+  const host = sandbox.standIns.stepFunctions.host;
+  await Promise.all(
+    host
+      .listExecutions({ statusFilter: 'RUNNING' })
+      .map((e) => host.stopExecution(e.executionArn).catch(() => undefined)),
+  );
+  ssoAdmin.destroy();
+  await sandbox.stop();
+});
+
+function principalOf(email: string): string {
+  const user = sandbox.standIns.identityCenter?.standIn.users().find((u) => u.email === email);
+  if (!user) throw new Error(`no Identity Center user ${email}`);
+  return user.userId;
+}
+
+async function assigned(accountId: string, permissionSetArn: string): Promise<string[]> {
+  const result = await ssoAdmin.send(
+    new ListAccountAssignmentsCommand({
+      InstanceArn: INSTANCE_ARN,
+      AccountId: accountId,
+      PermissionSetArn: permissionSetArn,
+    }),
+  );
+  return (result.AccountAssignments ?? []).map((a) => a.PrincipalId ?? '');
+}
+
+/** `/request-access`, then the form filled and submitted as the person would. */
+async function requestAccess(
+  who: string,
+  form: { account: string; permissionSet: string; duration: string; reason: string },
+): Promise<string> {
+  const before = new Set((await sandbox.state.requests()).map((r) => r.request.requestId));
+  const reply = await slack.command(who, '');
+  expect(reply.status).toBe(200);
+  await waitFor(() => slack.topView(who)?.view.callback_id === 'request_access_form', 'the request form');
+  const submitted = await slack.submit(who, {
+    account: form.account,
+    permission_set: form.permissionSet,
+    duration: form.duration,
+    reason: form.reason,
+  });
+  expect(submitted.reply.status).toBe(200);
+  expect(submitted.errors).toBeUndefined();
+  const record = await waitFor(
+    async () => (await sandbox.state.requests()).find((r) => !before.has(r.request.requestId)),
+    'the stored request',
+  );
+  return record.request.requestId;
+}
+
+const approvalMessage = (requestId: string) =>
+  slack.channelMessages(APPROVALS).find((m) => (m.text ?? '').includes(requestId));
+
+async function statusOf(requestId: string): Promise<string | undefined> {
+  return (await sandbox.state.requests()).find((r) => r.request.requestId === requestId)?.status;
+}
+
+async function auditActions(requestId: string): Promise<string[]> {
+  return (await sandbox.state.auditEvents()).filter((e) => e.requestId === requestId).map((e) => e.action);
+}
+
+describe('an access request through Slack', () => {
+  it('is approved, granted in Identity Center, and revoked when the window ends', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+
+    const requestId = await requestAccess('alice', {
+      account: 'production',
+      permissionSet: 'ReadOnly',
+      duration: '30',
+      reason: 'Investigating INC-42',
+    });
+    const message = await waitFor(() => approvalMessage(requestId), 'the approval message');
+    expect(JSON.stringify(message.blocks)).toContain('approve_request');
+    expect(await assigned(ACCOUNTS.production, PERMISSION_SETS.readOnly)).not.toContain(alice);
+
+    const click = await slack.click('carol', { channel: APPROVALS, ts: message.ts }, 'Approve');
+    expect(click.status).toBe(200);
+
+    await waitFor(
+      async () => (await assigned(ACCOUNTS.production, PERMISSION_SETS.readOnly)).includes(alice),
+      'the assignment',
+    );
+    await waitFor(
+      () => slack.directMessages('alice').some((m) => (m.text ?? '').includes('Access ready')),
+      'the access-ready DM',
+    );
+    // 30 minutes at 100 ms a minute.
+    await waitFor(
+      async () => !(await assigned(ACCOUNTS.production, PERMISSION_SETS.readOnly)).includes(alice),
+      'the revoke',
+      15_000,
+    );
+    await waitFor(async () => (await statusOf(requestId)) === 'REVOKED', 'REVOKED');
+    await waitFor(
+      () => slack.directMessages('alice').some((m) => (m.text ?? '').includes('has been revoked')),
+      'the revoked DM',
+    );
+    expect(await auditActions(requestId)).toEqual(
+      expect.arrayContaining([
+        'request.submitted',
+        'approval.requested',
+        'approval.approved',
+        'grant.succeeded',
+        'window.opened',
+        'window.expired',
+        'revoke.succeeded',
+        'request.closed',
+      ]),
+    );
+    expect(approvalMessage(requestId)?.text).toContain('Expired; access revoked');
+  });
+
+  it('ends early when the requester clicks End access now', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+    const requestId = await requestAccess('alice', {
+      account: 'staging',
+      permissionSet: 'PowerUser',
+      duration: '240',
+      reason: 'Deploying a hotfix',
+    });
+    await waitFor(
+      async () => (await assigned(ACCOUNTS.staging, PERMISSION_SETS.powerUser)).includes(alice),
+      'the self-service grant',
+    );
+    const granted = await waitFor(
+      () => slack.directMessages('alice').find((m) => JSON.stringify(m.blocks ?? []).includes('end_access')),
+      'the DM with End access now',
+    );
+
+    const click = await slack.click('alice', { channel: 'dm', ts: granted.ts }, 'End access now');
+
+    expect(click.status).toBe(200);
+    await waitFor(
+      async () => !(await assigned(ACCOUNTS.staging, PERMISSION_SETS.powerUser)).includes(alice),
+      'the early revoke',
+    );
+    await waitFor(async () => (await statusOf(requestId)) === 'REVOKED', 'REVOKED');
+    await waitFor(
+      () => slack.directMessages('alice').some((m) => (m.text ?? '').includes('has been revoked')),
+      'the revoked DM',
+    );
+    expect(await auditActions(requestId)).toEqual(
+      expect.arrayContaining(['approval.auto', 'window.ended-early']),
+    );
+  });
+
+  it('is denied with a reason: nothing is granted and the requester is told', async () => {
+    const requestId = await requestAccess('alice', {
+      account: 'production',
+      permissionSet: 'PowerUser',
+      duration: '60',
+      reason: 'Tuning the database',
+    });
+    const message = await waitFor(() => approvalMessage(requestId), 'the approval message');
+
+    await slack.click('carol', { channel: APPROVALS, ts: message.ts }, 'Deny');
+    await waitFor(() => slack.topView('carol')?.view.callback_id === 'deny_reason_form', 'the deny form');
+    const denied = await slack.submit('carol', { deny_reason: 'Not during the change freeze' });
+
+    expect(denied.reply.status).toBe(200);
+    await waitFor(async () => (await statusOf(requestId)) === 'DENIED', 'DENIED');
+    await waitFor(
+      () => slack.directMessages('alice').some((m) => (m.text ?? '').includes('was denied')),
+      'the denied DM',
+    );
+    const counters = sandbox.standIns.identityCenter?.standIn.counters();
+    expect(counters?.creationsRequested).toBe(0);
+    expect(await auditActions(requestId)).toEqual(
+      expect.arrayContaining(['approval.denied', 'request.closed']),
+    );
+  });
+
+  it('refuses a self-approval and a non-approver, and leaves the request waiting', async () => {
+    const carol = principalOf(PEOPLE.carol.email);
+    const requestId = await requestAccess('carol', {
+      account: 'production',
+      permissionSet: 'ReadOnly',
+      duration: '30',
+      reason: 'Checking alarms',
+    });
+    const message = await waitFor(() => approvalMessage(requestId), 'the approval message');
+
+    await slack.click('carol', { channel: APPROVALS, ts: message.ts }, 'Approve');
+    await slack.click('alice', { channel: APPROVALS, ts: message.ts }, 'Approve');
+
+    const told = (userId: string) =>
+      sandbox.standIns.slack?.standIn
+        .ephemerals(userId)
+        .map((e) => e.text ?? '')
+        .join('\n') ?? '';
+    await waitFor(
+      () => told(PEOPLE.carol.slackUserId).includes('cannot approve or deny your own request'),
+      'the refusal',
+    );
+    await waitFor(
+      () => told(PEOPLE.alice.slackUserId).includes('not an approver'),
+      'the non-approver refusal',
+    );
+    expect(await statusOf(requestId)).toBe('PENDING_APPROVAL');
+    expect(await auditActions(requestId)).not.toContain('approval.approved');
+    expect(await assigned(ACCOUNTS.production, PERMISSION_SETS.readOnly)).not.toContain(carol);
+  });
+});
+
+describe('the Slack request URL', () => {
+  const command = () =>
+    slashCommandBody(
+      {
+        teamId: 'T0SANDBOX',
+        teamDomain: 'sandbox',
+        appId: 'A0JITAPP',
+        botUserId: 'U0JITBOT',
+        verificationToken: 'v',
+      },
+      { slackUserId: PEOPLE.alice.slackUserId, name: 'alice' },
+      {
+        command: '/request-access',
+        text: '',
+        channelId: 'C0GENERAL',
+        channelName: 'general',
+        triggerId: sandbox.standIns.slack?.standIn.issueTriggerId(PEOPLE.alice.slackUserId) ?? '',
+        responseUrl: 'http://127.0.0.1:1/unused',
+      },
+    );
+
+  it('refuses forged, stale, future and unsigned requests with 401 and does nothing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const forged = signRequest('not-the-signing-secret', command(), FORM);
+
+    const answers = await Promise.all([
+      slack.send(command(), FORM, { signature: forged.headers['x-slack-signature'] ?? '' }),
+      slack.send(command(), FORM, { timestamp: now - 6 * 60 }),
+      slack.send(command(), FORM, { timestamp: now + 6 * 60 }),
+      slack.send(command(), FORM, false),
+    ]);
+
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401]);
+    expect(sandbox.standIns.slack?.standIn.calls('views.open')).toEqual([]);
+    expect(slack.topView('alice')).toBeUndefined();
+  });
+
+  it('accepts the same request signed with the signing secret', async () => {
+    const reply = await slack.send(command(), FORM);
+
+    expect(reply.status).toBe(200);
+    await waitFor(
+      () => slack.topView('alice')?.view.callback_id === 'request_access_form',
+      'the request form',
+    );
+  });
+
+  it('publishes the Home tab when it is opened', async () => {
+    const reply = await slack.openHome('carol');
+
+    expect(reply.status).toBe(200);
+    await waitFor(() => slack.homeView('carol'), 'the Home tab');
+  });
+});

@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Sandbox } from '../../local/sandbox/sandbox';
+import { startTestSandbox } from '../sandbox/helpers';
+
+// The console in a real browser (Debian's chromium driven by playwright-core): Alice requests
+// production access, Carol approves, Alice sees the grant and ends it. Screenshots go to
+// test-artifacts/ (git-ignored).
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const INSTALL_HINT = 'install it with: apt-get update && apt-get install -y chromium';
+const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
+const hasChromium = existsSync(CHROMIUM);
+const requireBrowser = process.env.CI === 'true';
+
+// Without a browser the test is reported as skipped with the install hint; CI must have one.
+const browserIt = hasChromium || requireBrowser ? it : it.skip;
+const title = hasChromium
+  ? 'the sandbox console in a real browser'
+  : `the sandbox console in a real browser (skipped: no chromium at ${CHROMIUM}; ${INSTALL_HINT})`;
+
+if (!hasChromium && !requireBrowser)
+  console.warn(
+    `Skipping the browser test: no chromium at ${CHROMIUM}; ${INSTALL_HINT} (CI=true makes this a failure)`,
+  );
+
+let sandbox: Sandbox | undefined;
+let context: BrowserContext | undefined;
+let profile: string | undefined;
+/** Script errors and console.error lines of the page: the console must not have any. */
+let pageErrors: string[] = [];
+
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+  if (profile) await rm(profile, { recursive: true, force: true });
+  profile = undefined;
+  const host = sandbox?.standIns.stepFunctions.host;
+  if (host) {
+    await Promise.all(
+      host
+        .listExecutions({ statusFilter: 'RUNNING' })
+        .map((e) => host.stopExecution(e.executionArn).catch(() => undefined)),
+    );
+  }
+  await sandbox?.stop();
+  sandbox = undefined;
+});
+
+async function launch(): Promise<Page> {
+  if (!hasChromium) throw new Error(`CI=true needs a browser: no chromium at ${CHROMIUM}; ${INSTALL_HINT}`);
+  pageErrors = [];
+  profile = await mkdtemp(path.join(os.tmpdir(), 'sandbox-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  return page;
+}
+
+async function actAs(page: Page, name: string): Promise<void> {
+  const option = page.locator('#persona option', { hasText: name });
+  await page.locator('#persona').selectOption((await option.getAttribute('value')) ?? '');
+}
+
+async function open(page: Page, nav: string): Promise<void> {
+  await page.locator(`[data-nav="${nav}"]`).click();
+}
+
+describe(title, () => {
+  browserIt(
+    'requests, approves, shows the grant and ends it, as two people',
+    async () => {
+      await mkdir(ARTIFACTS, { recursive: true });
+      // 1 minute = 1 s: a 30-minute grant lasts 30 s, long enough to end it by hand.
+      sandbox = await startTestSandbox({ msPerMinute: 1000 });
+      const page = await launch();
+      await page.goto(`${sandbox.url}/?as=alice`);
+
+      // Alice: /request-access, then the form rendered from the app's view JSON.
+      await page.locator('#composer-input').fill('/request-access');
+      await page.locator('#composer-input').press('Enter');
+      const modal = page.locator('form.modal');
+      await modal.waitFor();
+      // Picking an account or permission set dispatches block_actions; the app answers with
+      // views.update (durations narrowed to the pair's maximum): wait for the new view each time.
+      const pick = async (field: string, query: string, value: string) => {
+        const hash = await modal.getAttribute('data-view-hash');
+        await modal.locator(`[data-action-id="${field}"] input`).fill(query);
+        await modal.locator(`[data-action-id="${field}"] select`).selectOption(value);
+        await page.locator(`form.modal:not([data-view-hash="${hash}"])`).waitFor();
+      };
+      await pick('account', 'prod', '111111111111');
+      await pick('permission_set', 'Read', 'ReadOnly');
+      await modal.locator('select[data-action-id="duration"]').selectOption('30');
+      await modal.locator('textarea[data-action-id="reason"]').fill('Investigating INC-42 from the console');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-0-form.png') });
+      await modal.locator('button[type="submit"]').click();
+      await page.getByText('Request sent').waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-1-requested.png') });
+      await modal.locator('.modal-close').click();
+      await modal.waitFor({ state: 'detached' });
+
+      // Carol: the approval message in #access-requests.
+      await actAs(page, 'Carol');
+      await open(page, 'channel:C0APPROVALS');
+      const request = page.locator('.message', { hasText: 'Investigating INC-42 from the console' });
+      await request.getByRole('button', { name: 'Approve' }).click();
+
+      // Alice: the DM says the access is ready; Identity Center shows the assignment.
+      await actAs(page, 'Alice');
+      await open(page, 'dm');
+      await page.locator('.message', { hasText: 'Access ready' }).waitFor();
+      const assignments = page.getByTestId('assignments');
+      const grantRow = assignments.locator('tr', { hasText: 'alice' });
+      await grantRow.filter({ hasText: 'production' }).filter({ hasText: 'ReadOnly' }).waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-2-granted.png'), fullPage: true });
+      expect(await page.getByTestId('audit').textContent()).toContain('window.opened');
+
+      // End access now: the assignment goes, the DM says so.
+      await page
+        .locator('.message', { hasText: 'Access ready' })
+        .getByRole('button', { name: 'End access now' })
+        .click();
+      await page.locator('.message', { hasText: 'has been revoked' }).waitFor();
+      await grantRow.waitFor({ state: 'detached' });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-3-ended.png'), fullPage: true });
+
+      expect(await assignments.textContent()).not.toContain('alice');
+      expect(await page.getByTestId('audit').textContent()).toContain('window.ended-early');
+      expect(await page.getByTestId('requests').textContent()).toContain('REVOKED');
+      expect(pageErrors).toEqual([]);
+    },
+    60_000,
+  );
+});
