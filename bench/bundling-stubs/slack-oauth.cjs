@@ -1,0 +1,25 @@
+// Proposed stand-in for `@slack/oauth` in the slack Lambda bundle (measured by bench/bundles.ts,
+// to be moved next to infra/bundling-stubs/). Only Bolt's HTTP, Express and Socket Mode receivers
+// build an InstallProvider, and only when OAuth (clientId/clientSecret) is configured; the Lambda
+// behind AwsLambdaReceiver never does. Dropping it also drops jsonwebtoken and semver.
+function notBundled() {
+  throw new Error(
+    '@slack/oauth is not bundled in this Lambda (infra/bundling.ts): no OAuth behind AwsLambdaReceiver',
+  );
+}
+class InstallProvider {
+  constructor() {
+    notBundled();
+  }
+}
+class MemoryInstallationStore {
+  constructor() {
+    notBundled();
+  }
+}
+class FileInstallationStore {
+  constructor() {
+    notBundled();
+  }
+}
+module.exports = { InstallProvider, MemoryInstallationStore, FileInstallationStore };

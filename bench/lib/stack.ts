@@ -1,0 +1,269 @@
+import './env';
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { StepFunctionsWorkflow } from '../../functions/adapters/step-functions-workflow';
+import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
+import { requestDecisions, requestStore, resetRuntime } from '../../functions/shared/runtime';
+import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
+import {
+  type IdentityCenterStandInOptions,
+  type RunningIdentityCenter,
+  type SandboxFileInput,
+  sandboxFileSchema,
+  startIdentityCenterStandIn,
+} from '../../local/identity-center';
+import { type RunningSlackApi, startSlackApiStandIn } from '../../local/slack-api';
+import { type LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
+import {
+  createProductStepFunctions,
+  loadDefinition,
+  loadWorkerHandlers,
+  localFunctionArn,
+  localStateMachineArn,
+  WORKER_FUNCTIONS,
+} from '../../local/step-functions/product-workflow';
+import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
+
+// The product as the sandbox runs it, assembled for benchmarks: the real ASL file and the real
+// worker handlers on the local Step Functions host (reached by the product's SFN adapter over its
+// HTTP endpoint), DynamoDB on dynalite, Identity Center and Slack on their stand-ins over HTTP.
+// Production code reaches all of them through AWS_ENDPOINT_URL_* and SLACK_API_URL, as in the sandbox.
+//
+// Time: the whole modelled world runs on one "model clock". The Step Functions host scales every
+// ASL second (Wait, Retry intervals, callback timeouts) to `msPerSecond` real ms, and the Identity
+// Center stand-in is given the same scaled clock, so its token bucket (≈20 calls per model second),
+// its provisioning delay and its in-flight limit keep their AWS proportions to the workflow's
+// waits and backoffs. The product's own processing (handlers, DynamoDB, HTTP) is NOT scaled: with
+// msPerSecond < 1000 the machinery looks slower relative to the model world, so results err on
+// the pessimistic side. msPerSecond = 1000 is real time.
+
+export const POLICY_FILE = path.join(__dirname, '../../config/access-policy.example.yaml');
+
+/** From config/access-policy.example.yaml. */
+export const ACCOUNTS = { production: '111111111111', staging: '222222222222', sandbox: '333333333333' };
+export const PERMISSION_SETS = {
+  readOnly: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+  powerUser: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+  admin: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a0b0c0d0e0f0a0b',
+};
+
+export interface Person {
+  email: string;
+  slackUserId: string;
+}
+
+/** Policy people: alice (group engineers) requests production, carol (group sre) approves. */
+export const PEOPLE = {
+  alice: { email: 'alice@example.com', slackUserId: 'U0ALICE' },
+  bob: { email: 'bob@example.com', slackUserId: 'U0BOB' },
+  carol: { email: 'carol@example.com', slackUserId: 'U0CAROL' },
+  dave: { email: 'dave@example.com', slackUserId: 'U0DAVE' },
+} satisfies Record<string, Person>;
+
+/** Bench users: each is a distinct Identity Center principal, so each request is its own assignment. */
+export function benchUser(index: number): Person {
+  const n = String(index).padStart(5, '0');
+  return { email: `user${n}@example.com`, slackUserId: `U9${n}` };
+}
+
+export interface ModelClock {
+  msPerSecond: number;
+  /** Real epoch ms at which model time and real time coincide. */
+  origin: number;
+  /** Model epoch ms. */
+  now(): number;
+  /** Model epoch ms → real epoch ms. */
+  toReal(modelMs: number): number;
+}
+
+export function modelClock(msPerSecond: number): ModelClock {
+  const origin = Date.now();
+  const factor = 1000 / msPerSecond;
+  return {
+    msPerSecond,
+    origin,
+    now: () => origin + (Date.now() - origin) * factor,
+    toReal: (modelMs) => origin + (modelMs - origin) / factor,
+  };
+}
+
+export interface StackOptions {
+  /** Real ms per model second (see the top of this file). */
+  msPerSecond: number;
+  /** Bench users to seed (user00001@example.com …) besides the four policy people. */
+  users?: number;
+  /** Identity Center stand-in options; quotas default to AWS's (20 calls/s, 10 creations in flight). */
+  identityCenter?: Omit<IdentityCenterStandInOptions, 'now' | 'sandbox'>;
+  /** Real ms of latency the Slack stand-in adds to every Web API call. */
+  slackLatencyMs?: number;
+  /** The access policy (default: config/access-policy.example.yaml). */
+  policyFile?: string;
+  /** Use a DynamoDB endpoint already running (e.g. dynalite in a process of its own). */
+  dynamoEndpoint?: string;
+  /**
+   * Experiments only: changes a copy of the ASL before the host runs it (e.g. wider Retry budgets),
+   * to measure a proposed change before anyone makes it in statemachines/.
+   */
+  definitionTransform?: (definition: AslDefinition) => AslDefinition;
+}
+
+export interface AslDefinition {
+  States: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+export interface Stack {
+  clock: ModelClock;
+  host: LocalStepFunctions;
+  identityCenter: RunningIdentityCenter;
+  slack: RunningSlackApi;
+  /** The product's own Step Functions adapter, over HTTP (what the Slack function uses). */
+  workflow: StepFunctionsWorkflow;
+  env: Record<string, string>;
+  /** Starts one request as the Slack function would (StartExecution named after the request id). */
+  submit(request: Partial<AccessRequest> & { requestId: string }, requester?: Person): Promise<string>;
+  close(): Promise<void>;
+}
+
+let sequence = 0;
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const clock = modelClock(options.msPerSecond);
+  const userCount = options.users ?? 0;
+  const people: Person[] = [...Object.values(PEOPLE)];
+  for (let i = 1; i <= userCount; i++) people.push(benchUser(i));
+
+  const dynamo = options.dynamoEndpoint
+    ? { endpoint: options.dynamoEndpoint, close: async () => {} }
+    : await startLocalDynamo();
+  const slack = await startSlackApiStandIn({
+    latencyMs: options.slackLatencyMs ?? 0,
+    users: people.map((p) => ({ id: p.slackUserId, name: p.email.split('@')[0] ?? p.email, email: p.email })),
+  });
+  const sandbox = sandboxFileSchema.parse({
+    instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6',
+    identityStoreId: 'd-9067a1b2c3',
+    users: people.map((p) => ({
+      userName: p.email.split('@')[0] ?? p.email,
+      email: p.email,
+      displayName: p.email,
+    })),
+    accounts: Object.entries(ACCOUNTS).map(([name, id]) => ({ id, name })),
+    permissionSets: [
+      { name: 'ReadOnly', arn: PERMISSION_SETS.readOnly },
+      { name: 'PowerUser', arn: PERMISSION_SETS.powerUser },
+      { name: 'Admin', arn: PERMISSION_SETS.admin },
+    ],
+  } satisfies SandboxFileInput);
+  const identityCenter = await startIdentityCenterStandIn({
+    ...options.identityCenter,
+    sandbox,
+    now: clock.now,
+  });
+
+  sequence += 1;
+  const tables = { stateTable: `bench-state-${sequence}`, auditTable: `bench-audit-${sequence}` };
+  const env: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
+    AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
+    POLICY_FILE: options.policyFile ?? POLICY_FILE,
+    STATE_TABLE: tables.stateTable,
+    AUDIT_TABLE: tables.auditTable,
+    SLACK_BOT_TOKEN: 'xoxb-bench-token',
+    SLACK_SIGNING_SECRET: 'bench-signing-secret',
+    SLACK_API_URL: `${slack.url}/api/`,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  };
+  Object.assign(process.env, env);
+  delete process.env.SLACK_SECRET_ARN;
+  resetRuntime();
+  resetSlackCredentials();
+  await createLocalTables(new DynamoDBClient({}), tables);
+
+  const host = productStepFunctions(options.msPerSecond, options.definitionTransform);
+  const endpoint = await startStepFunctionsEndpoint(host);
+  env.AWS_ENDPOINT_URL_SFN = endpoint.url;
+  env.STATE_MACHINE_ARN = host.stateMachineArn;
+  Object.assign(process.env, { AWS_ENDPOINT_URL_SFN: endpoint.url, STATE_MACHINE_ARN: host.stateMachineArn });
+  const workflow = new StepFunctionsWorkflow(new SFNClient({}), host.stateMachineArn);
+
+  return {
+    clock,
+    host,
+    identityCenter,
+    slack,
+    workflow,
+    env,
+    async submit(partial, requester = PEOPLE.alice) {
+      const request: AccessRequest = {
+        requester,
+        accountId: ACCOUNTS.staging,
+        permissionSetArn: PERMISSION_SETS.readOnly,
+        durationMinutes: 1,
+        reason: 'Benchmark',
+        requestedAt: new Date().toISOString(),
+        ...partial,
+      };
+      const input: ExecutionInput = { version: 1, request };
+      const { executionArn } = await workflow.start(input);
+      return executionArn;
+    },
+    async close() {
+      await host.shutdown();
+      await endpoint.close();
+      await identityCenter.close();
+      await slack.close();
+      await dynamo.close();
+    },
+  };
+}
+
+export { requestDecisions, requestStore };
+
+/**
+ * What local/step-functions/product-workflow.ts `createProductStepFunctions` builds (the real ASL,
+ * the real handlers in-process), with an optional transform of the definition for experiments.
+ */
+function productStepFunctions(
+  msPerSecond: number,
+  transform?: (definition: AslDefinition) => AslDefinition,
+): LocalStepFunctions {
+  if (!transform) return createProductStepFunctions({ msPerSecond });
+  const handlers = loadWorkerHandlers();
+  const substitutions: Record<string, string> = {};
+  const functions: Record<string, LambdaHandler> = {};
+  for (const [substitution, name] of Object.entries(WORKER_FUNCTIONS)) {
+    substitutions[substitution] = localFunctionArn(name);
+    functions[localFunctionArn(name)] = handlers[name];
+  }
+  const definition = loadDefinition() as AslDefinition;
+  return new LocalStepFunctions({
+    definition: transform(structuredClone(definition)),
+    substitutions,
+    functions,
+    stateMachineArn: localStateMachineArn(),
+    msPerSecond,
+  });
+}
+
+/** Polls until `probe` answers something other than undefined/false. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 30_000,
+  everyMs = 5,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value as T;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,201 @@
+import './lib/env';
+import type { ExecutionStatus } from '../local/step-functions/local-step-functions';
+import { check, type Row, type SectionResult, usd } from './lib/report';
+import {
+  ACCOUNTS,
+  PEOPLE,
+  type Person,
+  requestDecisions,
+  requestStore,
+  type Stack,
+  startStack,
+  waitFor,
+} from './lib/stack';
+
+// 3. Lifecycle cost: state transitions and Lambda invocations of one request on each path,
+// counted from the local engine's event log while it runs statemachines/access-request.asl.json
+// with the real handlers (StateEntered + StateRetried, as AWS bills Standard workflows).
+
+/** Step Functions Standard, us-east-1 (FACTS.md): $0.025 per 1,000 state transitions. */
+export const USD_PER_TRANSITION = 0.025 / 1000;
+/** The issue's budget for an approved request. */
+export const TRANSITION_TARGET = 25;
+/** 1 model second = 10 real ms: a 1-minute window lasts 0.6 s, the 2 s polling Wait 20 ms. */
+const MS_PER_SECOND = 10;
+
+export interface PathCost {
+  path: string;
+  status: ExecutionStatus;
+  finalStatus: string | undefined;
+  transitions: number;
+  lambdaInvocations: number;
+  identityCenterCalls: number;
+  slackCalls: number;
+  usd: number;
+  states: string[];
+}
+
+type Driver = (stack: Stack, requestId: string) => Promise<void>;
+
+const alice: Person = PEOPLE.alice;
+const carol: Person = PEOPLE.carol;
+
+/** The window is open for people once its token is stored and the request is ACTIVE. */
+const windowOpen = (requestId: string) =>
+  waitFor(async () => {
+    const token = await requestStore().peekTaskToken(requestId, 'window');
+    const record = await requestStore().getRequest(requestId);
+    return token && record?.status === 'ACTIVE' ? token : undefined;
+  }, `open window of ${requestId}`);
+const approvalToken = (requestId: string) =>
+  waitFor(async () => {
+    const record = await requestStore().getRequest(requestId);
+    const token = await requestStore().peekTaskToken(requestId, 'approval');
+    return token && record?.approvalMessage ? token : undefined;
+  }, `approval token of ${requestId}`);
+
+interface PathSpec {
+  path: string;
+  accountId: string;
+  /** Rows with the ≤ 25 target: requests that were approved (by policy or by a person). */
+  approved: boolean;
+  drive: Driver;
+}
+
+export const PATHS: PathSpec[] = [
+  { path: 'auto-approve', accountId: ACCOUNTS.staging, approved: true, drive: async () => {} },
+  {
+    path: 'approve',
+    accountId: ACCOUNTS.production,
+    approved: true,
+    drive: async (_stack, requestId) => {
+      await approvalToken(requestId);
+      const outcome = await (await requestDecisions()).decide(requestId, carol, 'approve');
+      if (outcome.kind !== 'approved') throw new Error(`approve: ${outcome.kind}`);
+    },
+  },
+  {
+    path: 'deny',
+    accountId: ACCOUNTS.production,
+    approved: false,
+    drive: async (_stack, requestId) => {
+      await approvalToken(requestId);
+      const outcome = await (await requestDecisions()).decide(requestId, carol, 'deny', 'not now');
+      if (outcome.kind !== 'denied') throw new Error(`deny: ${outcome.kind}`);
+    },
+  },
+  {
+    path: 'early end',
+    accountId: ACCOUNTS.staging,
+    approved: false,
+    drive: async (_stack, requestId) => {
+      await windowOpen(requestId);
+      const outcome = await (await requestDecisions()).endAccess(requestId, alice);
+      if (outcome.kind !== 'ended') throw new Error(`end: ${outcome.kind}`);
+    },
+  },
+  {
+    path: 'extend once',
+    accountId: ACCOUNTS.staging,
+    approved: false,
+    drive: async (_stack, requestId) => {
+      await windowOpen(requestId);
+      const outcome = await (await requestDecisions()).extend(requestId, alice, 1);
+      if (outcome.kind !== 'extended') throw new Error(`extend: ${outcome.kind}`);
+    },
+  },
+];
+
+let sequence = 0;
+
+async function measurePath(stack: Stack, spec: PathSpec): Promise<PathCost> {
+  const requestId = `req-bench-${spec.path.replace(/\W+/g, '-')}-${++sequence}-${Date.now().toString(36)}`;
+  const icBefore = stack.identityCenter.standIn.operationLog().length;
+  const slackBefore = stack.slack.standIn.calls().length;
+  // Long enough that the driver acts inside the window (1 model minute = 600 real ms).
+  const executionArn = await stack.submit(
+    { requestId, accountId: spec.accountId, durationMinutes: 1 },
+    alice,
+  );
+  await spec.drive(stack, requestId);
+  const description = await stack.host.waitForExecution(executionArn);
+  const transitions = stack.host.transitionCount(executionArn);
+  return {
+    path: spec.path,
+    status: description.status,
+    finalStatus: (await requestStore().getRequest(requestId))?.status,
+    transitions,
+    lambdaInvocations: stack.host.lambdaInvocations(executionArn),
+    identityCenterCalls: stack.identityCenter.standIn.operationLog().length - icBefore,
+    slackCalls: stack.slack.standIn.calls().length - slackBefore,
+    usd: transitions * USD_PER_TRANSITION,
+    states: stack.host
+      .history(executionArn)
+      .filter((event) => event.type === 'StateEntered' || event.type === 'StateRetried')
+      .map((event) =>
+        event.type === 'StateRetried' ? `${event.stateName}(retry)` : (event.stateName ?? '?'),
+      ),
+  };
+}
+
+export interface LifecycleOptions {
+  quick: boolean;
+}
+
+export async function runLifecycleCost(options: LifecycleOptions): Promise<SectionResult> {
+  const started = Date.now();
+  const paths: PathCost[] = [];
+  const stack = await startStack({ msPerSecond: MS_PER_SECOND });
+  try {
+    for (const spec of PATHS) paths.push(await measurePath(stack, spec));
+  } finally {
+    await stack.close();
+  }
+  // Sensitivity (full run only): Identity Center taking 5 s to create and to delete (3 polls each
+  // instead of 1). At 100 real ms per model second the handlers' own few ms stay small against the 2 s polls.
+  let slowApprove: PathCost | undefined;
+  if (!options.quick) {
+    const slow = await startStack({ msPerSecond: 100, identityCenter: { provisioningDelayMs: 5000 } });
+    try {
+      const spec = PATHS.find((p) => p.path === 'approve');
+      if (!spec) throw new Error('no approve path');
+      slowApprove = { ...(await measurePath(slow, spec)), path: 'approve, 5 s provisioning' };
+    } finally {
+      await slow.close();
+    }
+  }
+
+  const rows: Row[] = paths.map((cost) => {
+    const spec = PATHS.find((p) => p.path === cost.path);
+    const ok = cost.status === 'SUCCEEDED';
+    return {
+      measure: `${cost.path}: transitions / Lambda invokes`,
+      result: `${cost.transitions} / ${cost.lambdaInvocations} = ${usd(cost.usd)}${ok ? '' : ` (${cost.status})`}`,
+      ...(spec?.approved ? { target: `<= ${TRANSITION_TARGET} transitions` } : {}),
+      status: !ok ? 'FAIL' : spec?.approved ? check(cost.transitions, '<=', TRANSITION_TARGET) : 'INFO',
+    };
+  });
+  const approved = paths.find((p) => p.path === 'approve');
+  rows.push({
+    measure: 'approve, per 1,000 requests',
+    result: approved ? usd(approved.usd * 1000) : 'n/a',
+    status: 'INFO',
+  });
+  if (slowApprove) {
+    rows.push({
+      measure: `${slowApprove.path}: transitions`,
+      result: `${slowApprove.transitions} = ${usd(slowApprove.usd)}`,
+      status: slowApprove.status === 'SUCCEEDED' ? 'INFO' : 'FAIL',
+    });
+  }
+  return {
+    id: 'lifecycle',
+    title: 'Lifecycle cost',
+    rows,
+    details: { msPerSecond: MS_PER_SECOND, usdPerTransition: USD_PER_TRANSITION, paths, slowApprove },
+    notes: [
+      'Lifecycle: counted on the real ASL with the real handlers; Identity Center creation and deletion take 1 s (the 2 s Wait then needs one Describe each); $0.025 per 1,000 transitions (Standard).',
+    ],
+    durationMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,229 @@
+import './lib/env';
+import { type SectionResult, usd } from './lib/report';
+import { type AslDefinition, benchUser, requestStore, startStack } from './lib/stack';
+import { summarize } from './lib/stats';
+
+// 5. Throughput under AWS quotas: N requests submitted at once (StartExecution through the
+// product's Step Functions adapter), each for its own Identity Center user so each is its own
+// assignment; the Identity Center stand-in enforces its quotas (token bucket ≈ 20 calls per
+// second shared by sso-admin and identitystore, 10 creations in flight, 1 s provisioning).
+//
+// Time is the stand-in's model clock (see bench/lib/stack.ts): with timeScale 3, one model
+// second lasts 333 real ms for every part of the model (quota refill, provisioning, the
+// workflow's Waits, Retry backoffs, the window), while the product's own processing runs at
+// real speed. Every figure here is in model seconds, comparable with AWS seconds.
+
+export const IDENTITY_CENTER_QUOTA = {
+  callsPerSecond: 20,
+  burst: 20,
+  creationsInFlight: 10,
+  provisioningSeconds: 1,
+};
+/** Fewest Identity Center calls a request can make: GetUserId, ListAccountAssignments, Create, Describe (grant); Delete, Describe (revoke). */
+export const MIN_CALLS = { grant: 4, revoke: 2 };
+
+export interface ThroughputOptions {
+  quick: boolean;
+  requests?: number;
+  /** Model seconds per real second (1 = real time). */
+  timeScale?: number;
+  windowMinutes?: number;
+  /** `as-is`: the ASL as committed. `wide`: the Retry budget proposed in docs/BENCHMARKS.md (experiment). */
+  retryProfile?: RetryProfile;
+}
+
+export type RetryProfile = 'as-is' | 'wide';
+export const WIDE_RETRY = { MaxAttempts: 20, MaxDelaySeconds: 60 };
+
+/**
+ * The proposal measured by `--retry-profile wide`: every retrier that handles RetryableError gets
+ * at least 20 attempts and backoff capped at 60 s (full jitter unchanged), so a request outlasts
+ * several minutes of Identity Center saturation instead of about one.
+ */
+export function widenRetries(definition: AslDefinition): AslDefinition {
+  for (const state of Object.values(definition.States)) {
+    const retriers = Array.isArray(state.Retry) ? (state.Retry as Array<Record<string, unknown>>) : [];
+    for (const retrier of retriers) {
+      const errors = Array.isArray(retrier.ErrorEquals) ? retrier.ErrorEquals : [];
+      if (!errors.includes('RetryableError')) continue;
+      retrier.MaxAttempts = Math.max(Number(retrier.MaxAttempts ?? 3), WIDE_RETRY.MaxAttempts);
+      retrier.MaxDelaySeconds = Math.max(Number(retrier.MaxDelaySeconds ?? 0), WIDE_RETRY.MaxDelaySeconds);
+    }
+  }
+  return definition;
+}
+
+export interface ThroughputFloor {
+  /** Seconds until the last grant can be confirmed: every grant's calls through the bucket. */
+  allGrantedSeconds: number;
+  /** Seconds until the last revoke can be confirmed: every call of every request through the bucket. */
+  allRevokedSeconds: number;
+  explanation: string;
+}
+
+/**
+ * The theoretical floor the quota sets. Calls drain a token bucket of `burst` tokens refilled at
+ * `callsPerSecond`, so C calls need at least (C − burst) / rate seconds. Each grant needs at least
+ * 4 calls and each revoke 2; creations are also capped at 10 in flight for ≥ 1 s each
+ * (≤ 10 creations/s), which binds only if fewer than 2 calls per creation hit the bucket.
+ */
+export function throughputFloor(requests: number, windowSeconds: number): ThroughputFloor {
+  const q = IDENTITY_CENTER_QUOTA;
+  const bucketSeconds = (calls: number) => Math.max(0, calls - q.burst) / q.callsPerSecond;
+  const creationSeconds = (requests / q.creationsInFlight) * q.provisioningSeconds;
+  const allGranted = Math.max(bucketSeconds(MIN_CALLS.grant * requests), creationSeconds);
+  // All revokes confirmed: every call through the bucket, and no earlier than the last window's end.
+  const allRevoked = Math.max(
+    bucketSeconds((MIN_CALLS.grant + MIN_CALLS.revoke) * requests),
+    allGranted + windowSeconds + q.provisioningSeconds,
+  );
+  return {
+    allGrantedSeconds: allGranted,
+    allRevokedSeconds: allRevoked,
+    explanation:
+      `${requests} grants x ${MIN_CALLS.grant} calls (GetUserId, List, Create, Describe) at ${q.callsPerSecond}/s ` +
+      `after a burst of ${q.burst} = ${bucketSeconds(MIN_CALLS.grant * requests).toFixed(0)} s ` +
+      `(the 10-in-flight creation limit alone allows ${creationSeconds.toFixed(0)} s); ` +
+      `all ${requests} x ${MIN_CALLS.grant + MIN_CALLS.revoke} calls = ` +
+      `${bucketSeconds((MIN_CALLS.grant + MIN_CALLS.revoke) * requests).toFixed(0)} s`,
+  };
+}
+
+export async function runThroughput(options: ThroughputOptions): Promise<SectionResult> {
+  const started = Date.now();
+  const requests = options.requests ?? (options.quick ? 50 : 1000);
+  const timeScale = options.timeScale ?? (options.quick ? 6 : 3);
+  const windowMinutes = options.windowMinutes ?? 1;
+  const retryProfile = options.retryProfile ?? 'as-is';
+  const msPerSecond = 1000 / timeScale;
+  const stack = await startStack({
+    msPerSecond,
+    users: requests,
+    identityCenter: {
+      requestsPerSecond: IDENTITY_CENTER_QUOTA.callsPerSecond,
+      burst: IDENTITY_CENTER_QUOTA.burst,
+      maxCreationsInFlight: IDENTITY_CENTER_QUOTA.creationsInFlight,
+      provisioningDelayMs: IDENTITY_CENTER_QUOTA.provisioningSeconds * 1000,
+    },
+    ...(retryProfile === 'wide' ? { definitionTransform: widenRetries } : {}),
+  });
+  const toModelSeconds = (realMs: number) => realMs / msPerSecond;
+  try {
+    const ids = Array.from({ length: requests }, (_, i) => `req-tp-${i + 1}-${Date.now().toString(36)}`);
+    const t0 = Date.now();
+    const submitted = await Promise.allSettled(
+      ids.map((requestId, i) =>
+        stack.submit({ requestId, durationMinutes: windowMinutes }, benchUser(i + 1)),
+      ),
+    );
+    const submittedAt = Date.now();
+    const arns = submitted.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const rejectedSubmissions = submitted.length - arns.length;
+    await Promise.all(arns.map((arn) => stack.host.waitForExecution(arn)));
+    const finishedAt = Date.now();
+
+    let lost = rejectedSubmissions;
+    let lastGranted = 0;
+    let lastRevoked = 0;
+    const transitions: number[] = [];
+    const retries: number[] = [];
+    const grantedAfter: number[] = [];
+    const lostReasons: Record<string, number> = {};
+    for (const [index, arn] of arns.entries()) {
+      const description = stack.host.describeExecution(arn);
+      const history = stack.host.history(arn);
+      const granted = history.find((e) => e.type === 'StateEntered' && e.stateName === 'AccessWindow');
+      const revoked = history.find((e) => e.type === 'StateEntered' && e.stateName === 'RevokeOutcome');
+      const status = (await requestStore().getRequest(ids[index] ?? ''))?.status;
+      transitions.push(stack.host.transitionCount(arn));
+      retries.push(history.filter((e) => e.type === 'StateRetried').length);
+      if (description.status !== 'SUCCEEDED' || status !== 'REVOKED' || !granted || !revoked) {
+        lost += 1;
+        // The error the workflow caught on its way to the failure path, e.g. Grant's retries exhausted.
+        const caught = history.find(
+          (e) =>
+            e.type === 'StateEntered' &&
+            (e.stateName === 'RevokeAfterFailure' || e.stateName === 'ValidationFailed'),
+        );
+        const caughtError = (caught?.input as { error?: { Error?: string } } | undefined)?.error?.Error;
+        const failedState = history.filter((e) => e.type === 'StateFailed' || e.error).at(-1)?.stateName;
+        const reason = `${description.status}/${status ?? 'no record'}/${description.error ?? '-'}/${caughtError ?? failedState ?? '-'}`;
+        lostReasons[reason] = (lostReasons[reason] ?? 0) + 1;
+        continue;
+      }
+      grantedAfter.push(granted.timestamp.getTime() - t0);
+      lastGranted = Math.max(lastGranted, granted.timestamp.getTime() - t0);
+      lastRevoked = Math.max(lastRevoked, revoked.timestamp.getTime() - t0);
+    }
+    const counters = stack.identityCenter.standIn.counters();
+    const leaked = stack.identityCenter.standIn.listAssignments().length;
+    const floor = throughputFloor(requests, windowMinutes * 60);
+    const grantedSeconds = toModelSeconds(lastGranted);
+    const revokedSeconds = toModelSeconds(lastRevoked);
+    const grantRatio = grantedSeconds / floor.allGrantedSeconds;
+    const revokeRatio = revokedSeconds / floor.allRevokedSeconds;
+    const transitionSummary = summarize(transitions);
+    const meanTransitions = transitionSummary.mean;
+    const grantedP50 = toModelSeconds(summarize(grantedAfter).p50);
+    return {
+      id: 'throughput',
+      title: retryProfile === 'wide' ? 'Throughput (wide Retry)' : 'Throughput under quotas',
+      rows: [
+        {
+          measure: `${requests} at once: all granted (median)`,
+          result: `${grantedSeconds.toFixed(0)} s (${grantedP50.toFixed(0)} s); floor ${floor.allGrantedSeconds.toFixed(0)} s; ratio ${grantRatio.toFixed(2)}`,
+          status: 'INFO',
+        },
+        {
+          measure: `${requests} at once: all revoked`,
+          result: `${revokedSeconds.toFixed(0)} s; floor ${floor.allRevokedSeconds.toFixed(0)} s; ratio ${revokeRatio.toFixed(2)}`,
+          status: 'INFO',
+        },
+        {
+          measure: 'throttling answers absorbed / Step Functions retries',
+          result: `${counters.throttled} / ${retries.reduce((a, b) => a + b, 0)} (peak ${counters.peakCreationsInFlight} creations in flight)`,
+          status: 'INFO',
+        },
+        {
+          measure: 'requests lost / assignments left behind',
+          result: `${lost} / ${leaked}`,
+          target: '0 / 0',
+          status: lost === 0 && leaked === 0 ? 'PASS' : 'MISS',
+        },
+        {
+          measure: 'transitions per request under load (mean / max)',
+          result: `${meanTransitions.toFixed(1)} / ${transitionSummary.max} = ${usd(meanTransitions * 0.000025)} mean`,
+          status: 'INFO',
+        },
+      ],
+      details: {
+        requests,
+        timeScale,
+        msPerSecond,
+        windowMinutes,
+        retryProfile,
+        submitSeconds: toModelSeconds(submittedAt - t0),
+        realDurationSeconds: (finishedAt - t0) / 1000,
+        allGrantedSeconds: grantedSeconds,
+        grantedP50Seconds: grantedP50,
+        allRevokedSeconds: revokedSeconds,
+        floor,
+        grantRatio,
+        revokeRatio,
+        lost,
+        lostReasons,
+        leakedAssignments: leaked,
+        identityCenter: counters,
+        identityCenterCallsPerRequest: counters.calls / requests,
+        transitions: transitionSummary,
+        stepFunctionsRetries: summarize(retries),
+      },
+      notes: [
+        `Throughput${retryProfile === 'wide' ? ' (experiment: wide Retry)' : ''}: ${requests} auto-approved ${windowMinutes}-minute requests started at once; time scale ${timeScale} (1 model second = ${msPerSecond.toFixed(0)} real ms for quotas, provisioning, Waits, Retry backoff and windows; the product's processing is not scaled); figures in model seconds. Floor: ${floor.explanation}.`,
+      ],
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await stack.close();
+  }
+}

@@ -1,0 +1,130 @@
+import { createHmac } from 'node:crypto';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { zodNamespaceImport } from '../../bench/bundles';
+import { check, renderTable, type SectionResult } from '../../bench/lib/report';
+import { percentile, summarize } from '../../bench/lib/stats';
+import { runLifecycleCost, TRANSITION_TARGET } from '../../bench/lifecycle-cost';
+import { signedEvent } from '../../bench/slack-events';
+import { throughputFloor } from '../../bench/throughput';
+
+// The benchmark's own arithmetic, and one real section end to end. Timings are not asserted
+// (CI machines are noisy); transition counts are, because they do not depend on the machine.
+
+describe('bench statistics', () => {
+  it('takes nearest-rank percentiles: p99 of 1..1000 is 990', () => {
+    const samples = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+
+    const summary = summarize(samples);
+
+    expect(summary).toMatchObject({ count: 1000, min: 1, p50: 500, p95: 950, p99: 990, max: 1000 });
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('never passes a figure that could not be taken', () => {
+    expect(check(299, '<', 300)).toBe('PASS');
+    expect(check(300, '<', 300)).toBe('MISS');
+    expect(check(25, '<=', 25)).toBe('PASS');
+    expect(check(Number.NaN, '<', 300)).toBe('MISS');
+  });
+});
+
+describe('throughput floor', () => {
+  it('is set by the call quota: 4 calls per grant and 6 per request at 20/s after a burst of 20', () => {
+    const floor = throughputFloor(1000, 60);
+
+    expect(floor.allGrantedSeconds).toBe(199);
+    expect(floor.allRevokedSeconds).toBe(299);
+  });
+
+  it('is set by the window when there are few requests', () => {
+    const floor = throughputFloor(10, 60);
+
+    // 40 calls fit in the first 1 s of quota; the last revoke waits for its 60 s window.
+    expect(floor.allRevokedSeconds).toBeCloseTo(10 / 10 + 60 + 1, 5);
+  });
+});
+
+describe('table', () => {
+  it('prints every section with its targets, in the issue order', () => {
+    const section = (id: SectionResult['id'], status: 'PASS' | 'MISS'): SectionResult => ({
+      id,
+      title: id,
+      rows: [{ measure: 'm', result: 'r', target: 't', status }],
+      details: {},
+      notes: [],
+      durationMs: 0,
+    });
+
+    const table = renderTable([section('lifecycle', 'PASS'), section('slack-ack', 'MISS')]);
+
+    const lines = table.split('\n');
+    expect(lines[0]).toMatch(/Section\s+\| Measure\s+\| Result\s+\| Target\s+\| Status/);
+    expect(table.indexOf('1 slack-ack')).toBeLessThan(table.indexOf('3 lifecycle'));
+    expect(table).toContain('MISS');
+  });
+});
+
+describe('signed Slack events', () => {
+  it('carry a v0 signature over the timestamp and the raw body', () => {
+    const event = signedEvent('secret', 'command=%2Frequest-access');
+
+    const timestamp = event.headers['x-slack-request-timestamp'];
+    const expected = createHmac('sha256', 'secret').update(`v0:${timestamp}:${event.body}`).digest('hex');
+    expect(event.headers['x-slack-signature']).toBe(`v0=${expected}`);
+    expect(event.isBase64Encoded).toBe(false);
+  });
+});
+
+describe('zod namespace import (bundling experiment)', () => {
+  const bundle = async (withPlugin: boolean) => {
+    const result = await build({
+      stdin: {
+        contents: "export { executionInputSchema } from './functions/core/model';",
+        resolveDir: path.join(__dirname, '../..'),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      minify: true,
+      platform: 'node',
+      format: 'cjs',
+      mainFields: ['module', 'main'],
+      plugins: withPlugin ? [zodNamespaceImport] : [],
+      logLevel: 'silent',
+    });
+    return result.outputFiles[0]?.text ?? '';
+  };
+
+  it('drops the unused part of zod and keeps the schemas working', async () => {
+    const [before, after] = [await bundle(false), await bundle(true)];
+
+    expect(before.length - after.length).toBeGreaterThan(200_000);
+    const loaded: { exports: { executionInputSchema?: { safeParse(v: unknown): { success: boolean } } } } = {
+      exports: {},
+    };
+    new Function('module', 'exports', 'require', after)(loaded, loaded.exports, require);
+    expect(loaded.exports.executionInputSchema?.safeParse({ version: 1 }).success).toBe(false);
+  });
+});
+
+describe('lifecycle cost on the real state machine', () => {
+  it('runs every path to its end within the transition budget for approved requests', async () => {
+    const result = await runLifecycleCost({ quick: true });
+
+    const paths = (result.details as { paths: Array<{ path: string; status: string; transitions: number }> })
+      .paths;
+    expect(paths.map((p) => [p.path, p.status])).toEqual([
+      ['auto-approve', 'SUCCEEDED'],
+      ['approve', 'SUCCEEDED'],
+      ['deny', 'SUCCEEDED'],
+      ['early end', 'SUCCEEDED'],
+      ['extend once', 'SUCCEEDED'],
+    ]);
+    for (const path of paths.filter((p) => p.path === 'auto-approve' || p.path === 'approve'))
+      expect(path.transitions).toBeLessThanOrEqual(TRANSITION_TARGET);
+    const extend = paths.find((p) => p.path === 'extend once');
+    const auto = paths.find((p) => p.path === 'auto-approve');
+    expect(extend?.transitions).toBeGreaterThan(auto?.transitions ?? Number.POSITIVE_INFINITY);
+  }, 60_000);
+});
