@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RetryableError } from '../core/errors';
 import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
-import type { ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
+import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
 
 // One table for live state: requests, task tokens, assignment holders. Conditional writes
 // (status + revision) make every change safe against concurrent clicks and step retries.
@@ -55,6 +55,8 @@ export class DynamoDbRequestStore implements RequestStore {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    /** Stamps `updatedAt`; the core's clock, so the reconciler compares like with like. */
+    private readonly clock: Clock = { now: () => new Date() },
   ) {
     this.documents = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true },
@@ -136,10 +138,11 @@ export class DynamoDbRequestStore implements RequestStore {
     requestId: string,
     from: readonly RequestStatus[],
     change: Partial<Omit<RequestRecord, 'request' | 'version'>>,
+    guard?: (current: RequestRecord) => boolean,
   ): Promise<ConditionalResult<RequestRecord>> {
     return this.conditionalUpdate(requestId, (current) =>
-      from.includes(current.record.status)
-        ? { ...current.record, ...change, updatedAt: new Date().toISOString() }
+      from.includes(current.record.status) && (guard?.(current.record) ?? true)
+        ? { ...current.record, ...change, updatedAt: this.clock.now().toISOString() }
         : undefined,
     );
   }

@@ -22,6 +22,23 @@ export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * escapeText, cut to `max` characters without splitting an entity (a 1,000-character reason of
+ * "&" escapes to 5,000): Block Kit refuses a section over 3,000 characters, which would fail the
+ * whole message (and the step posting it).
+ */
+export function escapeClamped(text: string, max: number): string {
+  const escaped = escapeText(text);
+  if (escaped.length <= max) return escaped;
+  let cut = escaped.slice(0, max - 1);
+  const amp = cut.lastIndexOf('&');
+  if (amp >= 0 && !cut.slice(amp).includes(';')) cut = cut.slice(0, amp);
+  return `${cut}…`;
+}
+
+/** Limits per piece of people's text in a message; the sums stay under Block Kit's 2,000/3,000. */
+const MAX = { reason: 1200, ticket: 200, email: 300, name: 120, decision: 500, failure: 600 } as const;
+
 export function utcTime(iso: string): string {
   const date = new Date(iso);
   return `${date.toISOString().slice(11, 16)} UTC`;
@@ -33,18 +50,18 @@ const STATUS_LINE: Record<RequestRecord['status'], (r: RequestRecord) => string>
   APPROVED: (r) =>
     `:white_check_mark: Approved by ${r.approvals.map((a) => a.by).join(', ') || 'policy (auto-approved)'}`,
   DENIED: (r) =>
-    `:no_entry: Denied by ${r.denial?.by ?? 'an approver'}${r.denial?.reason ? `: ${escapeText(r.denial.reason)}` : ''}`,
+    `:no_entry: Denied by ${escapeClamped(r.denial?.by ?? 'an approver', MAX.email)}${r.denial?.reason ? `: ${escapeClamped(r.denial.reason, MAX.decision)}` : ''}`,
   APPROVAL_EXPIRED: () => ':alarm_clock: Expired: nobody decided in time',
-  REJECTED: (r) => `:x: Rejected: ${escapeText(r.failureReason ?? 'not allowed by policy')}`,
+  REJECTED: (r) => `:x: Rejected: ${escapeClamped(r.failureReason ?? 'not allowed by policy', MAX.failure)}`,
   GRANTING: () => ':gear: Granting access…',
   ACTIVE: (r) =>
     `:unlock: Granted until ${r.expiresAt ? utcTime(r.expiresAt) : '?'}${r.extendedMinutes ? ` (extended by ${formatMinutes(r.extendedMinutes)})` : ''}`,
   REVOKING: () => ':lock: Revoking access…',
   REVOKED: (r) =>
     r.endedBy ? `:lock: Ended early by ${r.endedBy}; access revoked` : ':lock: Expired; access revoked',
-  GRANT_FAILED: (r) => `:warning: Failed: ${escapeText(r.failureReason ?? 'unknown reason')}`,
+  GRANT_FAILED: (r) => `:warning: Failed: ${escapeClamped(r.failureReason ?? 'unknown reason', MAX.failure)}`,
   REVOKE_FAILED: (r) =>
-    `:rotating_light: Revoke failed: ${escapeText(r.failureReason ?? 'unknown reason')} (alert raised)`,
+    `:rotating_light: Revoke failed: ${escapeClamped(r.failureReason ?? 'unknown reason', MAX.failure)} (alert raised)`,
 };
 
 export function statusLine(record: RequestRecord): string {
@@ -54,13 +71,13 @@ export function statusLine(record: RequestRecord): string {
 export function summaryFields(record: RequestRecord): string {
   const r = record.request;
   const lines = [
-    `*Requester:* <@${r.requester.slackUserId}> (${escapeText(r.requester.email)})`,
-    `*Account:* ${escapeText(record.accountName ?? r.accountId)} (${r.accountId})`,
-    `*Permission set:* ${escapeText(record.permissionSetName ?? r.permissionSetArn)}`,
+    `*Requester:* <@${r.requester.slackUserId}> (${escapeClamped(r.requester.email, MAX.email)})`,
+    `*Account:* ${escapeClamped(record.accountName ?? r.accountId, MAX.name)} (${r.accountId})`,
+    `*Permission set:* ${escapeClamped(record.permissionSetName ?? r.permissionSetArn, MAX.name)}`,
     `*Duration:* ${formatMinutes(r.durationMinutes)}`,
-    `*Reason:* ${escapeText(r.reason)}`,
+    `*Reason:* ${escapeClamped(r.reason, MAX.reason)}`,
   ];
-  if (r.ticket) lines.push(`*Ticket:* ${escapeText(r.ticket)}`);
+  if (r.ticket) lines.push(`*Ticket:* ${escapeClamped(r.ticket, MAX.ticket)}`);
   return lines.join('\n');
 }
 
@@ -127,7 +144,7 @@ export function approvalMessage(record: RequestRecord): { text: string; blocks: 
       },
     );
   }
-  const text = `Access request ${r.requestId} from ${r.requester.email}: ${statusLine(record)}`;
+  const text = `Access request ${r.requestId} from ${escapeClamped(r.requester.email, MAX.email)}: ${statusLine(record)}`;
   return { text, blocks };
 }
 
@@ -161,19 +178,19 @@ export function requesterNotice(
   detail: string | undefined,
   portalUrl: string | undefined,
 ): { text: string; blocks: KnownBlock[] } {
-  const where = `${escapeText(record.permissionSetName ?? record.request.permissionSetArn)} on ${escapeText(record.accountName ?? record.request.accountId)}`;
+  const where = `${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)} on ${escapeClamped(record.accountName ?? record.request.accountId, MAX.name)}`;
   const texts: Record<RequesterNotice, string> = {
     approved: `:white_check_mark: Your request for ${where} was approved. Granting access…`,
-    denied: `:no_entry: Your request for ${where} was denied${detail ? `: ${escapeText(detail)}` : '.'}`,
+    denied: `:no_entry: Your request for ${where} was denied${detail ? `: ${escapeClamped(detail, MAX.failure)}` : '.'}`,
     'approval-expired': `:alarm_clock: Your request for ${where} expired before anyone decided.`,
-    rejected: `:x: Your request for ${where} was rejected: ${escapeText(detail ?? record.failureReason ?? 'not allowed')}`,
+    rejected: `:x: Your request for ${where} was rejected: ${escapeClamped(detail ?? record.failureReason ?? 'not allowed', MAX.failure)}`,
     granted: `:unlock: Access ready: ${where} until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}.\n${
       portalUrl ? `Sign in at ${portalUrl} or run \`aws sso login\`` : 'Run `aws sso login`'
-    } and pick the ${escapeText(record.permissionSetName ?? 'granted')} role.`,
+    } and pick the ${escapeClamped(record.permissionSetName ?? 'granted', MAX.name)} role.`,
     'expiring-soon': `:hourglass: Your access to ${where} ends at ${record.expiresAt ? utcTime(record.expiresAt) : '?'} (in about 10 minutes).`,
     extended: `:heavy_plus_sign: Your access to ${where} now lasts until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}.`,
     revoked: `:lock: Your access to ${where} has been revoked.`,
-    'grant-failed': `:warning: Access to ${where} could not be granted${detail ? `: ${escapeText(detail)}` : '.'}`,
+    'grant-failed': `:warning: Access to ${where} could not be granted${detail ? `: ${escapeClamped(detail, MAX.failure)}` : '.'}`,
     'revoke-failed': `:rotating_light: Revoking your access to ${where} failed; the platform team was alerted.`,
   };
   const text = texts[notice];

@@ -123,8 +123,11 @@ export class RequestDecisions {
     const token = await store.takeTaskToken(requestId, 'window');
     if (!token) return { kind: 'not-active', record };
     const updated = await store.updateRequest(requestId, ['ACTIVE'], { endedBy: actor.email.toLowerCase() });
-    await audit.record(requestId, 'window.ended-early', actor.email.toLowerCase(), 'success', {});
     const sent = await workflow.sendSuccess(token, { action: 'end', by: actor.email.toLowerCase() });
+    // Only a click that reached the window ended it; one that lost the race with the window's
+    // own timeout did nothing (the trail then shows window.expired, not both).
+    if (sent === 'sent')
+      await audit.record(requestId, 'window.ended-early', actor.email.toLowerCase(), 'success', {});
     const latest = updated.ok ? updated.value : record;
     return sent === 'sent' ? { kind: 'ended', record: latest } : { kind: 'not-active', record: latest };
   }

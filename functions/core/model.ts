@@ -88,6 +88,10 @@ export interface RequestRecord {
   pendingExtensionMinutes?: number;
   endedBy?: string;
   failureReason?: string;
+  /** The expiresAt the "ends in 10 minutes" DM was sent for (the reconciler sends it once per window end). */
+  expiringNoticeFor?: string;
+  /** Set once `request.closed` is in the audit trail (Finish, or the reconciler after a crashed Finish). */
+  closedAt?: string;
   updatedAt: string;
 }
 
@@ -108,6 +112,7 @@ export const AUDIT_ACTIONS = [
   'window.extend-requested',
   'window.extended',
   'window.expired',
+  'window.expiring-soon',
   'revoke.requested',
   'revoke.kept',
   'revoke.succeeded',
@@ -145,8 +150,10 @@ export interface HoldersRecord extends AssignmentKey {
   /** Request ids whose access depends on this assignment. */
   holders: string[];
   state: HolderState;
-  /** The request whose revoke deletes it, while DELETING. */
+  /** The request whose revoke deletes it, while DELETING ("reconciler" when the reconciler does). */
   deletingBy?: string;
+  /** The requests whose access a reconciler deletion removes (their audit trails record it). */
+  deletingFor?: string[];
   deletionRequestId?: string;
   /** Optimistic lock: every write checks and bumps it. */
   revision: number;

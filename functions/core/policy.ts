@@ -127,6 +127,17 @@ const policySchema = z
       .min(1, 'needs at least one permission set'),
     groups: z.record(z.string(), z.array(z.string().regex(EMAIL_PATTERN, 'must be an email'))).default({}),
     rules: z.array(ruleSchema).min(1, 'needs at least one rule'),
+    /** What the reconciler may do beyond cleaning up after this product's own grants. */
+    reconciler: z
+      .object({
+        /**
+         * An assignment whose holders record says this product removed it, found assigned again:
+         * false (default) alerts once and then treats it as pre-existing; true deletes it.
+         */
+        revokeUntracked: z.boolean().default(false),
+      })
+      .strict()
+      .default({ revokeUntracked: false }),
   })
   .strict();
 

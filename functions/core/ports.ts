@@ -37,11 +37,15 @@ export interface RequestStore {
   /** Creates the record unless one exists; returns the stored record either way. */
   createRequest(record: RequestRecord): Promise<{ created: boolean; record: RequestRecord }>;
   getRequest(requestId: string): Promise<RequestRecord | undefined>;
-  /** Applies `change` only when the stored status is one of `from`. */
+  /**
+   * Applies `change` only when the stored status is one of `from` (and `guard`, if given, accepts
+   * the stored record): checked and written atomically.
+   */
   updateRequest(
     requestId: string,
     from: readonly RequestStatus[],
     change: Partial<Omit<RequestRecord, 'request' | 'version'>>,
+    guard?: (current: RequestRecord) => boolean,
   ): Promise<ConditionalResult<RequestRecord>>;
   /** Adds an approval unless the approver already approved; only while PENDING_APPROVAL. */
   addApproval(

@@ -59,7 +59,8 @@ export type AssignmentStepInput = z.infer<typeof assignmentStepSchema>;
 
 const checkStepSchema = assignmentStepSchema.extend({
   operationId: z.string().min(1),
-  attempt: z.number().int().nonnegative().default(0),
+  // Older executions may carry no attempt (or null): start counting again rather than fail the poll.
+  attempt: z.number().int().nonnegative().catch(0),
 });
 export type CheckStepInput = z.input<typeof checkStepSchema>;
 
@@ -254,6 +255,15 @@ export class LifecycleSteps {
     const step = parseInput(assignmentStepSchema, input, 'Grant');
     const { assignments, audit, store } = this.deps;
     const key = keyOf(step);
+    // Only an approved request, for exactly the assignment it asked for (a forged or stale
+    // payload must not create anything).
+    const request = await this.requireRequest(step.requestId);
+    assertSameAssignment(request, step);
+    if (request.status !== 'APPROVED' && request.status !== 'GRANTING')
+      throw new AccessError(
+        'not-approved',
+        `Grant: request ${step.requestId} is ${request.status}, not approved`,
+      );
     for (let attempt = 0; attempt < HOLDERS_WRITE_ATTEMPTS; attempt++) {
       const holders = await store.getHolders(key);
       if (holders?.holders.includes(step.requestId)) {
@@ -356,7 +366,10 @@ export class LifecycleSteps {
       status: 'ACTIVE',
       expiresAt,
     });
-    const record = updated.ok ? updated.value : before;
+    // Not ACTIVE-able any more: the window's timeout already fired and Revoke moved the request
+    // on (or it failed). Announcing it now would tell the requester about access that is gone.
+    if (!updated.ok) return;
+    const record = updated.value;
     await audit.record(requestId, extended ? 'window.extended' : 'window.opened', SYSTEM, 'success', {
       expiresAt,
     });
@@ -369,6 +382,9 @@ export class LifecycleSteps {
     const step = parseInput(revokeStepSchema, input, 'Revoke');
     const { audit, store } = this.deps;
     const key = keyOf(step);
+    // Tolerant of older payloads, not of another assignment than the request's.
+    const request = await store.getRequest(step.requestId);
+    if (request) assertSameAssignment(request, step);
     await store.updateRequest(step.requestId, ['APPROVED', 'GRANTING', 'ACTIVE', 'GRANT_FAILED'], {
       status: 'REVOKING',
     });
@@ -458,9 +474,14 @@ export class LifecycleSteps {
         ...(failureReason ? { failureReason } : {}),
       },
     );
+    // After the event, so a crash in between leaves closedAt unset and the reconciler closes it.
+    const closed = await store.updateRequest(step.requestId, [record.status], {
+      closedAt: this.now().toISOString(),
+    });
     await store.takeTaskToken(step.requestId, 'window');
-    await notifier.updateRequestMessages(record);
-    await notifier.notifyRequester(record, target.notice, failureReason);
+    const latest = closed.ok ? closed.value : record;
+    await notifier.updateRequestMessages(latest);
+    await notifier.notifyRequester(latest, target.notice, failureReason);
     if (step.outcome === 'revoke-failed')
       await notifier.alert(
         `Revoke failed for request ${step.requestId}: ${failureReason ?? 'unknown reason'}`,
@@ -563,6 +584,18 @@ export class LifecycleSteps {
     });
     return { status: 'SUCCEEDED', window: { expiresAt, seconds }, alreadyAssigned };
   }
+}
+
+function assertSameAssignment(record: RequestRecord, step: AssignmentStepInput): void {
+  const matches =
+    record.request.accountId === step.accountId &&
+    record.request.permissionSetArn === step.permissionSetArn &&
+    (record.principalId === undefined || record.principalId === step.principalId);
+  if (!matches)
+    throw new AccessError(
+      'input-mismatch',
+      `Request ${step.requestId} is not for ${describeKey(keyOf(step))}: refusing to change it`,
+    );
 }
 
 function keyOf(step: AssignmentStepInput): AssignmentKey {

@@ -14,6 +14,7 @@ import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/policy';
 import type { Clock } from '../core/ports';
+import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
 import { LifecycleSteps } from '../core/steps';
 import { ENV, optionalEnv, requiredEnv } from './config';
 import { sortableIds } from './ids';
@@ -23,7 +24,14 @@ import { loadSlackCredentials } from './slack-credentials';
 // Wires adapters to the core, once per container. Everything is built on first use so a
 // function only pays for what it touches, and tests can set the environment first.
 
-const systemClock: Clock = { now: () => new Date() };
+let currentClock: Clock = { now: () => new Date() };
+/** Every adapter and core object built here reads time through this, so tests can scale it. */
+const systemClock: Clock = { now: () => currentClock.now() };
+
+/** Replaces the clock of everything wired here (the campaign runs on scaled time); no argument restores real time. */
+export function setRuntimeClock(clock?: Clock): void {
+  currentClock = clock ?? { now: () => new Date() };
+}
 
 let cachedPolicy: Policy | undefined;
 export function policy(): Policy {
@@ -39,7 +47,7 @@ function dynamoClient(): DynamoDBClient {
 
 let store: DynamoDbRequestStore | undefined;
 export function requestStore(): DynamoDbRequestStore {
-  store ??= new DynamoDbRequestStore(dynamoClient(), requiredEnv(ENV.stateTable));
+  store ??= new DynamoDbRequestStore(dynamoClient(), requiredEnv(ENV.stateTable), systemClock);
   return store;
 }
 
@@ -147,6 +155,27 @@ export function requestDecisions(): Promise<RequestDecisions> {
   return decisions;
 }
 
+let reconcilerInstance: Promise<Reconciler> | undefined;
+/** The reconciler Lambda's core: the same adapters as the workflow, with the Step Functions client. */
+export function reconciler(options: Partial<ReconcilerOptions> = {}): Promise<Reconciler> {
+  reconcilerInstance ??= slackNotifier().then(
+    (n) =>
+      new Reconciler(
+        {
+          policy: policy(),
+          store: requestStore(),
+          assignments: assignmentDirectory(),
+          workflow: stepFunctionsWorkflow(),
+          audit: auditTrail(),
+          notifier: n,
+          clock: systemClock,
+        },
+        options,
+      ),
+  );
+  return reconcilerInstance;
+}
+
 /** Forgets every cached client and setting (tests change the environment between suites). */
 export function resetRuntime(): void {
   cachedPolicy = undefined;
@@ -160,4 +189,5 @@ export function resetRuntime(): void {
   notifier = undefined;
   steps = undefined;
   decisions = undefined;
+  reconcilerInstance = undefined;
 }

@@ -1,0 +1,686 @@
+import type { AuditTrail } from './audit';
+import { AccessError, errorMessage, RetryableError } from './errors';
+import {
+  type AssignmentKey,
+  type AuditEvent,
+  assignmentKeyText,
+  FINAL_STATUSES,
+  type HoldersRecord,
+  type RequestRecord,
+  type RequestStatus,
+} from './model';
+import type { Policy } from './policy';
+import type {
+  AssignmentDirectory,
+  AssignmentOperationStatus,
+  Clock,
+  Notifier,
+  RequesterNotice,
+  RequestStore,
+  Workflow,
+} from './ports';
+
+// The reconciler: a scheduled pass that compares what the store says this product granted with
+// what Identity Center actually has, and cleans up after failures the workflow could not handle.
+//
+// It changes holders records with the same conditional writes as the workflow (revision checks),
+// so it is safe to run while executions are running and while another pass runs:
+//  - a holder is released only when its request is dead: its execution has ended (or was stopped
+//    here because it outlived its window) and the request's window or settle time has passed;
+//  - an assignment is deleted only when no live holder remains and it was not pre-existing, and
+//    only by whoever wins the conditional write that moves the record to DELETING (the "claim");
+//  - a record written recently is left alone (`settleSeconds`): a worker Lambda that was running
+//    when its execution stopped may still be finishing its write or its AWS call.
+// Every action is an audit event; findings also go to the alert channel.
+
+export const RECONCILER_ACTOR = 'system:reconciler';
+/** `deletingBy` of a holders record the reconciler is deleting. */
+export const RECONCILER_CLAIM = 'reconciler';
+
+export interface ReconcilerDependencies {
+  policy: Policy;
+  store: RequestStore;
+  assignments: AssignmentDirectory;
+  workflow: Workflow;
+  audit: AuditTrail;
+  notifier: Notifier;
+  clock: Clock;
+  /** Waits between deletion status polls (tests pass a no-op). */
+  wait?: (ms: number) => Promise<void>;
+}
+
+export interface ReconcilerOptions {
+  /** After a window's end, how long the workflow has to revoke before the reconciler steps in. */
+  graceSeconds: number;
+  /**
+   * A holders record or request written more recently than this may still have a worker in
+   * flight (a Lambda keeps running after its execution stops): left for a later pass. At least
+   * the longest worker Lambda timeout.
+   */
+  settleSeconds: number;
+  /** A DELETING claim of another reconciler pass is honoured this long (≥ the reconciler's timeout). */
+  claimLeaseSeconds: number;
+  /** A running execution in APPROVED/GRANTING/REVOKING unchanged this long is stuck (its own polling is bounded at minutes). */
+  stuckSeconds: number;
+  /** The "ends in about 10 minutes" DM. */
+  expiryNoticeMinutes: number;
+  /** Attempts of an Identity Center call refused as throttled or conflicting, within a pass. */
+  transientAttempts: number;
+  /** Deletion status polls within a pass before leaving the rest to the next pass. */
+  deletionPolls: number;
+  pollIntervalMs: number;
+  /** Requests read per status and pass (newest first). */
+  requestLimit: number;
+}
+
+export const DEFAULT_RECONCILER_OPTIONS: ReconcilerOptions = {
+  graceSeconds: 120,
+  settleSeconds: 900,
+  claimLeaseSeconds: 300,
+  stuckSeconds: 3600,
+  expiryNoticeMinutes: 10,
+  transientAttempts: 4,
+  deletionPolls: 3,
+  pollIntervalMs: 2000,
+  requestLimit: 200,
+};
+
+export interface ReconcileReport {
+  startedAt: string;
+  finishedAt: string;
+  requestsChecked: number;
+  holdersChecked: number;
+  expiringNotices: number;
+  stoppedExecutions: number;
+  closedRequests: number;
+  releasedHolders: number;
+  orphansFound: number;
+  untrackedFound: number;
+  deletionsRequested: number;
+  deletionsConfirmed: number;
+  repairedRecords: number;
+  /** Left for a later pass (recent writes, claims of another pass, transient errors). */
+  deferred: number;
+  errors: string[];
+}
+
+/** Statuses in which the request's execution should be running. */
+const OPEN_STATUSES: readonly RequestStatus[] = [
+  'PENDING_APPROVAL',
+  'APPROVED',
+  'GRANTING',
+  'ACTIVE',
+  'REVOKING',
+];
+/** Every status a pass reads: open ones, and closed ones whose Finish may have crashed (no closedAt). */
+const SCANNED_STATUSES: readonly RequestStatus[] = [...OPEN_STATUSES, ...FINAL_STATUSES, 'GRANT_FAILED'];
+
+/** What a request whose execution ended without closing it is closed as. */
+const CLOSE_AS: Partial<Record<RequestStatus, { status: RequestStatus; notice: RequesterNotice }>> = {
+  PENDING_APPROVAL: { status: 'APPROVAL_EXPIRED', notice: 'approval-expired' },
+  APPROVED: { status: 'GRANT_FAILED', notice: 'grant-failed' },
+  GRANTING: { status: 'GRANT_FAILED', notice: 'grant-failed' },
+  ACTIVE: { status: 'REVOKED', notice: 'revoked' },
+  REVOKING: { status: 'REVOKED', notice: 'revoked' },
+};
+
+type Verdict = 'live' | 'dead' | 'unknown';
+
+/** The audit trail id of findings that belong to an assignment rather than to one request. */
+export function assignmentAuditId(key: AssignmentKey): string {
+  return `assignment:${assignmentKeyText(key)}`;
+}
+
+export class Reconciler {
+  private readonly options: ReconcilerOptions;
+  private readonly wait: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly deps: ReconcilerDependencies,
+    options: Partial<ReconcilerOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_RECONCILER_OPTIONS, ...options };
+    this.wait = deps.wait ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** One pass. Never throws for a single item: its error is in the report and the next pass retries. */
+  async run(): Promise<ReconcileReport> {
+    const pass = new Pass(this.deps, this.options, this.wait);
+    return pass.run();
+  }
+}
+
+/** The state of one pass: caches (one execution lookup per request, one listing per account × permission set). */
+class Pass {
+  private readonly now: Date;
+  private readonly report: ReconcileReport;
+  private readonly verdicts = new Map<string, Promise<Verdict>>();
+  private readonly running = new Map<string, boolean>();
+  private readonly listings = new Map<string, Promise<Set<string> | undefined>>();
+
+  constructor(
+    private readonly deps: ReconcilerDependencies,
+    private readonly options: ReconcilerOptions,
+    private readonly wait: (ms: number) => Promise<void>,
+  ) {
+    this.now = deps.clock.now();
+    this.report = {
+      startedAt: this.now.toISOString(),
+      finishedAt: '',
+      requestsChecked: 0,
+      holdersChecked: 0,
+      expiringNotices: 0,
+      stoppedExecutions: 0,
+      closedRequests: 0,
+      releasedHolders: 0,
+      orphansFound: 0,
+      untrackedFound: 0,
+      deletionsRequested: 0,
+      deletionsConfirmed: 0,
+      repairedRecords: 0,
+      deferred: 0,
+      errors: [],
+    };
+  }
+
+  async run(): Promise<ReconcileReport> {
+    const { store } = this.deps;
+    for (const status of SCANNED_STATUSES) {
+      let records: RequestRecord[];
+      try {
+        records = await store.listByStatus(status, this.options.requestLimit);
+      } catch (error) {
+        this.fail(`listing ${status} requests`, error);
+        continue;
+      }
+      for (const record of records) {
+        if (record.closedAt) continue;
+        this.report.requestsChecked++;
+        await this.guarded(`request ${record.request.requestId}`, () => this.reviewRequest(record));
+      }
+    }
+    let holders: HoldersRecord[] = [];
+    try {
+      holders = await store.listHolders();
+    } catch (error) {
+      this.fail('listing holders records', error);
+    }
+    for (const record of holders) {
+      this.report.holdersChecked++;
+      await this.guarded(`assignment ${assignmentKeyText(record)}`, () => this.reviewHolders(record));
+    }
+    this.report.finishedAt = this.deps.clock.now().toISOString();
+    return this.report;
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  private async reviewRequest(record: RequestRecord): Promise<void> {
+    const requestId = record.request.requestId;
+    const verdict = await this.verdict(requestId);
+    if (verdict === 'unknown') {
+      this.report.deferred++;
+      return;
+    }
+    if (verdict === 'live') {
+      if (record.status === 'ACTIVE' && this.running.get(requestId)) await this.noticeExpiring(requestId);
+      return;
+    }
+    // Dead: its execution has ended (or was stopped here). Release its assignment, then close it.
+    const latest = await this.deps.store.getRequest(requestId);
+    if (!latest || latest.closedAt) return;
+    if (latest.principalId) {
+      const key = keyOf(latest, latest.principalId);
+      const holders = await this.deps.store.getHolders(key);
+      if (holders && (holders.holders.includes(requestId) || holders.deletingBy === requestId))
+        await this.reviewHolders(holders);
+    }
+    await this.close(latest);
+  }
+
+  /** Is this request's access still justified? Stops an execution that outlived its window. */
+  private verdict(requestId: string): Promise<Verdict> {
+    let verdict = this.verdicts.get(requestId);
+    if (!verdict) {
+      verdict = this.decide(requestId).catch((error: unknown) => {
+        this.fail(`checking request ${requestId}`, error);
+        return 'unknown' as const;
+      });
+      this.verdicts.set(requestId, verdict);
+    }
+    return verdict;
+  }
+
+  private async decide(requestId: string): Promise<Verdict> {
+    const { store, workflow } = this.deps;
+    const record = await store.getRequest(requestId);
+    const running = await workflow.isRunning(requestId);
+    this.running.set(requestId, running);
+    if (!record) return running ? 'live' : 'dead';
+    if (running) {
+      const stuck = this.expiredPastGrace(record)
+        ? `its access window ended at ${record.expiresAt} and it is still waiting`
+        : (['APPROVED', 'GRANTING', 'REVOKING'] as RequestStatus[]).includes(record.status) &&
+            this.olderThan(record.updatedAt, this.options.stuckSeconds)
+          ? `it has been ${record.status} since ${record.updatedAt}`
+          : undefined;
+      if (!stuck) return 'live';
+      await this.stop(record, stuck);
+      return 'dead';
+    }
+    if (record.closedAt || FINAL_STATUSES.includes(record.status) || record.status === 'GRANT_FAILED')
+      return 'dead';
+    // An open request whose execution is gone. An active window is honoured to its end (the
+    // execution may run under an earlier state machine); anything else once it has settled.
+    if (record.status === 'ACTIVE') return this.expiredPastGrace(record) ? 'dead' : 'live';
+    return this.olderThan(record.updatedAt, this.options.settleSeconds) ? 'dead' : 'live';
+  }
+
+  private async stop(record: RequestRecord, why: string): Promise<void> {
+    const requestId = record.request.requestId;
+    await this.deps.workflow.stop(requestId, `Stopped by the reconciler: ${why}`);
+    this.running.set(requestId, false);
+    this.report.stoppedExecutions++;
+    await this.audit(requestId, 'reconciler.stopped-execution', 'success', { reason: why });
+    await this.alert(`Stopped the execution of request ${requestId}: ${why}. Revoking its access.`, record);
+  }
+
+  /** The "about 10 minutes left" DM, once per window end (an extension moves the end: a new notice). */
+  private async noticeExpiring(requestId: string): Promise<void> {
+    const record = await this.deps.store.getRequest(requestId);
+    const expiresAt = record?.expiresAt;
+    if (record?.status !== 'ACTIVE' || !expiresAt || record.expiringNoticeFor === expiresAt) return;
+    const left = Date.parse(expiresAt) - this.now.getTime();
+    const noticeMs = this.options.expiryNoticeMinutes * 60_000;
+    const windowMinutes = record.request.durationMinutes + (record.extendedMinutes ?? 0);
+    if (!(left > 0 && left <= noticeMs) || windowMinutes <= this.options.expiryNoticeMinutes) return;
+    const marked = await this.deps.store.updateRequest(
+      requestId,
+      ['ACTIVE'],
+      { expiringNoticeFor: expiresAt },
+      (current) => current.expiresAt === expiresAt && current.expiringNoticeFor !== expiresAt,
+    );
+    if (!marked.ok) return; // another pass sent it, or the window changed
+    this.report.expiringNotices++;
+    await this.audit(requestId, 'window.expiring-soon', 'info', { expiresAt });
+    await this.bestEffort('expiring-soon DM', () =>
+      this.deps.notifier.notifyRequester(marked.value, 'expiring-soon'),
+    );
+  }
+
+  /** Closes a request whose execution ended without doing so (or whose Finish crashed). */
+  private async close(record: RequestRecord): Promise<void> {
+    const { store, audit } = this.deps;
+    const requestId = record.request.requestId;
+    let current = record;
+    const target = CLOSE_AS[record.status];
+    if (target) {
+      const closed = await store.updateRequest(
+        requestId,
+        [record.status],
+        {
+          status: target.status,
+          failureReason:
+            record.failureReason ?? 'The workflow ended early; the reconciler revoked any access it left.',
+        },
+        (stored) => !stored.closedAt,
+      );
+      if (!closed.ok) {
+        this.report.deferred++;
+        return;
+      }
+      current = closed.value;
+    }
+    const events = await audit.list(requestId);
+    if (!events.some((event) => event.action === 'request.closed')) {
+      await this.audit(
+        requestId,
+        'request.closed',
+        current.status === 'REVOKE_FAILED' || current.status === 'GRANT_FAILED' ? 'failure' : 'success',
+        { outcome: current.status.toLowerCase().replace(/_/g, '-'), closedBy: 'reconciler' },
+      );
+    }
+    const marked = await store.updateRequest(
+      requestId,
+      [current.status],
+      { closedAt: this.now.toISOString() },
+      (stored) => !stored.closedAt,
+    );
+    this.report.closedRequests++;
+    if (target) {
+      const latest = marked.ok ? marked.value : current;
+      await this.bestEffort('request messages', () => this.deps.notifier.updateRequestMessages(latest));
+      await this.bestEffort('requester DM', () => this.deps.notifier.notifyRequester(latest, target.notice));
+    }
+  }
+
+  // ---- assignments ---------------------------------------------------------------------------
+
+  private async reviewHolders(record: HoldersRecord): Promise<void> {
+    // Always from a fresh read: the listing may be stale, and writes check the revision anyway.
+    const holders = await this.deps.store.getHolders(record);
+    if (!holders) return;
+    if (holders.state === 'DELETING') return this.repairDeleting(holders);
+    if (holders.state === 'ABSENT') return this.checkUntracked(holders);
+
+    const verdicts = await Promise.all(holders.holders.map((id) => this.verdict(id)));
+    const dead = holders.holders.filter((_, i) => verdicts[i] === 'dead');
+    const live = holders.holders.filter((_, i) => verdicts[i] !== 'dead');
+    const leftover = holders.holders.length === 0 && !holders.preExisting;
+    if (dead.length === 0 && !leftover) return;
+    if (holders.state === 'CREATING' && !this.olderThan(holders.updatedAt, this.options.settleSeconds)) {
+      this.report.deferred++; // a grant may still be creating it
+      return;
+    }
+    if (live.length > 0 || holders.preExisting) {
+      const kept: HoldersRecord = { ...holders, holders: live, ...this.bump(holders) };
+      if (!(await this.deps.store.putHolders(kept, holders.revision))) {
+        this.report.deferred++;
+        return;
+      }
+      this.report.releasedHolders += dead.length;
+      const keptBecause = holders.preExisting ? 'pre-existing' : 'shared';
+      for (const requestId of dead)
+        await this.audit(requestId, 'revoke.kept', 'success', {
+          keptBecause,
+          stillNeededBy: live.join(','),
+          releasedBy: 'reconciler',
+        });
+      return;
+    }
+    const claim = await this.claim(holders, dead);
+    if (!claim) return;
+    this.report.releasedHolders += dead.length;
+    this.report.orphansFound++;
+    const where = describeKey(holders);
+    for (const requestId of dead.length ? dead : [assignmentAuditId(holders)])
+      await this.audit(requestId, 'reconciler.orphan-found', 'failure', {
+        ...keyDetails(holders),
+        finding: dead.length ? 'grant-outlived-its-request' : 'unheld-assignment',
+      });
+    await this.alert(
+      `Found ${where} still assigned with no live request behind it (${dead.join(', ') || 'no holder'}); deleting it.`,
+    );
+    await this.deleteClaimed(claim, dead);
+  }
+
+  /** A record left DELETING: confirm a finished deletion, or delete again after a failed or lost one. */
+  private async repairDeleting(holders: HoldersRecord): Promise<void> {
+    const owner =
+      holders.deletingBy && holders.deletingBy !== RECONCILER_CLAIM ? holders.deletingBy : undefined;
+    const owners = [...(owner ? [owner] : []), ...(holders.deletingFor ?? [])];
+    if (holders.deletionRequestId) {
+      const deletionId = holders.deletionRequestId;
+      const status = await this.retrying(() => this.deps.assignments.deletionStatus(deletionId));
+      if (status.status === 'IN_PROGRESS') {
+        this.report.deferred++;
+        return;
+      }
+      if (status.status === 'SUCCEEDED' || isAlreadyGone(status)) {
+        if (await this.markAbsent(holders)) {
+          this.report.repairedRecords++;
+          for (const id of owners.length ? owners : [assignmentAuditId(holders)])
+            await this.audit(id, 'revoke.succeeded', 'success', {
+              operationId: holders.deletionRequestId,
+              note: 'deletion confirmed by the reconciler',
+            });
+        }
+        return;
+      }
+      // FAILED: nobody retries a failed deletion but the reconciler.
+      const claim = await this.claim(holders, owners);
+      if (!claim) return;
+      this.report.repairedRecords++;
+      await this.alert(
+        `The deletion of ${describeKey(holders)} failed (${status.failureReason}); deleting it again.`,
+      );
+      await this.deleteClaimed(claim, owners);
+      return;
+    }
+    // No deletion recorded: the deleter stopped between its claim and its call (or was refused).
+    const lease = owner ? this.options.settleSeconds : this.options.claimLeaseSeconds;
+    if (!this.olderThan(holders.updatedAt, lease)) {
+      this.report.deferred++;
+      return;
+    }
+    const claim = await this.claim(holders, owners);
+    if (!claim) return;
+    this.report.repairedRecords++;
+    await this.deleteClaimed(claim, owners);
+  }
+
+  /** ABSENT but assigned again: not ours any more. Alert once; then delete or treat as pre-existing. */
+  private async checkUntracked(holders: HoldersRecord): Promise<void> {
+    if (holders.holders.length > 0 || !this.olderThan(holders.updatedAt, this.options.settleSeconds)) return;
+    const assigned = await this.isAssigned(holders);
+    if (assigned !== true) return;
+    const revoke = this.deps.policy.reconciler.revokeUntracked;
+    const auditId = assignmentAuditId(holders);
+    if (revoke) {
+      const claim = await this.claim(holders, []);
+      if (!claim) return;
+      this.report.untrackedFound++;
+      await this.audit(auditId, 'reconciler.orphan-found', 'failure', {
+        ...keyDetails(holders),
+        finding: 'assigned-outside-the-product',
+        action: 'delete',
+      });
+      await this.alert(
+        `${describeKey(holders)} was assigned again after this product removed it; policy says revoke: deleting it.`,
+      );
+      await this.deleteClaimed(claim, []);
+      return;
+    }
+    const adopted: HoldersRecord = { ...holders, state: 'PRESENT', preExisting: true, ...this.bump(holders) };
+    if (!(await this.deps.store.putHolders(adopted, holders.revision))) {
+      this.report.deferred++;
+      return;
+    }
+    this.report.untrackedFound++;
+    await this.audit(auditId, 'reconciler.orphan-found', 'failure', {
+      ...keyDetails(holders),
+      finding: 'assigned-outside-the-product',
+      action: 'kept as pre-existing',
+    });
+    await this.alert(
+      `${describeKey(holders)} was assigned again after this product removed it; keeping it as a pre-existing assignment (policy reconciler.revokeUntracked is false).`,
+    );
+  }
+
+  /** Moves the record to DELETING by the reconciler; only the pass whose write wins deletes. */
+  private async claim(holders: HoldersRecord, forRequests: string[]): Promise<HoldersRecord | undefined> {
+    const claim: HoldersRecord = {
+      ...holders,
+      holders: [],
+      state: 'DELETING',
+      deletingBy: RECONCILER_CLAIM,
+      ...this.bump(holders),
+    };
+    delete claim.deletionRequestId;
+    delete claim.deletingFor;
+    if (forRequests.length) claim.deletingFor = [...new Set(forRequests)];
+    if (await this.deps.store.putHolders(claim, holders.revision)) return claim;
+    this.report.deferred++;
+    return undefined;
+  }
+
+  private async deleteClaimed(claim: HoldersRecord, forRequests: string[]): Promise<void> {
+    const { assignments, store } = this.deps;
+    const auditIds = forRequests.length ? forRequests : [assignmentAuditId(claim)];
+    let operation: AssignmentOperationStatus;
+    try {
+      operation = await this.retrying(() => assignments.delete(claim));
+    } catch (error) {
+      if (error instanceof AccessError && error.code === 'assignment-not-found') {
+        if (await this.markAbsent(claim)) this.report.deletionsConfirmed++;
+        for (const id of auditIds)
+          await this.audit(id, 'reconciler.revoked', 'success', {
+            ...keyDetails(claim),
+            note: 'already absent',
+          });
+        return;
+      }
+      // Throttled, or a creation still in progress: the claim stays; a later pass retries after the lease.
+      this.fail(`deleting ${assignmentKeyText(claim)}`, error);
+      this.report.deferred++;
+      for (const id of auditIds)
+        await this.audit(id, 'revoke.failed', 'failure', {
+          ...keyDetails(claim),
+          failureReason: errorMessage(error),
+          note: 'a later pass retries',
+        });
+      return;
+    }
+    this.report.deletionsRequested++;
+    const recorded: HoldersRecord = { ...claim, deletionRequestId: operation.requestId, ...this.bump(claim) };
+    const current = (await store.putHolders(recorded, claim.revision)) ? recorded : claim;
+    for (const id of auditIds)
+      await this.audit(id, 'reconciler.revoked', 'success', {
+        ...keyDetails(claim),
+        operationId: operation.requestId,
+      });
+    let status = operation;
+    for (let poll = 0; status.status === 'IN_PROGRESS' && poll < this.options.deletionPolls; poll++) {
+      await this.wait(this.options.pollIntervalMs);
+      status = await this.retrying(() => assignments.deletionStatus(operation.requestId));
+    }
+    if (status.status === 'SUCCEEDED' || isAlreadyGone(status)) {
+      if (await this.markAbsent(current)) this.report.deletionsConfirmed++;
+    } else if (status.status === 'FAILED') {
+      for (const id of auditIds)
+        await this.audit(id, 'revoke.failed', 'failure', {
+          operationId: operation.requestId,
+          failureReason: status.failureReason,
+        });
+      await this.alert(
+        `Deleting ${describeKey(claim)} failed: ${status.failureReason}. The next pass tries again.`,
+      );
+    } else {
+      this.report.deferred++; // the next pass confirms it
+    }
+  }
+
+  /** DELETING → ABSENT, if the record is still in the deletion we know of. */
+  private async markAbsent(known: HoldersRecord): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.deps.store.getHolders(known);
+      if (
+        current?.state !== 'DELETING' ||
+        current.deletingBy !== known.deletingBy ||
+        (known.deletionRequestId !== undefined && current.deletionRequestId !== known.deletionRequestId)
+      )
+        return false;
+      const absent: HoldersRecord = {
+        ...current,
+        state: 'ABSENT',
+        preExisting: false,
+        holders: [],
+        ...this.bump(current),
+      };
+      delete absent.deletingBy;
+      delete absent.deletingFor;
+      delete absent.deletionRequestId;
+      if (await this.deps.store.putHolders(absent, current.revision)) return true;
+    }
+    return false;
+  }
+
+  /** Is the assignment in Identity Center? One listing per account × permission set and pass. */
+  private async isAssigned(key: AssignmentKey): Promise<boolean | undefined> {
+    const pair = `${key.accountId}|${key.permissionSetArn}`;
+    let listing = this.listings.get(pair);
+    if (!listing) {
+      listing = this.deps.assignments
+        .listUserPrincipals(key.accountId, key.permissionSetArn)
+        .then((principals) => new Set(principals))
+        .catch((error: unknown) => {
+          this.fail(`listing assignments of ${pair}`, error);
+          return undefined;
+        });
+      this.listings.set(pair, listing);
+    }
+    return (await listing)?.has(key.principalId);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  /** Identity Center throttles at about 20 calls/s: a pass retries transient refusals itself. */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof RetryableError) || attempt >= this.options.transientAttempts) throw error;
+        await this.wait(this.options.pollIntervalMs * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  private bump(record: HoldersRecord): Pick<HoldersRecord, 'revision' | 'updatedAt'> {
+    return { revision: record.revision + 1, updatedAt: this.now.toISOString() };
+  }
+
+  private expiredPastGrace(record: RequestRecord): boolean {
+    if (record.status !== 'ACTIVE' || !record.expiresAt) return false;
+    return this.now.getTime() > Date.parse(record.expiresAt) + this.options.graceSeconds * 1000;
+  }
+
+  private olderThan(iso: string | undefined, seconds: number): boolean {
+    const at = iso ? Date.parse(iso) : Number.NaN;
+    return Number.isNaN(at) || this.now.getTime() - at >= seconds * 1000;
+  }
+
+  private audit(
+    requestId: string,
+    action: AuditEvent['action'],
+    outcome: AuditEvent['outcome'],
+    details: AuditEvent['details'],
+  ): Promise<AuditEvent> {
+    return this.deps.audit.record(requestId, action, RECONCILER_ACTOR, outcome, details);
+  }
+
+  private alert(text: string, record?: RequestRecord): Promise<void> {
+    return this.bestEffort('alert', () => this.deps.notifier.alert(text, record));
+  }
+
+  /** Slack being down must not stop a pass that is removing access. */
+  private async bestEffort(what: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.fail(what, error);
+    }
+  }
+
+  private async guarded(what: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.fail(what, error);
+    }
+  }
+
+  private fail(what: string, error: unknown): void {
+    this.report.errors.push(`${what}: ${errorMessage(error)}`);
+  }
+}
+
+function keyOf(record: RequestRecord, principalId: string): AssignmentKey {
+  return {
+    accountId: record.request.accountId,
+    permissionSetArn: record.request.permissionSetArn,
+    principalId,
+  };
+}
+
+function keyDetails(key: AssignmentKey): AuditEvent['details'] {
+  return { accountId: key.accountId, permissionSetArn: key.permissionSetArn, principalId: key.principalId };
+}
+
+function describeKey(key: AssignmentKey): string {
+  return `${key.permissionSetArn.split('/').pop()} on ${key.accountId} for ${key.principalId}`;
+}
+
+function isAlreadyGone(status: AssignmentOperationStatus): boolean {
+  return status.status === 'FAILED' && /does not exist|not found|no assignment/i.test(status.failureReason);
+}

@@ -1,0 +1,915 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { type Actor, RequestDecisions } from '../../functions/core/decisions';
+import { assignmentKeyText, type ExecutionInput, type RequestRecord } from '../../functions/core/model';
+import { findRule } from '../../functions/core/policy';
+import type { Clock, Workflow } from '../../functions/core/ports';
+import { Reconciler } from '../../functions/core/reconciler';
+import { handler as reconcilerHandler } from '../../functions/reconciler';
+import {
+  assignmentDirectory,
+  auditTrail,
+  policy,
+  reconciler,
+  requestDecisions,
+  requestStore,
+  resetRuntime,
+  setRuntimeClock,
+  slackNotifier,
+  stepFunctionsWorkflow,
+} from '../../functions/shared/runtime';
+import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
+import {
+  deriveUserId,
+  type FaultSettings,
+  type IdentityCenterStandIn,
+  type SandboxFile,
+  sandboxFileSchema,
+  seededRandom,
+  startIdentityCenterStandIn,
+} from '../../local/identity-center';
+import { startSlackApiStandIn } from '../../local/slack-api';
+import type { LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
+import { createProductStepFunctions, type WorkerName } from '../../local/step-functions/product-workflow';
+import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
+import {
+  auditTrailProblems,
+  type CompletedDeletion,
+  decisionProblems,
+  type HoldingInterval,
+  holdingInterval,
+  wrongDeletions,
+} from './invariants';
+
+// The fault-injection campaign: randomized request lifecycles through the real state machine
+// (the local Step Functions host running statemachines/access-request.asl.json with the real
+// worker handlers), the real adapters over HTTP to dynalite, the Identity Center stand-in (with
+// its seeded throttling, conflicts and FAILED operations) and the Slack stand-in, plus faults the
+// campaign adds itself: worker crashes before/after their AWS calls, lost callbacks, duplicate,
+// concurrent and unauthorized clicks, early ends racing expiry, overlapping requests for the same
+// assignment, pre-existing permanent assignments and reconciler passes in the middle of it all.
+//
+// Time: one ASL second is `msPerSecond` real milliseconds, and every clock of the system (the
+// workers' and reconciler's clock, the Identity Center stand-in, the Step Functions host) reads
+// the same scaled clock, so an expiresAt written by a worker means what the state machine does.
+// Everything random derives from the seed; a run with the same seed replays the same plans and
+// faults (the interleaving of concurrent lifecycles still depends on the machine's timing).
+
+export interface CampaignOptions {
+  seed: number;
+  lifecycles: number;
+  /** Lifecycles run concurrently; the invariants are checked after each batch and the reconciler's passes. */
+  batchSize?: number;
+  /** Real ms per ASL second (8: a 1-minute window lasts 480 ms). */
+  msPerSecond?: number;
+  /** Probability that a worker invocation crashes (before or after its work). */
+  crashRate?: number;
+  /** Identity Center stand-in fault rates. */
+  faults?: Partial<Omit<FaultSettings, 'failNext' | 'latencyMs'>>;
+  log?: (line: string) => void;
+}
+
+export interface CampaignReport {
+  seed: number;
+  lifecycles: number;
+  batches: number;
+  wallMs: number;
+  faultsInjected: number;
+  faults: Record<string, number>;
+  leaked: number;
+  wronglyRevoked: number;
+  auditGaps: number;
+  badDecisions: number;
+  /** Holders records not at rest (ABSENT, or PRESENT for a pre-existing assignment) after the passes. */
+  unsettledRecords: number;
+  stillRunning: number;
+  outcomes: Record<string, number>;
+  /** The first problems found, for the person replaying the seed. */
+  findings: string[];
+}
+
+export const DEFAULT_FAULTS: CampaignOptions['faults'] = {
+  throttleRate: 0.05,
+  conflictRate: 0.04,
+  internalErrorRate: 0.02,
+  failCreationRate: 0.04,
+  failDeletionRate: 0.04,
+};
+
+const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6';
+const IDENTITY_STORE_ID = 'd-9067a1b2c3';
+const ACCOUNTS = { production: '111111111111', staging: '222222222222' } as const;
+const PERMISSION_SETS = {
+  readOnly: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+  admin: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+} as const;
+export const CAMPAIGN_POLICY_FILE = path.join(__dirname, 'chaos-policy.yaml');
+
+interface Person {
+  name: string;
+  email: string;
+  slackUserId: string;
+  /** frank has a Slack account but no Identity Center user: his requests are rejected. */
+  inIdentityCenter: boolean;
+}
+const PEOPLE: Person[] = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'].map((name) => ({
+  name,
+  email: `${name}@example.com`,
+  slackUserId: `U0${name.toUpperCase()}`,
+  inIdentityCenter: name !== 'frank',
+}));
+const TARGETS = [
+  { accountId: ACCOUNTS.production, permissionSetArn: PERMISSION_SETS.readOnly },
+  { accountId: ACCOUNTS.production, permissionSetArn: PERMISSION_SETS.admin },
+  { accountId: ACCOUNTS.staging, permissionSetArn: PERMISSION_SETS.readOnly },
+  { accountId: ACCOUNTS.staging, permissionSetArn: PERMISSION_SETS.admin },
+];
+/** Permanent assignments that exist before any request; the product must never remove them. */
+const PERMANENT = [
+  { person: 'alice', ...TARGETS[2] },
+  { person: 'carol', ...TARGETS[0] },
+  { person: 'bob', ...TARGETS[3] },
+  { person: 'erin', ...TARGETS[1] },
+] as Array<{ person: string; accountId: string; permissionSetArn: string }>;
+
+const SANDBOX: SandboxFile = sandboxFileSchema.parse({
+  instanceArn: INSTANCE_ARN,
+  identityStoreId: IDENTITY_STORE_ID,
+  users: PEOPLE.filter((p) => p.inIdentityCenter).map((p) => ({
+    userName: p.name,
+    email: p.email,
+    displayName: p.name,
+  })),
+  accounts: [
+    { id: ACCOUNTS.production, name: 'production' },
+    { id: ACCOUNTS.staging, name: 'staging' },
+  ],
+  permissionSets: [
+    { name: 'ReadOnly', arn: PERMISSION_SETS.readOnly },
+    { name: 'Admin', arn: PERMISSION_SETS.admin },
+  ],
+  assignments: PERMANENT.map((a) => ({
+    accountId: a.accountId,
+    permissionSetArn: a.permissionSetArn,
+    email: `${a.person}@example.com`,
+  })),
+});
+
+/** Reasons people type; some look like Slack markup or mention the whole channel. */
+const REASONS = [
+  'Investigating an incident',
+  'Deploy hotfix for ticket OPS-42',
+  '<!channel> urgent <@U0DAVE> *please* approve <https://evil.example|click here>',
+  'Ünïcödé reason — 日本語 🚀 &amp; </script>',
+  "Robert'); DROP TABLE requests;--",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Scaled time
+
+class ScaledClock implements Clock {
+  private readonly realStart = performance.timeOrigin + performance.now();
+  private offset = 0;
+  constructor(readonly scale: number) {}
+  nowMs(): number {
+    return (
+      this.realStart +
+      (performance.timeOrigin + performance.now() - this.realStart) * this.scale +
+      this.offset
+    );
+  }
+  now(): Date {
+    return new Date(this.nowMs());
+  }
+  advance(virtualMs: number): void {
+    this.offset += virtualMs;
+  }
+  realMs(virtualMs: number): number {
+    return Math.max(0, virtualMs / this.scale);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Plans: everything a lifecycle will do, drawn from the seed before it starts
+
+type ApprovalMode =
+  | 'approve'
+  | 'deny'
+  | 'duplicate-approve'
+  | 'approve-deny-race'
+  | 'unauthorized-then-approve'
+  | 'ignore'
+  | 'lost-callback';
+type WindowMode =
+  | 'expire'
+  | 'end-early'
+  | 'end-racing-expiry'
+  | 'double-end'
+  | 'extend'
+  | 'end-by-stranger'
+  | 'lost-end';
+type CrashKind = 'Runtime.ExitError' | 'Lambda.ServiceException';
+
+interface LifecyclePlan {
+  index: number;
+  requestId: string;
+  requester: Person;
+  accountId: string;
+  permissionSetArn: string;
+  durationMinutes: number;
+  reason: string;
+  approval: ApprovalMode;
+  window: WindowMode;
+  /** A point in the window (0..1) for early ends and extensions. */
+  windowPoint: number;
+  /** Virtual seconds around the window's end for the racing End click. */
+  raceOffsetSeconds: number;
+  startDelayMs: number;
+  reconcilerPass?: { afterSeconds: number; kind: 'handler' | 'late' | 'two-at-once' };
+  /** Revoke and CheckRevoke always crash for this request (the reconciler must clean up). */
+  persistentRevokeCrash?: 'before' | 'after';
+  stepRandom: () => number;
+  crashRate: number;
+}
+
+function pick<T>(random: () => number, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
+function weighted<T extends string>(random: () => number, weights: Record<T, number>): T {
+  const entries = Object.entries(weights) as Array<[T, number]>;
+  const total = entries.reduce((sum, [, w]) => sum + w, 0);
+  let roll = random() * total;
+  for (const [value, weight] of entries) {
+    roll -= weight;
+    if (roll <= 0) return value;
+  }
+  return entries[entries.length - 1]?.[0] as T;
+}
+
+function planLifecycle(seed: number, index: number, crashRate: number): LifecyclePlan {
+  const random = seededRandom((seed * 100_003 + index * 7919) >>> 0);
+  const target = pick(random, TARGETS);
+  // frank has no Identity Center user: his requests are rejected; he asks less often.
+  const requester = random() < 0.08 ? (PEOPLE[5] as Person) : pick(random, PEOPLE.slice(0, 5));
+  const overMax = random() < 0.04;
+  const plan: LifecyclePlan = {
+    index,
+    requestId: `chaos-${seed}-${index}`,
+    requester,
+    ...target,
+    durationMinutes: overMax ? 600 : 2 + Math.floor(random() * 4),
+    reason: random() < 0.3 ? pick(random, REASONS.slice(2)) : pick(random, REASONS.slice(0, 2)),
+    approval: weighted<ApprovalMode>(random, {
+      approve: 30,
+      deny: 10,
+      'duplicate-approve': 12,
+      'approve-deny-race': 12,
+      'unauthorized-then-approve': 12,
+      ignore: 6,
+      'lost-callback': 6,
+    }),
+    window: weighted<WindowMode>(random, {
+      expire: 30,
+      'end-early': 15,
+      'end-racing-expiry': 15,
+      'double-end': 10,
+      extend: 12,
+      'end-by-stranger': 8,
+      'lost-end': 6,
+    }),
+    windowPoint: random(),
+    raceOffsetSeconds: (random() - 0.5) * 6,
+    startDelayMs: random() * 40,
+    stepRandom: seededRandom((seed * 31 + index * 104_729 + 17) >>> 0),
+    crashRate,
+  };
+  const reconcilerRoll = random();
+  if (reconcilerRoll < 0.3)
+    plan.reconcilerPass = {
+      afterSeconds: 20 + random() * 300,
+      kind: reconcilerRoll < 0.18 ? 'handler' : reconcilerRoll < 0.25 ? 'late' : 'two-at-once',
+    };
+  const revokeRoll = random();
+  if (revokeRoll < 0.05) plan.persistentRevokeCrash = revokeRoll < 0.025 ? 'before' : 'after';
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environment
+
+interface Environment {
+  clock: ScaledClock;
+  host: LocalStepFunctions;
+  identityCenter: IdentityCenterStandIn;
+  workflow: Workflow;
+  plans: Map<string, LifecyclePlan>;
+  /** Callback states each execution has waited in (its Lambda returned: the token is stored). */
+  waited: Map<string, Set<string>>;
+  counters: Record<string, number>;
+  findings: string[];
+  close(): Promise<void>;
+}
+
+function requestIdOf(event: unknown): string | undefined {
+  if (!event || typeof event !== 'object') return undefined;
+  const record = event as { requestId?: unknown; request?: { requestId?: unknown } };
+  if (typeof record.requestId === 'string') return record.requestId;
+  return typeof record.request?.requestId === 'string' ? record.request.requestId : undefined;
+}
+
+function crash(kind: CrashKind, name: string, when: string): Error {
+  const error = new Error(`injected crash ${when} ${name}`);
+  error.name = kind;
+  return error;
+}
+
+async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>): Promise<Environment> {
+  const clock = new ScaledClock(1000 / options.msPerSecond);
+  const counters: Record<string, number> = {};
+  const count = (name: string, by = 1) => {
+    counters[name] = (counters[name] ?? 0) + by;
+  };
+  const plans = new Map<string, LifecyclePlan>();
+
+  const dynamo = await startLocalDynamo();
+  const slack = await startSlackApiStandIn({
+    users: PEOPLE.map((p) => ({ id: p.slackUserId, name: p.name, email: p.email })),
+  });
+  const identityCenter = await startIdentityCenterStandIn({
+    sandbox: SANDBOX,
+    provisioningDelayMs: 5_000,
+    seed: options.seed,
+    faults: options.faults,
+    now: () => clock.nowMs(),
+  });
+  const tables = { stateTable: `chaos-state-${options.seed}`, auditTable: `chaos-audit-${options.seed}` };
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    // Faults reach the state machine's Retry/Catch instead of being absorbed by SDK retries.
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
+    AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
+    POLICY_FILE: CAMPAIGN_POLICY_FILE,
+    STATE_TABLE: tables.stateTable,
+    AUDIT_TABLE: tables.auditTable,
+    SLACK_BOT_TOKEN: 'xoxb-chaos-token',
+    SLACK_SIGNING_SECRET: 'chaos-signing-secret',
+    SLACK_API_URL: `${slack.url}/api/`,
+    ALERT_CHANNEL: 'C0ALERTS',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  resetRuntime();
+  resetSlackCredentials();
+  setRuntimeClock(clock);
+  await createLocalTables(new DynamoDBClient({}), tables);
+
+  const wrapHandler = (name: WorkerName, handler: LambdaHandler): LambdaHandler => {
+    const inner = handler;
+    const timed: LambdaHandler = async (event: unknown, context: Context) => {
+      const t0 = Date.now();
+      try {
+        return await inner(event, context);
+      } finally {
+        if (process.env.CHAOS_TRACE) {
+          count(`ms.${name}`, Date.now() - t0);
+          count(`n.${name}`);
+        }
+      }
+    };
+    handler = timed;
+    return async (event: unknown, context: Context) => {
+      const plan = plans.get(requestIdOf(event) ?? '');
+      if (!plan) return handler(event, context);
+      if (plan.persistentRevokeCrash && (name === 'revoke' || name === 'check-revoke')) {
+        count(`crash.persistent-revoke-${plan.persistentRevokeCrash}`);
+        if (plan.persistentRevokeCrash === 'before') throw crash('Runtime.ExitError', name, 'before');
+        await handler(event, context);
+        throw crash('Runtime.ExitError', name, 'after');
+      }
+      if (plan.stepRandom() >= plan.crashRate) return handler(event, context);
+      const when = plan.stepRandom() < 0.5 ? 'before' : 'after';
+      const kind: CrashKind = plan.stepRandom() < 0.5 ? 'Runtime.ExitError' : 'Lambda.ServiceException';
+      count(`crash.${when}`);
+      if (when === 'before') throw crash(kind, name, when);
+      await handler(event, context);
+      throw crash(kind, name, when);
+    };
+  };
+  const host = createProductStepFunctions({
+    msPerSecond: options.msPerSecond,
+    now: () => clock.now(),
+    wrapHandler,
+  });
+  const endpoint = await startStepFunctionsEndpoint(host);
+  const waited = new Map<string, Set<string>>();
+  host.onTaskWaiting((event) => {
+    const states = waited.get(event.executionArn) ?? new Set<string>();
+    states.add(event.stateName);
+    waited.set(event.executionArn, states);
+  });
+  process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
+  process.env.STATE_MACHINE_ARN = host.stateMachineArn;
+  // The Lambda's reconciler, with its deletion polls on campaign time (2 ASL seconds).
+  await reconciler({ pollIntervalMs: clock.realMs(2000) });
+
+  return {
+    clock,
+    host,
+    identityCenter: identityCenter.standIn,
+    workflow: stepFunctionsWorkflow(),
+    plans,
+    waited,
+    counters,
+    findings: [],
+    async close() {
+      await host.shutdown();
+      await endpoint.close();
+      await identityCenter.close();
+      await slack.close();
+      await dynamo.close();
+      setRuntimeClock();
+      resetRuntime();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One lifecycle
+
+const actor = (person: Person): Actor => ({ email: person.email, slackUserId: person.slackUserId });
+
+/** A workflow whose callbacks get lost: the token is taken, the Lambda "crashes" before sending it. */
+function lossy(workflow: Workflow): Workflow {
+  return {
+    ...workflow,
+    start: (input) => workflow.start(input),
+    stop: (id, cause) => workflow.stop(id, cause),
+    isRunning: (id) => workflow.isRunning(id),
+    sendSuccess: async () => {
+      throw new Error('injected: the Lambda died before SendTaskSuccess');
+    },
+    sendFailure: async () => {
+      throw new Error('injected: the Lambda died before SendTaskFailure');
+    },
+  };
+}
+
+async function waitUntil(probe: () => Promise<boolean> | boolean, realMs = 4000): Promise<boolean> {
+  const deadline = Date.now() + realMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return true;
+    await sleep(5);
+  }
+  return false;
+}
+
+async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void> {
+  const { requestId } = plan;
+  const count = (name: string) => {
+    env.counters[name] = (env.counters[name] ?? 0) + 1;
+  };
+  const note = (problem: string) => {
+    if (env.findings.length < 50) env.findings.push(`${requestId}: ${problem}`);
+    count('unexpected-click-answers');
+  };
+  await sleep(plan.startDelayMs);
+  const input: ExecutionInput = {
+    version: 1,
+    request: {
+      requestId,
+      requester: { email: plan.requester.email, slackUserId: plan.requester.slackUserId },
+      accountId: plan.accountId,
+      permissionSetArn: plan.permissionSetArn,
+      durationMinutes: plan.durationMinutes,
+      reason: plan.reason,
+      requestedAt: env.clock.now().toISOString(),
+    },
+  };
+  const { executionArn } = await env.workflow.start(input);
+  let finished = false;
+  const done = env.host.waitForExecution(executionArn).then(() => {
+    finished = true;
+  });
+  const background: Array<Promise<unknown>> = [];
+  if (plan.reconcilerPass) {
+    const pass = plan.reconcilerPass;
+    background.push(
+      sleep(env.clock.realMs(pass.afterSeconds * 1000)).then(() => reconcilerPassMidFlight(env, pass.kind)),
+    );
+  }
+  const store = requestStore();
+  const decisions = await requestDecisions();
+  const record = () => store.getRequest(requestId);
+
+  const waitedIn = (state: string) => env.waited.get(executionArn)?.has(state) ?? false;
+
+  // Approval.
+  await waitUntil(() => finished || waitedIn('AwaitApproval') || waitedIn('AccessWindow'), 10_000);
+  const stored = waitedIn('AwaitApproval') ? await record() : undefined;
+  const rule = stored?.ruleName ? findRule(policy(), stored.ruleName) : undefined;
+  if (!finished && stored?.status === 'PENDING_APPROVAL' && rule && rule.approval !== 'none') {
+    const requesterEmail = plan.requester.email;
+    const approvers = PEOPLE.filter(
+      (p) => p.email !== requesterEmail && policy().groups.sre?.includes(p.email),
+    );
+    const [first, second, third] = approvers;
+    const stranger = PEOPLE.find(
+      (p) => !policy().groups.sre?.includes(p.email) && p.email !== requesterEmail,
+    );
+    const needed = rule.approval.required;
+    const approveAll = async (people: Person[]) => {
+      for (const person of people.slice(0, needed))
+        await decisions.decide(requestId, actor(person), 'approve');
+    };
+    if (!finished && first && second) {
+      count(`approval.${plan.approval}`);
+      switch (plan.approval) {
+        case 'approve':
+          await approveAll([first, second]);
+          break;
+        case 'deny':
+          await decisions.decide(requestId, actor(first), 'deny', plan.reason);
+          break;
+        case 'duplicate-approve': {
+          const clicks = await Promise.all([
+            decisions.decide(requestId, actor(first), 'approve'),
+            decisions.decide(requestId, actor(first), 'approve'),
+          ]);
+          const counted = clicks.filter((c) => c.kind === 'approved' || c.kind === 'approval-recorded');
+          if (counted.length > 1)
+            note(`duplicate click counted ${counted.length} times: ${clicks.map((c) => c.kind).join(',')}`);
+          if (needed > 1) await decisions.decide(requestId, actor(second), 'approve');
+          break;
+        }
+        case 'approve-deny-race': {
+          const clicks = await Promise.all([
+            approveAll([first, third ?? second]),
+            decisions.decide(requestId, actor(second), 'deny', 'race'),
+          ]);
+          void clicks;
+          break;
+        }
+        case 'unauthorized-then-approve': {
+          const self = await decisions.decide(requestId, actor(plan.requester), 'approve');
+          const expectedSelf = policy().groups.sre?.includes(requesterEmail)
+            ? 'self-approval'
+            : 'not-approver';
+          if (self.kind !== 'not-authorized' || self.reason !== expectedSelf)
+            note(`self-approval answered ${JSON.stringify(self).slice(0, 80)}`);
+          if (stranger) {
+            const other = await decisions.decide(requestId, actor(stranger), 'approve');
+            if (other.kind !== 'not-authorized') note(`a non-approver's click answered ${other.kind}`);
+          }
+          await approveAll([first, second]);
+          break;
+        }
+        case 'lost-callback': {
+          const lossyDecisions = new RequestDecisions({
+            policy: policy(),
+            store,
+            audit: auditTrail(),
+            workflow: lossy(env.workflow),
+            notifier: await slackNotifier(),
+            clock: env.clock,
+          });
+          await approveAll([first]);
+          if (needed > 1)
+            await lossyDecisions
+              .decide(requestId, actor(second), 'approve')
+              .catch(() => count('lost-callbacks'));
+          else
+            await lossyDecisions
+              .decide(requestId, actor(second), 'approve')
+              .catch(() => count('lost-callbacks'));
+          break;
+        }
+        case 'ignore':
+          break;
+      }
+    }
+  }
+
+  // The access window.
+  const windowOpen = await waitUntil(() => finished || waitedIn('AccessWindow'), 10_000);
+  const active = windowOpen && !finished ? await record() : undefined;
+  if (windowOpen && !finished && active?.status === 'ACTIVE' && active.expiresAt) {
+    const me = actor(plan.requester);
+    const windowMs = Date.parse(active.expiresAt) - env.clock.nowMs();
+    const at = (fraction: number) => sleep(env.clock.realMs(windowMs * fraction));
+    count(`window.${plan.window}`);
+    switch (plan.window) {
+      case 'expire':
+        break;
+      case 'end-early':
+        await at(plan.windowPoint * 0.9);
+        await decisions.endAccess(requestId, me);
+        break;
+      case 'end-racing-expiry':
+        await sleep(env.clock.realMs(windowMs + plan.raceOffsetSeconds * 1000));
+        await decisions.endAccess(requestId, me);
+        break;
+      case 'double-end': {
+        await at(plan.windowPoint * 0.8);
+        const ends = await Promise.all([
+          decisions.endAccess(requestId, me),
+          decisions.endAccess(requestId, me),
+        ]);
+        if (ends.filter((e) => e.kind === 'ended').length > 1) note('two End clicks both ended the window');
+        break;
+      }
+      case 'extend': {
+        await at(plan.windowPoint * 0.5);
+        const extended = await decisions.extend(requestId, me, 1 + Math.floor(plan.windowPoint * 2));
+        if (extended.kind === 'extension-needs-approval') {
+          const approver = PEOPLE.find(
+            (p) => p.email !== plan.requester.email && policy().groups.sre?.includes(p.email),
+          );
+          if (approver)
+            await decisions.decideExtension(
+              requestId,
+              actor(approver),
+              plan.windowPoint < 0.7 ? 'approve' : 'deny',
+            );
+        }
+        break;
+      }
+      case 'end-by-stranger': {
+        const stranger = PEOPLE.find(
+          (p) => p.email !== plan.requester.email && !policy().groups.sre?.includes(p.email),
+        );
+        if (stranger) {
+          const answer = await decisions.endAccess(requestId, actor(stranger));
+          if (answer.kind !== 'not-allowed' && answer.kind !== 'not-active')
+            note(`a stranger's End answered ${answer.kind}`);
+        }
+        break;
+      }
+      case 'lost-end': {
+        await at(plan.windowPoint * 0.7);
+        const lossyDecisions = new RequestDecisions({
+          policy: policy(),
+          store,
+          audit: auditTrail(),
+          workflow: lossy(env.workflow),
+          notifier: await slackNotifier(),
+          clock: env.clock,
+        });
+        await lossyDecisions.endAccess(requestId, me).catch(() => count('lost-callbacks'));
+        break;
+      }
+    }
+  }
+  await done;
+  await Promise.allSettled(background);
+}
+
+async function reconcilerPassMidFlight(
+  env: Environment,
+  kind: 'handler' | 'late' | 'two-at-once',
+): Promise<void> {
+  env.counters[`reconciler.mid-flight-${kind}`] = (env.counters[`reconciler.mid-flight-${kind}`] ?? 0) + 1;
+  const lambda = () => reconcilerHandler({}, undefined as unknown as Context);
+  if (kind === 'handler') {
+    await lambda();
+    return;
+  }
+  if (kind === 'two-at-once') {
+    await Promise.all([lambda(), lambda()]);
+    return;
+  }
+  // A pass that runs late: its clock is 5 minutes ahead, so windows that just ended look
+  // stuck (past the 2-minute grace) and it stops and revokes them itself, racing the workflow.
+  const late: Clock = { now: () => new Date(env.clock.nowMs() + 5 * 60_000) };
+  const pass = new Reconciler(
+    {
+      policy: policy(),
+      store: requestStore(),
+      assignments: assignmentDirectory(),
+      workflow: env.workflow,
+      audit: auditTrail(),
+      notifier: await slackNotifier(),
+      clock: late,
+      wait: (ms) => sleep(env.clock.realMs(ms)),
+    },
+    {},
+  );
+  await pass.run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks after a batch
+
+interface BatchVerdict {
+  leaked: string[];
+  wronglyRevoked: string[];
+  auditGaps: string[];
+  badDecisions: string[];
+  unsettled: string[];
+  stillRunning: number;
+  outcomes: Record<string, number>;
+}
+
+async function settleAndCheck(
+  env: Environment,
+  plans: LifecyclePlan[],
+  since: number,
+): Promise<BatchVerdict> {
+  // The reconciler's next pass (scheduled every 5 minutes): time moves past every grace,
+  // settle and lease period first; a second pass confirms deletions the first one started.
+  for (let pass = 0; pass < 2; pass++) {
+    env.clock.advance(2 * 3600_000);
+    await reconcilerHandler({}, undefined as unknown as Context);
+  }
+  const store = requestStore();
+  const permanentKeys = new Set(
+    PERMANENT.map((a) =>
+      assignmentKeyText({
+        accountId: a.accountId,
+        permissionSetArn: a.permissionSetArn,
+        principalId: deriveUserId(IDENTITY_STORE_ID, a.person),
+      }),
+    ),
+  );
+  const verdict: BatchVerdict = {
+    leaked: [],
+    wronglyRevoked: [],
+    auditGaps: [],
+    badDecisions: [],
+    unsettled: [],
+    stillRunning: env.host.listExecutions({ statusFilter: 'RUNNING' }).length,
+    outcomes: {},
+  };
+  const present = env.identityCenter.listAssignments();
+  for (const assignment of present) {
+    const text = assignmentKeyText(assignment);
+    if (!permanentKeys.has(text)) verdict.leaked.push(`${text} is assigned with no grant behind it`);
+  }
+  for (const text of permanentKeys)
+    if (!present.some((a) => assignmentKeyText(a) === text))
+      verdict.wronglyRevoked.push(`permanent ${text} is gone`);
+  for (const holders of await store.listHolders()) {
+    const atRest =
+      holders.state === 'ABSENT' ||
+      (holders.state === 'PRESENT' && holders.preExisting && !holders.holders.length);
+    if (!atRest)
+      verdict.unsettled.push(`${assignmentKeyText(holders)} is ${holders.state} for [${holders.holders}]`);
+  }
+
+  const intervals: HoldingInterval[] = [];
+  for (const plan of plans) {
+    const record: RequestRecord | undefined = await store.getRequest(plan.requestId);
+    const events = await auditTrail().list(plan.requestId);
+    verdict.outcomes[record?.status ?? 'NOT_STORED'] =
+      (verdict.outcomes[record?.status ?? 'NOT_STORED'] ?? 0) + 1;
+    if (process.env.CHAOS_TRACE)
+      console.log(
+        `${plan.requestId} ${plan.approval}/${plan.window} ${record?.ruleName ?? '-'} → ${record?.status ?? 'NOT_STORED'}: ${events.map((e) => e.action).join(' ')}`,
+      );
+    for (const problem of auditTrailProblems(plan.requestId, events, record))
+      verdict.auditGaps.push(`${plan.requestId}: ${problem} [${events.map((e) => e.action).join(' ')}]`);
+    for (const problem of decisionProblems(policy(), events, record))
+      verdict.badDecisions.push(`${plan.requestId}: ${problem}`);
+    if (record?.principalId) {
+      const interval = holdingInterval(
+        assignmentKeyText({
+          accountId: record.request.accountId,
+          permissionSetArn: record.request.permissionSetArn,
+          principalId: record.principalId,
+        }),
+        events,
+      );
+      if (interval) intervals.push(interval);
+    }
+  }
+  const deletions: CompletedDeletion[] = env.identityCenter
+    .assignmentRequests()
+    .filter((r) => r.kind === 'deletion' && r.status === 'SUCCEEDED' && r.createdAt >= since)
+    .map((r) => ({ key: assignmentKeyText(r), operationId: r.requestId, completedAt: r.completesAt }));
+  for (const wrong of wrongDeletions(deletions, permanentKeys, intervals))
+    verdict.wronglyRevoked.push(`${wrong.operationId} on ${wrong.key}: ${wrong.why}`);
+  return verdict;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignReport> {
+  const settings = {
+    seed: options.seed,
+    lifecycles: options.lifecycles,
+    batchSize: options.batchSize ?? 16,
+    msPerSecond: options.msPerSecond ?? 8,
+    crashRate: options.crashRate ?? 0.04,
+    faults: { ...DEFAULT_FAULTS, ...options.faults },
+  };
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const env = await startEnvironment(settings);
+  const report: CampaignReport = {
+    seed: settings.seed,
+    lifecycles: 0,
+    batches: 0,
+    wallMs: 0,
+    faultsInjected: 0,
+    faults: {},
+    leaked: 0,
+    wronglyRevoked: 0,
+    auditGaps: 0,
+    badDecisions: 0,
+    unsettledRecords: 0,
+    stillRunning: 0,
+    outcomes: {},
+    findings: [],
+  };
+  const keep = (lines: string[]) => {
+    for (const line of lines) if (report.findings.length < 50) report.findings.push(line);
+  };
+  try {
+    for (let first = 0; first < settings.lifecycles; first += settings.batchSize) {
+      const since = env.clock.nowMs();
+      const plans: LifecyclePlan[] = [];
+      for (let i = first; i < Math.min(first + settings.batchSize, settings.lifecycles); i++) {
+        const plan = planLifecycle(settings.seed, i, settings.crashRate);
+        env.plans.set(plan.requestId, plan);
+        plans.push(plan);
+      }
+      const results = await Promise.allSettled(plans.map((plan) => runLifecycle(env, plan)));
+      results.forEach((result, i) => {
+        // A click that failed (the person would click again) is not a broken invariant: noted only.
+        if (result.status === 'rejected') {
+          env.counters['driver-errors'] = (env.counters['driver-errors'] ?? 0) + 1;
+          keep([`note: ${plans[i]?.requestId}: the driver failed: ${String(result.reason).slice(0, 200)}`]);
+        }
+      });
+      const verdict = await settleAndCheck(env, plans, since);
+      report.batches++;
+      report.lifecycles += plans.length;
+      report.leaked += verdict.leaked.length;
+      report.wronglyRevoked += verdict.wronglyRevoked.length;
+      report.auditGaps += verdict.auditGaps.length;
+      report.badDecisions += verdict.badDecisions.length;
+      report.unsettledRecords += verdict.unsettled.length;
+      report.stillRunning += verdict.stillRunning;
+      for (const [status, n] of Object.entries(verdict.outcomes))
+        report.outcomes[status] = (report.outcomes[status] ?? 0) + n;
+      keep([
+        ...verdict.leaked,
+        ...verdict.wronglyRevoked,
+        ...verdict.auditGaps,
+        ...verdict.badDecisions,
+        ...verdict.unsettled,
+      ]);
+      log(
+        `batch ${report.batches}: ${report.lifecycles} lifecycles, leaked ${report.leaked}, wrongly revoked ${report.wronglyRevoked}, audit gaps ${report.auditGaps}, bad decisions ${report.badDecisions} (${Math.round((Date.now() - started) / 1000)} s)`,
+      );
+    }
+  } finally {
+    keep(env.findings);
+    const ic = env.identityCenter.operationLog();
+    const injected = (name: string) =>
+      ic.filter((e) => e.outcome === name && /injected|Rate exceeded/.test(e.errorMessage ?? '')).length;
+    const requests = env.identityCenter.assignmentRequests();
+    Object.assign(env.counters, {
+      'identity-center.throttled': injected('ThrottlingException'),
+      'identity-center.conflict': injected('ConflictException'),
+      'identity-center.internal-error': injected('InternalServerException'),
+      'identity-center.creation-failed': requests.filter(
+        (r) => r.kind === 'creation' && /injected/.test(r.failureReason ?? ''),
+      ).length,
+      'identity-center.deletion-failed': requests.filter(
+        (r) => r.kind === 'deletion' && /injected/.test(r.failureReason ?? ''),
+      ).length,
+    });
+    report.faults = Object.fromEntries(Object.entries(env.counters).sort(([a], [b]) => a.localeCompare(b)));
+    report.faultsInjected = Object.entries(env.counters)
+      .filter(
+        ([name]) =>
+          !/^(window|approval|ms|n)\./.test(name) &&
+          !['unexpected-click-answers', 'driver-errors'].includes(name),
+      )
+      .reduce((sum, [, n]) => sum + n, 0);
+    report.wallMs = Date.now() - started;
+    await env.close();
+  }
+  return report;
+}
+
+export function formatReport(report: CampaignReport): string {
+  return [
+    `seed ${report.seed}: ${report.lifecycles} lifecycles, ${report.faultsInjected} faults injected, ` +
+      `${report.leaked} leaked, ${report.wronglyRevoked} wrongly revoked, ${report.auditGaps} audit gaps, ` +
+      `${report.badDecisions} bad decisions (${report.unsettledRecords} unsettled records, ${report.stillRunning} still running) ` +
+      `in ${(report.wallMs / 1000).toFixed(1)} s`,
+    `outcomes: ${JSON.stringify(report.outcomes)}`,
+    `faults: ${JSON.stringify(report.faults)}`,
+    ...(report.findings.length ? ['findings:', ...report.findings.map((f) => `  ${f}`)] : []),
+  ].join('\n');
+}

@@ -1,0 +1,42 @@
+import { formatReport, runCampaign } from './campaign';
+
+// The CI sample of the fault-injection campaign: the first lifecycles of the recorded campaign
+// (docs/RELIABILITY.md), same seed, so a failure here replays with `npm run chaos -- --seed=…`.
+// CHAOS_LIFECYCLES overrides the sample size.
+
+const SEED = 20261125;
+const LIFECYCLES = Number(process.env.CHAOS_LIFECYCLES ?? 200);
+
+describe('fault-injection campaign (CI sample)', () => {
+  it(`keeps every invariant over ${LIFECYCLES} seeded lifecycles with faults`, async () => {
+    const report = await runCampaign({ seed: SEED, lifecycles: LIFECYCLES });
+    const broken = {
+      leaked: report.leaked,
+      wronglyRevoked: report.wronglyRevoked,
+      auditGaps: report.auditGaps,
+      badDecisions: report.badDecisions,
+      unsettledRecords: report.unsettledRecords,
+      stillRunning: report.stillRunning,
+    };
+    if (Object.values(broken).some((n) => n > 0)) console.log(formatReport(report));
+    expect(broken).toEqual({
+      leaked: 0,
+      wronglyRevoked: 0,
+      auditGaps: 0,
+      badDecisions: 0,
+      unsettledRecords: 0,
+      stillRunning: 0,
+    });
+    expect(report.lifecycles).toBe(LIFECYCLES);
+    // The sample must actually exercise the faults it claims to.
+    expect(report.faultsInjected).toBeGreaterThan(LIFECYCLES / 2);
+    for (const fault of [
+      'crash.before',
+      'crash.after',
+      'identity-center.throttled',
+      'reconciler.mid-flight-handler',
+    ])
+      expect(report.faults[fault]).toBeGreaterThan(0);
+    expect(report.outcomes.REVOKED).toBeGreaterThan(LIFECYCLES / 4);
+  }, 300_000);
+});

@@ -1,0 +1,340 @@
+import { AuditTrail } from '../../functions/core/audit';
+import { AccessError, RetryableError } from '../../functions/core/errors';
+import {
+  type AssignmentKey,
+  type AuditEvent,
+  assignmentKeyText,
+  type HoldersRecord,
+  type MessageRef,
+  type RequestRecord,
+  type RequestStatus,
+} from '../../functions/core/model';
+import type {
+  AssignmentDirectory,
+  AssignmentOperationStatus,
+  AuditLog,
+  Clock,
+  ConditionalResult,
+  Notifier,
+  RequesterNotice,
+  RequestStore,
+  TaskSignalResult,
+  TaskTokenKind,
+  Workflow,
+} from '../../functions/core/ports';
+
+// In-memory ports with the same conditional semantics as the DynamoDB adapters. Every call
+// yields to the event loop first, so concurrent callers interleave as they would over a network.
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const clone = <T>(value: T): T => structuredClone(value);
+
+export class ManualClock implements Clock {
+  constructor(private epochMs = Date.UTC(2026, 10, 25, 9, 0, 0)) {}
+  now(): Date {
+    return new Date(this.epochMs);
+  }
+  advance(ms: number): void {
+    this.epochMs += ms;
+  }
+  advanceMinutes(minutes: number): void {
+    this.advance(minutes * 60_000);
+  }
+}
+
+export class MemoryStore implements RequestStore {
+  readonly requests = new Map<string, RequestRecord>();
+  readonly tokens = new Map<string, string>();
+  readonly holders = new Map<string, HoldersRecord>();
+  holderWrites = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  async createRequest(record: RequestRecord) {
+    await tick();
+    const existing = this.requests.get(record.request.requestId);
+    if (existing) return { created: false, record: clone(existing) };
+    this.requests.set(record.request.requestId, clone(record));
+    return { created: true, record: clone(record) };
+  }
+
+  async getRequest(requestId: string) {
+    await tick();
+    const record = this.requests.get(requestId);
+    return record ? clone(record) : undefined;
+  }
+
+  async updateRequest(
+    requestId: string,
+    from: readonly RequestStatus[],
+    change: Partial<Omit<RequestRecord, 'request' | 'version'>>,
+    guard?: (current: RequestRecord) => boolean,
+  ): Promise<ConditionalResult<RequestRecord>> {
+    await tick();
+    const current = this.requests.get(requestId);
+    if (!current) return { ok: false, current: undefined };
+    if (!from.includes(current.status) || !(guard?.(clone(current)) ?? true))
+      return { ok: false, current: clone(current) };
+    const next = { ...current, ...clone(change), updatedAt: this.clock.now().toISOString() };
+    this.requests.set(requestId, next);
+    return { ok: true, value: clone(next) };
+  }
+
+  async addApproval(requestId: string, approval: RequestRecord['approvals'][number]) {
+    await tick();
+    const current = this.requests.get(requestId);
+    if (!current) return { ok: false as const, current: undefined };
+    if (current.status !== 'PENDING_APPROVAL' || current.approvals.some((a) => a.by === approval.by))
+      return { ok: false as const, current: clone(current) };
+    const next = { ...current, approvals: [...current.approvals, approval] };
+    this.requests.set(requestId, next);
+    return { ok: true as const, value: clone(next) };
+  }
+
+  async listByRequester(slackUserId: string) {
+    await tick();
+    return [...this.requests.values()]
+      .filter((r) => r.request.requester.slackUserId === slackUserId)
+      .map(clone);
+  }
+
+  async listByStatus(status: RequestStatus, limit = 200) {
+    await tick();
+    return [...this.requests.values()]
+      .filter((r) => r.status === status)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async putTaskToken(requestId: string, kind: TaskTokenKind, token: string) {
+    await tick();
+    this.tokens.set(`${requestId}|${kind}`, token);
+  }
+
+  async takeTaskToken(requestId: string, kind: TaskTokenKind) {
+    await tick();
+    const token = this.tokens.get(`${requestId}|${kind}`);
+    this.tokens.delete(`${requestId}|${kind}`);
+    return token;
+  }
+
+  async peekTaskToken(requestId: string, kind: TaskTokenKind) {
+    await tick();
+    return this.tokens.get(`${requestId}|${kind}`);
+  }
+
+  async getHolders(key: AssignmentKey) {
+    await tick();
+    const record = this.holders.get(assignmentKeyText(key));
+    return record ? clone(record) : undefined;
+  }
+
+  async putHolders(record: HoldersRecord, expectedRevision: number | undefined) {
+    await tick();
+    const current = this.holders.get(assignmentKeyText(record));
+    if (expectedRevision === undefined ? current !== undefined : current?.revision !== expectedRevision)
+      return false;
+    this.holders.set(assignmentKeyText(record), clone(record));
+    this.holderWrites++;
+    return true;
+  }
+
+  async listHolders() {
+    await tick();
+    return [...this.holders.values()].map(clone);
+  }
+}
+
+export class MemoryAuditLog implements AuditLog {
+  readonly events: AuditEvent[] = [];
+  async append(event: AuditEvent) {
+    await tick();
+    this.events.push(clone(event));
+  }
+  async list(requestId: string) {
+    await tick();
+    return this.events.filter((e) => e.requestId === requestId).map(clone);
+  }
+  actions(requestId: string): string[] {
+    return this.events.filter((e) => e.requestId === requestId).map((e) => e.action);
+  }
+}
+
+let idCounter = 0;
+export function memoryAudit(clock: Clock): { log: MemoryAuditLog; trail: AuditTrail } {
+  const log = new MemoryAuditLog();
+  const trail = new AuditTrail(log, clock, {
+    next: () => `evt-${(++idCounter).toString().padStart(8, '0')}`,
+  });
+  return { log, trail };
+}
+
+interface Operation {
+  kind: 'create' | 'delete';
+  key: AssignmentKey;
+  status: AssignmentOperationStatus;
+  pollsLeft: number;
+  failWith?: string;
+}
+
+/** Identity Center assignments: operations finish after `pollsBeforeDone` status reads. */
+export class FakeDirectory implements AssignmentDirectory {
+  readonly assigned = new Set<string>();
+  readonly calls: Array<{ op: string; key?: string }> = [];
+  private readonly operations = new Map<string, Operation>();
+  private next = 0;
+  pollsBeforeDone = 0;
+  /** Errors thrown by the next delete calls, in order. */
+  deleteErrors: Error[] = [];
+  /** The next deletions end FAILED with this reason. */
+  failDeletions: string[] = [];
+  /** Resolves before each delete call returns (to hold two callers inside the call). */
+  deleteGate?: Promise<void>;
+
+  assign(key: AssignmentKey): void {
+    this.assigned.add(assignmentKeyText(key));
+  }
+  has(key: AssignmentKey): boolean {
+    return this.assigned.has(assignmentKeyText(key));
+  }
+  count(op: string): number {
+    return this.calls.filter((c) => c.op === op).length;
+  }
+
+  async listUserPrincipals(accountId: string, permissionSetArn: string) {
+    await tick();
+    this.calls.push({ op: 'list' });
+    return [...this.assigned]
+      .map((text) => text.split('|'))
+      .filter(([a, p]) => a === accountId && p === permissionSetArn)
+      .map(([, , principal]) => principal ?? '');
+  }
+
+  async create(key: AssignmentKey) {
+    await tick();
+    this.calls.push({ op: 'create', key: assignmentKeyText(key) });
+    return this.start('create', key);
+  }
+
+  async creationStatus(operationId: string) {
+    await tick();
+    return this.poll(operationId);
+  }
+
+  async delete(key: AssignmentKey) {
+    await tick();
+    this.calls.push({ op: 'delete', key: assignmentKeyText(key) });
+    if (this.deleteGate) await this.deleteGate;
+    const error = this.deleteErrors.shift();
+    if (error) throw error;
+    const inProgress = [...this.operations.values()].some(
+      (o) => o.status.status === 'IN_PROGRESS' && assignmentKeyText(o.key) === assignmentKeyText(key),
+    );
+    if (inProgress) throw new RetryableError('DeleteAccountAssignment: ConflictException');
+    return this.start('delete', key, this.failDeletions.shift());
+  }
+
+  async deletionStatus(operationId: string) {
+    await tick();
+    return this.poll(operationId);
+  }
+
+  private start(kind: 'create' | 'delete', key: AssignmentKey, failWith?: string) {
+    const requestId = `op-${++this.next}`;
+    const operation: Operation = {
+      kind,
+      key,
+      status: { status: 'IN_PROGRESS', requestId },
+      pollsLeft: this.pollsBeforeDone,
+      ...(failWith ? { failWith } : {}),
+    };
+    this.operations.set(requestId, operation);
+    if (operation.pollsLeft === 0) this.complete(operation);
+    return clone(operation.status);
+  }
+
+  private poll(operationId: string): AssignmentOperationStatus {
+    const operation = this.operations.get(operationId);
+    if (!operation) throw new AccessError('not-found', `no operation ${operationId}`);
+    if (operation.status.status === 'IN_PROGRESS') {
+      operation.pollsLeft--;
+      if (operation.pollsLeft <= 0) this.complete(operation);
+    }
+    return clone(operation.status);
+  }
+
+  private complete(operation: Operation): void {
+    const text = assignmentKeyText(operation.key);
+    const requestId = operation.status.requestId;
+    if (operation.failWith) {
+      operation.status = { status: 'FAILED', requestId, failureReason: operation.failWith };
+    } else if (operation.kind === 'delete' && !this.assigned.has(text)) {
+      operation.status = {
+        status: 'FAILED',
+        requestId,
+        failureReason: 'Received a 404 status error: Account assignment does not exist',
+      };
+    } else {
+      operation.status = { status: 'SUCCEEDED', requestId };
+      if (operation.kind === 'create') this.assigned.add(text);
+      else this.assigned.delete(text);
+    }
+  }
+}
+
+export class FakeWorkflow implements Workflow {
+  readonly running = new Set<string>();
+  readonly stopped: string[] = [];
+  readonly signals: Array<{ token: string; kind: 'success' | 'failure'; output?: unknown }> = [];
+  readonly liveTokens = new Set<string>();
+
+  async start(input: import('../../functions/core/model').ExecutionInput) {
+    await tick();
+    const already = this.running.has(input.request.requestId);
+    this.running.add(input.request.requestId);
+    return { executionArn: `arn:exec:${input.request.requestId}`, alreadyStarted: already };
+  }
+  async sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<TaskSignalResult> {
+    await tick();
+    this.signals.push({ token: taskToken, kind: 'success', output });
+    return this.liveTokens.delete(taskToken) ? 'sent' : 'expired';
+  }
+  async sendFailure(taskToken: string): Promise<TaskSignalResult> {
+    await tick();
+    this.signals.push({ token: taskToken, kind: 'failure' });
+    return this.liveTokens.delete(taskToken) ? 'sent' : 'expired';
+  }
+  async stop(requestId: string) {
+    await tick();
+    this.stopped.push(requestId);
+    this.running.delete(requestId);
+  }
+  async isRunning(requestId: string) {
+    await tick();
+    return this.running.has(requestId);
+  }
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly alerts: string[] = [];
+  readonly notices: Array<{ requestId: string; notice: RequesterNotice; detail?: string }> = [];
+  readonly approvalRequests: Array<{ requestId: string; approvers: string[] }> = [];
+  readonly updates: string[] = [];
+
+  async requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined> {
+    this.approvalRequests.push({ requestId: record.request.requestId, approvers: approverEmails });
+    return { channel: 'C0APPROVALS', ts: `${this.approvalRequests.length}.000` };
+  }
+  async updateRequestMessages(record: RequestRecord) {
+    this.updates.push(record.request.requestId);
+  }
+  async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string) {
+    this.notices.push({ requestId: record.request.requestId, notice, ...(detail ? { detail } : {}) });
+  }
+  async alert(text: string) {
+    this.alerts.push(text);
+  }
+  noticesFor(requestId: string): RequesterNotice[] {
+    return this.notices.filter((n) => n.requestId === requestId).map((n) => n.notice);
+  }
+}
