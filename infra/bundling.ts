@@ -75,6 +75,9 @@ const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
   '@slack/socket-mode': './infra/bundling-stubs/slack-socket-mode.cjs',
   express: './infra/bundling-stubs/express.cjs',
   'raw-body': './infra/bundling-stubs/raw-body.cjs',
+  // OAuth installs (InstallProvider) only exist with clientId/clientSecret, never here; this also
+  // drops jsonwebtoken and semver.
+  '@slack/oauth': './infra/bundling-stubs/slack-oauth.cjs',
 };
 
 /** esbuild options of one function, in the vocabulary both CDK and the esbuild API share. */

@@ -54,6 +54,15 @@ const FUNCTION_DESCRIPTIONS: Record<FunctionName, string> = {
   reconciler: 'Every 5 minutes: revokes grants past their window that are still assigned, alerts',
 };
 
+/** Functions that post to Slack or answer it, and so need the Slack secret. */
+export const SLACK_FUNCTIONS: readonly FunctionName[] = [
+  'request-approval',
+  'access-window',
+  'finish',
+  'slack',
+  'reconciler',
+];
+
 export class JitAccessStack extends Stack {
   readonly functions: Record<FunctionName, ProductFunction>;
   readonly stateTable: dynamodb.Table;
@@ -167,14 +176,12 @@ export class JitAccessStack extends Stack {
     this.functions = { ...workers, slack, reconciler } as Record<FunctionName, ProductFunction>;
 
     const indexNames = Object.keys(STATE_TABLE_INDEXES);
-    for (const product of Object.values(this.functions)) {
-      // Every function reads the policy, keeps request state and writes audit events. All of
-      // them also read the Slack secret: functions/shared/runtime.ts builds the Slack notifier
-      // (and so loads the secret) for every lifecycle step, even the ones that never post.
-      product
-        .bindStateTable(this.stateTable, indexNames)
-        .bindAuditTable(this.auditTable)
-        .bindSlackSecret(this.slackSecret);
+    for (const [name, product] of Object.entries(this.functions)) {
+      // Every function reads the policy, keeps request state and writes audit events. Only the
+      // ones that talk to Slack read its secret (functions/shared/runtime.ts loads it on the
+      // first message, so validate, grant, revoke and the polls never do).
+      product.bindStateTable(this.stateTable, indexNames).bindAuditTable(this.auditTable);
+      if (SLACK_FUNCTIONS.includes(name as FunctionName)) product.bindSlackSecret(this.slackSecret);
     }
 
     // Identity Center, per function, from the policy file.

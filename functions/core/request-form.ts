@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatMinutes } from './duration';
 import type { AccessRequest, RequestRecord } from './model';
 import {

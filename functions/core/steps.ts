@@ -1,9 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditTrail } from './audit';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import {
   type AccessRequest,
   type AssignmentKey,
+  accessRequestSchema,
   executionInputSchema,
   type HoldersRecord,
   type RequestRecord,
@@ -96,6 +97,8 @@ const OUTCOMES = [
 ] as const;
 const finishSchema = z.object({
   requestId: z.string().min(1),
+  /** The execution's request, passed when Validate failed and nothing may be stored yet. */
+  request: z.unknown().optional(),
   outcome: z.enum(OUTCOMES),
   // Step Functions error objects; fields may be null when a path had nothing to carry.
   error: z.object({ Error: z.string().nullish(), Cause: z.string().nullish() }).optional(),
@@ -460,7 +463,9 @@ export class LifecycleSteps {
       status: target.status,
       ...(failureReason ? { failureReason } : {}),
     });
-    const record = updated.ok ? updated.value : await store.getRequest(step.requestId);
+    const record = updated.ok
+      ? updated.value
+      : ((await store.getRequest(step.requestId)) ?? (await this.storeUnvalidated(step, failureReason)));
     if (!record) throw new AccessError('not-found', `Request ${step.requestId} is not stored`);
     if (step.outcome === 'approval-expired')
       await audit.record(step.requestId, 'approval.expired', SYSTEM, 'info', {});
@@ -491,6 +496,24 @@ export class LifecycleSteps {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Validate failed before storing the request: keep a REJECTED record built from the execution
+   * input, so the requester is told and the request shows up in Slack.
+   */
+  private async storeUnvalidated(step: z.infer<typeof finishSchema>, failureReason?: string) {
+    const request = accessRequestSchema.safeParse(step.request);
+    if (!request.success || request.data.requestId !== step.requestId) return undefined;
+    const { record } = await this.deps.store.createRequest({
+      version: 1,
+      request: request.data,
+      status: 'REJECTED',
+      approvals: [],
+      failureReason: failureReason ?? 'The request could not be validated',
+      updatedAt: this.now().toISOString(),
+    });
+    return record;
+  }
 
   private async requireRequest(requestId: string): Promise<RequestRecord> {
     const record = await this.deps.store.getRequest(requestId);

@@ -13,7 +13,7 @@ import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
 import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/policy';
-import type { Clock } from '../core/ports';
+import type { Clock, Notifier } from '../core/ports';
 import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
 import { LifecycleSteps } from '../core/steps';
 import { ENV, optionalEnv, requiredEnv } from './config';
@@ -122,19 +122,29 @@ export function slackNotifier(): Promise<SlackNotifier> {
   return notifier;
 }
 
+/**
+ * The Slack notifier, built on its first message: steps that never notify (validate, grant,
+ * revoke and the polls) then never read the Slack secret, and their roles need no access to it.
+ */
+const deferredSlackNotifier: Notifier = {
+  requestApproval: async (...args) => (await slackNotifier()).requestApproval(...args),
+  updateRequestMessages: async (...args) => (await slackNotifier()).updateRequestMessages(...args),
+  notifyRequester: async (...args) => (await slackNotifier()).notifyRequester(...args),
+  alert: async (...args) => (await slackNotifier()).alert(...args),
+};
+
 let steps: Promise<LifecycleSteps> | undefined;
 export function lifecycleSteps(): Promise<LifecycleSteps> {
-  steps ??= slackNotifier().then(
-    (n) =>
-      new LifecycleSteps({
-        policy: policy(),
-        store: requestStore(),
-        audit: auditTrail(),
-        assignments: assignmentDirectory(),
-        users: userDirectory(),
-        notifier: n,
-        clock: systemClock,
-      }),
+  steps ??= Promise.resolve(
+    new LifecycleSteps({
+      policy: policy(),
+      store: requestStore(),
+      audit: auditTrail(),
+      assignments: assignmentDirectory(),
+      users: userDirectory(),
+      notifier: deferredSlackNotifier,
+      clock: systemClock,
+    }),
   );
   return steps;
 }

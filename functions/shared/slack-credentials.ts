@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, ENV, optionalEnv } from './config';
 
 // Slack credentials: from Secrets Manager on AWS (SLACK_SECRET_ARN, a JSON secret), from the

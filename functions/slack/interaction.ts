@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import { z } from 'zod';
+import * as z from 'zod';
 import { utcTime } from '../adapters/slack-messages';
 import type { Actor, DecisionOutcome, WindowOutcome } from '../core/decisions';
 import type { RequestRecord } from '../core/model';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { FUNCTIONS, type FunctionName, PROJECT_ROOT, WORKERS } from '../../infra/bundling';
-import { ASL_FILE } from '../../infra/jit-access-stack';
+import { ASL_FILE, SLACK_FUNCTIONS } from '../../infra/jit-access-stack';
 import { allStatements, asArray, removeOutdirs, type Statement, type Synthesized, synthesize } from './synth';
 
 // The stack as CloudFormation sees it: synthesized once from cdk.json's context (the example
@@ -118,7 +118,7 @@ describe('functions', () => {
     }
   });
 
-  it('gives every function the policy file, the tables, the Slack secret and logger settings', () => {
+  it('gives every function the policy file, the tables and logger settings, and the Slack secret only to those that talk to Slack', () => {
     const stateTable = logicalId(synth.stack.stateTable.node.defaultChild);
     const auditTable = logicalId(synth.stack.auditTable.node.defaultChild);
     const secret = logicalId(synth.stack.slackSecret.node.defaultChild);
@@ -129,13 +129,22 @@ describe('functions', () => {
         POLICY_FILE: '/var/task/access-policy.yaml',
         STATE_TABLE: { Ref: stateTable },
         AUDIT_TABLE: { Ref: auditTable },
-        SLACK_SECRET_ARN: { Ref: secret },
+        ...(SLACK_FUNCTIONS.includes(name) ? { SLACK_SECRET_ARN: { Ref: secret } } : {}),
         ALERT_CHANNEL: 'C0ALERTS1',
         POWERTOOLS_SERVICE_NAME: 'jit-access',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...(name === 'slack' || name === 'reconciler' ? { STATE_MACHINE_ARN: { Ref: machine } } : {}),
       });
+    }
+  });
+
+  it('keeps the Slack secret out of the roles of functions that never talk to Slack', () => {
+    for (const { name } of FUNCTIONS) {
+      const readsSecret = statementsOf(name).some((s) =>
+        asArray(s.Action).some((a) => String(a).startsWith('secretsmanager:')),
+      );
+      expect({ name, readsSecret }).toEqual({ name, readsSecret: SLACK_FUNCTIONS.includes(name) });
     }
   });
 

@@ -227,6 +227,29 @@ describe('grant failures', () => {
     expect((await requestStore().getRequest(requestId))?.status).toBe('REVOKED');
   });
 
+  it('tells the requester when Validate keeps failing, and grants nothing', async () => {
+    harness = await startHarness({
+      wrapHandler: (name, handler) =>
+        name === 'validate'
+          ? async () => {
+              throw new Error('policy store unreachable');
+            }
+          : handler,
+    });
+    const requestId = newId();
+    const result = await harness.finished(await harness.start({ requestId }));
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'ValidationFailed' });
+    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(await requestStore().getRequest(requestId)).toMatchObject({
+      status: 'REJECTED',
+      failureReason: expect.stringContaining('policy store unreachable'),
+    });
+    expect(await harness.auditActions(requestId)).toEqual(['request.closed']);
+    const dm = harness.slackCalls('chat.postMessage').find((c) => c.args.channel === alice.slackUserId);
+    expect(String(dm?.args.text)).toContain('was rejected');
+  });
+
   it('revokes when a step after the grant crashes', async () => {
     harness = await startHarness({
       wrapHandler: (name, handler) =>

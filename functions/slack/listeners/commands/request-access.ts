@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { escapeText, statusLine } from '../../../adapters/slack-messages';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';

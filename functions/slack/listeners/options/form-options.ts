@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackOptionsMiddlewareArgs } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { searchAccounts, searchPermissionSets } from '../../../core/request-form';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';

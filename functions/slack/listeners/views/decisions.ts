@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import {

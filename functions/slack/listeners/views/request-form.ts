@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { escapeText } from '../../../adapters/slack-messages';
 import { formatMinutes } from '../../../core/duration';
 import { errorMessage, errorName } from '../../../core/errors';

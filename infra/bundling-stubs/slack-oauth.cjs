@@ -1,5 +1,4 @@
-// Proposed stand-in for `@slack/oauth` in the slack Lambda bundle (measured by bench/bundles.ts,
-// to be moved next to infra/bundling-stubs/). Only Bolt's HTTP, Express and Socket Mode receivers
+// Stand-in for `@slack/oauth` in the slack Lambda bundle. Only Bolt's HTTP, Express and Socket Mode receivers
 // build an InstallProvider, and only when OAuth (clientId/clientSecret) is configured; the Lambda
 // behind AwsLambdaReceiver never does. Dropping it also drops jsonwebtoken and semver.
 function notBundled() {
