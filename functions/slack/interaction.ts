@@ -78,6 +78,53 @@ export async function actorOf(
   return lookup.ok ? { ok: true, actor: { email: lookup.email, slackUserId: userId } } : lookup;
 }
 
+export interface ResolvedClick {
+  userId: string;
+  origin: Origin;
+  requestId: string;
+  triggerId: string | undefined;
+  actor: Actor;
+}
+
+/**
+ * The common start of every button listener: parse the click, find who clicked. When either
+ * fails the person is answered here and undefined comes back: nothing else is done.
+ */
+export async function resolveClick(
+  ctx: ListenerContext,
+  client: WebClient,
+  body: unknown,
+): Promise<ResolvedClick | undefined> {
+  const click = buttonClickSchema.safeParse(body);
+  if (!click.success) {
+    logger.warn('malformed button payload');
+    const userId = (body as { user?: { id?: unknown } })?.user?.id;
+    if (typeof userId === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(userId))
+      await tell(
+        ctx,
+        client,
+        userId,
+        { kind: 'dm' },
+        'That button did not carry a valid request; nothing was changed.',
+      );
+    return undefined;
+  }
+  const userId = click.data.user.id;
+  const origin = originOf(click.data);
+  const who = await actorOf(ctx, client, userId);
+  if (!who.ok) {
+    await tell(ctx, client, userId, origin, who.message);
+    return undefined;
+  }
+  return {
+    userId,
+    origin,
+    requestId: click.data.actions[0]?.value ?? '',
+    triggerId: click.data.trigger_id,
+    actor: who.actor,
+  };
+}
+
 const NOT_AUTHORIZED: Record<'not-approver' | 'self-approval' | 'no-approval', string> = {
   'not-approver': 'You are not an approver for this request.',
   'self-approval': 'You cannot approve or deny your own request.',

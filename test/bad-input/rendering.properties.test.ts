@@ -5,7 +5,7 @@ import {
   escapeText,
   requesterNotice,
 } from '../../functions/adapters/slack-messages';
-import type { RequestRecord } from '../../functions/core/model';
+import { REQUEST_STATUSES, type RequestRecord } from '../../functions/core/model';
 import type { RequesterNotice } from '../../functions/core/ports';
 
 // People's text (reasons, tickets, denial reasons, failure reasons) rendered in Block Kit: shown
@@ -26,19 +26,6 @@ const NOTICES: RequesterNotice[] = [
   'grant-failed',
   'revoke-failed',
 ];
-const STATUSES = [
-  'PENDING_APPROVAL',
-  'APPROVED',
-  'DENIED',
-  'APPROVAL_EXPIRED',
-  'REJECTED',
-  'GRANTING',
-  'ACTIVE',
-  'REVOKING',
-  'REVOKED',
-  'GRANT_FAILED',
-  'REVOKE_FAILED',
-] as const;
 
 /** Text people type, biased towards Slack markup and entity characters. */
 const hostile = (max: number) =>
@@ -66,7 +53,7 @@ const recordArb = fc.record({
   ticket: fc.option(hostile(100), { nil: undefined }),
   denialReason: fc.option(hostile(3000), { nil: undefined }),
   failureReason: fc.option(hostile(5000), { nil: undefined }),
-  status: fc.constantFrom(...STATUSES),
+  status: fc.constantFrom(...REQUEST_STATUSES),
   pendingExtensionMinutes: fc.option(fc.integer({ min: 1, max: 600 }), { nil: undefined }),
 });
 

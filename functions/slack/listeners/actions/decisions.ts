@@ -5,13 +5,11 @@ import { precheckDecision } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import {
-  actorOf,
-  buttonClickSchema,
   decisionText,
   notAuthorizedText,
   type Origin,
-  originOf,
   publishHome,
+  resolveClick,
   tell,
 } from '../../interaction';
 import { slackErrorCode } from '../../people';
@@ -21,20 +19,6 @@ import { denyReasonModal } from '../../views/modals';
 // core checks that the clicker is an approver named by policy and that nobody decided first.
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
-
-/** Listener for a click whose payload does not parse: acknowledged, answered, nothing started. */
-async function rejectMalformed(ctx: ListenerContext, client: WebClient, body: unknown): Promise<void> {
-  const userId = (body as { user?: { id?: unknown } })?.user?.id;
-  logger.warn('malformed button payload');
-  if (typeof userId === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(userId))
-    await tell(
-      ctx,
-      client,
-      userId,
-      { kind: 'dm' },
-      'That button did not carry a valid request; nothing was changed.',
-    );
-}
 
 async function afterDecision(
   ctx: ListenerContext,
@@ -50,14 +34,10 @@ async function afterDecision(
 export function approveRequest(ctx: ListenerContext) {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
-    const click = buttonClickSchema.safeParse(body);
-    if (!click.success) return rejectMalformed(ctx, client, body);
-    const userId = click.data.user.id;
-    const origin = originOf(click.data);
-    const who = await actorOf(ctx, client, userId);
-    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
-    const requestId = click.data.actions[0]?.value ?? '';
-    const outcome = await ctx.decisions.decide(requestId, who.actor, 'approve');
+    const click = await resolveClick(ctx, client, body);
+    if (!click) return;
+    const { userId, origin, requestId } = click;
+    const outcome = await ctx.decisions.decide(requestId, click.actor, 'approve');
     logger.info('approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
     await afterDecision(ctx, client, userId, origin, decisionText(outcome));
   };
@@ -66,14 +46,10 @@ export function approveRequest(ctx: ListenerContext) {
 export function approveExtension(ctx: ListenerContext) {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
-    const click = buttonClickSchema.safeParse(body);
-    if (!click.success) return rejectMalformed(ctx, client, body);
-    const userId = click.data.user.id;
-    const origin = originOf(click.data);
-    const who = await actorOf(ctx, client, userId);
-    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
-    const requestId = click.data.actions[0]?.value ?? '';
-    const outcome = await ctx.decisions.decideExtension(requestId, who.actor, 'approve');
+    const click = await resolveClick(ctx, client, body);
+    if (!click) return;
+    const { userId, origin, requestId } = click;
+    const outcome = await ctx.decisions.decideExtension(requestId, click.actor, 'approve');
     logger.info('extension approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
     if ('record' in outcome && outcome.kind === 'extended')
       await ctx.notifier?.updateRequestMessages(outcome.record);
@@ -91,24 +67,20 @@ export function approveExtension(ctx: ListenerContext) {
 export function denyButton(ctx: ListenerContext, kind: 'request' | 'extension') {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
-    const click = buttonClickSchema.safeParse(body);
-    if (!click.success) return rejectMalformed(ctx, client, body);
-    const userId = click.data.user.id;
-    const origin = originOf(click.data);
-    const who = await actorOf(ctx, client, userId);
-    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
-    const requestId = click.data.actions[0]?.value ?? '';
+    const click = await resolveClick(ctx, client, body);
+    if (!click) return;
+    const { userId, origin, requestId } = click;
     const record = await ctx.store.getRequest(requestId);
-    const check = precheckDecision(ctx.policy, record, who.actor.email, kind);
+    const check = precheckDecision(ctx.policy, record, click.actor.email, kind);
     if (!check.ok || !record) {
       const reason = check.ok ? 'not-found' : check.reason;
       return tell(ctx, client, userId, origin, refusal(reason, record));
     }
-    if (!click.data.trigger_id)
+    if (!click.triggerId)
       return tell(ctx, client, userId, origin, 'Slack sent no trigger id; click Deny again.');
     try {
       await client.views.open({
-        trigger_id: click.data.trigger_id,
+        trigger_id: click.triggerId,
         view: denyReasonModal(record, JSON.stringify({ requestId, kind, origin }), kind),
       });
     } catch (error) {

@@ -2,7 +2,14 @@ import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '
 import { extensionChoices } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import { actorOf, buttonClickSchema, decisionText, originOf, publishHome, tell } from '../../interaction';
+import {
+  buttonClickSchema,
+  decisionText,
+  originOf,
+  publishHome,
+  resolveClick,
+  tell,
+} from '../../interaction';
 import { slackErrorCode } from '../../people';
 import { extendModal } from '../../views/modals';
 
@@ -13,17 +20,10 @@ type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 export function endAccess(ctx: ListenerContext) {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
-    const click = buttonClickSchema.safeParse(body);
-    if (!click.success) {
-      logger.warn('malformed button payload');
-      return;
-    }
-    const userId = click.data.user.id;
-    const origin = originOf(click.data);
-    const who = await actorOf(ctx, client, userId);
-    if (!who.ok) return tell(ctx, client, userId, origin, who.message);
-    const requestId = click.data.actions[0]?.value ?? '';
-    const outcome = await ctx.decisions.endAccess(requestId, who.actor);
+    const click = await resolveClick(ctx, client, body);
+    if (!click) return;
+    const { userId, origin, requestId } = click;
+    const outcome = await ctx.decisions.endAccess(requestId, click.actor);
     logger.info('end access click', { requestId, correlation_id: requestId, outcome: outcome.kind });
     const text = decisionText(outcome);
     if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
