@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { esbuildBuildOptions, FUNCTIONS, type FunctionName, PROJECT_ROOT } from '../infra/bundling';
 
 // Builds each Lambda exactly as it is deployed (infra/bundling.ts is the one source of the esbuild
@@ -13,16 +13,9 @@ export const OUT_ROOT = path.join(PROJECT_ROOT, 'node_modules/.cache/jit-access-
 
 /**
  * `bundled`: as deployed (infra/bundling.ts). `runtime`: the same with the AWS SDK external, taken
- * from the Lambda runtime. `proposed`: as deployed plus the two changes docs/BENCHMARKS.md proposes,
- * applied here at build time to measure them before anyone makes them: `import * as z from 'zod'`
- * in functions/ (every bundle) and `@slack/oauth` aliased to a stub (slack bundle).
+ * from the Lambda runtime.
  */
-export type SdkChoice = 'bundled' | 'runtime' | 'proposed';
-
-/** The alias proposed for the slack bundle, on top of infra/bundling.ts's (paths relative to the project root). */
-export const PROPOSED_SLACK_ALIAS: Record<string, string> = {
-  '@slack/oauth': './bench/bundling-stubs/slack-oauth.cjs',
-};
+export type SdkChoice = 'bundled' | 'runtime';
 
 export interface BuiltBundle {
   name: FunctionName;
@@ -30,7 +23,7 @@ export interface BuiltBundle {
   file: string;
   bytes: number;
   gzipBytes: number;
-  /** Largest inputs by bytes in the output, package-level ("@slack/bolt", "functions", …). */
+  /** Largest inputs by bytes in the output, package-level ("@slack/bolt", "@smithy/*", "functions", …). */
   topInputs: Array<{ input: string; bytes: number }>;
 }
 
@@ -49,31 +42,10 @@ export function bundleOptions(name: FunctionName, sdk: SdkChoice, outdir: string
   return {
     ...options,
     external: [...(options.external ?? []), ...(sdk === 'runtime' ? ['@aws-sdk/*'] : [])],
-    alias: { ...options.alias, ...(sdk === 'proposed' && name === 'slack' ? PROPOSED_SLACK_ALIAS : {}) },
-    plugins: sdk === 'proposed' ? [zodNamespaceImport] : [],
     metafile: true,
     logLevel: 'error',
   };
 }
-
-const ZOD_NAMED_IMPORT = /import\s*\{\s*z\s*\}\s*from\s*'zod';/g;
-
-/**
- * `import { z } from 'zod'` keeps every export of zod 4 in the bundle (≈ 450 KB minified, tens of
- * ms to evaluate): `z` is one object holding the whole API, which esbuild cannot tree-shake.
- * `import * as z from 'zod'` is the same API as a namespace import, whose unused members esbuild
- * drops. This plugin rewrites the product's own files at build time (benchmark only).
- */
-export const zodNamespaceImport: Plugin = {
-  name: 'zod-namespace-import',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /[\\/]functions[\\/].*\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const contents = source.replace(ZOD_NAMED_IMPORT, "import * as z from 'zod';");
-      return contents === source ? undefined : { contents, loader: 'ts' };
-    });
-  },
-};
 
 export async function buildBundle(name: FunctionName, sdk: SdkChoice): Promise<BuiltBundle> {
   const outdir = path.join(OUT_ROOT, `sdk-${sdk}`, name);
@@ -84,9 +56,16 @@ export async function buildBundle(name: FunctionName, sdk: SdkChoice): Promise<B
   return { name, sdk, file, bytes, gzipBytes, topInputs: topInputs(result.metafile, file) };
 }
 
+/** Families of many small packages count as one ("@smithy/*"): that is how they weigh in a bundle. */
+const GROUPED_SCOPES = ['@aws-sdk', '@smithy', '@aws-crypto'];
+
 function packageOf(input: string): string {
-  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-  if (match?.[1]) return match[1];
+  const match = /node_modules\/((@[^/]+)\/)?([^/]+)/.exec(input);
+  if (match?.[3]) {
+    const scope = match[2];
+    if (scope && GROUPED_SCOPES.includes(scope)) return `${scope}/*`;
+    return scope ? `${scope}/${match[3]}` : match[3];
+  }
   return input.split('/')[0] ?? input;
 }
 

@@ -151,7 +151,7 @@ export async function runColdInit(options: ColdInitOptions): Promise<SectionResu
   const runs = options.runs ?? (options.quick ? 1 : 10);
   const compareSdk = options.compareSdk ?? !options.quick;
   const names = deployedFunctions();
-  const choices: SdkChoice[] = compareSdk ? ['bundled', 'runtime', 'proposed'] : ['bundled'];
+  const choices: SdkChoice[] = compareSdk ? ['bundled', 'runtime'] : ['bundled'];
   const bundles: BuiltBundle[] = [];
   for (const sdk of choices) for (const name of names) bundles.push(await buildBundle(name, sdk));
 
@@ -170,7 +170,7 @@ export async function runColdInit(options: ColdInitOptions): Promise<SectionResu
     const samples = new Map<BuiltBundle, ColdSample[]>(measured.map((b) => [b, []]));
     // Round-robin over the bundles, one process at a time: noise from the rest of the machine then
     // falls on every variant alike instead of on whichever ran during a busy spell.
-    // The deployed build gets `runs` samples; the alternatives half as many (they inform a choice,
+    // The deployed build gets `runs` samples; the alternative half as many (it informs a choice,
     // they are not the figure the target applies to), which keeps the full run under 10 minutes.
     const alternativeRuns = Math.max(3, Math.ceil(runs / 2));
     for (let run = 0; run < runs; run++) {
@@ -192,9 +192,12 @@ export async function runColdInit(options: ColdInitOptions): Promise<SectionResu
     : [];
   const deployed = results.filter((r) => r.sdk === 'bundled');
   const rows: Row[] = deployed.map((r) => coldRow(r));
-  for (const choice of choices.filter((c) => c !== 'bundled')) {
-    const other = results.filter((r) => r.sdk === choice);
-    const label = choice === 'runtime' ? 'SDK from runtime' : 'proposed (zod namespace import, oauth stub)';
+  const worker = deployed.find((r) => isWorker(r.name));
+  if (worker) rows.push(inputsRow(worker));
+  const slack = deployed.find((r) => r.name === 'slack');
+  if (slack) rows.push(inputsRow(slack));
+  if (compareSdk) {
+    const other = results.filter((r) => r.sdk === 'runtime');
     const groups: Array<[string, (r: ColdResult) => boolean]> = [['workers', (r) => isWorker(r.name)]];
     if (deployed.some((r) => r.name === 'slack')) groups.push(['slack', (r) => r.name === 'slack']);
     for (const [group, pick] of groups) {
@@ -202,7 +205,7 @@ export async function runColdInit(options: ColdInitOptions): Promise<SectionResu
       const b = other.filter(pick);
       const m = (list: ColdResult[], f: (r: ColdResult) => number) => median(list.map(f));
       rows.push({
-        measure: `${group}: ${label} (as deployed -> this)`,
+        measure: `${group}: SDK from runtime (as deployed -> this)`,
         result:
           `load ${ms(m(a, (r) => r.loadMs))} -> ${ms(m(b, (r) => r.loadMs))}; ` +
           `1st event ${ms(m(a, (r) => r.firstEventMs))} -> ${ms(m(b, (r) => r.firstEventMs))}; ` +
@@ -232,9 +235,22 @@ export async function runColdInit(options: ColdInitOptions): Promise<SectionResu
       packageCosts,
     },
     notes: [
-      `Cold init: esbuild options from infra/bundling.ts (minified, node24 target, source maps), NODE_OPTIONS=--enable-source-maps as deployed; median of ${runs} fresh node ${process.version} processes per deployed bundle${compareSdk ? ` (${Math.max(3, Math.ceil(runs / 2))} for the alternatives)` : ''}; first event against local stand-ins (no TLS, no network latency). "SDK from runtime" marks @aws-sdk/* external; the fresh process then resolves it from this project's node_modules, standing in for the runtime's copy.`,
+      `Cold init: esbuild options from infra/bundling.ts (minified, node24 target, source maps), NODE_OPTIONS=--enable-source-maps as deployed; median of ${runs} fresh node ${process.version} processes per deployed bundle${compareSdk ? ` (${Math.max(3, Math.ceil(runs / 2))} for SDK from runtime)` : ''}; first event against local stand-ins (no TLS, no network latency). "SDK from runtime" marks @aws-sdk/* external; the fresh process then resolves it from this project's node_modules, standing in for the runtime's copy.`,
     ],
     durationMs: Date.now() - started,
+  };
+}
+
+/** What fills a bundle: its largest inputs from esbuild's metafile, by package. */
+function inputsRow(r: ColdResult): Row {
+  const label = isWorker(r.name) ? `worker bundle (${r.name})` : `${r.name} bundle`;
+  return {
+    measure: `${label}: largest inputs, minified`,
+    result: r.topInputs
+      .slice(0, 6)
+      .map((i) => `${i.input} ${kb(i.bytes)}`)
+      .join('; '),
+    status: 'INFO',
   };
 }
 

@@ -27,8 +27,7 @@ export const PACKAGE_CASES: Record<string, string> = {
     import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
     import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
     export const clients = [DynamoDBClient, DynamoDBDocumentClient, SSOAdminClient];`,
-  'zod { z }': `import { z } from 'zod'; export const s = z.object({ a: z.string().email() });`,
-  'zod * as z': `import * as z from 'zod'; export const s = z.object({ a: z.string().email() });`,
+  'zod (* as z)': `import * as z from 'zod'; export const s = z.object({ a: z.string().email() });`,
   yaml: `import { parse } from 'yaml'; export const p = parse;`,
   'web-api': `import { WebClient } from '@slack/web-api'; export const W = WebClient;`,
   logger: `import { Logger } from '@aws-lambda-powertools/logger'; export const l = new Logger();`,

@@ -9,9 +9,8 @@ import type { SectionOptions } from './section';
 // `npm run bench` — every section, one table, bench/results.json.
 //   --quick                 the short version CI runs as a smoke test (targets shown, not enforced)
 //   --only a,b              run some sections: lifecycle, revoke-lag, throughput, cold-init, slack-ack
-//   --retry-profile wide    throughput with the Retry budget proposed in docs/BENCHMARKS.md (experiment)
 //   --time-scale N          throughput: model seconds per real second (default 3; 1 = real time)
-//   --requests N            throughput: requests submitted at once (default 1000; quick 100)
+//   --requests N            throughput: requests submitted at once (default 1000; quick 50)
 //   --strict                exit 1 when a target is missed (default: only when a section fails)
 //   --out FILE              where to write the results (default bench/results.json)
 
@@ -47,12 +46,6 @@ function parseArgs(argv: string[]): Args {
         if (unknown.length)
           throw new Error(`Unknown section(s) ${unknown.join(', ')}; known: ${SECTION_IDS.join(', ')}`);
         args.only = SECTION_IDS.filter((id) => wanted.includes(id));
-        break;
-      }
-      case '--retry-profile': {
-        const profile = value();
-        if (profile !== 'as-is' && profile !== 'wide') throw new Error('--retry-profile is as-is or wide');
-        args.section.retryProfile = profile;
         break;
       }
       case '--time-scale':

@@ -5,7 +5,7 @@ import type { SectionId, SectionResult } from './lib/report';
 import { runLifecycleCost } from './lifecycle-cost';
 import { runRevokeLag } from './revoke-lag';
 import { runSlackAck } from './slack-ack';
-import { runThroughput, type ThroughputOptions } from './throughput';
+import { runThroughput } from './throughput';
 
 // Runs one benchmark section in this (fresh) process and writes its SectionResult as JSON:
 //   node --import tsx bench/section.ts <section> <options JSON> <result file>
@@ -14,7 +14,6 @@ import { runThroughput, type ThroughputOptions } from './throughput';
 
 export interface SectionOptions {
   quick: boolean;
-  retryProfile?: ThroughputOptions['retryProfile'];
   timeScale?: number;
   requests?: number;
 }

@@ -1,6 +1,6 @@
 import './lib/env';
 import { type SectionResult, usd } from './lib/report';
-import { type AslDefinition, benchUser, requestStore, startStack } from './lib/stack';
+import { benchUser, requestStore, startStack } from './lib/stack';
 import { summarize } from './lib/stats';
 
 // 5. Throughput under AWS quotas: N requests submitted at once (StartExecution through the
@@ -28,29 +28,6 @@ export interface ThroughputOptions {
   /** Model seconds per real second (1 = real time). */
   timeScale?: number;
   windowMinutes?: number;
-  /** `as-is`: the ASL as committed. `wide`: the Retry budget proposed in docs/BENCHMARKS.md (experiment). */
-  retryProfile?: RetryProfile;
-}
-
-export type RetryProfile = 'as-is' | 'wide';
-export const WIDE_RETRY = { MaxAttempts: 20, MaxDelaySeconds: 60 };
-
-/**
- * The proposal measured by `--retry-profile wide`: every retrier that handles RetryableError gets
- * at least 20 attempts and backoff capped at 60 s (full jitter unchanged), so a request outlasts
- * several minutes of Identity Center saturation instead of about one.
- */
-export function widenRetries(definition: AslDefinition): AslDefinition {
-  for (const state of Object.values(definition.States)) {
-    const retriers = Array.isArray(state.Retry) ? (state.Retry as Array<Record<string, unknown>>) : [];
-    for (const retrier of retriers) {
-      const errors = Array.isArray(retrier.ErrorEquals) ? retrier.ErrorEquals : [];
-      if (!errors.includes('RetryableError')) continue;
-      retrier.MaxAttempts = Math.max(Number(retrier.MaxAttempts ?? 3), WIDE_RETRY.MaxAttempts);
-      retrier.MaxDelaySeconds = Math.max(Number(retrier.MaxDelaySeconds ?? 0), WIDE_RETRY.MaxDelaySeconds);
-    }
-  }
-  return definition;
 }
 
 export interface ThroughputFloor {
@@ -94,7 +71,6 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
   const requests = options.requests ?? (options.quick ? 50 : 1000);
   const timeScale = options.timeScale ?? (options.quick ? 6 : 3);
   const windowMinutes = options.windowMinutes ?? 1;
-  const retryProfile = options.retryProfile ?? 'as-is';
   const msPerSecond = 1000 / timeScale;
   const stack = await startStack({
     msPerSecond,
@@ -105,7 +81,6 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
       maxCreationsInFlight: IDENTITY_CENTER_QUOTA.creationsInFlight,
       provisioningDelayMs: IDENTITY_CENTER_QUOTA.provisioningSeconds * 1000,
     },
-    ...(retryProfile === 'wide' ? { definitionTransform: widenRetries } : {}),
   });
   const toModelSeconds = (realMs: number) => realMs / msPerSecond;
   try {
@@ -140,14 +115,21 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
       if (description.status !== 'SUCCEEDED' || status !== 'REVOKED' || !granted || !revoked) {
         lost += 1;
         // The error the workflow caught on its way to the failure path, e.g. Grant's retries exhausted.
-        const caught = history.find(
+        const caughtAt = history.findIndex(
           (e) =>
             e.type === 'StateEntered' &&
-            (e.stateName === 'RevokeAfterFailure' || e.stateName === 'ValidationFailed'),
+            (e.stateName === 'RevokeAfterFailure' || e.stateName === 'ValidationFailedNotify'),
         );
+        const caught = history[caughtAt];
         const caughtError = (caught?.input as { error?: { Error?: string } } | undefined)?.error?.Error;
+        // The Task whose Catch sent it there: the last state entered before.
+        const caughtIn = history
+          .slice(0, Math.max(0, caughtAt))
+          .filter((e) => e.type === 'StateEntered')
+          .at(-1)?.stateName;
         const failedState = history.filter((e) => e.type === 'StateFailed' || e.error).at(-1)?.stateName;
-        const reason = `${description.status}/${status ?? 'no record'}/${description.error ?? '-'}/${caughtError ?? failedState ?? '-'}`;
+        const where = caughtError ? `${caughtError} in ${caughtIn ?? '?'}` : (failedState ?? '-');
+        const reason = `${description.status}/${status ?? 'no record'}/${description.error ?? '-'}/${where}`;
         lostReasons[reason] = (lostReasons[reason] ?? 0) + 1;
         continue;
       }
@@ -167,7 +149,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
     const grantedP50 = toModelSeconds(summarize(grantedAfter).p50);
     return {
       id: 'throughput',
-      title: retryProfile === 'wide' ? 'Throughput (wide Retry)' : 'Throughput under quotas',
+      title: 'Throughput under quotas',
       rows: [
         {
           measure: `${requests} at once: all granted (median)`,
@@ -190,6 +172,19 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
           target: '0 / 0',
           status: lost === 0 && leaked === 0 ? 'PASS' : 'MISS',
         },
+        ...(lost > 0
+          ? [
+              {
+                // execution status / request record / execution error / error caught on the way
+                measure: 'lost requests by cause (count)',
+                result: Object.entries(lostReasons)
+                  .sort((a, b) => b[1] - a[1])
+                  .map(([reason, count]) => `${reason} (${count})`)
+                  .join('; '),
+                status: 'INFO' as const,
+              },
+            ]
+          : []),
         {
           measure: 'transitions per request under load (mean / max)',
           result: `${meanTransitions.toFixed(1)} / ${transitionSummary.max} = ${usd(meanTransitions * 0.000025)} mean`,
@@ -201,7 +196,6 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         timeScale,
         msPerSecond,
         windowMinutes,
-        retryProfile,
         submitSeconds: toModelSeconds(submittedAt - t0),
         realDurationSeconds: (finishedAt - t0) / 1000,
         allGrantedSeconds: grantedSeconds,
@@ -219,7 +213,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         stepFunctionsRetries: summarize(retries),
       },
       notes: [
-        `Throughput${retryProfile === 'wide' ? ' (experiment: wide Retry)' : ''}: ${requests} auto-approved ${windowMinutes}-minute requests started at once; time scale ${timeScale} (1 model second = ${msPerSecond.toFixed(0)} real ms for quotas, provisioning, Waits, Retry backoff and windows; the product's processing is not scaled); figures in model seconds. Floor: ${floor.explanation}.`,
+        `Throughput: ${requests} auto-approved ${windowMinutes}-minute requests started at once; time scale ${timeScale} (1 model second = ${msPerSecond.toFixed(0)} real ms for quotas, provisioning, Waits, Retry backoff and windows; the product's processing is not scaled); figures in model seconds. Floor: ${floor.explanation}.`,
       ],
       durationMs: Date.now() - started,
     };

@@ -15,15 +15,8 @@ import {
   startIdentityCenterStandIn,
 } from '../../local/identity-center';
 import { type RunningSlackApi, startSlackApiStandIn } from '../../local/slack-api';
-import { type LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
-import {
-  createProductStepFunctions,
-  loadDefinition,
-  loadWorkerHandlers,
-  localFunctionArn,
-  localStateMachineArn,
-  WORKER_FUNCTIONS,
-} from '../../local/step-functions/product-workflow';
+import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
+import { createProductStepFunctions } from '../../local/step-functions/product-workflow';
 import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
 
 // The product as the sandbox runs it, assembled for benchmarks: the real ASL file and the real
@@ -102,16 +95,6 @@ export interface StackOptions {
   policyFile?: string;
   /** Use a DynamoDB endpoint already running (e.g. dynalite in a process of its own). */
   dynamoEndpoint?: string;
-  /**
-   * Experiments only: changes a copy of the ASL before the host runs it (e.g. wider Retry budgets),
-   * to measure a proposed change before anyone makes it in statemachines/.
-   */
-  definitionTransform?: (definition: AslDefinition) => AslDefinition;
-}
-
-export interface AslDefinition {
-  States: Record<string, Record<string, unknown>>;
-  [key: string]: unknown;
 }
 
 export interface Stack {
@@ -186,7 +169,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   resetSlackCredentials();
   await createLocalTables(new DynamoDBClient({}), tables);
 
-  const host = productStepFunctions(options.msPerSecond, options.definitionTransform);
+  const host = createProductStepFunctions({ msPerSecond: options.msPerSecond });
   const endpoint = await startStepFunctionsEndpoint(host);
   env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   env.STATE_MACHINE_ARN = host.stateMachineArn;
@@ -225,32 +208,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 export { requestDecisions, requestStore };
-
-/**
- * What local/step-functions/product-workflow.ts `createProductStepFunctions` builds (the real ASL,
- * the real handlers in-process), with an optional transform of the definition for experiments.
- */
-function productStepFunctions(
-  msPerSecond: number,
-  transform?: (definition: AslDefinition) => AslDefinition,
-): LocalStepFunctions {
-  if (!transform) return createProductStepFunctions({ msPerSecond });
-  const handlers = loadWorkerHandlers();
-  const substitutions: Record<string, string> = {};
-  const functions: Record<string, LambdaHandler> = {};
-  for (const [substitution, name] of Object.entries(WORKER_FUNCTIONS)) {
-    substitutions[substitution] = localFunctionArn(name);
-    functions[localFunctionArn(name)] = handlers[name];
-  }
-  const definition = loadDefinition() as AslDefinition;
-  return new LocalStepFunctions({
-    definition: transform(structuredClone(definition)),
-    substitutions,
-    functions,
-    stateMachineArn: localStateMachineArn(),
-    msPerSecond,
-  });
-}
 
 /** Polls until `probe` answers something other than undefined/false. */
 export async function waitFor<T>(

@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
-import { build } from 'esbuild';
-import { zodNamespaceImport } from '../../bench/bundles';
+import { bundleOptions } from '../../bench/bundles';
 import { check, renderTable, type SectionResult } from '../../bench/lib/report';
 import { percentile, summarize } from '../../bench/lib/stats';
 import { runLifecycleCost, TRANSITION_TARGET } from '../../bench/lifecycle-cost';
 import { signedEvent } from '../../bench/slack-events';
 import { throughputFloor } from '../../bench/throughput';
+import { esbuildBuildOptions } from '../../infra/bundling';
 
 // The benchmark's own arithmetic, and one real section end to end. Timings are not asserted
 // (CI machines are noisy); transition counts are, because they do not depend on the machine.
@@ -76,35 +75,17 @@ describe('signed Slack events', () => {
   });
 });
 
-describe('zod namespace import (bundling experiment)', () => {
-  const bundle = async (withPlugin: boolean) => {
-    const result = await build({
-      stdin: {
-        contents: "export { executionInputSchema } from './functions/core/model';",
-        resolveDir: path.join(__dirname, '../..'),
-        loader: 'ts',
-      },
-      bundle: true,
-      write: false,
-      minify: true,
-      platform: 'node',
-      format: 'cjs',
-      mainFields: ['module', 'main'],
-      plugins: withPlugin ? [zodNamespaceImport] : [],
-      logLevel: 'silent',
-    });
-    return result.outputFiles[0]?.text ?? '';
-  };
+describe('bundles compared by cold init', () => {
+  it('builds the deployed options, and only the SDK choice differs', () => {
+    const deployed = esbuildBuildOptions('slack', '/tmp/out');
 
-  it('drops the unused part of zod and keeps the schemas working', async () => {
-    const [before, after] = [await bundle(false), await bundle(true)];
+    const bundled = bundleOptions('slack', 'bundled', '/tmp/out');
+    const runtime = bundleOptions('slack', 'runtime', '/tmp/out');
 
-    expect(before.length - after.length).toBeGreaterThan(200_000);
-    const loaded: { exports: { executionInputSchema?: { safeParse(v: unknown): { success: boolean } } } } = {
-      exports: {},
-    };
-    new Function('module', 'exports', 'require', after)(loaded, loaded.exports, require);
-    expect(loaded.exports.executionInputSchema?.safeParse({ version: 1 }).success).toBe(false);
+    expect(bundled).toEqual({ ...deployed, metafile: true, logLevel: 'error' });
+    expect(bundled.external).toEqual(deployed.external);
+    expect(runtime.external).toEqual([...(deployed.external ?? []), '@aws-sdk/*']);
+    expect(runtime.alias).toEqual(deployed.alias);
   });
 });
 
