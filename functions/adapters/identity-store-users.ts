@@ -1,6 +1,7 @@
 import { GetUserIdCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { RetryableError } from '../core/errors';
 import type { UserDirectory } from '../core/ports';
+import { isTransientAwsError } from './transient-errors';
 
 // Identity Center users by email through identitystore GetUserId (emails.value is matched
 // case-insensitively by the service for the primary email).
@@ -24,11 +25,7 @@ export class IdentityStoreUsers implements UserDirectory {
       return result.UserId;
     } catch (error) {
       if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
-      if (
-        error instanceof Error &&
-        (error.name === 'ThrottlingException' || error.name === 'InternalServerException')
-      )
-        throw new RetryableError(`GetUserId: ${error.name}`, { cause: error });
+      if (isTransientAwsError(error)) throw new RetryableError(`GetUserId: ${error.name}`, { cause: error });
       throw error;
     }
   }

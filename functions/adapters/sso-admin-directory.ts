@@ -9,20 +9,14 @@ import {
 import { AccessError, RetryableError } from '../core/errors';
 import type { AssignmentKey } from '../core/model';
 import type { AssignmentDirectory, AssignmentOperationStatus } from '../core/ports';
+import { isTransientAwsError } from './transient-errors';
 
 // IAM Identity Center account assignments through sso-admin. Transient service errors become
 // RetryableError so the state machine retries them with backoff and jitter (the service allows
 // about 20 calls/s and 10 creations in flight).
 
-const TRANSIENT = new Set([
-  'ThrottlingException',
-  'ConflictException',
-  'InternalServerException',
-  'ServiceUnavailableException',
-]);
-
 function classify(error: unknown, what: string): unknown {
-  if (error instanceof Error && TRANSIENT.has(error.name)) {
+  if (isTransientAwsError(error)) {
     return new RetryableError(`${what}: ${error.name}: ${error.message}`, { cause: error });
   }
   return error;
