@@ -504,14 +504,32 @@ export class LifecycleSteps {
   private async storeUnvalidated(step: z.infer<typeof finishSchema>, failureReason?: string) {
     const request = accessRequestSchema.safeParse(step.request);
     if (!request.success || request.data.requestId !== step.requestId) return undefined;
-    const { record } = await this.deps.store.createRequest({
+    const reason = failureReason ?? 'The request could not be validated';
+    const { created, record } = await this.deps.store.createRequest({
       version: 1,
       request: request.data,
       status: 'REJECTED',
       approvals: [],
-      failureReason: failureReason ?? 'The request could not be validated',
+      failureReason: reason,
       updatedAt: this.now().toISOString(),
     });
+    if (created) {
+      // The same opening of the trail Validate would have written.
+      await this.deps.audit.record(
+        step.requestId,
+        'request.submitted',
+        request.data.requester.email,
+        'info',
+        {
+          accountId: request.data.accountId,
+          permissionSetArn: request.data.permissionSetArn,
+          durationMinutes: request.data.durationMinutes,
+          reason: request.data.reason,
+          ticket: request.data.ticket ?? null,
+        },
+      );
+      await this.deps.audit.record(step.requestId, 'request.rejected', SYSTEM, 'failure', { reason });
+    }
     return record;
   }
 

@@ -245,7 +245,11 @@ describe('grant failures', () => {
       status: 'REJECTED',
       failureReason: expect.stringContaining('policy store unreachable'),
     });
-    expect(await harness.auditActions(requestId)).toEqual(['request.closed']);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'request.rejected',
+      'request.closed',
+    ]);
     const dm = harness.slackCalls('chat.postMessage').find((c) => c.args.channel === alice.slackUserId);
     expect(String(dm?.args.text)).toContain('was rejected');
   });
