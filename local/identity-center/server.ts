@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { listen, readBody } from '../http';
 import { sandboxFileSchema } from './sandbox';
 import {
   faultSettingsUpdateSchema,
@@ -40,26 +40,8 @@ export async function startIdentityCenterStandIn(
       sendJson(res, 500, { __type: 'InternalServerException', message: String(error) }, AWS_JSON);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${urlHost}:${address.port}`,
-    standIn,
-    close: () => {
-      // Idempotent, so test teardown can close whatever is running without bookkeeping.
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients keep sockets alive; drop them so close() does not wait for their timeout.
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  const { url, close } = await listen(server, port, host);
+  return { url, standIn, close };
 }
 
 async function handleRequest(
@@ -164,15 +146,6 @@ function parseJsonOrUndefined(raw: string): unknown {
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(

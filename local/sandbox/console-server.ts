@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { BodyTooLargeError, readBody } from '../http';
 import { faultSettingsUpdateSchema, type IdentityCenterStandIn } from '../identity-center/stand-in';
 import { type ClickTarget, type SignedSlackClient, ViewNotOpenError } from './signed-client';
 import type { StateValues } from './slack-payloads';
@@ -241,7 +242,9 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     const apiMatch = /^\/api\/([a-z]+)$/.exec(url.pathname);
     const handler = apiMatch?.[1] ? api[apiMatch[1]] : undefined;
     if (method === 'POST' && handler) {
-      const raw = await readBody(req);
+      const raw = await readBody(req, MAX_BODY).catch((error: unknown) => {
+        throw error instanceof BodyTooLargeError ? new BadRequest('Body too large') : error;
+      });
       let body: unknown;
       try {
         body = raw ? JSON.parse(raw) : {};
@@ -283,24 +286,6 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         server.closeAllConnections();
       }),
   };
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new BadRequest('Body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, readBody } from '../http';
 import { JSON_ENCODED_ARGS, SlackApiStandIn, type SlackApiStandInOptions, type SlackArgs } from './stand-in';
 
 export interface StartSlackApiOptions extends SlackApiStandInOptions {
@@ -32,26 +32,12 @@ export async function startSlackApiStandIn(options: StartSlackApiOptions = {}): 
       sendJson(res, 500, { ok: false, error: 'internal_error', detail: String(error) });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${urlHost}:${address.port}`;
-  let closing: Promise<void> | undefined;
+  const { url, close } = await listen(server, port, host);
   return {
     url,
     standIn,
     responseUrl: (context) => `${url}/_standin/response/${standIn.registerResponseUrl(context)}`,
-    close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Keep-alive sockets and open event streams would otherwise hold close() open.
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close,
   };
 }
 
@@ -167,15 +153,6 @@ function bearerToken(header: string | undefined): string | undefined {
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

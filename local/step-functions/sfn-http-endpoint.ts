@@ -2,7 +2,7 @@
 // LocalStepFunctions host, so product code can run unchanged against `endpoint: <local url>`.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BodyTooLargeError, listen, readBody } from '../http';
 import type { ExecutionDescription, ExecutionHistoryEvent, LocalStepFunctions } from './local-step-functions';
 import { StepFunctionsServiceError } from './local-step-functions';
 
@@ -193,24 +193,6 @@ const operations: Record<string, Operation> = {
   },
 };
 
-function readBody(request: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new StepFunctionsServiceError('ValidationException', 'Request body too large'));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
 function send(response: http.ServerResponse, status: number, body: JsonRecord, errorType?: string): void {
   const text = JSON.stringify(body);
   const headers: http.OutgoingHttpHeaders = {
@@ -238,7 +220,11 @@ export function createStepFunctionsEndpoint(host: LocalStepFunctions): http.Requ
           : '';
       const operation = request.method === 'POST' ? operations[operationName] : undefined;
       try {
-        const text = await readBody(request);
+        const text = await readBody(request, MAX_BODY_BYTES).catch((error: unknown) => {
+          throw error instanceof BodyTooLargeError
+            ? new StepFunctionsServiceError('ValidationException', 'Request body too large')
+            : error;
+        });
         if (!operation) {
           sendError(response, 400, 'UnknownOperationException', `Unknown operation: ${String(target)}`);
           return;
@@ -270,17 +256,6 @@ export async function startStepFunctionsEndpoint(
   port = 0,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(createStepFunctionsEndpoint(host));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: boundPort } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${boundPort}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  const { url, close } = await listen(server, port);
+  return { url, close };
 }
