@@ -4,6 +4,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
+  setupFiles: ['<rootDir>/test/setup/test-environment.ts'],
   testTimeout: 30000,
 };

@@ -125,7 +125,12 @@ const policySchema = z
           .strict(),
       )
       .min(1, 'needs at least one permission set'),
-    groups: z.record(z.string(), z.array(z.string().regex(EMAIL_PATTERN, 'must be an email'))).default({}),
+    groups: z
+      .record(
+        z.string().regex(/^[\w.-]+$/, 'group names are letters, digits, _, . or -'),
+        z.array(z.string().regex(EMAIL_PATTERN, 'must be an email')),
+      )
+      .default({}),
     rules: z.array(ruleSchema).min(1, 'needs at least one rule'),
     /** What the reconciler may do beyond cleaning up after this product's own grants. */
     reconciler: z
@@ -153,8 +158,16 @@ export type Policy = ParsedPolicy;
 function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((text, key) => {
     if (typeof key === 'number') return `${text}[${key}]`;
+    // An odd key (a group named ":") is quoted so the path never blurs into the message.
+    if (!/^[A-Za-z_$][\w$-]*$/.test(String(key))) return `${text}[${JSON.stringify(String(key))}]`;
     return text ? `${text}.${String(key)}` : String(key);
   }, '');
+}
+
+/** zod's message, except for a bad record key, whose own rule says more than "Invalid key in record". */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key') return `not a valid name: ${issue.issues[0]?.message ?? issue.message}`;
+  return issue.message;
 }
 
 /** Cross-field checks a schema cannot express: references between sections. */
@@ -213,7 +226,7 @@ export function validatePolicy(input: unknown): Policy {
   const result = policySchema.safeParse(input);
   if (!result.success) {
     throw new PolicyError(
-      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
+      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${describeIssue(issue)}`),
     );
   }
   const problems = checkReferences(result.data);

@@ -22,7 +22,8 @@ function answer(load: () => unknown): 'valid' | 'invalid' {
     expect(error).toBeInstanceOf(PolicyError);
     const problems = (error as PolicyError).problems;
     expect(problems.length).toBeGreaterThan(0);
-    for (const problem of problems) expect(problem).toMatch(/^[^:]+: /);
+    // "<path>: <problem>", where odd keys in the path are quoted (groups[":"]).
+    for (const problem of problems) expect(problem).toMatch(/^([^:"]|"(\\.|[^"\\])*")+: /);
     return 'invalid';
   }
 }

@@ -154,6 +154,13 @@ describe('policy file validation', () => {
     expect(problems[1]).toBe('slack.approvalChannel: must be a Slack channel id like C0123ABCD');
   });
 
+  it('quotes an odd key in the path and refuses it as a group name', () => {
+    expect(problemsAfter((d) => (d.groups[':'] = 'x'))).toEqual([
+      'groups[":"]: not a valid name: group names are letters, digits, _, . or -',
+    ]);
+    expect(problemsAfter((d) => (d.groups['a b'] = ['x@example.com']))[0]).toMatch(/^groups(\["a b"\])?: /);
+  });
+
   it('reports YAML syntax errors as a file problem', () => {
     expect(() => parsePolicy('rules: [unclosed')).toThrow(/\(file\): not valid YAML/);
   });
