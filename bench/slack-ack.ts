@@ -211,6 +211,7 @@ export async function runSlackAck(options: SlackAckOptions): Promise<SectionResu
     unlimitedIdentityCenter: true,
     policyFile: POLICY_FILE,
     separateDynamo: true,
+    separateLambda: true,
   });
   try {
     Object.assign(process.env, services.env);
@@ -266,16 +267,26 @@ export async function runSlackAck(options: SlackAckOptions): Promise<SectionResu
       const message = messages.get(requestId) ?? { channel: '', ts: '' };
       return invoke(handler, approveClick(signingSecret, PEOPLE.carol, requestId, message), emptyBody);
     });
+    // The decisions function (in the services process, behind the Lambda endpoint) decides after
+    // the acknowledgement: wait until every handed-off approval has reached the request record.
     let approved = 0;
-    for (const requestId of pending) {
-      const status = (await requestStore().getRequest(requestId))?.status;
-      if (status && status !== 'PENDING_APPROVAL') approved += 1;
+    const decidedBy = Date.now() + 120_000;
+    const undecided = new Set(pending);
+    while (undecided.size > 0 && Date.now() < decidedBy) {
+      for (const requestId of [...undecided]) {
+        const status = (await requestStore().getRequest(requestId))?.status;
+        if (status && status !== 'PENDING_APPROVAL') {
+          approved += 1;
+          undecided.delete(requestId);
+        }
+      }
+      if (undecided.size > 0) await sleep(250);
     }
 
     const kinds: Array<[string, Sample[], string]> = [
       ['/request-access', commands, 'users.info + views.open'],
       ['view submission', submissions, 'users.info cached; GetUserId + StartExecution'],
-      ['Approve click', approvals, 'chat.update + DM + ephemeral'],
+      ['Approve click', approvals, 'handed to the decisions function (async invoke)'],
     ];
     const rows: Row[] = kinds.map(([name, samples]) => {
       const net = summarize(samples.map((s) => s.netMs));

@@ -28,6 +28,8 @@ export type FunctionName =
   | 'check-revoke'
   | 'finish'
   | 'slack'
+  | 'decisions'
+  | 'audit-writer'
   | 'reconciler';
 
 export interface FunctionEntry {
@@ -58,10 +60,12 @@ export const WORKERS: readonly FunctionEntry[] = [
   { name: 'finish', entry: 'functions/finish/index.ts', substitution: 'FinishFunctionArn' },
 ];
 
-/** Every deployed function: the workers, the Slack endpoint and the reconciler. */
+/** Every deployed function: the workers, the Slack endpoint, its decisions, the audit writer and the reconciler. */
 export const FUNCTIONS: readonly FunctionEntry[] = [
   ...WORKERS,
   { name: 'slack', entry: 'functions/slack/index.ts' },
+  { name: 'decisions', entry: 'functions/decisions/index.ts' },
+  { name: 'audit-writer', entry: 'functions/audit-writer/index.ts' },
   { name: 'reconciler', entry: 'functions/reconciler/index.ts' },
 ];
 

@@ -29,10 +29,14 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
   'tracing',
   'dashboard',
+  'identityCenterKmsKeyArn',
 ] as const;
 type ContextKey = (typeof CONTEXT_KEYS)[number];
 
 const ACCOUNT_ID = /^\d{12}$/;
+/** A KMS key ARN (key id or multi-Region key id), as Identity Center's EncryptionConfiguration takes it. */
+const KMS_KEY_ARN =
+  /^arn:aws(-[a-z]{1,5}){0,3}:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/(mrk-[a-f0-9]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const RETENTION_DAYS = new Set<number>(
   Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'),
 );
@@ -80,6 +84,10 @@ const contextSchema = z.object({
     }),
   tracing: flag(false),
   dashboard: flag(true),
+  identityCenterKmsKeyArn: optionalText.refine(
+    (v) => v === undefined || KMS_KEY_ARN.test(v),
+    'must be a KMS key ARN like arn:aws:kms:us-east-1:111111111111:key/<key id>',
+  ),
 });
 
 export interface DeployConfig {
@@ -98,6 +106,11 @@ export interface DeployConfig {
   logRetention: RetentionDays;
   tracing: boolean;
   dashboard: boolean;
+  /**
+   * The customer managed KMS key Identity Center encrypts its data with, if any: the functions
+   * that call sso-admin or identitystore get kms:Decrypt on it (through those services only).
+   */
+  identityCenterKmsKeyArn?: string;
 }
 
 /**
@@ -141,6 +154,21 @@ export function loadDeployConfig(context: (key: ContextKey) => unknown, projectR
           'remove it from the policy or deploy into the management account',
       );
   }
+  const keyArn = settings.identityCenterKmsKeyArn;
+  if (keyArn) {
+    // Identity Center only uses a key of its own account and region.
+    const [, , , keyRegion, keyAccount] = keyArn.split(':');
+    if (keyRegion !== policy.identityCenter.region)
+      problems.push(
+        `identityCenterKmsKeyArn: the key is in ${keyRegion}, Identity Center in ${policy.identityCenter.region} ` +
+          `(policyFile ${settings.policyFile} identityCenter.region); Identity Center uses a key of its own region`,
+      );
+    if (managementAccountId && keyAccount !== managementAccountId)
+      problems.push(
+        `identityCenterKmsKeyArn: the key is in account ${keyAccount}, Identity Center in the management ` +
+          `account ${managementAccountId}; Identity Center uses a key of its own account`,
+      );
+  }
   if (problems.length) throw new DeployConfigError(problems);
 
   return {
@@ -155,5 +183,6 @@ export function loadDeployConfig(context: (key: ContextKey) => unknown, projectR
     logRetention: settings.logRetentionDays as RetentionDays,
     tracing: settings.tracing,
     dashboard: settings.dashboard,
+    ...(keyArn ? { identityCenterKmsKeyArn: keyArn } : {}),
   };
 }

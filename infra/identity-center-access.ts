@@ -98,15 +98,34 @@ export function getUserIdStatement(policy: Policy, managementAccountId?: string)
 /**
  * When an assignment targets the account Identity Center runs in (the management account),
  * Identity Center provisions the AWSReservedSSO_* role there with the caller's own credentials
- * (in member accounts its service-linked role does it). The IAM User Guide's examples for
- * assignment administrators scope this to the reserved role path and the AWSSSO SAML provider;
- * this stack scopes it further to its own account, the only one where its credentials act.
+ * (in member accounts its service-linked role does it). Followed: IAM Identity Center User Guide,
+ * "Delegate who can assign single sign-on access to users and groups in the management account"
+ * (https://docs.aws.amazon.com/singlesignon/latest/userguide/howtodelegatessoaccess.html): by
+ * default only the root user or a principal with AWSSSOMasterAccountAdministrator *and*
+ * IAMFullAccess may assign access into the management account — the IAM part is what these
+ * statements stand for. Instead of IAMFullAccess, this stack grants only the role and SAML
+ * provider actions of that provisioning, on the reserved role path and the AWSSSO_* provider of
+ * its own account (the only one where its credentials act), and only when the policy can target
+ * that account (`reservedRolesNeeded`). The guide does not list the individual IAM actions; they
+ * are the ones Identity Center's provisioning performs (create/attach/put/update on create,
+ * detach/delete on delete, reads of the role and the provider).
  */
 export const RESERVED_ROLES_REASON =
   'Assigning into the account Identity Center runs in makes Identity Center create or delete the ' +
   'AWSReservedSSO_<permission set>_<hash> role (a name the service chooses) under ' +
   'role/aws-reserved/sso.amazonaws.com/ and read its AWSSSO_<id>_DO_NOT_DELETE SAML provider ' +
   "with the caller's credentials: only that reserved path and provider pattern, in this account only.";
+
+/**
+ * Whether the workers need the reserved-role IAM statements: only when an assignment can target
+ * the deployment account itself, i.e. when the policy lists it (from a delegated administrator
+ * Identity Center refuses the management account anyway, see infra/config.ts). An unknown
+ * deployment account (env-agnostic synth: context `account` unset) may be any account the policy
+ * lists, so the statements stay; set `account` to drop them when the policy does not list it.
+ */
+export function reservedRolesNeeded(policy: Policy, deploymentAccount: string | undefined): boolean {
+  return deploymentAccount === undefined || policy.accounts.some((a) => a.id === deploymentAccount);
+}
 
 export function provisionReservedRolesStatements(
   scope: Construct,
@@ -156,4 +175,35 @@ export function provisionReservedRolesStatements(
       resources: [samlProvider],
     }),
   ];
+}
+
+/**
+ * kms:Decrypt on the customer managed KMS key of an Identity Center instance (context
+ * `identityCenterKmsKeyArn`), for the functions that call sso-admin or identitystore: with a
+ * customer managed key, Identity Center and the identity store decrypt the workforce data a call
+ * reads with the caller's own permissions on the key. Followed: IAM Identity Center User Guide,
+ * "Implementing customer managed KMS keys in AWS IAM Identity Center"
+ * (https://docs.aws.amazon.com/singlesignon/latest/userguide/identity-center-customer-managed-keys.html)
+ * and its "Baseline KMS key and IAM policy statements"
+ * (https://docs.aws.amazon.com/singlesignon/latest/userguide/baseline-KMS-key-policy.html):
+ * principals that use the Identity Center or identity store APIs (administrators, custom
+ * workflows) need permissions on the key in an IAM policy and in the key policy. kms:Decrypt only:
+ * the product reads users and assignments and never writes identity data (no user or group
+ * changes), which is what kms:Encrypt / GenerateDataKey* in the guide's administrator statements
+ * are for. Only through those two services (`kms:ViaService`, in the Identity Center region): the
+ * roles cannot decrypt with the key directly. The key policy must allow these roles too
+ * (docs/DEPLOY.md).
+ */
+export function identityCenterKeyStatement(policy: Policy, keyArn: string): iam.PolicyStatement {
+  const region = policy.identityCenter.region;
+  return new iam.PolicyStatement({
+    sid: 'DecryptIdentityCenterData',
+    actions: ['kms:Decrypt'],
+    resources: [keyArn],
+    conditions: {
+      StringEquals: {
+        'kms:ViaService': [`sso.${region}.amazonaws.com`, `identitystore.${region}.amazonaws.com`],
+      },
+    },
+  });
 }

@@ -1,15 +1,17 @@
 import path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/shared/config';
@@ -20,14 +22,16 @@ import {
   deleteAssignmentStatement,
   describeStatusStatement,
   getUserIdStatement,
+  identityCenterKeyStatement,
   listAssignmentsStatement,
   provisionReservedRolesStatements,
   RESERVED_ROLES_REASON,
+  reservedRolesNeeded,
   USER_LOOKUP_REASON,
 } from './identity-center-access';
 import { Monitoring } from './monitoring';
 import { acknowledge } from './nag';
-import { ProductFunction } from './product-function';
+import { ProductFunction, type StateTableAccess } from './product-function';
 
 /** The workflow definition: the same file the local sandbox runs. */
 export const ASL_FILE = path.join(__dirname, '../statemachines/access-request.asl.json');
@@ -50,7 +54,9 @@ const FUNCTION_DESCRIPTIONS: Record<FunctionName, string> = {
   revoke: 'Deletes the account assignment unless it pre-existed or another request needs it',
   'check-revoke': 'Polls the account assignment deletion',
   finish: 'Final status, Slack message updates, requester DM, alerts',
-  slack: 'Slack endpoint (Bolt, AwsLambdaReceiver): commands, modals, approval buttons',
+  slack: 'Slack endpoint (Bolt, AwsLambdaReceiver): verifies, validates, acknowledges, hands decisions off',
+  decisions: 'Approve, deny, end and extend clicks handed off by the slack function: decides and answers',
+  'audit-writer': 'The only writer of the audit table: appends events, never overwrites one',
   reconciler: 'Every 5 minutes: revokes grants past their window that are still assigned, alerts',
 };
 
@@ -60,8 +66,36 @@ export const SLACK_FUNCTIONS: readonly FunctionName[] = [
   'access-window',
   'finish',
   'slack',
+  'decisions',
   'reconciler',
 ];
+
+/**
+ * Which state-table items each function reads, writes or deletes, by kind (the store's key
+ * layout), enforced with dynamodb:LeadingKeys. Read off the code: the Slack function only reads
+ * requests (Home tab, Deny/Extend prechecks); holders records are touched only by the functions
+ * that create or delete assignments; task tokens are stored by the two callback tasks and taken
+ * (deleted) by decisions and finish.
+ */
+const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
+  validate: { read: ['request'], write: ['request'] },
+  'request-approval': { read: ['request'], write: ['request', 'token'] },
+  grant: { read: ['request', 'holders'], write: ['request', 'holders'] },
+  'check-grant': { read: ['request', 'holders'], write: ['request', 'holders'] },
+  'access-window': { read: ['request'], write: ['request', 'token'] },
+  revoke: { read: ['request', 'holders'], write: ['request', 'holders'] },
+  'check-revoke': { read: ['holders'], write: ['holders'] },
+  finish: { read: ['request'], write: ['request'], delete: ['token'] },
+  slack: { read: ['request'], indexes: ['byRequester', 'byStatus'] },
+  decisions: {
+    read: ['request'],
+    write: ['request'],
+    delete: ['token'],
+    indexes: ['byRequester', 'byStatus'],
+  },
+  'audit-writer': undefined,
+  reconciler: { read: ['request', 'holders'], write: ['request', 'holders'], indexes: ['byStatus'] },
+};
 
 export class JitAccessStack extends Stack {
   readonly functions: Record<FunctionName, ProductFunction>;
@@ -171,21 +205,55 @@ export class JitAccessStack extends Stack {
     >;
     // Slack's 3-second acknowledgement: memory buys CPU, and CPU is cold-start time.
     const slack = fn('slack', { memorySize: 1024, timeout: Duration.seconds(10) });
+    const decisions = fn('decisions', { memorySize: 512, timeout: Duration.seconds(30) });
+    const auditWriter = fn('audit-writer', { timeout: Duration.seconds(10) });
     // Shorter than the 5-minute schedule so two runs never overlap.
     const reconciler = fn('reconciler', { memorySize: 512, timeout: Duration.minutes(4) });
-    this.functions = { ...workers, slack, reconciler } as Record<FunctionName, ProductFunction>;
+    this.functions = { ...workers, slack, decisions, 'audit-writer': auditWriter, reconciler } as Record<
+      FunctionName,
+      ProductFunction
+    >;
 
-    const indexNames = Object.keys(STATE_TABLE_INDEXES);
-    for (const [name, product] of Object.entries(this.functions)) {
-      // Every function reads the policy, keeps request state and writes audit events. Only the
-      // ones that talk to Slack read its secret (functions/shared/runtime.ts loads it on the
-      // first message, so validate, grant, revoke and the polls never do).
-      product.bindStateTable(this.stateTable, indexNames).bindAuditTable(this.auditTable);
-      if (SLACK_FUNCTIONS.includes(name as FunctionName)) product.bindSlackSecret(this.slackSecret);
+    for (const [name, product] of Object.entries(this.functions) as Array<[FunctionName, ProductFunction]>) {
+      // Only the audit writer may put audit items; the others append by invoking it. Only
+      // the functions that talk to Slack read its secret (functions/shared/runtime.ts loads it on
+      // the first message, so validate, grant, revoke and the polls never do).
+      const access = STATE_ACCESS[name];
+      if (access) product.bindStateTable(this.stateTable, access);
+      // The Slack function writes no events at all: what it starts or hands off is audited by
+      // the function that acts on it.
+      if (name !== 'audit-writer' && name !== 'slack') product.bindAuditWriter(auditWriter.function);
+      if (SLACK_FUNCTIONS.includes(name)) product.bindSlackSecret(this.slackSecret);
     }
+    auditWriter.bindAuditTable(this.auditTable, 'append');
+    reconciler.bindAuditTable(this.auditTable, 'read');
+    // The Slack function hands decision clicks to `decisions` (asynchronous invoke) and holds
+    // no permission to decide, complete task tokens or write the trail itself.
+    slack.setEnv(ENV.decisionsFunction, decisions.function.functionArn);
+    slack.bindInvoke('HandOffDecisions', decisions.function);
+    // A click the decisions function still fails after Lambda's two retries is kept (and alarmed),
+    // not dropped: the person gets no answer, but the click can be replayed from the queue.
+    const lostDecisions = new sqs.Queue(this, 'LostDecisions', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    acknowledge(
+      lostDecisions,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter destination of the decisions function: nothing consumes it.',
+    );
+    decisions.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      // A decision older than this is stale for the person who clicked; it is kept in the queue.
+      maxEventAge: Duration.minutes(15),
+      onFailure: new destinations.SqsDestination(lostDecisions),
+    });
 
     // Identity Center, per function, from the policy file.
     const reservedRoles = (operation: 'create' | 'delete', target: ProductFunction) => {
+      // Only when the policy lists this account (or the account is unknown at synth).
+      if (!reservedRolesNeeded(policy, config.account)) return;
       for (const statement of provisionReservedRolesStatements(this, operation))
         target.allow(statement, RESERVED_ROLES_REASON);
     };
@@ -207,6 +275,20 @@ export class JitAccessStack extends Stack {
       .allow(deleteAssignmentStatement(policy))
       .allow(describeStatusStatement(policy, ['deletion']));
     reservedRoles('delete', reconciler);
+    // A customer managed key on Identity Center: every function that calls sso-admin or
+    // identitystore (functions/shared/runtime.ts assignmentDirectory / userDirectory) decrypts.
+    const { identityCenterKmsKeyArn } = config;
+    if (identityCenterKmsKeyArn)
+      for (const caller of [
+        workers.validate,
+        workers.grant,
+        workers['check-grant'],
+        workers.revoke,
+        workers['check-revoke'],
+        slack,
+        reconciler,
+      ])
+        caller.allow(identityCenterKeyStatement(policy, identityCenterKmsKeyArn));
 
     // ---------------------------------------------------------------------------------------
     // Workflow
@@ -262,12 +344,15 @@ export class JitAccessStack extends Stack {
           'function); execution history and the ALL-level log already show every transition.',
       );
 
-    slack.bindStateMachine(this.stateMachine, {
-      machineActions: ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
-      executionActions: ['states:DescribeExecution'],
+    // Starting an execution is safe to leave at the edge: Validate re-checks the request
+    // against the policy. Completing a task token (a decision) is not: only `decisions` may.
+    slack.bindStateMachine(this.stateMachine, { machineActions: ['states:StartExecution'] });
+    decisions.bindStateMachine(this.stateMachine, {
+      machineActions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
     });
+    // The reconciler asks about and stops one execution by name (StepFunctionsWorkflow isRunning,
+    // stop): DescribeExecution and StopExecution; it never lists executions.
     reconciler.bindStateMachine(this.stateMachine, {
-      machineActions: ['states:ListExecutions'],
       executionActions: ['states:DescribeExecution', 'states:StopExecution'],
     });
 
@@ -328,6 +413,52 @@ export class JitAccessStack extends Stack {
       displayName: 'jit-access alarms',
       enforceSSL: true,
     });
+    // The topic policy (beside enforceSSL's TLS deny) replaces SNS's default policy, so the
+    // publishers must be allowed here: CloudWatch alarms of this account and region. The ARN
+    // pattern `alarm:*` rather than this stack's alarm ARNs: listing them would not be circular
+    // (the TopicPolicy is a resource of its own that may reference the alarms), but any alarm
+    // added later, in Monitoring or by an operator (the metric-filter variant of the secret-read
+    // alarm in docs/SECURITY.md), would then notify nobody until listed too. Who can create an
+    // alarm in this account can already see and change this stack.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: {
+            'aws:SourceArn': this.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    // The EventBridge rule docs/DEPLOY.md has operators create (Slack secret read by anything but
+    // this product's roles): that one rule, by name, may notify here too.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SlackSecretReadRule',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnEquals: {
+            'aws:SourceArn': this.formatArn({
+              service: 'events',
+              resource: 'rule',
+              resourceName: secretReadRuleName(config.stackName),
+            }),
+          },
+        },
+      }),
+    );
     if (config.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
 
@@ -336,6 +467,7 @@ export class JitAccessStack extends Stack {
       stateMachine: this.stateMachine,
       stateMachineLogs,
       functions: this.functions,
+      lostDecisions,
       dashboard: config.dashboard,
       dashboardName: `${config.stackName}-jit-access`,
     });
@@ -355,11 +487,27 @@ export class JitAccessStack extends Stack {
       description: 'Put {"botToken","signingSecret"} here (docs/DEPLOY.md)',
       value: this.slackSecret.secretArn,
     });
+    new CfnOutput(this, 'SlackSecretReaderRoleArns', {
+      description: 'The roles that read the Slack secret: alert on any other reader (docs/DEPLOY.md)',
+      value: Fn.join(
+        ',',
+        SLACK_FUNCTIONS.map((name) => this.functions[name].role.roleArn),
+      ),
+    });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StateTableName', { value: this.stateTable.tableName });
     new CfnOutput(this, 'AuditTableName', { value: this.auditTable.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
   }
+}
+
+/**
+ * Name of the EventBridge rule that alerts on reads of the Slack secret by anything but this
+ * product's roles (created by operators, docs/DEPLOY.md; allowed to publish to the alarm topic).
+ * EventBridge rule names are at most 64 characters.
+ */
+export function secretReadRuleName(stackName: string): string {
+  return `${stackName.slice(0, 46)}-slack-secret-read`;
 }
 
 function pascal(name: string): string {

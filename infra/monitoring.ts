@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { FunctionName } from './bundling';
@@ -22,6 +23,8 @@ export interface MonitoringProps {
   stateMachine: sfn.StateMachine;
   stateMachineLogs: logs.ILogGroup;
   functions: Record<FunctionName, ProductFunction>;
+  /** Decision clicks the decisions function could not carry out after Lambda's retries. */
+  lostDecisions: sqs.IQueue;
   dashboard: boolean;
   dashboardName: string;
 }
@@ -126,6 +129,24 @@ export class Monitoring extends Construct {
       reconciler.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
       'The reconciler failed in 2 of its last 3 runs: the safety net for failed revokes is down.',
       { evaluationPeriods: 3, datapointsToAlarm: 2 },
+    );
+    alarm(
+      'DecisionsLost',
+      props.lostDecisions.metricApproximateNumberOfMessagesVisible({
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      'A decision click (approve, deny, end, extend) failed after its retries: the person was not ' +
+        'answered. The queue holds the click; check the decisions function log.',
+    );
+    alarm(
+      'AuditWriterErrors',
+      functions['audit-writer'].function.metricErrors({
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      'The audit writer refused or failed an event (an overwrite attempt is refused by design): ' +
+        'steps retry, but a refusal means something tried to rewrite history.',
     );
     alarm(
       'SlackErrors',

@@ -23,6 +23,21 @@ import { acknowledge, acknowledgeWildcardResources, wildcardResourceFindings } f
 // maps, its own log group with retention, its own role with nothing but its log group) and
 // `bind*` helpers that grant one kind of access and set the matching environment variable.
 
+/** Kinds of state-table items and their partition-key prefixes (the store's key layout). */
+export const STATE_ITEM_PREFIXES = {
+  request: 'REQUEST#',
+  token: 'TOKEN#',
+  holders: 'ASSIGNMENT#',
+} as const;
+export type StateItemKind = keyof typeof STATE_ITEM_PREFIXES;
+
+export interface StateTableAccess {
+  read?: readonly StateItemKind[];
+  write?: readonly StateItemKind[];
+  delete?: readonly StateItemKind[];
+  indexes?: readonly string[];
+}
+
 if (lambda.Runtime.NODEJS_24_X.name !== `nodejs${NODE_MAJOR}.x`)
   throw new Error('infra/bundling.ts NODE_MAJOR and the Lambda runtime disagree');
 
@@ -131,41 +146,77 @@ export class ProductFunction extends Construct {
     return this;
   }
 
-  /** STATE_TABLE, read/write of items and queries of the two indexes; no scans, no batch writes. */
-  bindStateTable(table: dynamodb.ITable, indexNames: readonly string[]): this {
+  /**
+   * STATE_TABLE and exactly the kinds of items this function touches, enforced by IAM: each kind
+   * has its own partition-key prefix (functions/adapters/dynamodb-request-store.ts) and each action
+   * is granted only for the prefixes listed, through `dynamodb:LeadingKeys`
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   * Writes are PutItem only (the store writes whole items, conditional on their revision); no
+   * UpdateItem, scans or batch writes. `indexes`: Query on those indexes (read-only; task tokens
+   * carry no index keys, so no index exposes them).
+   */
+  bindStateTable(table: dynamodb.ITable, access: StateTableAccess): this {
     this.setEnv(ENV.stateTable, table.tableName);
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'StateTableItems',
-        actions: [
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:Query',
-        ],
-        resources: [table.tableArn],
-      }),
-    );
-    if (indexNames.length)
+    const grants: Array<[string, string, readonly StateItemKind[] | undefined]> = [
+      ['StateTableRead', 'dynamodb:GetItem', access.read],
+      ['StateTableWrite', 'dynamodb:PutItem', access.write],
+      ['StateTableDelete', 'dynamodb:DeleteItem', access.delete],
+    ];
+    for (const [sid, action, kinds] of grants) {
+      if (!kinds?.length) continue;
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid,
+          actions: [action],
+          resources: [table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': kinds.map((kind) => `${STATE_ITEM_PREFIXES[kind]}*`),
+            },
+          },
+        }),
+      );
+    }
+    if (access.indexes?.length)
       this.role.addToPolicy(
         new iam.PolicyStatement({
           sid: 'StateTableIndexes',
           actions: ['dynamodb:Query'],
-          resources: indexNames.map((index) => `${table.tableArn}/index/${index}`),
+          resources: access.indexes.map((index) => `${table.tableArn}/index/${index}`),
         }),
       );
     return this;
   }
 
-  /** AUDIT_TABLE, append and read only: no role of the product can update or delete an event. */
-  bindAuditTable(table: dynamodb.ITable): this {
+  /**
+   * AUDIT_TABLE for the one writer (PutItem, and GetItem to tell a replayed event from an
+   * overwrite) or a reader (Query). No role of the product can update or delete an event.
+   */
+  bindAuditTable(table: dynamodb.ITable, access: 'append' | 'read'): this {
     this.setEnv(ENV.auditTable, table.tableName);
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'AuditTableAppendAndRead',
-        actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+        sid: access === 'append' ? 'AuditTableAppend' : 'AuditTableRead',
+        actions: access === 'append' ? ['dynamodb:PutItem', 'dynamodb:GetItem'] : ['dynamodb:Query'],
         resources: [table.tableArn],
+      }),
+    );
+    return this;
+  }
+
+  /** AUDIT_WRITER_FUNCTION and permission to invoke it: how every other function appends to the trail. */
+  bindAuditWriter(writer: lambda.IFunction): this {
+    this.setEnv(ENV.auditWriterFunction, writer.functionArn);
+    return this.bindInvoke('InvokeAuditWriter', writer);
+  }
+
+  /** Permission to invoke one other function of the product (unqualified ARN and its versions). */
+  bindInvoke(sid: string, target: lambda.IFunction): this {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: ['lambda:InvokeFunction'],
+        resources: [target.functionArn],
       }),
     );
     return this;

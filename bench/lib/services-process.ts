@@ -2,6 +2,7 @@ import './env';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { resetRuntime } from '../../functions/shared/runtime';
 import { startStack } from './stack';
 
 // The product's back end (Step Functions host with the worker handlers, DynamoDB, Identity Center
@@ -24,6 +25,8 @@ export interface ServicesOptions {
    * the workflows this process runs (on AWS, DynamoDB does not share a thread with Step Functions).
    */
   separateDynamo?: boolean;
+  /** Run the invoked functions (decisions, audit writer) in a process of their own. */
+  separateLambda?: boolean;
 }
 
 export interface ServicesProcess {
@@ -74,6 +77,29 @@ function startDynamoProcess(): Promise<{ endpoint: string; close(): void }> {
   });
 }
 
+/**
+ * The functions other functions invoke (decisions, audit writer) in a process of their own, with
+ * the stack's environment: on AWS the Lambda service answers an asynchronous invoke at once and
+ * the decisions function runs on other compute, not on the event loop that runs the workflows.
+ */
+function startLambdaProcess(env: Record<string, string>): Promise<{ url: string; close(): void }> {
+  const script = `
+    Object.assign(process.env, JSON.parse(process.argv[1]));
+    const { startProductLambdas } = require(${JSON.stringify(path.join(__dirname, '../../local/lambda/product-functions'))});
+    startProductLambdas().then((l) => { process.env.AWS_ENDPOINT_URL_LAMBDA = l.endpoint.url; process.stdout.write(l.endpoint.url + '\\n'); process.stdin.resume(); process.stdin.on('end', () => l.endpoint.close().then(() => process.exit(0))); });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, JSON.stringify(env)], {
+    cwd: path.join(__dirname, '../..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    createInterface({ input: child.stdout }).once('line', (url) =>
+      resolve({ url: url.trim(), close: () => child.stdin.end() }),
+    );
+  });
+}
+
 async function serve(options: ServicesOptions): Promise<void> {
   const dynamo = options.separateDynamo ? await startDynamoProcess() : undefined;
   const stack = await startStack({
@@ -86,10 +112,19 @@ async function serve(options: ServicesOptions): Promise<void> {
       : {}),
     ...(options.policyFile ? { policyFile: options.policyFile } : {}),
   });
+  // Nothing has run yet, so the workers' clients are still unbuilt: repointing the Lambda
+  // endpoint now reaches every one of them.
+  const lambdas = options.separateLambda ? await startLambdaProcess(stack.env) : undefined;
+  if (lambdas) {
+    stack.env.AWS_ENDPOINT_URL_LAMBDA = lambdas.url;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambdas.url;
+    resetRuntime();
+  }
   process.stdout.write(`${JSON.stringify(stack.env)}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => {
     stack.close().finally(() => {
+      lambdas?.close();
       dynamo?.close();
       process.exit(0);
     });

@@ -14,6 +14,7 @@ import {
   sandboxFileSchema,
   startIdentityCenterStandIn,
 } from '../../local/identity-center';
+import { startProductLambdas } from '../../local/lambda/product-functions';
 import { type RunningSlackApi, startSlackApiStandIn } from '../../local/slack-api';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import { createProductStepFunctions } from '../../local/step-functions/product-workflow';
@@ -163,6 +164,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     SLACK_API_URL: `${slack.url}/api/`,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
+  const lambdas = await startProductLambdas();
+  Object.assign(env, lambdas.env);
   Object.assign(process.env, env);
   delete process.env.SLACK_SECRET_ARN;
   resetRuntime();
@@ -200,6 +203,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     async close() {
       await host.shutdown();
       await endpoint.close();
+      await lambdas.endpoint.close();
       await identityCenter.close();
       await slack.close();
       await dynamo.close();

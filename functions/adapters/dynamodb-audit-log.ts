@@ -1,11 +1,12 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { AuditConflictError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
 import type { AuditLog } from '../core/ports';
 
 // Append-only audit table: pk = request id, sk = "<ISO time>#<event id>" (ordered by time).
-// Only PutItem with attribute_not_exists: the application never updates or deletes an event,
-// and the deployed roles are not allowed to.
+// Only PutItem with attribute_not_exists. In the deployed stack only the audit-writer function
+// uses `append` (its role is the one allowed PutItem on the table); the reconciler uses `list`.
 
 export class DynamoDbAuditLog implements AuditLog {
   private readonly documents: DynamoDBDocumentClient;
@@ -19,14 +20,30 @@ export class DynamoDbAuditLog implements AuditLog {
     });
   }
 
+  /**
+   * Writes the event unless its key exists. The same event again (a retried step, a redelivered
+   * invocation) is accepted as already written; a different event under an existing key is
+   * refused with AuditConflictError: nothing can overwrite history.
+   */
   async append(event: AuditEvent): Promise<void> {
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: event.requestId, sk: `${event.at}#${event.eventId}`, ...event },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    const key = { pk: event.requestId, sk: `${event.at}#${event.eventId}` };
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, ...event },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      const existing = await this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
+      const { pk: _pk, sk: _sk, ...stored } = existing.Item ?? {};
+      if (!existing.Item || canonical(stored) !== canonical(event))
+        throw new AuditConflictError(`Audit event ${key.sk} of ${event.requestId} exists with other content`);
+    }
   }
 
   async list(requestId: string): Promise<AuditEvent[]> {
@@ -50,4 +67,22 @@ export class DynamoDbAuditLog implements AuditLog {
     } while (startKey);
     return events;
   }
+}
+
+function isConditionalFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+/** JSON with sorted keys, so two reads of the same event compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
 }

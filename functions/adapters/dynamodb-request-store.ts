@@ -13,8 +13,10 @@ import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../c
 // One table for live state: requests, task tokens, assignment holders. Conditional writes
 // (status + revision) make every change safe against concurrent clicks and step retries.
 //   REQUEST#<id> / REQUEST         the request record (gsi1: by requester, gsi2: by status)
-//   REQUEST#<id> / TOKEN#<kind>    a waiting callback's task token (never leaves the server)
+//   TOKEN#<id> / <kind>            a waiting callback's task token (never leaves the server)
 //   ASSIGNMENT#<key> / HOLDERS     who holds one assignment (gsi2: HOLDERS)
+// Each kind of item has its own partition-key prefix so that IAM (dynamodb:LeadingKeys) can give
+// each function only the kinds it needs: the Slack function reads requests, never tokens or holders.
 
 export const REQUESTER_INDEX = 'byRequester';
 export const STATUS_INDEX = 'byStatus';
@@ -33,7 +35,13 @@ interface StoredRequest {
 }
 
 const requestKey = (requestId: string) => ({ pk: `REQUEST#${requestId}`, sk: 'REQUEST' });
-const tokenKey = (requestId: string, kind: TaskTokenKind) => ({
+const tokenKey = (requestId: string, kind: TaskTokenKind) => ({ pk: `TOKEN#${requestId}`, sk: kind });
+/**
+ * Where versions before the TOKEN# partition kept tokens. Read (never deleted: no role may delete
+ * items of a request's partition) so a callback waiting across the upgrade can still be completed;
+ * Step Functions itself completes a token once, and decisions are first-wins in the request record.
+ */
+const legacyTokenKey = (requestId: string, kind: TaskTokenKind) => ({
   pk: `REQUEST#${requestId}`,
   sk: `TOKEN#${kind}`,
 });
@@ -202,12 +210,19 @@ export class DynamoDbRequestStore implements RequestStore {
       }),
     );
     const token = result.Attributes?.token;
-    return typeof token === 'string' ? token : undefined;
+    return typeof token === 'string' ? token : this.readToken(legacyTokenKey(requestId, kind));
   }
 
   async peekTaskToken(requestId: string, kind: TaskTokenKind): Promise<string | undefined> {
+    return (
+      (await this.readToken(tokenKey(requestId, kind))) ??
+      (await this.readToken(legacyTokenKey(requestId, kind)))
+    );
+  }
+
+  private async readToken(key: { pk: string; sk: string }): Promise<string | undefined> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: tokenKey(requestId, kind), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
     const token = result.Item?.token;
     return typeof token === 'string' ? token : undefined;

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import { formatMinutes } from '../core/duration';
-import type { RequestRecord } from '../core/model';
+import { pendingExtensionOf, totalWith } from '../core/extensions';
+import type { PendingExtension, RequestRecord } from '../core/model';
 import type { RequesterNotice } from '../core/ports';
 
 // Block Kit for the request's messages. Pure functions of the stored record, so every update
@@ -113,14 +114,12 @@ export function approvalMessage(record: RequestRecord): { text: string; blocks: 
       ],
     });
   }
-  if (record.status === 'ACTIVE' && record.pendingExtensionMinutes) {
+  const pending = record.status === 'ACTIVE' ? pendingExtensionOf(record) : undefined;
+  if (pending) {
     blocks.push(
       {
         type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `*Extension requested:* ${formatMinutes(record.pendingExtensionMinutes)} more`,
-        },
+        text: { type: 'mrkdwn', text: extensionLine(record, pending) },
       },
       {
         type: 'actions',
@@ -146,6 +145,18 @@ export function approvalMessage(record: RequestRecord): { text: string; blocks: 
   }
   const text = `Access request ${r.requestId} from ${escapeClamped(r.requester.email, MAX.email)}: ${statusLine(record)}`;
   return { text, blocks };
+}
+
+/** The pending extension as approvers see it: how much, for what total, under which rule, who approved. */
+export function extensionLine(record: RequestRecord, pending: PendingExtension): string {
+  const total = formatMinutes(totalWith(record, pending.minutes));
+  const rule = pending.ruleName ? ` under rule *${escapeClamped(pending.ruleName, MAX.name)}*` : '';
+  const approvals = pending.approvals.length
+    ? ` (${pending.approvals.length}/${pending.required}: ${escapeClamped(pending.approvals.map((a) => a.by).join(', '), MAX.email)})`
+    : pending.required > 1
+      ? ` (${pending.required} approvals needed)`
+      : '';
+  return `*Extension requested:* ${formatMinutes(pending.minutes)} more, ${total} in total${rule}${approvals}`;
 }
 
 /** The controls a requester gets on an active grant. */

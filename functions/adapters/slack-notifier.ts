@@ -45,15 +45,20 @@ export class SlackNotifier implements Notifier {
         ...message,
       });
     }
-    const posted = record.approvalMessage
-      ? undefined
-      : await this.client.chat.postMessage({ channel: this.options.approvalChannelFor(record), ...message });
+    // An extension decided by another rule may belong in another channel than the request's
+    // message: post it there too, so that rule's approvers see it.
+    const channel = this.options.approvalChannelFor(record);
+    const posted =
+      record.approvalMessage?.channel === channel
+        ? undefined
+        : await this.client.chat.postMessage({ channel, ...message });
     if (this.options.notifyApproversByDm(record)) {
       for (const email of approverEmails) {
         const userId = await this.slackUserId(email);
         if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
       }
     }
+    if (record.approvalMessage) return undefined;
     return posted?.channel && posted.ts ? { channel: posted.channel, ts: posted.ts } : undefined;
   }
 

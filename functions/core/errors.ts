@@ -29,6 +29,14 @@ export class RetryableError extends Error {
   }
 }
 
+/** An audit event would replace a different one already written under its key: refused, never retried. */
+export class AuditConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditConflictError';
+  }
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : 'unknown error';

@@ -68,6 +68,35 @@ export interface MessageRef {
   ts: string;
 }
 
+/**
+ * An extension waiting for approvers. It is decided by the rule that allows the new total
+ * (request + approved extensions + these minutes), which may be another, stricter rule than the
+ * request's own; the rule is re-evaluated at every decision, so these fields say what it was
+ * when last evaluated (shown in Slack; the core re-checks against the policy as deployed).
+ */
+export interface PendingExtension {
+  minutes: number;
+  ruleName: string;
+  /** Emails of the approvers of `ruleName` (the requester excluded unless self-approval is allowed). */
+  approvers: string[];
+  required: number;
+  allowSelfApproval: boolean;
+  requestedAt: string;
+  /** Distinct approvers so far (one entry per person). */
+  approvals: Decision[];
+}
+
+/** An extension that was applied: what the window's cap counts (core/window.ts). */
+export interface ApprovedExtension {
+  minutes: number;
+  ruleName: string;
+  /** The maxDuration of `ruleName` when applied: the total after this extension must fit it. */
+  maxTotalMinutes: number;
+  /** Approver emails, or "system:policy" when the rule needs no approval. */
+  approvedBy: string[];
+  at: string;
+}
+
 /** The request as stored (one item per request). */
 export interface RequestRecord {
   version: 1;
@@ -83,9 +112,19 @@ export interface RequestRecord {
   approvalMessage?: MessageRef;
   requesterDm?: MessageRef;
   expiresAt?: string;
+  /** When access went live (the Grant step's window start): the window's cap counts from it. */
+  windowStartedAt?: string;
   /** Minutes added by approved extensions (the request's own duration stays as asked). */
   extendedMinutes?: number;
-  /** An extension waiting for an approver (0 or absent: none). */
+  /** The extensions behind `extendedMinutes`, oldest first (absent in records of earlier versions). */
+  extensions?: ApprovedExtension[];
+  /** An extension waiting for approvers (read it through `pendingExtensionOf`). */
+  pendingExtension?: PendingExtension;
+  /**
+   * Written by earlier versions: an extension waiting for an approver of the request's own rule
+   * (0 or absent: none). Still read, as a pending extension under the original rule; cleared
+   * when it is decided.
+   */
   pendingExtensionMinutes?: number;
   endedBy?: string;
   failureReason?: string;
@@ -111,6 +150,7 @@ export const AUDIT_ACTIONS = [
   'window.opened',
   'window.ended-early',
   'window.extend-requested',
+  'window.extend-refused',
   'window.extended',
   'window.expired',
   'window.expiring-soon',

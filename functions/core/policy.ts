@@ -342,6 +342,38 @@ export type RequestVerdict =
   | { allowed: true; rule: Rule; account: Account; permissionSet: PermissionSet; approvalRequired: boolean }
   | { allowed: false; field: 'account' | 'permissionSet' | 'duration' | 'requester'; reason: string };
 
+/** The rules, in file order, that match this requester, account and permission set (whatever the duration). */
+function matchingRules(
+  policy: Policy,
+  requesterEmail: string,
+  account: Account,
+  permissionSet: PermissionSet,
+): Rule[] {
+  return policy.rules.filter(
+    (rule) =>
+      matchesRequester(policy, rule.requesters, requesterEmail) &&
+      ruleAccounts(policy, rule).some((a) => a.id === account.id) &&
+      rulePermissionSets(policy, rule).some((p) => p.arn === permissionSet.arn),
+  );
+}
+
+/** The rules that could decide a request of this requester for this account and permission set, in file order. */
+export function rulesFor(policy: Policy, request: Omit<RequestToEvaluate, 'durationMinutes'>): Rule[] {
+  const account = findAccount(policy, request.accountId);
+  const permissionSet = findPermissionSet(policy, request.permissionSet);
+  if (!account || !permissionSet) return [];
+  return matchingRules(policy, request.requesterEmail, account, permissionSet);
+}
+
+/** The longest total any rule allows this requester for this account and permission set (undefined: none). */
+export function longestAllowedMinutes(
+  policy: Policy,
+  request: Omit<RequestToEvaluate, 'durationMinutes'>,
+): number | undefined {
+  const rules = rulesFor(policy, request);
+  return rules.length ? Math.max(...rules.map((r) => r.maxDuration)) : undefined;
+}
+
 /**
  * Is this request allowed? The first rule, in file order, that matches requester, account,
  * permission set and duration decides (so a file lists its narrow, stricter rules first).
@@ -363,12 +395,7 @@ export function evaluateRequest(policy: Policy, request: RequestToEvaluate): Req
       field: 'duration',
       reason: 'Duration must be a whole number of minutes above zero.',
     };
-  const candidates = policy.rules.filter(
-    (rule) =>
-      matchesRequester(policy, rule.requesters, request.requesterEmail) &&
-      ruleAccounts(policy, rule).some((a) => a.id === account.id) &&
-      rulePermissionSets(policy, rule).some((p) => p.arn === permissionSet.arn),
-  );
+  const candidates = matchingRules(policy, request.requesterEmail, account, permissionSet);
   if (candidates.length === 0)
     return {
       allowed: false,

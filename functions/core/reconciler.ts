@@ -19,6 +19,7 @@ import type {
   RequestStore,
   Workflow,
 } from './ports';
+import { windowLimit, windowStartMs } from './window';
 
 // The reconciler: a scheduled pass that compares what the store says this product granted with
 // what Identity Center actually has, and cleans up after failures the workflow could not handle.
@@ -257,9 +258,10 @@ class Pass {
     const running = await workflow.isRunning(requestId);
     this.running.set(requestId, running);
     if (!record) return running ? 'live' : 'dead';
+    const windowEnd = await this.windowEnd(record);
     if (running) {
-      const stuck = this.expiredPastGrace(record)
-        ? `its access window ended at ${record.expiresAt} and it is still waiting`
+      const stuck = this.pastGrace(windowEnd)
+        ? `its access window ended at ${windowEnd?.at}${windowEnd?.capped ? ` (the longest the policy allows; the record says ${record.expiresAt})` : ''} and it is still waiting`
         : (['APPROVED', 'GRANTING', 'REVOKING'] as RequestStatus[]).includes(record.status) &&
             this.olderThan(record.updatedAt, this.options.stuckSeconds)
           ? `it has been ${record.status} since ${record.updatedAt}`
@@ -272,7 +274,7 @@ class Pass {
       return 'dead';
     // An open request whose execution is gone. An active window is honoured to its end (the
     // execution may run under an earlier state machine); anything else once it has settled.
-    if (record.status === 'ACTIVE') return this.expiredPastGrace(record) ? 'dead' : 'live';
+    if (record.status === 'ACTIVE') return this.pastGrace(windowEnd) ? 'dead' : 'live';
     return this.olderThan(record.updatedAt, this.options.settleSeconds) ? 'dead' : 'live';
   }
 
@@ -620,9 +622,41 @@ class Pass {
     return { revision: record.revision + 1, updatedAt: this.now.toISOString() };
   }
 
-  private expiredPastGrace(record: RequestRecord): boolean {
-    if (record.status !== 'ACTIVE' || !record.expiresAt) return false;
-    return this.now.getTime() > Date.parse(record.expiresAt) + this.options.graceSeconds * 1000;
+  /**
+   * When an active window ends: min(record.expiresAt, cap), the cap being the window's start plus
+   * the longest total the policy allows it (core/window.ts), so a forged or stale expiresAt in the
+   * store does not keep access alive.
+   */
+  private async windowEnd(record: RequestRecord): Promise<{ at: string; capped: boolean } | undefined> {
+    if (record.status !== 'ACTIVE' || !record.expiresAt) return undefined;
+    const nowMs = this.now.getTime();
+    // The start as the window recorded it; for a record of an earlier version, the start its
+    // grant.succeeded event gives (an append-only trail the request record cannot rewrite:
+    // the window's planned end minus the request's own duration, or else the event's time).
+    // updatedAt is no start at all (every write moves it). Without either, windowStartMs takes
+    // the earliest the window can have opened, which never allows more than the policy does.
+    const startedAt = record.windowStartedAt ?? (await this.grantStart(record));
+    const limit = windowLimit(this.deps.policy, record, windowStartMs(record, [startedAt], nowMs));
+    const recorded = Date.parse(record.expiresAt);
+    if (!(limit.expiresAtMs < recorded)) return { at: record.expiresAt, capped: false };
+    return { at: limit.expiresAt, capped: true };
+  }
+
+  private async grantStart(record: RequestRecord): Promise<string | undefined> {
+    const events = await this.deps.audit.list(record.request.requestId);
+    const granted = events.filter((e) => e.action === 'grant.succeeded').at(-1);
+    if (!granted) return undefined;
+    const { startedAt, expiresAt } = granted.details;
+    if (typeof startedAt === 'string') return startedAt;
+    const planned = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
+    if (Number.isFinite(planned))
+      return new Date(planned - record.request.durationMinutes * 60_000).toISOString();
+    return granted.at;
+  }
+
+  private pastGrace(windowEnd: { at: string } | undefined): boolean {
+    if (!windowEnd) return false;
+    return this.now.getTime() > Date.parse(windowEnd.at) + this.options.graceSeconds * 1000;
   }
 
   private olderThan(iso: string | undefined, seconds: number): boolean {

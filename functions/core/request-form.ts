@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { formatMinutes } from './duration';
+import { pendingExtensionOf, pendingExtensionRule, totalWith } from './extensions';
 import type { AccessRequest, RequestRecord } from './model';
 import {
   type Account,
@@ -12,6 +13,7 @@ import {
   type PermissionSet,
   type Policy,
   type RequestVerdict,
+  rulesFor,
 } from './policy';
 import type { UserDirectory } from './ports';
 
@@ -222,24 +224,33 @@ export function buildAccessRequest(
   };
 }
 
-/** Extra minutes the requester may still add to an active grant (empty when at the maximum). */
+/**
+ * Extra minutes the requester may still add to an active grant (empty when at the maximum).
+ * Exactly what some rule allows for this requester, account and permission set: every choice
+ * keeps the total within the longest rule (so the core accepts it), and each rule's own maximum
+ * is offered too, so the longest total a stricter rule (other approvers) allows is never missing.
+ */
 export function extensionChoices(policy: Policy, record: RequestRecord): number[] {
-  const max = maxMinutesFor(
-    policy,
-    record.request.requester.email,
-    record.request.accountId,
-    record.request.permissionSetArn,
-  );
-  if (!max) return [];
-  const used = record.request.durationMinutes + (record.extendedMinutes ?? 0);
-  return durationChoices(max - used);
+  const rules = rulesFor(policy, {
+    requesterEmail: record.request.requester.email,
+    accountId: record.request.accountId,
+    permissionSet: record.request.permissionSetArn,
+  });
+  const used = totalWith(record, 0);
+  const room = Math.max(0, ...rules.map((r) => r.maxDuration)) - used;
+  if (!Number.isInteger(room) || room <= 0) return [];
+  const limits = rules.map((r) => r.maxDuration - used).filter((m) => m > 0);
+  return [...new Set([...durationChoices(room), ...limits])].sort((a, b) => a - b);
 }
 
 export type DecisionPrecheck =
   | { ok: true }
   | { ok: false; reason: 'not-found' | 'not-approver' | 'self-approval' | 'no-approval' | 'already-decided' };
 
-/** May this person decide on this request now? (The same rules RequestDecisions applies at the click.) */
+/**
+ * May this person decide on this request now? (The same rules RequestDecisions applies at the
+ * click.) A pending extension is decided by the rule that allows its new total, not the request's.
+ */
 export function precheckDecision(
   policy: Policy,
   record: RequestRecord | undefined,
@@ -247,21 +258,43 @@ export function precheckDecision(
   kind: 'request' | 'extension' = 'request',
 ): DecisionPrecheck {
   if (!record) return { ok: false, reason: 'not-found' };
+  if (kind === 'extension') {
+    const pending = pendingExtensionOf(record);
+    if (!pending || record.status !== 'ACTIVE') return { ok: false, reason: 'already-decided' };
+    // No rule allows it any more: the click goes through, and the core refuses and clears it.
+    const rule = pendingExtensionRule(policy, record);
+    if (!rule) return { ok: true };
+    const verdict = checkApprover(policy, rule, approverEmail, record.request.requester.email);
+    return verdict.authorized ? { ok: true } : { ok: false, reason: verdict.reason };
+  }
   const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
   if (!rule) return { ok: false, reason: 'no-approval' };
   const verdict = checkApprover(policy, rule, approverEmail, record.request.requester.email);
   if (!verdict.authorized) return { ok: false, reason: verdict.reason };
-  const pending =
-    kind === 'request'
-      ? record.status === 'PENDING_APPROVAL'
-      : record.status === 'ACTIVE' && !!record.pendingExtensionMinutes;
-  return pending ? { ok: true } : { ok: false, reason: 'already-decided' };
+  return record.status === 'PENDING_APPROVAL' ? { ok: true } : { ok: false, reason: 'already-decided' };
 }
 
-/** May this person approve requests under the record's rule (used to fill an approver's Home tab)? */
-export function isApproverOf(policy: Policy, record: RequestRecord, approverEmail: string): boolean {
-  const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
-  return !!rule && checkApprover(policy, rule, approverEmail, record.request.requester.email).authorized;
+/**
+ * May this person approve under the record's rule (used to fill an approver's Home tab)? For
+ * `extension`: may they approve its pending extension, under the rule deciding it now, and have
+ * they not approved it yet.
+ */
+export function isApproverOf(
+  policy: Policy,
+  record: RequestRecord,
+  approverEmail: string,
+  kind: 'request' | 'extension' = 'request',
+): boolean {
+  const rule =
+    kind === 'extension'
+      ? pendingExtensionRule(policy, record)
+      : record.ruleName
+        ? findRule(policy, record.ruleName)
+        : undefined;
+  if (!rule || !checkApprover(policy, rule, approverEmail, record.request.requester.email).authorized)
+    return false;
+  const email = approverEmail.trim().toLowerCase();
+  return kind === 'request' || !pendingExtensionOf(record)?.approvals.some((a) => a.by === email);
 }
 
 export const requestIdSchema = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);

@@ -20,6 +20,7 @@ import type {
   RequestStore,
   UserDirectory,
 } from './ports';
+import { windowLimit, windowSeconds, windowStartMs } from './window';
 
 // The rules of one request's lifecycle, one method per state machine task. Every method is
 // safe to run twice (Step Functions retries, Lambda redelivers): writes are conditional and a
@@ -72,9 +73,43 @@ const revokeStepSchema = assignmentStepSchema.extend({
 export type RevokeStepInput = z.input<typeof revokeStepSchema>;
 
 export interface WindowPlan {
+  /** When access went live: every later window of the request is capped from it. */
+  startedAt: string;
   expiresAt: string;
   seconds: number;
 }
+
+const isoTime = z.string().datetime();
+/** How long an extend callback may take from the Slack click's SendTaskSuccess to the ExtendWindow state. */
+const CALLBACK_TRANSIT_MS = 60_000;
+
+const openWindowSchema = z.object({
+  taskToken: z.string().min(1),
+  requestId: z.string().min(1),
+  expiresAt: isoTime,
+  // The state's `$.grant.window` (absent from executions of earlier definitions).
+  window: z.object({ startedAt: isoTime.optional() }).catch({}).optional(),
+});
+
+/** The callback's answer to an extension, as far as it is compared with the plan (untrusted). */
+const extendCallbackSchema = z.object({
+  expiresAt: isoTime.optional().catch(undefined),
+  seconds: z.number().finite().optional().catch(undefined),
+});
+
+const planExtensionSchema = z.object({
+  plan: z.literal('extend'),
+  requestId: z.string().min(1),
+  /** The execution input's own duration ($.request.durationMinutes). */
+  durationMinutes: z.number().int().positive(),
+  /** `$.grant.window` as the previous window was planned. */
+  window: z.object({ startedAt: isoTime.optional().catch(undefined) }).catch({}),
+  /** `$.windowResult`: what the AccessWindow callback was completed with. */
+  callback: z.unknown(),
+  /** When the callback arrived (`$$.State.EnteredTime` of ExtendWindow). */
+  callbackAt: isoTime.optional().catch(undefined),
+});
+export type PlanExtensionInput = z.input<typeof planExtensionSchema>;
 
 export type GrantResult =
   | { status: 'IN_PROGRESS'; operationId: string; attempt: number }
@@ -348,26 +383,46 @@ export class LifecycleSteps {
     return { status: 'FAILED', failureReason: status.failureReason };
   }
 
-  /** AccessWindow (callback): keeps the token that ends or extends the window; tells the requester. */
+  /**
+   * AccessWindow (callback): keeps the token that ends or extends the window; tells the requester.
+   * Never records an expiresAt beyond what the policy allows (an execution of an earlier
+   * definition copies the extend callback's expiresAt here unchecked): the capped one is stored,
+   * so the reconciler ends the window there whatever the task's own timer says.
+   */
   async openWindow(input: unknown): Promise<void> {
-    const { taskToken, requestId, expiresAt } = parseInput(
-      z.object({
-        taskToken: z.string().min(1),
-        requestId: z.string().min(1),
-        expiresAt: z.string().datetime(),
-      }),
-      input,
-      'AccessWindow',
-    );
-    const { store, notifier, audit } = this.deps;
+    const step = parseInput(openWindowSchema, input, 'AccessWindow');
+    const { taskToken, requestId } = step;
+    const { store, notifier, audit, policy } = this.deps;
     const before = await this.requireRequest(requestId);
     await store.putTaskToken(requestId, 'window', taskToken);
-    const extended =
-      before.status === 'ACTIVE' && before.expiresAt !== undefined && before.expiresAt !== expiresAt;
-    if (before.status === 'ACTIVE' && before.expiresAt === expiresAt) return; // a retry
+    const now = this.now().getTime();
+    const opening = before.status !== 'ACTIVE';
+    // The first opening without a start from the workflow (an earlier definition) starts now.
+    // With no start known at all (a window opened by an earlier version), windowStartMs falls
+    // back to the earliest the window can have opened, and that guess is not stored.
+    const known = [
+      step.window?.startedAt,
+      before.windowStartedAt,
+      opening ? new Date(now).toISOString() : undefined,
+    ];
+    const startedAtMs = windowStartMs(before, known, now);
+    const limit = windowLimit(policy, before, startedAtMs);
+    const askedMs = Date.parse(step.expiresAt);
+    const refused = askedMs > limit.expiresAtMs;
+    const expiresAt = refused ? limit.expiresAt : new Date(askedMs).toISOString();
+    if (refused)
+      await audit.record(requestId, 'window.extend-refused', SYSTEM, 'failure', {
+        askedExpiresAt: step.expiresAt,
+        allowedExpiresAt: limit.expiresAt,
+        allowedMinutes: limit.allowedMinutes,
+        reason: 'the window asked for ends after the longest the policy allows',
+      });
+    const extended = !opening && before.expiresAt !== undefined && before.expiresAt !== expiresAt;
+    if (!opening && before.expiresAt === expiresAt) return; // a retry, or a refused window: nothing changes
     const updated = await store.updateRequest(requestId, ['APPROVED', 'GRANTING', 'ACTIVE'], {
       status: 'ACTIVE',
       expiresAt,
+      ...(known.some(Boolean) ? { windowStartedAt: new Date(startedAtMs).toISOString() } : {}),
     });
     // Not ACTIVE-able any more: the window's timeout already fired and Revoke moved the request
     // on (or it failed). Announcing it now would tell the requester about access that is gone.
@@ -378,6 +433,46 @@ export class LifecycleSteps {
     });
     await notifier.updateRequestMessages(record);
     await notifier.notifyRequester(record, extended ? 'extended' : 'granted');
+  }
+
+  /**
+   * ExtendWindow: the next window after an extend callback, planned from server-side facts only:
+   * the window's start, the request's own duration, the extensions applied to the record and the
+   * policy as deployed (`windowLimit`). The callback's expiresAt/seconds are only compared with
+   * the plan: asking for more is refused (audited) and the plan is used anyway.
+   */
+  async planExtension(input: unknown): Promise<WindowPlan> {
+    const step = parseInput(planExtensionSchema, input, 'ExtendWindow');
+    const { policy, audit } = this.deps;
+    const record = await this.requireRequest(step.requestId);
+    const now = this.now().getTime();
+    const startedAtMs = windowStartMs(record, [step.window.startedAt, record.windowStartedAt], now);
+    const limit = windowLimit(policy, record, startedAtMs, step.durationMinutes);
+    const plan: WindowPlan = {
+      startedAt: new Date(startedAtMs).toISOString(),
+      expiresAt: limit.expiresAt,
+      seconds: windowSeconds(limit.expiresAtMs, now),
+    };
+    const asked = extendCallbackSchema.safeParse(step.callback);
+    const askedExpiresAt = asked.success ? asked.data.expiresAt : undefined;
+    const askedSeconds = asked.success ? asked.data.seconds : undefined;
+    // `seconds` counts from when the callback was sent, a moment before it arrived (`callbackAt`):
+    // compared with some leeway for that transit. expiresAt is exact; the plan is exact either way.
+    const from = (step.callbackAt ? Date.parse(step.callbackAt) : now) - CALLBACK_TRANSIT_MS;
+    const tooLate = askedExpiresAt !== undefined && Date.parse(askedExpiresAt) > limit.expiresAtMs;
+    const tooLong = askedSeconds !== undefined && from + askedSeconds * 1000 > limit.expiresAtMs;
+    const unreadable = askedExpiresAt === undefined && askedSeconds === undefined;
+    if (tooLate || tooLong || unreadable)
+      await audit.record(step.requestId, 'window.extend-refused', SYSTEM, 'failure', {
+        askedExpiresAt: askedExpiresAt ?? null,
+        askedSeconds: askedSeconds ?? null,
+        allowedExpiresAt: limit.expiresAt,
+        allowedMinutes: limit.allowedMinutes,
+        reason: unreadable
+          ? 'the extend callback names no window'
+          : 'the extend callback asks for more than the policy allows',
+      });
+    return plan;
   }
 
   /** Revoke: deletes the assignment only when no pre-existing record and no other live request needs it. */
@@ -609,7 +704,7 @@ export class LifecycleSteps {
     return this.checkGrant({ ...step, operationId: operation.requestId, attempt: 0 });
   }
 
-  /** Access is live: plan the window from now. */
+  /** Access is live: plan the window from now (its start flows on in `$.grant.window`). */
   private async opened(
     step: AssignmentStepInput,
     alreadyAssigned: boolean,
@@ -617,13 +712,19 @@ export class LifecycleSteps {
   ): Promise<GrantResult> {
     const record = await this.requireRequest(step.requestId);
     const seconds = record.request.durationMinutes * 60;
-    const expiresAt = new Date(this.now().getTime() + seconds * 1000).toISOString();
+    const startedAt = this.now();
+    const expiresAt = new Date(startedAt.getTime() + seconds * 1000).toISOString();
     await this.deps.audit.record(step.requestId, 'grant.succeeded', SYSTEM, 'success', {
       alreadyAssigned,
       preExisting,
+      startedAt: startedAt.toISOString(),
       expiresAt,
     });
-    return { status: 'SUCCEEDED', window: { expiresAt, seconds }, alreadyAssigned };
+    return {
+      status: 'SUCCEEDED',
+      window: { startedAt: startedAt.toISOString(), expiresAt, seconds },
+      alreadyAssigned,
+    };
   }
 }
 

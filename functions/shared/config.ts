@@ -22,6 +22,10 @@ export const ENV = {
   policyFile: 'POLICY_FILE',
   stateTable: 'STATE_TABLE',
   auditTable: 'AUDIT_TABLE',
+  /** The audit-writer function (name or ARN): every function but the writer appends through it. */
+  auditWriterFunction: 'AUDIT_WRITER_FUNCTION',
+  /** The decisions function: the Slack function hands every decision click to it. */
+  decisionsFunction: 'DECISIONS_FUNCTION',
   stateMachineArn: 'STATE_MACHINE_ARN',
   slackSecretArn: 'SLACK_SECRET_ARN',
   slackBotToken: 'SLACK_BOT_TOKEN',

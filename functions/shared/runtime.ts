@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { WebClient } from '@slack/web-api';
 import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
 import { DynamoDbRequestStore } from '../adapters/dynamodb-request-store';
 import { IdentityStoreUsers } from '../adapters/identity-store-users';
+import { LambdaAuditLog } from '../adapters/lambda-audit-log';
+import { LambdaDecisionHandoff } from '../adapters/lambda-decisions';
 import { SlackNotifier } from '../adapters/slack-notifier';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
@@ -16,6 +19,8 @@ import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/
 import type { Clock, Notifier } from '../core/ports';
 import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
 import { LifecycleSteps } from '../core/steps';
+import type { DecisionContext } from '../slack/interaction';
+import { SlackPeople } from '../slack/people';
 import { ENV, optionalEnv, requiredEnv } from './config';
 import { sortableIds } from './ids';
 import { logger } from './logger';
@@ -51,10 +56,26 @@ export function requestStore(): DynamoDbRequestStore {
   return store;
 }
 
+let lambda: LambdaClient | undefined;
+export function lambdaClient(): LambdaClient {
+  lambda ??= new LambdaClient({});
+  return lambda;
+}
+
+let auditLog: DynamoDbAuditLog | undefined;
+/** The audit table itself: appended to only by the audit-writer function, read by the reconciler. */
+export function auditTable(): DynamoDbAuditLog {
+  auditLog ??= new DynamoDbAuditLog(dynamoClient(), requiredEnv(ENV.auditTable));
+  return auditLog;
+}
+
 let audit: AuditTrail | undefined;
+/** The trail as every function writes it: through the audit-writer function (infra grants no other role PutItem). */
 export function auditTrail(): AuditTrail {
   audit ??= new AuditTrail(
-    new DynamoDbAuditLog(dynamoClient(), requiredEnv(ENV.auditTable)),
+    new LambdaAuditLog(lambdaClient(), requiredEnv(ENV.auditWriterFunction), {
+      list: (requestId) => auditTable().list(requestId),
+    }),
     systemClock,
     sortableIds,
     (event) => logger.info('audit', { audit: event }),
@@ -120,6 +141,32 @@ export function slackNotifier(): Promise<SlackNotifier> {
     });
   });
   return notifier;
+}
+
+let decisionContext: Promise<{ ctx: DecisionContext; client: WebClient }> | undefined;
+/** The decisions function's wiring: the core's decisions, the store, Slack (client, people cache). */
+export function decisionContextFromRuntime(): Promise<{ ctx: DecisionContext; client: WebClient }> {
+  decisionContext ??= Promise.all([requestDecisions(), slackNotifier(), slackWebClient()]).then(
+    ([decisions, notifier, client]) => ({
+      ctx: {
+        policy: policy(),
+        store: requestStore(),
+        clock: systemClock,
+        people: new SlackPeople(),
+        decisions,
+        notifier,
+      },
+      client,
+    }),
+  );
+  return decisionContext;
+}
+
+let handoff: LambdaDecisionHandoff | undefined;
+/** How the Slack function passes a decision click on (DECISIONS_FUNCTION, asynchronous invoke). */
+export function decisionHandoff(): LambdaDecisionHandoff {
+  handoff ??= new LambdaDecisionHandoff(lambdaClient(), requiredEnv(ENV.decisionsFunction));
+  return handoff;
 }
 
 /**
@@ -191,6 +238,8 @@ export function resetRuntime(): void {
   cachedPolicy = undefined;
   dynamo = undefined;
   store = undefined;
+  lambda = undefined;
+  auditLog = undefined;
   audit = undefined;
   assignments = undefined;
   users = undefined;
@@ -199,5 +248,7 @@ export function resetRuntime(): void {
   notifier = undefined;
   steps = undefined;
   decisions = undefined;
+  decisionContext = undefined;
+  handoff = undefined;
   reconcilerInstance = undefined;
 }

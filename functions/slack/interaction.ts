@@ -1,8 +1,9 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod';
 import { utcTime } from '../adapters/slack-messages';
-import type { Actor, DecisionOutcome, WindowOutcome } from '../core/decisions';
+import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
 import type { RequestRecord } from '../core/model';
+import type { Notifier } from '../core/ports';
 import { isApproverOf } from '../core/request-form';
 import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
@@ -11,6 +12,11 @@ import { homeView } from './views/home';
 
 // What listeners share: payload shapes (parsed, never trusted), where a click came from, how to
 // answer the person there, and the Home tab.
+
+/** What answering a person and drawing their Home tab needs (the Slack and decisions functions both do). */
+export type AnswerContext = Pick<ListenerContext, 'policy' | 'store' | 'clock' | 'people'>;
+/** What the decisions function carries out a click with (functions/slack/decision-job.ts). */
+export type DecisionContext = AnswerContext & { decisions: RequestDecisions; notifier: Notifier };
 
 export const slackUserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,30}$/);
 export const requestIdValue = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
@@ -47,7 +53,7 @@ export function originOf(click: Pick<ButtonClick, 'channel' | 'message' | 'view'
 
 /** Tells one person something where they acted: an ephemeral under the message, a Home tab notice, or a DM. */
 export async function tell(
-  ctx: ListenerContext,
+  ctx: AnswerContext,
   client: WebClient,
   userId: string,
   origin: Origin,
@@ -70,7 +76,7 @@ export async function tell(
 
 /** The acting person as the core knows them (email from Slack), or a message saying why not. */
 export async function actorOf(
-  ctx: ListenerContext,
+  ctx: AnswerContext,
   client: WebClient,
   userId: string,
 ): Promise<{ ok: true; actor: Actor } | { ok: false; message: string }> {
@@ -78,23 +84,26 @@ export async function actorOf(
   return lookup.ok ? { ok: true, actor: { email: lookup.email, slackUserId: userId } } : lookup;
 }
 
-export interface ResolvedClick {
+export interface ParsedClick {
   userId: string;
   origin: Origin;
   requestId: string;
   triggerId: string | undefined;
+}
+
+export interface ResolvedClick extends ParsedClick {
   actor: Actor;
 }
 
 /**
- * The common start of every button listener: parse the click, find who clicked. When either
- * fails the person is answered here and undefined comes back: nothing else is done.
+ * The common start of every button listener: parse the click. When it does not parse, the
+ * person is told here and undefined comes back: nothing else is done.
  */
-export async function resolveClick(
-  ctx: ListenerContext,
+export async function parseClick(
+  ctx: AnswerContext,
   client: WebClient,
   body: unknown,
-): Promise<ResolvedClick | undefined> {
+): Promise<ParsedClick | undefined> {
   const click = buttonClickSchema.safeParse(body);
   if (!click.success) {
     logger.warn('malformed button payload');
@@ -109,20 +118,28 @@ export async function resolveClick(
       );
     return undefined;
   }
-  const userId = click.data.user.id;
-  const origin = originOf(click.data);
-  const who = await actorOf(ctx, client, userId);
-  if (!who.ok) {
-    await tell(ctx, client, userId, origin, who.message);
-    return undefined;
-  }
   return {
-    userId,
-    origin,
+    userId: click.data.user.id,
+    origin: originOf(click.data),
     requestId: click.data.actions[0]?.value ?? '',
     triggerId: click.data.trigger_id,
-    actor: who.actor,
   };
+}
+
+/** `parseClick`, then who clicked (their email from Slack); the person is answered when either fails. */
+export async function resolveClick(
+  ctx: AnswerContext,
+  client: WebClient,
+  body: unknown,
+): Promise<ResolvedClick | undefined> {
+  const click = await parseClick(ctx, client, body);
+  if (!click) return undefined;
+  const who = await actorOf(ctx, client, click.userId);
+  if (!who.ok) {
+    await tell(ctx, client, click.userId, click.origin, who.message);
+    return undefined;
+  }
+  return { ...click, actor: who.actor };
 }
 
 const NOT_AUTHORIZED: Record<'not-approver' | 'self-approval' | 'no-approval', string> = {
@@ -181,7 +198,7 @@ const PENDING_STATUSES = new Set(['PENDING_APPROVAL', 'APPROVED', 'GRANTING']);
 
 /** Builds and publishes one person's Home tab. */
 export async function publishHome(
-  ctx: ListenerContext,
+  ctx: AnswerContext,
   client: WebClient,
   userId: string,
   notice?: string,
@@ -196,9 +213,8 @@ export async function publishHome(
       ctx.store.listByStatus('ACTIVE'),
     ]);
     toApprove = pending.filter((r) => isApproverOf(ctx.policy, r, lookup.email));
-    extensionsToApprove = active.filter(
-      (r) => !!r.pendingExtensionMinutes && isApproverOf(ctx.policy, r, lookup.email),
-    );
+    // Under the rule that decides each pending extension, not the request's own.
+    extensionsToApprove = active.filter((r) => isApproverOf(ctx.policy, r, lookup.email, 'extension'));
   }
   await client.views.publish({
     user_id: userId,

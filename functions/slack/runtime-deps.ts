@@ -1,9 +1,7 @@
-import { sortableIds } from '../shared/ids';
 import {
+  decisionHandoff,
   policy,
-  requestDecisions,
   requestStore,
-  slackNotifier,
   stepFunctionsWorkflow,
   userDirectory,
 } from '../shared/runtime';
@@ -11,15 +9,12 @@ import type { SlackAppDeps } from './deps';
 
 /** The app's dependencies from the environment (functions/shared/runtime.ts), once per container. */
 export async function slackAppDepsFromRuntime(): Promise<SlackAppDeps> {
-  const [decisions, notifier] = await Promise.all([requestDecisions(), slackNotifier()]);
   return {
     policy: policy(),
     store: requestStore(),
-    decisions,
+    handoff: decisionHandoff(),
     workflow: stepFunctionsWorkflow(),
     users: userDirectory(),
     clock: { now: () => new Date() },
-    ids: sortableIds,
-    notifier,
   };
 }

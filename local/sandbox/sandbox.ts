@@ -8,6 +8,7 @@ import { resetSlackCredentials } from '../../functions/shared/slack-credentials'
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
 import { type RunningIdentityCenter, startIdentityCenterStandIn } from '../identity-center/server';
 import type { FaultSettings } from '../identity-center/stand-in';
+import { startProductLambdas } from '../lambda/product-functions';
 import { type RunningSlackApi, startSlackApiStandIn } from '../slack-api/server';
 import type { LambdaHandler, LocalStepFunctions } from '../step-functions/local-step-functions';
 import { createProductStepFunctions, type WorkerName } from '../step-functions/product-workflow';
@@ -65,7 +66,7 @@ export interface SandboxOptions {
 }
 
 export interface ServiceLine {
-  service: 'Step Functions' | 'Identity Center' | 'DynamoDB' | 'Slack Web API' | 'Slack app';
+  service: 'Step Functions' | 'Lambda' | 'Identity Center' | 'DynamoDB' | 'Slack Web API' | 'Slack app';
   mode: 'local' | 'stand-in' | 'real' | 'missing';
   line: string;
 }
@@ -212,6 +213,12 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     cleanups.push(() => dynamoClient.destroy());
     if (plan.dynamo.mode === 'stand-in') await createLocalTables(dynamoClient, plan.dynamo);
 
+    // The functions other functions invoke (audit writer, decisions), on a local Lambda endpoint;
+    // started before the workflow so it closes after the last worker has finished.
+    const lambdas = await startProductLambdas();
+    cleanups.push(() => lambdas.endpoint.close());
+    for (const [name, value] of Object.entries(lambdas.env)) restoreEnv.set(name, value);
+
     // ---- Step Functions: the ASL file, the worker handlers in-process ----
     const inFlight = new Set<Promise<unknown>>();
     const trackInFlight =
@@ -320,6 +327,7 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       env,
       msPerMinute,
       sfnUrl: sfn.url,
+      lambdaUrl: lambdas.endpoint.url,
       ...(identityCenter ? { identityCenterUrl: identityCenter.url } : {}),
       ...(dynamo ? { dynamo } : {}),
       ...(slack ? { slackUrl: slack.url } : {}),
@@ -444,6 +452,7 @@ function describeServices(input: {
   env: NodeJS.ProcessEnv;
   msPerMinute: number;
   sfnUrl: string;
+  lambdaUrl: string;
   identityCenterUrl?: string;
   dynamo?: LocalDynamo & { persistedIn?: string };
   slackUrl?: string;
@@ -457,6 +466,11 @@ function describeServices(input: {
       service: 'Step Functions',
       mode: 'local',
       line: `Step Functions: local (aws-local-stepfunctions) at ${input.sfnUrl}, workers in-process, ${describeScale(input.msPerMinute)}`,
+    },
+    {
+      service: 'Lambda',
+      mode: 'local',
+      line: `Lambda: local Invoke endpoint at ${input.lambdaUrl} (audit-writer, decisions: in-process)`,
     },
     input.identityCenterUrl
       ? {

@@ -55,6 +55,14 @@ const recordArb = fc.record({
   failureReason: fc.option(hostile(5000), { nil: undefined }),
   status: fc.constantFrom(...REQUEST_STATUSES),
   pendingExtensionMinutes: fc.option(fc.integer({ min: 1, max: 600 }), { nil: undefined }),
+  // This version's pending extension, with approvers' emails as Slack profiles give them.
+  pendingExtension: fc.option(
+    fc.record({
+      minutes: fc.integer({ min: 1, max: 600 }),
+      approvedBy: fc.array(hostile(300), { maxLength: 5 }),
+    }),
+    { nil: undefined },
+  ),
 });
 
 type RecordParts = typeof recordArb extends fc.Arbitrary<infer T> ? T : never;
@@ -81,6 +89,19 @@ function record(parts: RecordParts): RequestRecord {
       : {}),
     ...(parts.failureReason !== undefined ? { failureReason: parts.failureReason } : {}),
     ...(parts.pendingExtensionMinutes ? { pendingExtensionMinutes: parts.pendingExtensionMinutes } : {}),
+    ...(parts.pendingExtension
+      ? {
+          pendingExtension: {
+            minutes: parts.pendingExtension.minutes,
+            ruleName: 'production-extended',
+            approvers: [],
+            required: 5,
+            allowSelfApproval: false,
+            requestedAt: '2026-11-25T09:30:00.000Z',
+            approvals: parts.pendingExtension.approvedBy.map((by) => ({ by, slackUserId: 'U0X', at: '' })),
+          },
+        }
+      : {}),
     expiresAt: '2026-11-25T10:00:00.000Z',
     updatedAt: '2026-11-25T09:00:00.000Z',
   };

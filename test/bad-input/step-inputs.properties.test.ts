@@ -396,12 +396,21 @@ describe('bad input: decisions from Slack clicks', () => {
           });
           await w.store.putTaskToken('req-valid-000001', 'window', 'window-token');
           const before = w.snapshot();
+          const eventsBefore = w.log.events.length;
           const outcome = await w.decisions.extend(
             'req-valid-000001',
             { email: 'alice@example.com', slackUserId: 'U0ALICE' },
             minutes,
           );
           expect(outcome.kind).toBe('not-allowed');
+          // A well-formed total the policy refuses (10,000 minutes) is audited as refused, once;
+          // malformed minutes are not. Nothing else changes.
+          const added = w.log.events.splice(eventsBefore);
+          expect(added.map((e) => e.action)).toEqual(
+            Number.isInteger(minutes) && minutes > 0 && minutes <= 7 * 24 * 60 - 60
+              ? ['window.extend-refused']
+              : [],
+          );
           expect(w.snapshot()).toBe(before);
         },
       ),

@@ -228,6 +228,70 @@ describe('an access request through Slack', () => {
     expect(await auditActions(requestId)).not.toContain('approval.approved');
     expect(await assigned(ACCOUNTS.production, PERMISSION_SETS.readOnly)).not.toContain(carol);
   });
+
+  it('extends under the rule of the new total: the on-call approver is refused, the platform admin approves', async () => {
+    // Slower time (1 product minute = 1 s): the hour must outlast the clicks.
+    await sandbox.stop();
+    sandbox = await startTestSandbox({ msPerMinute: 1000 });
+    slack = sandbox.signedSlackClient;
+    const requestId = await requestAccess('alice', {
+      account: 'production',
+      permissionSet: 'ReadOnly',
+      duration: '60',
+      reason: 'Investigating INC-77',
+    });
+    const message = await waitFor(() => approvalMessage(requestId), 'the approval message');
+    await slack.click('carol', { channel: APPROVALS, ts: message.ts }, 'Approve');
+    const granted = await waitFor(
+      () =>
+        slack.directMessages('alice').find((m) => JSON.stringify(m.blocks ?? []).includes('extend_access')),
+      'the DM with Extend',
+    );
+
+    await slack.click('alice', { channel: 'dm', ts: granted.ts }, 'Extend');
+    const modal = await waitFor(
+      () =>
+        slack.topView('alice')?.view.callback_id === 'extend_access_form' ? slack.topView('alice') : false,
+      'the extend form',
+    );
+    // production-oncall allows 1 h, production-extended 4 h: up to 3 h more.
+    expect(JSON.stringify(modal.view.blocks)).toContain('"value":"180"');
+    await slack.submit('alice', { extend_minutes: '120' });
+    const pending = await waitFor(() => {
+      const latest = approvalMessage(requestId);
+      return JSON.stringify(latest?.blocks ?? []).includes('approve_extension') ? latest : false;
+    }, 'the extension buttons');
+    expect(JSON.stringify(pending.blocks)).toContain('production-extended');
+
+    await slack.click('carol', { channel: APPROVALS, ts: pending.ts }, 'Approve extension');
+    await waitFor(
+      () =>
+        (sandbox.standIns.slack?.standIn.ephemerals(PEOPLE.carol.slackUserId) ?? []).some((e) =>
+          (e.text ?? '').includes('not an approver'),
+        ),
+      'the on-call approver refused',
+    );
+    await slack.openHome('carol');
+    await slack.openHome('dave');
+    const daveHome = await waitFor(
+      () =>
+        JSON.stringify(slack.homeView('dave')?.view.blocks ?? []).includes('approve_extension')
+          ? slack.homeView('dave')
+          : false,
+      'the extension on Dave\u2019s Home tab',
+    );
+    expect(JSON.stringify(daveHome.view.blocks)).toContain('Extensions waiting for your approval');
+    await waitFor(() => slack.homeView('carol'), 'Carol\u2019s Home tab');
+    expect(JSON.stringify(slack.homeView('carol')?.view.blocks)).not.toContain('approve_extension');
+
+    await slack.click('dave', { home: true }, 'Approve extension');
+    await waitFor(async () => (await auditActions(requestId)).includes('window.extended'), 'window.extended');
+    const record = (await sandbox.state.requests()).find((r) => r.request.requestId === requestId);
+    expect(record).toMatchObject({
+      extendedMinutes: 120,
+      extensions: [expect.objectContaining({ ruleName: 'production-extended' })],
+    });
+  });
 });
 
 describe('the Slack request URL', () => {

@@ -103,6 +103,37 @@ describe('loadDeployConfig', () => {
     ]);
   });
 
+  it('takes the customer managed KMS key of Identity Center, when set, as a key ARN of its region (and account)', () => {
+    const key = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const multiRegion = 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+    expect(load({}).identityCenterKmsKeyArn).toBeUndefined();
+    expect(load({ identityCenterKmsKeyArn: '' }).identityCenterKmsKeyArn).toBeUndefined();
+    expect(load({ identityCenterKmsKeyArn: key }).identityCenterKmsKeyArn).toBe(key);
+    expect(load({ identityCenterKmsKeyArn: multiRegion }).identityCenterKmsKeyArn).toBe(multiRegion);
+    expect(
+      load({ identityCenterKmsKeyArn: key, managementAccountId: '111111111111' }).identityCenterKmsKeyArn,
+    ).toBe(key);
+
+    const notAKey =
+      'identityCenterKmsKeyArn: must be a KMS key ARN like arn:aws:kms:us-east-1:111111111111:key/<key id>';
+    for (const bad of [
+      'alias/identity-center',
+      '1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws:kms:us-east-1:111111111111:alias/identity-center',
+      'arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws:s3:::bucket/key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    ])
+      expect(problems({ identityCenterKmsKeyArn: bad })).toEqual([notAKey]);
+    expect(problems({ identityCenterKmsKeyArn: key.replace('us-east-1', 'eu-west-1') })).toEqual([
+      'identityCenterKmsKeyArn: the key is in eu-west-1, Identity Center in us-east-1 ' +
+        '(policyFile config/access-policy.example.yaml identityCenter.region); Identity Center uses a key of its own region',
+    ]);
+    expect(problems({ identityCenterKmsKeyArn: key, managementAccountId: '999999999999' })).toEqual([
+      'identityCenterKmsKeyArn: the key is in account 111111111111, Identity Center in the management account ' +
+        '999999999999; Identity Center uses a key of its own account',
+    ]);
+  });
+
   it('refuses a delegated administrator deployment whose policy names the management account', () => {
     expect(problems({ account: '999999999999', managementAccountId: '111111111111' })).toEqual([
       expect.stringContaining(

@@ -86,13 +86,35 @@ describe('state machine', () => {
 
   it('may invoke exactly the 8 workers', () => {
     const machineRole = logicalId(synth.stack.stateMachine.role.node.defaultChild);
-    const invokes = allStatements(synth.template).filter((s) =>
-      actionsOf(s).some((a) => a.startsWith('lambda:')),
+    const invokes = allStatements(synth.template).filter(
+      (s) =>
+        actionsOf(s).some((a) => a.startsWith('lambda:')) && JSON.stringify(s.roles).includes(machineRole),
     );
     expect(invokes).toHaveLength(1);
     expect(invokes[0]?.roles).toEqual([{ Ref: machineRole }]);
     expect(actionsOf(invokes[0] as Statement)).toEqual(['lambda:InvokeFunction']);
     expect(invokes[0]?.Resource).toEqual(WORKERS.map((w) => ({ 'Fn::GetAtt': [functionId(w.name), 'Arn'] })));
+  });
+
+  it('lets functions invoke only the audit writer, and only the Slack function invoke decisions', () => {
+    const machineRole = logicalId(synth.stack.stateMachine.role.node.defaultChild);
+    const invokes = allStatements(synth.template).filter(
+      (s) =>
+        actionsOf(s).some((a) => a.startsWith('lambda:')) && !JSON.stringify(s.roles).includes(machineRole),
+    );
+    const targets = new Map<string, string[]>();
+    for (const { name } of FUNCTIONS) {
+      const resources = invokes
+        .filter((s) => JSON.stringify(s.roles).includes(`"${roleId(name)}"`))
+        .flatMap((s) => asArray(s.Resource).map((r) => JSON.stringify(r)));
+      targets.set(name, resources.sort());
+    }
+    const arn = (name: FunctionName) => JSON.stringify({ 'Fn::GetAtt': [functionId(name), 'Arn'] });
+    for (const { name } of FUNCTIONS) {
+      const expected =
+        name === 'audit-writer' ? [] : name === 'slack' ? [arn('decisions')] : [arn('audit-writer')];
+      expect({ name, invokes: targets.get(name) }).toEqual({ name, invokes: expected });
+    }
   });
 });
 
@@ -125,16 +147,24 @@ describe('functions', () => {
     const machine = logicalId(synth.stack.stateMachine.node.defaultChild);
     for (const { name } of FUNCTIONS) {
       const variables = synth.template.toJSON().Resources[functionId(name)].Properties.Environment.Variables;
+      const writer = { 'Fn::GetAtt': [functionId('audit-writer'), 'Arn'] };
       expect(variables).toEqual({
         POLICY_FILE: '/var/task/access-policy.yaml',
-        STATE_TABLE: { Ref: stateTable },
-        AUDIT_TABLE: { Ref: auditTable },
+        ...(name === 'audit-writer' ? {} : { STATE_TABLE: { Ref: stateTable } }),
+        ...(name === 'audit-writer' || name === 'slack' ? {} : { AUDIT_WRITER_FUNCTION: writer }),
+        // The table itself: its one writer, and the reconciler, which reads trails.
+        ...(name === 'audit-writer' || name === 'reconciler' ? { AUDIT_TABLE: { Ref: auditTable } } : {}),
         ...(SLACK_FUNCTIONS.includes(name) ? { SLACK_SECRET_ARN: { Ref: secret } } : {}),
         ALERT_CHANNEL: 'C0ALERTS1',
         POWERTOOLS_SERVICE_NAME: 'jit-access',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
-        ...(name === 'slack' || name === 'reconciler' ? { STATE_MACHINE_ARN: { Ref: machine } } : {}),
+        ...(['slack', 'decisions', 'reconciler'].includes(name)
+          ? { STATE_MACHINE_ARN: { Ref: machine } }
+          : {}),
+        ...(name === 'slack'
+          ? { DECISIONS_FUNCTION: { 'Fn::GetAtt': [functionId('decisions'), 'Arn'] } }
+          : {}),
       });
     }
   });
@@ -306,14 +336,19 @@ describe('least privilege', () => {
     expect(hasAction('check-grant', 'iam:CreateRole')).toBe(false);
   });
 
-  it('lets no role update or delete an audit event', () => {
+  it('lets no role update or delete an audit event, and only the audit writer put one', () => {
     const audit = logicalId(synth.stack.auditTable.node.defaultChild);
     const onAudit = allStatements(synth.template).filter((s) =>
       JSON.stringify(s.Resource).includes(`"${audit}"`),
     );
-    expect(onAudit.length).toBe(FUNCTIONS.length);
-    for (const statement of onAudit)
-      expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    const byRole = onAudit.map((s) => ({ roles: s.roles, actions: actionsOf(s).sort() }));
+    expect(byRole).toEqual(
+      expect.arrayContaining([
+        { roles: [{ Ref: roleId('audit-writer') }], actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+        { roles: [{ Ref: roleId('reconciler') }], actions: ['dynamodb:Query'] },
+      ]),
+    );
+    expect(byRole).toHaveLength(2);
   });
 
   it('gives DynamoDB actions only on this stack’s tables and indexes', () => {
@@ -339,14 +374,9 @@ describe('least privilege', () => {
     const slackActions = statementsOf('slack')
       .flatMap(actionsOf)
       .filter((a) => a.startsWith('states:'));
-    expect(slackActions.sort()).toEqual([
-      'states:DescribeExecution',
-      'states:SendTaskFailure',
-      'states:SendTaskSuccess',
-      'states:StartExecution',
-    ]);
+    expect(slackActions.sort()).toEqual(['states:StartExecution']);
     const senders = FUNCTIONS.filter((f) => hasAction(f.name, 'states:SendTaskSuccess')).map((f) => f.name);
-    expect(senders).toEqual(['slack']);
+    expect(senders).toEqual(['decisions']);
   });
 
   it('has no "*" resource except the actions that have no resource-level permissions', () => {

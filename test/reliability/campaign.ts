@@ -31,6 +31,7 @@ import {
   seededRandom,
   startIdentityCenterStandIn,
 } from '../../local/identity-center';
+import { startProductLambdas } from '../../local/lambda/product-functions';
 import { startSlackApiStandIn } from '../../local/slack-api';
 import type { LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import { createProductStepFunctions, type WorkerName } from '../../local/step-functions/product-workflow';
@@ -367,6 +368,8 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     ALERT_CHANNEL: 'C0ALERTS',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
+  const lambdas = await startProductLambdas();
+  Object.assign(process.env, lambdas.env);
   resetRuntime();
   resetSlackCredentials();
   setRuntimeClock(clock);
@@ -433,6 +436,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     async close() {
       await host.shutdown();
       await endpoint.close();
+      await lambdas.endpoint.close();
       await identityCenter.close();
       await slack.close();
       await dynamo.close();
@@ -751,7 +755,13 @@ async function settleAndCheck(
   const present = env.identityCenter.listAssignments();
   for (const assignment of present) {
     const text = assignmentKeyText(assignment);
-    if (!permanentKeys.has(text)) verdict.leaked.push(`${text} is assigned with no grant behind it`);
+    if (permanentKeys.has(text)) continue;
+    // What the product knows of it, so a finding can be traced to the requests that touched it.
+    const holders = await store.getHolders(assignment);
+    const known = holders
+      ? `holders ${holders.state}${holders.preExisting ? ' preExisting' : ''} [${holders.holders}] rev ${holders.revision}`
+      : 'no holders record';
+    verdict.leaked.push(`${text} is assigned with no grant behind it (${known})`);
   }
   for (const text of permanentKeys)
     if (!present.some((a) => assignmentKeyText(a) === text))

@@ -95,12 +95,18 @@ export function decisionProblems(policy: Policy, events: AuditEvent[], record?: 
   const problems: string[] = [];
   const decisions = events.filter((e) => e.action === 'approval.approved' || e.action === 'approval.denied');
   const requester = record.request.requester.email;
+  // An extension is decided by the rule of its new total, which its events name.
+  for (const event of decisions.filter(isExtensionDecision)) {
+    const deciding = typeof event.details.rule === 'string' ? findRule(policy, event.details.rule) : rule;
+    if (!deciding || !checkApprover(policy, deciding, event.actor, requester).authorized)
+      problems.push(`${event.action} of an extension by ${event.actor}, who may not decide it`);
+  }
   if (rule.approval === 'none') {
     if (decisions.some((e) => !isExtensionDecision(e)))
       problems.push('a decision on an auto-approved request');
     return problems;
   }
-  for (const event of decisions) {
+  for (const event of decisions.filter((e) => !isExtensionDecision(e))) {
     if (!checkApprover(policy, rule, event.actor, requester).authorized)
       problems.push(`${event.action} by ${event.actor}, who may not decide`);
   }

@@ -97,6 +97,11 @@ function request(
     updatedAt: requestedAt,
     ...rest,
   };
+  // An active window as openWindow records it: started its own duration (and extensions) before it ends.
+  if (status === 'ACTIVE' && rest.expiresAt && !('windowStartedAt' in rest))
+    record.windowStartedAt = new Date(
+      Date.parse(rest.expiresAt) - (durationMinutes + (rest.extendedMinutes ?? 0)) * 60_000,
+    ).toISOString();
   w.store.requests.set(requestId, record);
   return requestId;
 }
@@ -472,6 +477,85 @@ describe('reconciler: requests', () => {
     expect(w.workflow.stopped).toEqual([id]);
     expect(w.directory.has(key)).toBe(false);
     expect(w.store.requests.get(id)).toMatchObject({ status: 'GRANT_FAILED', closedAt: expect.any(String) });
+  });
+
+  describe('a window never outlives the policy, whatever the stored expiresAt says', () => {
+    const minutesFromNow = (w: World, minutes: number) =>
+      new Date(w.clock.now().getTime() + minutes * 60_000).toISOString();
+    const FORGED = '2099-01-01T00:00:00.000Z';
+
+    it('ends a window whose stored expiresAt was forged past its start plus the allowed total', async () => {
+      const w = world();
+      // Started 70 minutes ago for 60 minutes; the store claims it runs until 2099.
+      const id = request(w, 'ACTIVE', { expiresAt: FORGED, windowStartedAt: minutesFromNow(w, -70) });
+      w.workflow.running.add(id);
+      w.directory.assign(key);
+      holders(w, { holders: [id] });
+
+      const report = await w.reconciler().run();
+
+      expect(report).toMatchObject({ stoppedExecutions: 1, errors: [] });
+      expect(w.directory.has(key)).toBe(false);
+      const stopped = w.log.events.find((e) => e.action === 'reconciler.stopped-execution');
+      expect(String(stopped?.details.reason)).toContain('the longest the policy allows');
+      expect(String(stopped?.details.reason)).toContain(minutesFromNow(w, -10));
+    });
+
+    it('caps forged extension minutes at the longest maxDuration of the policy', async () => {
+      const w = world();
+      // staging-self-service allows 8 h: started 9 hours ago, whatever extendedMinutes claims.
+      const id = request(w, 'ACTIVE', {
+        expiresAt: FORGED,
+        extendedMinutes: 100_000,
+        windowStartedAt: minutesFromNow(w, -9 * 60),
+      });
+      w.workflow.running.add(id);
+      w.directory.assign(key);
+      holders(w, { holders: [id] });
+
+      expect(await w.reconciler().run()).toMatchObject({ stoppedExecutions: 1 });
+      expect(w.directory.has(key)).toBe(false);
+    });
+
+    it('leaves a window alone while it is within the allowed total', async () => {
+      const w = world();
+      const id = request(w, 'ACTIVE', {
+        expiresAt: minutesFromNow(w, 90),
+        extendedMinutes: 120,
+        windowStartedAt: minutesFromNow(w, -90),
+      });
+      w.workflow.running.add(id);
+      w.directory.assign(key);
+      holders(w, { holders: [id] });
+
+      expect(await w.reconciler().run()).toMatchObject({ stoppedExecutions: 0, releasedHolders: 0 });
+      expect(w.directory.has(key)).toBe(true);
+    });
+
+    it('takes the start of a record of an earlier version from its grant.succeeded event', async () => {
+      const w = world();
+      const grantedFor = async (id: string, plannedEnd: string) =>
+        w.log.append({
+          version: 1,
+          requestId: id,
+          eventId: `grant-${id}`,
+          at: w.clock.now().toISOString(),
+          actor: 'system:workflow',
+          action: 'grant.succeeded',
+          outcome: 'success',
+          details: { alreadyAssigned: false, preExisting: false, expiresAt: plannedEnd },
+        });
+      // No windowStartedAt; the trail says the 60-minute window was planned to end 10 minutes ago.
+      const over = request(w, 'ACTIVE', { expiresAt: FORGED, windowStartedAt: undefined });
+      await grantedFor(over, minutesFromNow(w, -10));
+      const within = request(w, 'ACTIVE', { expiresAt: FORGED, windowStartedAt: undefined });
+      await grantedFor(within, minutesFromNow(w, 30));
+      for (const id of [over, within]) w.workflow.running.add(id);
+
+      await w.reconciler().run();
+
+      expect(w.workflow.stopped).toEqual([over]);
+    });
   });
 
   it('leaves running, in-window requests and their assignments alone', async () => {

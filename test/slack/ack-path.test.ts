@@ -131,19 +131,27 @@ describe('ack path', () => {
     expect(h.sfn.commandCalls(StartExecutionCommand).at(-1)?.args[0].input.name).toMatch(/^req-/);
   });
 
-  it('Approve acknowledges before any call, then decides', async () => {
+  it('Approve acknowledges before any call, hands the click off, and the decisions function decides', async () => {
     const record = await pendingRequest('V0ACKAPPROVE', 'token-ack-approve');
+    const successesBefore = h.sfn.commandCalls(SendTaskSuccessCommand).length;
 
-    const { atAck, after } = await drive(
+    const { atAck } = await drive(
       clickBody(PEOPLE.carol, ACTION_IDS.approve, record.request.requestId, record.approvalMessage?.ts ?? ''),
     );
+    await h.decisionsSettled();
 
     expect(atAck).toMatchObject(NOTHING);
     expect(atAck?.ms).toBeLessThan(100);
+    expect(h.handedOff.at(-1)).toEqual({
+      kind: 'approve',
+      requestId: record.request.requestId,
+      slackUserId: PEOPLE.carol.id,
+      origin: { kind: 'message', channel: 'C0APPROVALS', ts: record.approvalMessage?.ts ?? '' },
+    });
+    expect(h.sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(successesBefore + 1);
     expect(h.sfn.commandCalls(SendTaskSuccessCommand).at(-1)?.args[0].input.taskToken).toBe(
       'token-ack-approve',
     );
-    expect(after.sfn).toBe(1);
   });
 
   it('Deny acknowledges before any call, then opens the reason form', async () => {
@@ -161,6 +169,7 @@ describe('ack path', () => {
   it('End and Extend acknowledge before any call', async () => {
     for (const actionId of [ACTION_IDS.end, ACTION_IDS.extend]) {
       const { atAck } = await drive(clickBody(PEOPLE.alice, actionId, 'req-unknown-1', '1.000001'));
+      await h.decisionsSettled();
       expect(atAck).toMatchObject(NOTHING);
     }
   });

@@ -338,7 +338,10 @@ describe('the access window', () => {
 
     // Over the rule's 8 h maximum in total: refused, nothing changes.
     const tooLong = await (await requestDecisions()).extend(requestId, aliceActor, 400);
-    expect(tooLong.kind).toBe('not-allowed');
+    expect(tooLong).toEqual({
+      kind: 'not-allowed',
+      reason: 'No rule allows 9h 40m in total for ReadOnly on staging; the longest allowed is 8h.',
+    });
 
     await tokenStored(harness, requestId, 'window');
     expect((await (await requestDecisions()).endAccess(requestId, aliceActor)).kind).toBe('ended');
@@ -354,7 +357,9 @@ describe('the access window', () => {
       'grant.succeeded',
       'window.opened',
       'window.extend-requested',
+      'approval.auto',
       'window.extended',
+      'window.extend-refused',
       'window.ended-early',
       'revoke.requested',
       'revoke.succeeded',

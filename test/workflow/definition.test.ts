@@ -59,10 +59,34 @@ describe('statemachines/access-request.asl.json', () => {
   it('routes every failure after the grant to Revoke, and a failed revoke to its own Fail state', () => {
     const catchTargets = (name: string) =>
       ((definition.States[name]?.Catch ?? []) as Array<{ Next: string }>).map((c) => c.Next);
-    for (const name of ['Grant', 'CheckGrant', 'AccessWindow'])
+    for (const name of ['Grant', 'CheckGrant', 'AccessWindow', 'ExtendWindow'])
       expect(catchTargets(name)).toContain('RevokeAfterFailure');
     expect(catchTargets('Revoke')).toEqual(['RevokeFailed']);
     expect(definition.States.RevokeFailedEnd).toMatchObject({ Type: 'Fail', Error: 'RevokeFailed' });
+  });
+
+  it('plans an extended window in a task from server-side facts, never from the callback alone', () => {
+    const extend = definition.States.ExtendWindow as State & {
+      Parameters: { FunctionName: string; Payload: Record<string, string> };
+      ResultPath: string;
+      Retry: unknown[];
+    };
+    expect(extend.Type).toBe('Task');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the ASL's own substitution placeholder
+    expect(extend.Parameters.FunctionName).toBe('${AccessWindowFunctionArn}');
+    expect(extend.Parameters.Payload).toMatchObject({
+      plan: 'extend',
+      'durationMinutes.$': '$.request.durationMinutes',
+      'window.$': '$.grant.window',
+      'callback.$': '$.windowResult',
+    });
+    expect(extend.ResultPath).toBe('$.grant.window');
+    expect(extend.Retry).toEqual(definition.States.AccessWindow?.Retry);
+    // Nothing copies the callback's output into the window the timer reads.
+    const copies = Object.entries(definition.States).filter(([, state]) =>
+      JSON.stringify(state).match(/"\$\.windowResult\.(expiresAt|seconds)"/),
+    );
+    expect(copies).toEqual([]);
   });
 
   it('keeps task tokens out of anything but the callback payloads', () => {

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
 import { auditTrail, requestDecisions, requestStore, resetRuntime } from '../../functions/shared/runtime';
 import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { startProductLambdas } from '../../local/lambda/product-functions';
 import { startSlackApiStandIn } from '../../local/slack-api';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import {
@@ -43,7 +44,13 @@ export interface Harness {
 
 let sequence = 0;
 
-export async function startHarness(options: ProductStepFunctionsOptions = {}): Promise<Harness> {
+export interface HarnessOptions extends ProductStepFunctionsOptions {
+  /** The policy file the functions load (default: config/access-policy.example.yaml). */
+  policyFile?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { policyFile, ...stepFunctions } = options;
   const dynamo = await startLocalDynamo();
   const slack = await startSlackApiStandIn({
     users: Object.values(PEOPLE).map((p) => ({
@@ -59,7 +66,7 @@ export async function startHarness(options: ProductStepFunctionsOptions = {}): P
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    POLICY_FILE: path.join(__dirname, '../../config/access-policy.example.yaml'),
+    POLICY_FILE: policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml'),
     STATE_TABLE: tables.stateTable,
     AUDIT_TABLE: tables.auditTable,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -67,6 +74,8 @@ export async function startHarness(options: ProductStepFunctionsOptions = {}): P
     SLACK_API_URL: `${slack.url}/api/`,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
+  const lambdas = await startProductLambdas();
+  Object.assign(process.env, lambdas.env);
   resetRuntime();
   resetSlackCredentials();
   await createLocalTables(new DynamoDBClient({}), tables);
@@ -74,7 +83,7 @@ export async function startHarness(options: ProductStepFunctionsOptions = {}): P
   const identityCenter = new IdentityCenterMock(
     Object.fromEntries(Object.values(PEOPLE).map((p) => [p.email, p.principalId])),
   );
-  const host = createProductStepFunctions({ msPerSecond: 1, ...options });
+  const host = createProductStepFunctions({ msPerSecond: 1, ...stepFunctions });
   const endpoint = await startStepFunctionsEndpoint(host);
   process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   process.env.STATE_MACHINE_ARN = host.stateMachineArn;
@@ -119,6 +128,7 @@ export async function startHarness(options: ProductStepFunctionsOptions = {}): P
     async close() {
       await host.shutdown();
       await endpoint.close();
+      await lambdas.endpoint.close();
       await slack.close();
       await dynamo.close();
       identityCenter.restore();

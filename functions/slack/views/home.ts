@@ -1,6 +1,7 @@
 import type { HomeView, KnownBlock } from '@slack/web-api';
 import { ACTION_IDS, escapeText, statusLine, utcTime } from '../../adapters/slack-messages';
 import { formatMinutes } from '../../core/duration';
+import { pendingExtensionOf } from '../../core/extensions';
 import type { RequestRecord } from '../../core/model';
 
 // The Home tab: my active grants (time left, End / Extend), my pending requests, and what waits
@@ -106,7 +107,7 @@ export function homeView(input: HomeInput): HomeView {
     blocks.push(
       ...section('Extensions waiting for your approval', input.extensionsToApprove, '', (r) => [
         mrkdwn(
-          `<@${r.request.requester.slackUserId}> asks for ${formatMinutes(r.pendingExtensionMinutes ?? 0)} more of ${where(r)}`,
+          `<@${r.request.requester.slackUserId}> asks for ${formatMinutes(pendingExtensionOf(r)?.minutes ?? 0)} more of ${where(r)}`,
         ),
         buttons(`extension:${r.request.requestId}`, r.request.requestId, [
           { id: ACTION_IDS.approveExtension, text: 'Approve extension', style: 'primary' },

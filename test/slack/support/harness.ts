@@ -21,8 +21,15 @@ import type { ExecutionInput, RequestRecord } from '../../../functions/core/mode
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../../../functions/core/policy';
 import type { AssignmentDirectory, RequestStore, UserDirectory } from '../../../functions/core/ports';
 import { LifecycleSteps } from '../../../functions/core/steps';
+import {
+  type DecisionHandoff,
+  type DecisionJob,
+  decisionJobSchema,
+  performDecision,
+} from '../../../functions/slack/decision-job';
 import type { SlackAppDeps } from '../../../functions/slack/deps';
 import { createHttpSlackApp, type HttpSlackApp } from '../../../functions/slack/http';
+import { SlackPeople } from '../../../functions/slack/people';
 import { type RunningSlackApi, startSlackApiStandIn } from '../../../local/slack-api';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../../support/dynamo';
 
@@ -103,6 +110,10 @@ export interface Harness {
   startedExecutions(): StartExecutionCommandInput[];
   /** Runs Validate + RequestApproval of the workflow for an execution input, with this task token. */
   runUntilApproval(input: ExecutionInput, taskToken: string): Promise<RequestRecord>;
+  /** Waits for the decision jobs handed off so far (the decisions function's work). */
+  decisionsSettled(): Promise<void>;
+  /** Every job the Slack app handed to the decisions function, as it received them. */
+  handedOff: DecisionJob[];
   close(): Promise<void>;
 }
 
@@ -209,7 +220,29 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
     notifier,
     clock,
   });
-  const deps: SlackAppDeps = { policy, store, decisions, workflow, users, clock, ids, notifier };
+  // The decisions function, modelled as Lambda's asynchronous invoke: the listener's submit returns
+  // at once (Slack's answer never waits for it) and the job, serialized as it would cross the
+  // Lambda boundary, runs afterwards; `post` waits for it, so a test still sees all a click caused.
+  const pendingJobs = new Set<Promise<void>>();
+  const decisionClient = new WebClient(BOT_TOKEN, { slackApiUrl, retryConfig: { retries: 0 } });
+  const decisionContext = { policy, store, clock, people: new SlackPeople(), decisions, notifier };
+  const handoff: DecisionHandoff = {
+    submit: async (job) => {
+      const received = decisionJobSchema.parse(JSON.parse(JSON.stringify(job)));
+      handedOff.push(received);
+      const run = performDecision(decisionContext, decisionClient, received);
+      pendingJobs.add(run);
+      run.then(
+        () => pendingJobs.delete(run),
+        () => pendingJobs.delete(run),
+      );
+    },
+  };
+  const deps: SlackAppDeps = { policy, store, handoff, workflow, users, clock };
+  const decisionsSettled = async () => {
+    while (pendingJobs.size > 0) await Promise.all([...pendingJobs]);
+  };
+  const handedOff: DecisionJob[] = [];
 
   // processBeforeResponse: the HTTP answer comes when listeners finish, as on Lambda, so a test
   // can assert on everything a request caused as soon as its response arrives.
@@ -225,19 +258,23 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
   for (let i = 0; i < 100 && slack.standIn.calls('auth.test').length === 0; i++)
     await new Promise((resolve) => setTimeout(resolve, 10));
 
-  const post = (body: string, contentType: string, signOptions: SignOptions = {}) => {
+  const post = async (body: string, contentType: string, signOptions: SignOptions = {}) => {
     const timestamp = signOptions.timestamp ?? Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { 'content-type': contentType };
     if (signOptions.signature !== null) {
       headers['x-slack-request-timestamp'] = String(timestamp);
       headers['x-slack-signature'] = signOptions.signature ?? sign(body, timestamp);
     }
-    return fetch(`${url}/slack/events`, { method: 'POST', headers, body });
+    const response = await fetch(`${url}/slack/events`, { method: 'POST', headers, body });
+    await decisionsSettled();
+    return response;
   };
   const interact = (payload: object, signOptions?: SignOptions) =>
     post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM, signOptions);
 
   const harness: Harness = {
+    decisionsSettled,
+    handedOff,
     policy,
     slack,
     http,

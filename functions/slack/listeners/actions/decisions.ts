@@ -1,65 +1,31 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
 import type { RequestRecord } from '../../../core/model';
 import { precheckDecision } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import {
-  decisionText,
-  notAuthorizedText,
-  type Origin,
-  publishHome,
-  resolveClick,
-  tell,
-} from '../../interaction';
+import { decisionText, notAuthorizedText, parseClick, resolveClick, tell } from '../../interaction';
 import { slackErrorCode } from '../../people';
 import { denyReasonModal } from '../../views/modals';
 
 // Approve / Deny (a request or an extension). The button carries only the request id; the
-// core checks that the clicker is an approver named by policy and that nobody decided first.
+// decisions function (functions/slack/decision-job.ts) has the core check that the clicker is an
+// approver named by policy and that nobody decided first. Deny opens its reason form here: the
+// trigger id lives 3 s.
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
-async function afterDecision(
-  ctx: ListenerContext,
-  client: WebClient,
-  userId: string,
-  origin: Origin,
-  text?: string,
-) {
-  if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
-  else if (text) await tell(ctx, client, userId, origin, text);
-}
-
-export function approveRequest(ctx: ListenerContext) {
+/** Approve (a request or an extension): acknowledged, then handed to the decisions function. */
+export function approveButton(ctx: ListenerContext, kind: 'approve' | 'approve-extension') {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
-    const click = await resolveClick(ctx, client, body);
+    const click = await parseClick(ctx, client, body);
     if (!click) return;
-    const { userId, origin, requestId } = click;
-    const outcome = await ctx.decisions.decide(requestId, click.actor, 'approve');
-    logger.info('approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
-    await afterDecision(ctx, client, userId, origin, decisionText(outcome));
-  };
-}
-
-export function approveExtension(ctx: ListenerContext) {
-  return async ({ ack, body, client }: ClickArgs) => {
-    await ack();
-    const click = await resolveClick(ctx, client, body);
-    if (!click) return;
-    const { userId, origin, requestId } = click;
-    const outcome = await ctx.decisions.decideExtension(requestId, click.actor, 'approve');
-    logger.info('extension approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
-    if ('record' in outcome && outcome.kind === 'extended')
-      await ctx.notifier?.updateRequestMessages(outcome.record);
-    await afterDecision(
-      ctx,
-      client,
-      userId,
-      origin,
-      outcome.kind === 'extended' ? 'Extension approved.' : decisionText(outcome),
-    );
+    await ctx.handoff.submit({
+      kind,
+      requestId: click.requestId,
+      slackUserId: click.userId,
+      origin: click.origin,
+    });
   };
 }
 

@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import { ACTION_IDS } from '../../../adapters/slack-messages';
 import type { ListenerContext } from '../../deps';
 import { FORM_FIELDS } from '../../views/ids';
-import { approveExtension, approveRequest, denyButton } from './decisions';
+import { approveButton, denyButton } from './decisions';
 import { formSelectionChanged, openFormFromHome } from './form';
 import { unknownAction } from './unknown';
 import { endAccess, extendButton } from './window';
@@ -10,9 +10,9 @@ import { endAccess, extendButton } from './window';
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function register(app: App, ctx: ListenerContext): void {
-  app.action(ACTION_IDS.approve, approveRequest(ctx));
+  app.action(ACTION_IDS.approve, approveButton(ctx, 'approve'));
   app.action(ACTION_IDS.deny, denyButton(ctx, 'request'));
-  app.action(ACTION_IDS.approveExtension, approveExtension(ctx));
+  app.action(ACTION_IDS.approveExtension, approveButton(ctx, 'approve-extension'));
   app.action(ACTION_IDS.denyExtension, denyButton(ctx, 'extension'));
   app.action(ACTION_IDS.end, endAccess(ctx));
   app.action(ACTION_IDS.extend, extendButton(ctx));

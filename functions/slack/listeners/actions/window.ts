@@ -1,15 +1,9 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { pendingExtensionOf } from '../../../core/extensions';
 import { extensionChoices } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import {
-  buttonClickSchema,
-  decisionText,
-  originOf,
-  publishHome,
-  resolveClick,
-  tell,
-} from '../../interaction';
+import { buttonClickSchema, originOf, parseClick, publishHome, tell } from '../../interaction';
 import { slackErrorCode } from '../../people';
 import { extendModal } from '../../views/modals';
 
@@ -17,17 +11,18 @@ import { extendModal } from '../../views/modals';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
+/** "End access now": acknowledged, then handed to the decisions function. */
 export function endAccess(ctx: ListenerContext) {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
-    const click = await resolveClick(ctx, client, body);
+    const click = await parseClick(ctx, client, body);
     if (!click) return;
-    const { userId, origin, requestId } = click;
-    const outcome = await ctx.decisions.endAccess(requestId, click.actor);
-    logger.info('end access click', { requestId, correlation_id: requestId, outcome: outcome.kind });
-    const text = decisionText(outcome);
-    if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
-    else if (text) await tell(ctx, client, userId, origin, text);
+    await ctx.handoff.submit({
+      kind: 'end',
+      requestId: click.requestId,
+      slackUserId: click.userId,
+      origin: click.origin,
+    });
   };
 }
 
@@ -49,7 +44,7 @@ export function extendButton(ctx: ListenerContext) {
       return tell(ctx, client, userId, origin, 'Only the requester can extend this access.');
     if (record.status !== 'ACTIVE')
       return tell(ctx, client, userId, origin, 'This access is not active any more.');
-    if (record.pendingExtensionMinutes)
+    if (pendingExtensionOf(record))
       return tell(ctx, client, userId, origin, 'An extension is already waiting for an approver.');
     const choices = extensionChoices(ctx.policy, record);
     if (choices.length === 0)

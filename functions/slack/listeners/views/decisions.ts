@@ -1,20 +1,12 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import * as z from 'zod';
-import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import {
-  actorOf,
-  decisionText,
-  originSchema,
-  publishHome,
-  readMetadata,
-  requestIdValue,
-  tell,
-} from '../../interaction';
+import { originSchema, readMetadata, requestIdValue } from '../../interaction';
 import { DENY_FIELDS, EXTEND_FIELDS } from '../../views/ids';
 import { fieldValue, viewSubmissionSchema } from './request-form';
 
-// The deny-reason and extension modals' submissions.
+// The deny-reason and extension modals' submissions: validated and acknowledged here (errors
+// go back into the form), then handed to the decisions function.
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -26,7 +18,7 @@ const denyMetadata = z.object({
 const extendMetadata = z.object({ requestId: requestIdValue, origin: originSchema });
 
 export function denyReasonSubmitted(ctx: ListenerContext) {
-  return async ({ ack, body, client }: SubmitArgs) => {
+  return async ({ ack, body }: SubmitArgs) => {
     const parsed = viewSubmissionSchema.safeParse(body);
     const meta = parsed.success ? readMetadata(denyMetadata, parsed.data.view.private_metadata) : undefined;
     if (!parsed.success || !meta) {
@@ -47,33 +39,18 @@ export function denyReasonSubmitted(ctx: ListenerContext) {
       return;
     }
     await ack();
-    const userId = parsed.data.user.id;
-    const who = await actorOf(ctx, client, userId);
-    if (!who.ok) return tell(ctx, client, userId, meta.origin, who.message);
-    const { requestId, kind, origin } = meta;
-    let text: string | undefined;
-    if (kind === 'request') {
-      const outcome = await ctx.decisions.decide(requestId, who.actor, 'deny', reason);
-      logger.info('deny', { requestId, correlation_id: requestId, outcome: outcome.kind });
-      if (outcome.kind === 'denied') await ctx.notifier?.updateRequestMessages(outcome.record);
-      text = decisionText(outcome);
-    } else {
-      const outcome = await ctx.decisions.decideExtension(requestId, who.actor, 'deny');
-      logger.info('deny extension', { requestId, correlation_id: requestId, outcome: outcome.kind });
-      const latest = await ctx.store.getRequest(requestId);
-      if (outcome.kind === 'not-allowed' && latest) await ctx.notifier?.updateRequestMessages(latest);
-      text =
-        outcome.kind === 'not-allowed'
-          ? 'Extension denied; the requester has been told.'
-          : decisionText(outcome);
-    }
-    if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
-    else if (text) await tell(ctx, client, userId, origin, text);
+    await ctx.handoff.submit({
+      kind: meta.kind === 'request' ? 'deny' : 'deny-extension',
+      requestId: meta.requestId,
+      slackUserId: parsed.data.user.id,
+      origin: meta.origin,
+      reason,
+    });
   };
 }
 
 export function extendSubmitted(ctx: ListenerContext) {
-  return async ({ ack, body, client }: SubmitArgs) => {
+  return async ({ ack, body }: SubmitArgs) => {
     const parsed = viewSubmissionSchema.safeParse(body);
     const meta = parsed.success ? readMetadata(extendMetadata, parsed.data.view.private_metadata) : undefined;
     const minutesText = parsed.success
@@ -88,17 +65,12 @@ export function extendSubmitted(ctx: ListenerContext) {
       return;
     }
     await ack();
-    const userId = parsed.data.user.id;
-    const who = await actorOf(ctx, client, userId);
-    if (!who.ok) return tell(ctx, client, userId, meta.origin, who.message);
-    const outcome = await ctx.decisions.extend(meta.requestId, who.actor, minutes);
-    logger.info('extend', {
+    await ctx.handoff.submit({
+      kind: 'extend',
       requestId: meta.requestId,
-      correlation_id: meta.requestId,
-      outcome: outcome.kind,
+      slackUserId: parsed.data.user.id,
+      origin: meta.origin,
+      minutes,
     });
-    const text = decisionText(outcome);
-    if (meta.origin.kind === 'home') await publishHome(ctx, client, userId, text);
-    else if (text) await tell(ctx, client, userId, meta.origin, text);
   };
 }

@@ -1,0 +1,26 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { DecisionHandoff, DecisionJob } from '../slack/decision-job';
+
+// Hands a decision click to the decisions function as an asynchronous invocation
+// (InvocationType Event: Lambda queues it and answers 202 at once), so Slack gets its
+// acknowledgement after one call, and the Slack function's role needs no permission to decide.
+// Lambda retries a failed asynchronous invocation twice
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html); every decision is
+// first-wins in the request record, so a retried job decides nothing twice.
+
+export class LambdaDecisionHandoff implements DecisionHandoff {
+  constructor(
+    private readonly lambda: LambdaClient,
+    private readonly decisionsFunction: string,
+  ) {}
+
+  async submit(job: DecisionJob): Promise<void> {
+    await this.lambda.send(
+      new InvokeCommand({
+        FunctionName: this.decisionsFunction,
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify(job)),
+      }),
+    );
+  }
+}

@@ -1,0 +1,20 @@
+import { auditEventSchema } from '../core/audit';
+import { AccessError } from '../core/errors';
+import { auditTable } from '../shared/runtime';
+import { workerHandler } from '../shared/worker-handler';
+
+// The one writer of the audit table. Every other function invokes it with an event; it checks
+// the event's shape and appends it, refusing to overwrite a different event (AuditConflictError).
+// Its role is the only one with dynamodb:PutItem on the table, so a compromised worker can add
+// an event through it but never rewrite one.
+
+export const handler = workerHandler('AuditWriter', async (event) => {
+  const parsed = auditEventSchema.safeParse(event);
+  if (!parsed.success)
+    throw new AccessError(
+      'invalid-audit-event',
+      `Audit event refused: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
+    );
+  await auditTable().append(parsed.data);
+  return { written: true };
+});

@@ -1,0 +1,110 @@
+import type { WebClient } from '@slack/web-api';
+import * as z from 'zod';
+import { logger } from '../shared/logger';
+import {
+  type DecisionContext,
+  decisionText,
+  originSchema,
+  publishHome,
+  requestIdValue,
+  slackUserIdSchema,
+  tell,
+} from './interaction';
+
+// A decision click as the Slack function hands it to the decisions function: who clicked (the
+// Slack user id of the signed payload), on which request, from where, and what they chose. The
+// Slack function verifies the signature, validates and acknowledges; the decisions function
+// (whose role alone may complete task tokens and change request records on a person's behalf)
+// resolves the person, decides through the core and answers them.
+
+const base = { requestId: requestIdValue, slackUserId: slackUserIdSchema, origin: originSchema };
+const reason = z.string().trim().min(1).max(500);
+
+export const decisionJobSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('approve'), ...base }).strict(),
+  z.object({ kind: z.literal('deny'), ...base, reason }).strict(),
+  z.object({ kind: z.literal('approve-extension'), ...base }).strict(),
+  z.object({ kind: z.literal('deny-extension'), ...base, reason }).strict(),
+  z.object({ kind: z.literal('end'), ...base }).strict(),
+  z
+    .object({
+      kind: z.literal('extend'),
+      ...base,
+      minutes: z
+        .number()
+        .int()
+        .positive()
+        .max(7 * 24 * 60),
+    })
+    .strict(),
+]);
+export type DecisionJob = z.infer<typeof decisionJobSchema>;
+
+/** Where the Slack function hands a job: the decisions function (functions/adapters/lambda-decisions.ts). */
+export interface DecisionHandoff {
+  submit(job: DecisionJob): Promise<void>;
+}
+
+/** Carries out one job: the person is resolved from Slack, the core decides, the person is answered where they clicked. */
+export async function performDecision(
+  ctx: DecisionContext,
+  client: WebClient,
+  job: DecisionJob,
+): Promise<void> {
+  const { requestId, slackUserId: userId, origin } = job;
+  const lookup = await ctx.people.emailOf(client, userId);
+  if (!lookup.ok) return tell(ctx, client, userId, origin, lookup.message);
+  const actor = { email: lookup.email, slackUserId: userId };
+  let text: string | undefined;
+  switch (job.kind) {
+    case 'approve': {
+      const outcome = await ctx.decisions.decide(requestId, actor, 'approve');
+      logger.info('approval click', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      text = decisionText(outcome);
+      break;
+    }
+    case 'deny': {
+      const outcome = await ctx.decisions.decide(requestId, actor, 'deny', job.reason);
+      logger.info('deny', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      if (outcome.kind === 'denied') await ctx.notifier.updateRequestMessages(outcome.record);
+      text = decisionText(outcome);
+      break;
+    }
+    case 'approve-extension': {
+      const outcome = await ctx.decisions.decideExtension(requestId, actor, 'approve');
+      logger.info('extension approval click', {
+        requestId,
+        correlation_id: requestId,
+        outcome: outcome.kind,
+      });
+      if (outcome.kind === 'extended') await ctx.notifier.updateRequestMessages(outcome.record);
+      text = outcome.kind === 'extended' ? 'Extension approved.' : decisionText(outcome);
+      break;
+    }
+    case 'deny-extension': {
+      const outcome = await ctx.decisions.decideExtension(requestId, actor, 'deny', job.reason);
+      logger.info('deny extension', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      const latest = await ctx.store.getRequest(requestId);
+      if (outcome.kind === 'not-allowed' && latest) await ctx.notifier.updateRequestMessages(latest);
+      text =
+        outcome.kind === 'not-allowed'
+          ? 'Extension denied; the requester has been told.'
+          : decisionText(outcome);
+      break;
+    }
+    case 'end': {
+      const outcome = await ctx.decisions.endAccess(requestId, actor);
+      logger.info('end access click', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      text = decisionText(outcome);
+      break;
+    }
+    case 'extend': {
+      const outcome = await ctx.decisions.extend(requestId, actor, job.minutes);
+      logger.info('extend', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      text = decisionText(outcome);
+      break;
+    }
+  }
+  if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
+  else if (text) await tell(ctx, client, userId, origin, text);
+}

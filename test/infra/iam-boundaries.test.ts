@@ -1,0 +1,590 @@
+import { readFileSync } from 'node:fs';
+import { parsePolicy } from '../../functions/core/policy';
+import type { FunctionName } from '../../infra/bundling';
+import { secretReadRuleName } from '../../infra/jit-access-stack';
+import {
+  ACCOUNT,
+  type Context,
+  type IamModel,
+  IDENTITY_CENTER_KEY_ARN,
+  iamModel,
+  item,
+  OTHER_ACCOUNT,
+  type RoleName,
+  requestUniverse,
+  STATE_TABLE_ITEMS,
+} from './iam-harness';
+import { EXAMPLE_POLICY_FILE, removeOutdirs } from './synth';
+
+// Who may do what, asked of an independent IAM evaluator (@cloud-copilot/iam-simulate, through
+// test/infra/iam-harness.ts) about the synthesized template: identity policies of every role, the
+// audit table's resource policy and the alarm topic's policy, with the request context keys AWS
+// sets (dynamodb:LeadingKeys = the item's partition key, aws:SourceAccount/SourceArn,
+// aws:SecureTransport, kms:ViaService). A test here fails when a boundary regresses, whatever
+// statement shape caused it.
+//
+// State-table items by partition key (functions/adapters/dynamodb-request-store.ts):
+//   REQUEST#<id> / REQUEST           request records
+//   TOKEN#<id> / approval|window     task tokens
+//   ASSIGNMENT#<acct>#<ps>#<user>    holders records (sk HOLDERS)
+
+const policy = parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
+const INSTANCE = policy.identityCenter.instanceArn;
+const PERMISSION_SETS = policy.permissionSets.map((ps) => ps.arn);
+const ACCOUNTS = policy.accounts.map((a) => `arn:aws:sso:::account/${a.id}`);
+const STORE = `arn:aws:identitystore::${ACCOUNT}:identitystore/${policy.identityCenter.identityStoreId}`;
+const USER = 'arn:aws:identitystore:::user/9067a1b2c3-0123-4567-89ab-cdef01234567';
+const GROUP = 'arn:aws:identitystore:::group/9067a1b2c3-89ab-cdef-0123-456789abcdef';
+
+const REQUEST = item(STATE_TABLE_ITEMS.request);
+const TOKEN = item(STATE_TABLE_ITEMS.token);
+const HOLDERS = item(STATE_TABLE_ITEMS.holders);
+const AUDIT_EVENT = item('r-1');
+const STATE_ITEMS: Array<[string, Context]> = [
+  ['request record', REQUEST],
+  ['task token', TOKEN],
+  ['holders record', HOLDERS],
+];
+const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+const EVERY_TABLE_ACTION = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:PartiQLSelect',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:DescribeTable',
+];
+const AUDIT_CHANGES = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
+const IDENTITY_CENTER_WRITES: Array<[string, string[]]> = [
+  ['sso:CreateAccountAssignment', [INSTANCE, PERMISSION_SETS[0] as string, ACCOUNTS[0] as string]],
+  ['sso:DeleteAccountAssignment', [INSTANCE, PERMISSION_SETS[0] as string, ACCOUNTS[0] as string]],
+  ['sso:ProvisionPermissionSet', [INSTANCE, PERMISSION_SETS[0] as string, ACCOUNTS[0] as string]],
+  ['sso:PutInlinePolicyToPermissionSet', [INSTANCE, PERMISSION_SETS[0] as string]],
+  ['identitystore:CreateGroupMembership', [STORE, GROUP, USER]],
+  ['identitystore:DeleteGroupMembership', [STORE]],
+  ['identitystore:CreateUser', [STORE]],
+  ['identitystore:UpdateUser', [STORE, USER]],
+  ['identitystore:DeleteUser', [STORE, USER]],
+];
+
+let m: IamModel;
+let roles: RoleName[];
+
+beforeAll(() => {
+  m = iamModel();
+  roles = Object.keys(m.roles) as RoleName[];
+}, 120_000);
+afterAll(removeOutdirs);
+
+const index = (name: string) => `${m.stateTableArn}/index/${name}`;
+
+/** Every role of the stack that may do it (sorted). */
+async function whoMay(action: string, resource: string, context: Context = {}): Promise<RoleName[]> {
+  const allowed: RoleName[] = [];
+  for (const role of roles) if (await m.can(role, action, resource, context)) allowed.push(role);
+  return allowed.sort();
+}
+
+/** `{role, action, allowed}` for each, so a failure names what changed. */
+async function verdicts(role: RoleName, checks: Array<[string, string, Context?]>) {
+  const out: Array<{ role: RoleName; action: string; on: string; allowed: boolean }> = [];
+  for (const [action, resource, context] of checks)
+    out.push({
+      role,
+      action,
+      on: `${resource}${context ? ` ${JSON.stringify(context)}` : ''}`,
+      allowed: await m.can(role, action, resource, context),
+    });
+  return out;
+}
+const all = (allowed: boolean, checks: Awaited<ReturnType<typeof verdicts>>) =>
+  checks.map((c) => ({ ...c, allowed }));
+
+async function expectNoIdentityCenterWrites(role: RoleName) {
+  for (const [action, resources] of IDENTITY_CENTER_WRITES)
+    for (const resource of resources)
+      expect({ role, action, resource, allowed: await m.can(role, action, resource) }).toEqual({
+        role,
+        action,
+        resource,
+        allowed: false,
+      });
+}
+
+async function expectNothingOnAuditTable(role: RoleName) {
+  const checks = await verdicts(
+    role,
+    EVERY_TABLE_ACTION.map((action) => [action, m.auditTableArn, AUDIT_EVENT] as [string, string, Context]),
+  );
+  expect(checks).toEqual(all(false, checks));
+}
+
+describe('slack function (the public entry)', () => {
+  it('reads request records, never task tokens or holders records', async () => {
+    expect(await m.can('slack', 'dynamodb:GetItem', m.stateTableArn, REQUEST)).toBe(true);
+    expect(await m.can('slack', 'dynamodb:GetItem', m.stateTableArn, TOKEN)).toBe(false);
+    expect(await m.can('slack', 'dynamodb:GetItem', m.stateTableArn, HOLDERS)).toBe(false);
+    // nor through a Query of the table itself
+    expect(await m.can('slack', 'dynamodb:Query', m.stateTableArn, TOKEN)).toBe(false);
+    expect(await m.can('slack', 'dynamodb:Query', m.stateTableArn, HOLDERS)).toBe(false);
+  });
+
+  it('queries the byRequester and byStatus indexes', async () => {
+    expect(await m.whyNot('slack', 'dynamodb:Query', index('byRequester'), item('REQUESTER#U0123'))).toMatch(
+      /: Allowed;/,
+    );
+    expect(
+      await m.whyNot('slack', 'dynamodb:Query', index('byStatus'), item('STATUS#PENDING_APPROVAL')),
+    ).toMatch(/: Allowed;/);
+  });
+
+  it('writes and deletes no state-table item', async () => {
+    const checks = await verdicts(
+      'slack',
+      [...WRITES, 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate'].flatMap(
+        (action) => STATE_ITEMS.map(([, key]) => [action, m.stateTableArn, key] as [string, string, Context]),
+      ),
+    );
+    expect(checks).toEqual(all(false, checks));
+  });
+
+  it('has no access to the audit table at all', () => expectNothingOnAuditTable('slack'));
+
+  it('starts executions and completes no task token', async () => {
+    expect(await m.can('slack', 'states:StartExecution', m.stateMachineArn)).toBe(true);
+    expect(await m.can('slack', 'states:SendTaskSuccess', m.stateMachineArn)).toBe(false);
+    expect(await m.can('slack', 'states:SendTaskFailure', m.stateMachineArn)).toBe(false);
+    expect(await m.can('slack', 'states:SendTaskSuccess', '*')).toBe(false);
+  });
+
+  it('makes no other Step Functions call (no DescribeExecution: nothing in functions/slack asks)', async () => {
+    const execution = `${m.stateMachineArn.replace(':stateMachine:', ':execution:')}:r-1`;
+    expect(await m.can('slack', 'states:DescribeExecution', execution)).toBe(false);
+    expect(await m.can('slack', 'states:StopExecution', execution)).toBe(false);
+    expect(await m.can('slack', 'states:ListExecutions', m.stateMachineArn)).toBe(false);
+  });
+
+  it('invokes the decisions function and no other function', async () => {
+    const invokable = [];
+    for (const name of m.functionNames)
+      if (await m.can('slack', 'lambda:InvokeFunction', m.functionArn(name))) invokable.push(name);
+    expect(invokable).toEqual(['decisions']);
+  });
+
+  it('changes nothing in Identity Center and looks users up by email', async () => {
+    await expectNoIdentityCenterWrites('slack');
+    expect(await m.can('slack', 'sso:ListAccountAssignments', INSTANCE)).toBe(false);
+    expect(await m.canAll('slack', 'identitystore:GetUserId', [STORE, USER])).toBe(true);
+  });
+});
+
+describe('decisions function', () => {
+  it('reads and writes request records', async () => {
+    expect(await m.can('decisions', 'dynamodb:GetItem', m.stateTableArn, REQUEST)).toBe(true);
+    expect(await m.can('decisions', 'dynamodb:PutItem', m.stateTableArn, REQUEST)).toBe(true);
+  });
+
+  it('takes (deletes) a task token but never stores one', async () => {
+    expect(await m.can('decisions', 'dynamodb:DeleteItem', m.stateTableArn, TOKEN)).toBe(true);
+    expect(await m.can('decisions', 'dynamodb:PutItem', m.stateTableArn, TOKEN)).toBe(false);
+    expect(await m.can('decisions', 'dynamodb:UpdateItem', m.stateTableArn, TOKEN)).toBe(false);
+  });
+
+  it('writes no holders record', async () => {
+    const checks = await verdicts(
+      'decisions',
+      WRITES.map((action) => [action, m.stateTableArn, HOLDERS] as [string, string, Context]),
+    );
+    expect(checks).toEqual(all(false, checks));
+  });
+
+  it('completes task tokens of this state machine', async () => {
+    expect(await m.can('decisions', 'states:SendTaskSuccess', m.stateMachineArn)).toBe(true);
+    expect(await m.can('decisions', 'states:SendTaskFailure', m.stateMachineArn)).toBe(true);
+    expect(
+      await m.can(
+        'decisions',
+        'states:StopExecution',
+        `${m.stateMachineArn.replace(':stateMachine:', ':execution:')}:r-1`,
+      ),
+    ).toBe(false);
+  });
+
+  it('appends to the trail only through the audit writer', async () => {
+    expect(await m.can('decisions', 'lambda:InvokeFunction', m.functionArn('audit-writer'))).toBe(true);
+    await expectNothingOnAuditTable('decisions');
+  });
+
+  it('changes nothing in Identity Center', () => expectNoIdentityCenterWrites('decisions'));
+});
+
+describe('audit-writer function', () => {
+  it('appends events and reads one back (a replayed event is told from an overwrite), nothing more on the table', async () => {
+    expect(await m.can('audit-writer', 'dynamodb:PutItem', m.auditTableArn, AUDIT_EVENT)).toBe(true);
+    // functions/adapters/dynamodb-audit-log.ts append: on a conditional failure it GetItems the
+    // stored event to accept the same event again and refuse a different one.
+    expect(await m.can('audit-writer', 'dynamodb:GetItem', m.auditTableArn, AUDIT_EVENT)).toBe(true);
+    const checks = await verdicts(
+      'audit-writer',
+      EVERY_TABLE_ACTION.filter((a) => a !== 'dynamodb:PutItem' && a !== 'dynamodb:GetItem').map(
+        (action) => [action, m.auditTableArn, AUDIT_EVENT] as [string, string, Context],
+      ),
+    );
+    expect(checks).toEqual(all(false, checks));
+  });
+
+  it('has nothing on the state table', async () => {
+    const checks = await verdicts('audit-writer', [
+      ...EVERY_TABLE_ACTION.flatMap((action) =>
+        STATE_ITEMS.map(([, key]) => [action, m.stateTableArn, key] as [string, string, Context]),
+      ),
+      ['dynamodb:Query', index('byRequester')],
+      ['dynamodb:Query', index('byStatus')],
+    ]);
+    expect(checks).toEqual(all(false, checks));
+  });
+
+  it('may do nothing else that any role of the stack may do', async () => {
+    const own = m.role('audit-writer');
+    const ownLogs = JSON.stringify(own.policies)
+      .match(/arn:aws:logs:[^"]+/)?.[0]
+      ?.replace(/:\*$/, '');
+    const extra = [];
+    for (const request of await requestUniverse(m)) {
+      if (!(await m.can('audit-writer', request.action, request.resource, request.context))) continue;
+      const expected =
+        (request.resource === m.auditTableArn &&
+          ['dynamodb:PutItem', 'dynamodb:GetItem'].includes(request.action)) ||
+        (ownLogs !== undefined && request.resource.startsWith(ownLogs) && request.action.startsWith('logs:'));
+      if (!expected) extra.push(request);
+    }
+    expect(extra).toEqual([]);
+  });
+});
+
+describe('reconciler and Step Functions', () => {
+  it('describes and stops one execution by name, and lists none (functions/adapters/step-functions-workflow.ts)', async () => {
+    const execution = `${m.stateMachineArn.replace(':stateMachine:', ':execution:')}:r-1`;
+    expect(await m.can('reconciler', 'states:DescribeExecution', execution)).toBe(true);
+    expect(await m.can('reconciler', 'states:StopExecution', execution)).toBe(true);
+    expect(await m.can('reconciler', 'states:ListExecutions', m.stateMachineArn)).toBe(false);
+    expect(await m.can('reconciler', 'states:StartExecution', m.stateMachineArn)).toBe(false);
+    expect(await m.can('reconciler', 'states:SendTaskSuccess', m.stateMachineArn)).toBe(false);
+    const otherMachine = `arn:aws:states:${m.region}:${ACCOUNT}:execution:OtherMachine:r-1`;
+    expect(await m.can('reconciler', 'states:StopExecution', otherMachine)).toBe(false);
+  });
+});
+
+describe('audit table: append-only in two layers', () => {
+  it('no role may update, delete, batch-write or PartiQL-change an event (identity policies)', async () => {
+    const allowed = [];
+    for (const role of roles)
+      for (const action of AUDIT_CHANGES)
+        if (await m.identityAllows(role, action, m.auditTableArn, AUDIT_EVENT))
+          allowed.push({ role, action });
+    expect(allowed).toEqual([]);
+  });
+
+  it('the table policy denies those to any principal, even one allowed everything (and only those)', async () => {
+    for (const action of AUDIT_CHANGES)
+      expect({ action, allowed: await m.resourcePolicyAllows(action, m.auditTableArn, AUDIT_EVENT) }).toEqual(
+        {
+          action,
+          allowed: false,
+        },
+      );
+    expect(await m.resourcePolicyAllows('dynamodb:PutItem', m.auditTableArn, AUDIT_EVENT)).toBe(true);
+    expect(await m.resourcePolicyAllows('dynamodb:Query', m.auditTableArn, AUDIT_EVENT)).toBe(true);
+  });
+
+  it('at most two roles may put an event, the audit writer among them', async () => {
+    const writers = await whoMay('dynamodb:PutItem', m.auditTableArn, AUDIT_EVENT);
+    expect(writers).toContain('audit-writer');
+    expect(writers.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('Identity Center assignments', () => {
+  const everyAssignment = () =>
+    PERMISSION_SETS.flatMap((ps) => ACCOUNTS.map((account) => [INSTANCE, ps, account]));
+
+  async function whoMayAssign(action: string, resources: string[]) {
+    const allowed: RoleName[] = [];
+    for (const role of roles) if (await m.canAll(role, action, resources)) allowed.push(role);
+    return allowed.sort();
+  }
+
+  it('only grant may create one, for every permission set and account the policy names', async () => {
+    for (const resources of everyAssignment())
+      expect({ resources, roles: await whoMayAssign('sso:CreateAccountAssignment', resources) }).toEqual({
+        resources,
+        roles: ['grant'],
+      });
+  });
+
+  it('only revoke and the reconciler may delete one, for every permission set and account the policy names', async () => {
+    for (const resources of everyAssignment())
+      expect({ resources, roles: await whoMayAssign('sso:DeleteAccountAssignment', resources) }).toEqual({
+        resources,
+        roles: ['reconciler', 'revoke'],
+      });
+  });
+
+  it('refuses an account, a permission set or an instance the policy does not name', async () => {
+    const otherAccount = `arn:aws:sso:::account/${OTHER_ACCOUNT}`;
+    const otherPermissionSet = `${INSTANCE.replace(':instance/', ':permissionSet/')}/ps-ffffffffffffffff`;
+    const otherInstance = 'arn:aws:sso:::instance/ssoins-ffffffffffffffff';
+    const cases: Array<[RoleName, string]> = [
+      ['grant', 'sso:CreateAccountAssignment'],
+      ['revoke', 'sso:DeleteAccountAssignment'],
+      ['reconciler', 'sso:DeleteAccountAssignment'],
+    ];
+    for (const [role, action] of cases) {
+      expect(
+        await m.canAll(role, action, [INSTANCE, PERMISSION_SETS[0] as string, ACCOUNTS[0] as string]),
+      ).toBe(true);
+      for (const resource of [otherAccount, otherPermissionSet, otherInstance])
+        expect({ role, action, resource, allowed: await m.can(role, action, resource) }).toEqual({
+          role,
+          action,
+          resource,
+          allowed: false,
+        });
+    }
+  });
+
+  it('gives the reserved-role IAM actions to grant (create) and revoke/reconciler (delete), on the reserved path of this account only', async () => {
+    // Identity Center creates and deletes AWSReservedSSO_* roles in its own account with the
+    // caller's permissions: the question is what the identity policies allow. Directly, no
+    // principal may change a role under role/aws-reserved/ (the evaluator models that too).
+    const reserved = `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnly_0123456789abcdef`;
+    const whoseIdentityAllows = async (action: string, resource: string) => {
+      const allowed: RoleName[] = [];
+      for (const role of roles) if (await m.identityAllows(role, action, resource)) allowed.push(role);
+      return allowed.sort();
+    };
+    expect(await whoseIdentityAllows('iam:CreateRole', reserved)).toEqual(['grant']);
+    expect(await whoseIdentityAllows('iam:AttachRolePolicy', reserved)).toEqual(['grant']);
+    expect(await whoseIdentityAllows('iam:DeleteRole', reserved)).toEqual(['reconciler', 'revoke']);
+    expect(
+      await whoseIdentityAllows(
+        'iam:GetSAMLProvider',
+        `arn:aws:iam::${ACCOUNT}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE`,
+      ),
+    ).toEqual(['grant', 'reconciler', 'revoke']);
+    expect(await whoMay('iam:CreateRole', reserved)).toEqual([]);
+    for (const resource of [
+      `arn:aws:iam::${ACCOUNT}:role/Administrator`,
+      `arn:aws:iam::${OTHER_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnly_0123456789abcdef`,
+    ])
+      for (const action of ['iam:CreateRole', 'iam:AttachRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRole'])
+        expect({ action, resource, roles: await whoseIdentityAllows(action, resource) }).toEqual({
+          action,
+          resource,
+          roles: [],
+        });
+  });
+});
+
+describe('holders records (ASSIGNMENT#…)', () => {
+  it('are written only by grant, check-grant, revoke, check-revoke and the reconciler', async () => {
+    expect(await whoMay('dynamodb:PutItem', m.stateTableArn, HOLDERS)).toEqual(
+      ['check-grant', 'check-revoke', 'grant', 'reconciler', 'revoke'].sort(),
+    );
+  });
+
+  it('are never updated in place or deleted', async () => {
+    expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, HOLDERS)).toEqual([]);
+    expect(await whoMay('dynamodb:DeleteItem', m.stateTableArn, HOLDERS)).toEqual([]);
+  });
+});
+
+describe('task tokens (TOKEN#…)', () => {
+  it('are stored only by request-approval and access-window (the two callback tasks)', async () => {
+    expect(await whoMay('dynamodb:PutItem', m.stateTableArn, TOKEN)).toEqual([
+      'access-window',
+      'request-approval',
+    ]);
+  });
+
+  it('are taken (deleted) only by decisions and finish (the window token)', async () => {
+    expect(await whoMay('dynamodb:DeleteItem', m.stateTableArn, TOKEN)).toEqual(['decisions', 'finish']);
+    expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, TOKEN)).toEqual([]);
+  });
+
+  it('are read by no role but decisions (taking one is a DeleteItem returning it; nothing peeks)', async () => {
+    const readers = await whoMay('dynamodb:GetItem', m.stateTableArn, TOKEN);
+    expect(readers.filter((r) => r !== 'decisions')).toEqual([]);
+    expect(await whoMay('dynamodb:Query', m.stateTableArn, TOKEN)).toEqual([]);
+  });
+
+  it('are completed (SendTaskSuccess/Failure) only by decisions', async () => {
+    expect(await whoMay('states:SendTaskSuccess', m.stateMachineArn)).toEqual(['decisions']);
+    expect(await whoMay('states:SendTaskFailure', m.stateMachineArn)).toEqual(['decisions']);
+  });
+});
+
+describe('alarm topic', () => {
+  const cloudWatch = (account: string, alarmArn: string, secure = true): Context => ({
+    'aws:SourceAccount': account,
+    'aws:SourceArn': alarmArn,
+    'aws:SecureTransport': String(secure),
+  });
+
+  it('takes notifications from every alarm of this stack (CloudWatch, this account)', async () => {
+    expect(m.alarmArns.length).toBeGreaterThan(0);
+    for (const alarm of m.alarmArns)
+      expect({
+        alarm,
+        allowed: await m.serviceCan(
+          'cloudwatch.amazonaws.com',
+          'sns:Publish',
+          m.alarmTopicArn,
+          cloudWatch(ACCOUNT, alarm),
+        ),
+      }).toEqual({ alarm, allowed: true });
+  });
+
+  it('refuses CloudWatch on behalf of another account, and CloudWatch without a source', async () => {
+    const foreign = `arn:aws:cloudwatch:${m.region}:${OTHER_ACCOUNT}:alarm:Anything`;
+    expect(
+      await m.serviceCan(
+        'cloudwatch.amazonaws.com',
+        'sns:Publish',
+        m.alarmTopicArn,
+        cloudWatch(OTHER_ACCOUNT, foreign),
+      ),
+    ).toBe(false);
+    expect(
+      await m.serviceCan(
+        'cloudwatch.amazonaws.com',
+        'sns:Publish',
+        m.alarmTopicArn,
+        cloudWatch(ACCOUNT, foreign),
+      ),
+    ).toBe(false);
+    expect(
+      await m.serviceCan('cloudwatch.amazonaws.com', 'sns:Publish', m.alarmTopicArn, {
+        'aws:SecureTransport': 'true',
+      }),
+    ).toBe(false);
+    // both keys are checked: the source account on its own too
+    const ours = m.alarmArns[0] as string;
+    expect(
+      await m.serviceCan(
+        'cloudwatch.amazonaws.com',
+        'sns:Publish',
+        m.alarmTopicArn,
+        cloudWatch(OTHER_ACCOUNT, ours),
+      ),
+    ).toBe(false);
+    expect(
+      await m.serviceCan('cloudwatch.amazonaws.com', 'sns:Publish', m.alarmTopicArn, {
+        'aws:SourceArn': ours,
+        'aws:SecureTransport': 'true',
+      }),
+    ).toBe(false);
+  });
+
+  it('refuses any principal over plain HTTP', async () => {
+    const alarm = m.alarmArns[0] as string;
+    expect(
+      await m.serviceCan(
+        'cloudwatch.amazonaws.com',
+        'sns:Publish',
+        m.alarmTopicArn,
+        cloudWatch(ACCOUNT, alarm, false),
+      ),
+    ).toBe(false);
+    expect(
+      await m.resourcePolicyAllows('sns:Publish', m.alarmTopicArn, { 'aws:SecureTransport': 'false' }),
+    ).toBe(false);
+    expect(
+      await m.resourcePolicyAllows('sns:Publish', m.alarmTopicArn, { 'aws:SecureTransport': 'true' }),
+    ).toBe(true);
+  });
+
+  it('takes notifications from the Slack-secret-read EventBridge rule of docs/DEPLOY.md and no other rule', async () => {
+    const rule = (name: string) => ({
+      'aws:SourceAccount': ACCOUNT,
+      'aws:SourceArn': `arn:aws:events:${m.region}:${ACCOUNT}:rule/${name}`,
+      'aws:SecureTransport': 'true',
+    });
+    const name = secretReadRuleName(m.synth.config.stackName);
+    expect(await m.serviceCan('events.amazonaws.com', 'sns:Publish', m.alarmTopicArn, rule(name))).toBe(true);
+    expect(
+      await m.serviceCan('events.amazonaws.com', 'sns:Publish', m.alarmTopicArn, rule('other-rule')),
+    ).toBe(false);
+  });
+});
+
+describe('Identity Center customer managed key (context identityCenterKmsKeyArn)', () => {
+  const CALLERS: FunctionName[] = [
+    'validate',
+    'grant',
+    'check-grant',
+    'revoke',
+    'check-revoke',
+    'slack',
+    'reconciler',
+  ];
+
+  it('lets exactly the functions that call sso-admin or identitystore decrypt through those services', async () => {
+    for (const service of ['sso', 'identitystore'])
+      expect(
+        await whoMay('kms:Decrypt', IDENTITY_CENTER_KEY_ARN, {
+          'kms:ViaService': `${service}.${m.region}.amazonaws.com`,
+        }),
+      ).toEqual([...CALLERS].sort());
+  });
+
+  it('lets no role use the key directly or through another service', async () => {
+    expect(await whoMay('kms:Decrypt', IDENTITY_CENTER_KEY_ARN)).toEqual([]);
+    expect(
+      await whoMay('kms:Decrypt', IDENTITY_CENTER_KEY_ARN, {
+        'kms:ViaService': `dynamodb.${m.region}.amazonaws.com`,
+      }),
+    ).toEqual([]);
+    expect(
+      await whoMay('kms:Encrypt', IDENTITY_CENTER_KEY_ARN, {
+        'kms:ViaService': `sso.${m.region}.amazonaws.com`,
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe('a deployment account the policy does not list, and no customer managed key', () => {
+  // One more synth, with context account = an account the example policy does not name.
+  let other: IamModel;
+  beforeAll(() => {
+    other = iamModel({ account: ACCOUNT, identityCenterKmsKeyArn: '' });
+  }, 120_000);
+
+  it('gives no role the reserved-role IAM actions (Identity Center never provisions roles here)', async () => {
+    const reserved = `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnly_0123456789abcdef`;
+    const allowed = [];
+    for (const role of Object.keys(other.roles) as RoleName[])
+      for (const action of ['iam:CreateRole', 'iam:AttachRolePolicy', 'iam:DeleteRole', 'iam:GetRole'])
+        if (await other.identityAllows(role, action, reserved)) allowed.push({ role, action });
+    expect(allowed).toEqual([]);
+    expect(JSON.stringify(Object.values(other.roles).map((r) => r?.policies))).not.toMatch(/"iam:/);
+  });
+
+  it('gives no role kms:Decrypt', () => {
+    expect(JSON.stringify(Object.values(other.roles).map((r) => r?.policies))).not.toMatch(/"kms:/);
+  });
+});
