@@ -196,9 +196,24 @@ export interface HoldersRecord extends AssignmentKey {
   /** The requests whose access a reconciler deletion removes (their audit trails record it). */
   deletingFor?: string[];
   deletionRequestId?: string;
+  /**
+   * Creations this product asked Identity Center for whose outcome no step has seen yet (the
+   * fencing of late creations): written before CreateAccountAssignment is called, given its
+   * operation id when the call returns, dropped once its final status is known. While one is
+   * open, an assignment found with no live holder is this product's own late creation — never
+   * taken for pre-existing — and the reconciler deletes it.
+   */
+  creationsInFlight?: CreationInFlight[];
   /** Optimistic lock: every write checks and bumps it. */
   revision: number;
   updatedAt: string;
+}
+
+export interface CreationInFlight {
+  requestId: string;
+  issuedAt: string;
+  /** Identity Center's request id for the creation; absent when the call never returned. */
+  operationId?: string;
 }
 
 export const assignmentKeyText = (key: AssignmentKey) =>

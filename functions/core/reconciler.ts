@@ -4,6 +4,7 @@ import {
   type AssignmentKey,
   type AuditEvent,
   assignmentKeyText,
+  type CreationInFlight,
   FINAL_STATUSES,
   type HoldersRecord,
   type RequestRecord,
@@ -363,6 +364,9 @@ class Pass {
     const holders = await this.deps.store.getHolders(record);
     if (!holders) return;
     if (holders.state === 'DELETING') return this.repairDeleting(holders);
+    // A creation of ours still unaccounted for decides first: what it left is ours to delete.
+    if (holders.state !== 'CREATING' && holders.creationsInFlight?.length)
+      return this.resolveCreations(holders);
     if (holders.state === 'ABSENT') return this.checkUntracked(holders);
 
     const verdicts = await Promise.all(holders.holders.map((id) => this.verdict(id)));
@@ -449,6 +453,61 @@ class Pass {
     if (!claim) return;
     this.report.repairedRecords++;
     await this.deleteClaimed(claim, owners);
+  }
+
+  /**
+   * Creations this product issued whose outcome no step saw (a grant stopped, crashed or
+   * released mid-creation). Once none can still be in progress: if one landed and nobody holds the
+   * assignment, it is this product's own leftover — standing access nobody approved any more — so
+   * it is deleted (an administrator's assignment never carries our fence, so it is never touched
+   * here). Otherwise the fences are closed and the record is reviewed as usual on the next pass.
+   */
+  private async resolveCreations(holders: HoldersRecord): Promise<void> {
+    const open = holders.creationsInFlight ?? [];
+    const fates = await Promise.all(open.map((creation) => this.creationFate(creation)));
+    if (fates.includes('in-progress')) {
+      this.report.deferred++;
+      return;
+    }
+    const landed = open.filter((_, i) => fates[i] === 'landed');
+    const unheld = holders.holders.length === 0 && !holders.preExisting;
+    if (landed.length > 0 && unheld && (await this.isAssigned(holders)) === true) {
+      const owners = [...new Set(landed.map((c) => c.requestId))];
+      // Every fence is settled: the deletion accounts for all of them.
+      const claim = await this.claim({ ...holders, creationsInFlight: [] }, owners);
+      if (!claim) return;
+      this.report.orphansFound++;
+      for (const requestId of owners)
+        await this.audit(requestId, 'reconciler.orphan-found', 'failure', {
+          ...keyDetails(holders),
+          finding: 'late-creation',
+          operationIds: landed.map((c) => c.operationId ?? 'unknown').join(','),
+        });
+      await this.alert(
+        `${describeKey(holders)} was created by this product after its request had let go of it (${owners.join(', ')}); deleting it.`,
+      );
+      await this.deleteClaimed(claim, owners);
+      return;
+    }
+    const closed: HoldersRecord = { ...holders, creationsInFlight: [], ...this.bump(holders) };
+    if (!(await this.deps.store.putHolders(closed, holders.revision))) this.report.deferred++;
+  }
+
+  /** Can this creation still land? Asked by its operation id; without one, after the settle period it may have. */
+  private async creationFate(creation: CreationInFlight): Promise<'in-progress' | 'landed' | 'failed'> {
+    const settled = this.olderThan(creation.issuedAt, this.options.settleSeconds);
+    if (creation.operationId) {
+      const operationId = creation.operationId;
+      try {
+        const status = await this.retrying(() => this.deps.assignments.creationStatus(operationId));
+        if (status.status === 'IN_PROGRESS') return 'in-progress';
+        return status.status === 'SUCCEEDED' ? 'landed' : 'failed';
+      } catch (error) {
+        // Status not readable (throttled, or too old to be kept): judge by time, as without an id.
+        this.fail(`reading creation ${operationId}`, error);
+      }
+    }
+    return settled ? 'landed' : 'in-progress';
   }
 
   /** ABSENT but assigned again: not ours any more. Alert once; then delete or treat as pre-existing. */

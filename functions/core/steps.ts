@@ -307,7 +307,19 @@ export class LifecycleSteps {
       if (holders?.holders.includes(step.requestId)) {
         // A retry of this step: carry on from what the first run did.
         if (holders.state === 'PRESENT') return this.opened(step, true, holders.preExisting);
-        return this.inProgress(await assignments.create(key), step);
+        // Asking again is a new operation: fence it like the first one.
+        await this.updateHolders(key, (h) =>
+          h.state === 'CREATING' && h.holders.includes(step.requestId)
+            ? {
+                ...h,
+                creationsInFlight: [
+                  ...(h.creationsInFlight ?? []),
+                  { requestId: step.requestId, issuedAt: this.now().toISOString() },
+                ],
+              }
+            : undefined,
+        );
+        return this.inProgress(await this.create(key, step.requestId), step);
       }
       if (holders?.state === 'DELETING' || holders?.state === 'CREATING') {
         throw new RetryableError(
@@ -332,21 +344,34 @@ export class LifecycleSteps {
       // Nobody of ours holds it: ask Identity Center whether the user already has it.
       const principals = await assignments.listUserPrincipals(key.accountId, key.permissionSetArn);
       const alreadyAssigned = principals.includes(key.principalId);
+      // Assigned while a creation of ours is still unaccounted for: that is our own creation
+      // landing late (after its request let go), not access someone else gave: hold it, and
+      // this request's revoke deletes it.
+      const inFlight = holders?.creationsInFlight ?? [];
+      const lateCreation = alreadyAssigned && inFlight.length > 0;
+      const now = this.now().toISOString();
       const next: HoldersRecord = {
         ...key,
-        preExisting: alreadyAssigned,
+        preExisting: alreadyAssigned && !lateCreation,
         holders: [step.requestId],
         state: alreadyAssigned ? 'PRESENT' : 'CREATING',
+        // Fenced before the call: if this step dies mid-call, the record says a creation may land.
+        creationsInFlight: alreadyAssigned
+          ? inFlight
+          : [...inFlight, { requestId: step.requestId, issuedAt: now }],
         revision: (holders?.revision ?? 0) + 1,
-        updatedAt: this.now().toISOString(),
+        updatedAt: now,
       };
       if (!(await store.putHolders(next, holders?.revision))) continue;
       if (alreadyAssigned) {
-        await audit.record(step.requestId, 'grant.existing', SYSTEM, 'success', { preExisting: true });
-        return this.opened(step, true, true);
+        await audit.record(step.requestId, 'grant.existing', SYSTEM, 'success', {
+          preExisting: !lateCreation,
+          ...(lateCreation ? { lateCreationOf: inFlight.map((c) => c.requestId).join(',') } : {}),
+        });
+        return this.opened(step, true, !lateCreation);
       }
       await store.updateRequest(step.requestId, ['APPROVED', 'GRANTING'], { status: 'GRANTING' });
-      const operation = await assignments.create(key);
+      const operation = await this.create(key, step.requestId);
       await audit.record(step.requestId, 'grant.requested', SYSTEM, 'info', {
         principalId: key.principalId,
         accountId: key.accountId,
@@ -366,12 +391,24 @@ export class LifecycleSteps {
       return { status: 'IN_PROGRESS', operationId: step.operationId, attempt: step.attempt + 1 };
     const key = keyOf(step);
     if (status.status === 'SUCCEEDED') {
-      await this.updateHolders(key, (h) => (h.state === 'CREATING' ? { ...h, state: 'PRESENT' } : undefined));
+      // Accounted for once it is PRESENT under its holders; if the record moved on meanwhile (its
+      // request was revoked while creating), the creation stays open for the reconciler.
+      await this.updateHolders(key, (h) =>
+        h.state === 'CREATING'
+          ? { ...h, state: 'PRESENT', creationsInFlight: settled(h, step.requestId, step.operationId) }
+          : undefined,
+      );
       return this.opened(step, false, false);
     }
     await this.updateHolders(key, (h) => {
       const remaining = h.holders.filter((id) => id !== step.requestId);
-      return { ...h, holders: remaining, state: remaining.length ? h.state : 'ABSENT' };
+      // A FAILED creation leaves nothing behind: it is no longer in flight.
+      return {
+        ...h,
+        holders: remaining,
+        state: remaining.length ? h.state : 'ABSENT',
+        creationsInFlight: settled(h, step.requestId, step.operationId),
+      };
     });
     await this.deps.store.updateRequest(step.requestId, ['APPROVED', 'GRANTING'], {
       status: 'GRANT_FAILED',
@@ -658,6 +695,22 @@ export class LifecycleSteps {
     throw new RetryableError(`Concurrent changes to the holders of ${describeKey(key)}`);
   }
 
+  /** CreateAccountAssignment, then the operation id on this request's open creation (best effort: without it the reconciler waits out the creation instead of asking for its status). */
+  private async create(key: AssignmentKey, requestId: string): Promise<AssignmentOperationStatus> {
+    const operation = await this.deps.assignments.create(key);
+    await this.updateHolders(key, (h) => {
+      const open = h.creationsInFlight ?? [];
+      // The newest fence of this request without an id is this call's.
+      const index = open.findLastIndex((c) => c.requestId === requestId && !c.operationId);
+      if (index < 0) return undefined;
+      return {
+        ...h,
+        creationsInFlight: open.map((c, i) => (i === index ? { ...c, operationId: operation.requestId } : c)),
+      };
+    });
+    return operation;
+  }
+
   private async startDeletion(key: AssignmentKey, requestId: string): Promise<RevokeResult> {
     await this.deps.audit.record(requestId, 'revoke.requested', SYSTEM, 'info', {
       principalId: key.principalId,
@@ -738,6 +791,16 @@ function assertSameAssignment(record: RequestRecord, step: AssignmentStepInput):
       'input-mismatch',
       `Request ${step.requestId} is not for ${describeKey(keyOf(step))}: refusing to change it`,
     );
+}
+
+/**
+ * The record's open creations without the one whose outcome is now known. A fence without an
+ * operation id (its call never returned, as far as the record knows) stays for the reconciler.
+ */
+function settled(holders: HoldersRecord, requestId: string, operationId: string) {
+  return (holders.creationsInFlight ?? []).filter(
+    (c) => !(c.requestId === requestId && c.operationId === operationId),
+  );
 }
 
 function keyOf(step: AssignmentStepInput): AssignmentKey {

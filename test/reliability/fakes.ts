@@ -190,6 +190,10 @@ export class FakeDirectory implements AssignmentDirectory {
   failDeletions: string[] = [];
   /** Resolves before each delete call returns (to hold two callers inside the call). */
   deleteGate?: Promise<void>;
+  /** Resolves before a create call reaches Identity Center (a CreateAccountAssignment still in flight). */
+  createGate?: Promise<void>;
+  /** The next creations end FAILED with this reason. */
+  failCreations: string[] = [];
 
   assign(key: AssignmentKey): void {
     this.assigned.add(assignmentKeyText(key));
@@ -213,7 +217,8 @@ export class FakeDirectory implements AssignmentDirectory {
   async create(key: AssignmentKey) {
     await tick();
     this.calls.push({ op: 'create', key: assignmentKeyText(key) });
-    return this.start('create', key);
+    if (this.createGate) await this.createGate;
+    return this.start('create', key, this.failCreations.shift());
   }
 
   async creationStatus(operationId: string) {

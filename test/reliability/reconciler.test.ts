@@ -314,6 +314,100 @@ describe('reconciler: access it must not remove', () => {
   });
 });
 
+describe('reconciler: late creations (a creation landing after its request let go)', () => {
+  const step = (requestId: string) => ({ requestId, ...key });
+  /** A grant whose CreateAccountAssignment is still in flight while its request is revoked. */
+  async function createLandsAfterRevoke(w: World) {
+    const id = request(w, 'APPROVED', { minutesAgo: 1 });
+    let land: () => void = () => {};
+    w.directory.createGate = new Promise<void>((resolve) => {
+      land = resolve;
+    });
+    const granting = w.steps.grant(step(id));
+    // The grant has fenced its creation and is inside the call when its execution is given up.
+    for (let i = 0; i < 50 && w.directory.count('create') === 0; i++)
+      await new Promise((r) => setImmediate(r));
+    expect(current(w)).toMatchObject({ state: 'CREATING', creationsInFlight: [{ requestId: id }] });
+    expect(await w.steps.revoke({ ...step(id), reason: 'failure' })).toMatchObject({ status: 'SUCCEEDED' });
+    expect(current(w)).toMatchObject({ state: 'ABSENT', holders: [] });
+    land();
+    w.directory.createGate = undefined;
+    await granting.catch(() => undefined);
+    expect(w.directory.has(key)).toBe(true); // the late creation landed: standing access, unheld
+    return id;
+  }
+
+  it('deletes the assignment its own late creation left, and audits it on the request', async () => {
+    const w = world();
+    const id = await createLandsAfterRevoke(w);
+    expect(current(w)?.creationsInFlight?.[0]?.operationId).toBeDefined();
+
+    const report = await w.reconciler().run();
+
+    expect(w.directory.has(key)).toBe(false);
+    expect(report.orphansFound).toBe(1);
+    expect(current(w)).toMatchObject({ state: 'ABSENT', preExisting: false, creationsInFlight: [] });
+    expect(w.log.actions(id)).toEqual(
+      expect.arrayContaining(['reconciler.orphan-found', 'reconciler.revoked']),
+    );
+    const finding = w.log.events.find((e) => e.requestId === id && e.action === 'reconciler.orphan-found');
+    expect(finding?.details.finding).toBe('late-creation');
+  });
+
+  it('lets a later grant hold a late creation as its own, never as pre-existing, and its revoke deletes it', async () => {
+    const w = world();
+    await createLandsAfterRevoke(w);
+    const next = request(w, 'APPROVED', { minutesAgo: 1 });
+
+    expect(await w.steps.grant(step(next))).toMatchObject({ status: 'SUCCEEDED' });
+    expect(current(w)).toMatchObject({ state: 'PRESENT', preExisting: false, holders: [next] });
+    expect(await w.steps.revoke({ ...step(next), reason: 'expired' })).toMatchObject({ status: 'SUCCEEDED' });
+
+    expect(w.directory.has(key)).toBe(false);
+  });
+
+  it('waits out a creation whose call never returned, then deletes what it left', async () => {
+    const w = world();
+    const id = request(w, 'REVOKED', { closedAt: w.clock.now().toISOString() });
+    w.directory.assign(key); // it landed; the grant died before recording its operation id
+    holders(w, {
+      state: 'ABSENT',
+      minutesAgo: 1,
+      creationsInFlight: [{ requestId: id, issuedAt: w.clock.now().toISOString() }],
+    });
+
+    await w.reconciler().run();
+    expect(w.directory.has(key)).toBe(true); // it may still be in progress: not yet
+    w.clock.advanceMinutes(20);
+    await w.reconciler().run();
+
+    expect(w.directory.has(key)).toBe(false);
+  });
+
+  it('closes the fence of a FAILED creation and leaves an assignment someone else made to the usual rules', async () => {
+    const w = world();
+    const id = request(w, 'GRANT_FAILED', { closedAt: w.clock.now().toISOString() });
+    w.directory.failCreations.push('Permission set is not provisioned');
+    const failed = await w.directory.create(key);
+    w.directory.assign(key); // an administrator assigns it by hand afterwards
+    holders(w, {
+      state: 'ABSENT',
+      creationsInFlight: [
+        { requestId: id, issuedAt: w.clock.now().toISOString(), operationId: failed.requestId },
+      ],
+    });
+
+    await w.reconciler().run();
+    expect(current(w)).toMatchObject({ state: 'ABSENT', creationsInFlight: [] });
+    w.clock.advanceMinutes(20);
+    await w.reconciler().run();
+
+    expect(w.directory.has(key)).toBe(true);
+    expect(w.directory.count('delete')).toBe(0);
+    expect(current(w)).toMatchObject({ state: 'PRESENT', preExisting: true, creationsInFlight: [] });
+  });
+});
+
 describe('reconciler: concurrency', () => {
   it('two passes at once delete an orphan once', async () => {
     const w = world();
