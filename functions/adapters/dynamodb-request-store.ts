@@ -4,6 +4,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { RetryableError } from '../core/errors';
@@ -167,31 +168,42 @@ export class DynamoDbRequestStore implements RequestStore {
     });
   }
 
+  /** Newest first, every page (the SDK's paginator) until `limit` records. */
   private async queryRecords(
     indexName: string,
     keyName: string,
     keyValue: string,
     limit: number,
   ): Promise<RequestRecord[]> {
-    const result = await this.documents.send(
-      new QueryCommand({
+    const records: RequestRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
         TableName: this.tableName,
         IndexName: indexName,
         KeyConditionExpression: '#k = :v',
         ExpressionAttributeNames: { '#k': keyName },
         ExpressionAttributeValues: { ':v': keyValue },
         ScanIndexForward: false,
-        Limit: limit,
-      }),
+        ...(Number.isFinite(limit) ? { Limit: limit } : {}),
+      },
     );
-    return (result.Items ?? []).map((item) => (item as StoredRequest).record).filter(Boolean);
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const record = (item as StoredRequest).record;
+        if (record) records.push(record);
+      }
+      if (records.length >= limit) break;
+    }
+    return records.slice(0, limit);
   }
 
   listByRequester(slackUserId: string, limit = 50): Promise<RequestRecord[]> {
     return this.queryRecords(REQUESTER_INDEX, 'gsi1pk', `REQUESTER#${slackUserId}`, limit);
   }
 
-  listByStatus(status: RequestStatus, limit = 200): Promise<RequestRecord[]> {
+  /** Every request in `status` unless `limit` says fewer (the reconciler reads them all). */
+  listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
     return this.queryRecords(STATUS_INDEX, 'gsi2pk', `STATUS#${status}`, limit);
   }
 

@@ -53,6 +53,7 @@ export interface RequestStore {
     approval: RequestRecord['approvals'][number],
   ): Promise<ConditionalResult<RequestRecord>>;
   listByRequester(slackUserId: string, limit?: number): Promise<RequestRecord[]>;
+  /** Every request in `status` (all pages), or the newest `limit`. */
   listByStatus(status: RequestStatus, limit?: number): Promise<RequestRecord[]>;
 
   /** Task tokens of the waiting callback of a request ("approval" or "window"); kept server-side. */

@@ -71,8 +71,6 @@ export interface ReconcilerOptions {
   /** Deletion status polls within a pass before leaving the rest to the next pass. */
   deletionPolls: number;
   pollIntervalMs: number;
-  /** Requests read per status and pass (newest first). */
-  requestLimit: number;
 }
 
 export const DEFAULT_RECONCILER_OPTIONS: ReconcilerOptions = {
@@ -84,7 +82,6 @@ export const DEFAULT_RECONCILER_OPTIONS: ReconcilerOptions = {
   transientAttempts: 4,
   deletionPolls: 3,
   pollIntervalMs: 2000,
-  requestLimit: 200,
 };
 
 export interface ReconcileReport {
@@ -190,7 +187,8 @@ class Pass {
     for (const status of SCANNED_STATUSES) {
       let records: RequestRecord[];
       try {
-        records = await store.listByStatus(status, this.options.requestLimit);
+        // Every page: a cap would leave the oldest requests of a busy status unreviewed for ever.
+        records = await store.listByStatus(status);
       } catch (error) {
         this.fail(`listing ${status} requests`, error);
         continue;

@@ -194,6 +194,7 @@ export function notAuthorizedText(reason: keyof typeof NOT_AUTHORIZED): string {
   return NOT_AUTHORIZED[reason];
 }
 
+const HOME_SCAN_LIMIT = 200;
 const PENDING_STATUSES = new Set(['PENDING_APPROVAL', 'APPROVED', 'GRANTING']);
 
 /** Builds and publishes one person's Home tab. */
@@ -209,8 +210,9 @@ export async function publishHome(
   let extensionsToApprove: RequestRecord[] = [];
   if (lookup.ok) {
     const [pending, active] = await Promise.all([
-      ctx.store.listByStatus('PENDING_APPROVAL'),
-      ctx.store.listByStatus('ACTIVE'),
+      // The newest 200 of each: a Home tab holds 100 blocks at most anyway.
+      ctx.store.listByStatus('PENDING_APPROVAL', HOME_SCAN_LIMIT),
+      ctx.store.listByStatus('ACTIVE', HOME_SCAN_LIMIT),
     ]);
     toApprove = pending.filter((r) => isApproverOf(ctx.policy, r, lookup.email));
     // Under the rule that decides each pending extension, not the request's own.

@@ -98,7 +98,7 @@ export class MemoryStore implements RequestStore {
       .map(clone);
   }
 
-  async listByStatus(status: RequestStatus, limit = 200) {
+  async listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY) {
     await tick();
     return [...this.requests.values()]
       .filter((r) => r.status === status)
