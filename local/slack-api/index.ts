@@ -1,2 +1,3 @@
+export * from './limits';
 export * from './server';
 export * from './stand-in';

@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { z } from 'zod';
 import { listen, readBody } from '../http';
-import { JSON_ENCODED_ARGS, SlackApiStandIn, type SlackApiStandInOptions, type SlackArgs } from './stand-in';
+import {
+  JSON_ENCODED_ARGS,
+  SlackApiStandIn,
+  type SlackApiStandInOptions,
+  type SlackArgs,
+  slackFaultSettingsUpdateSchema,
+} from './stand-in';
 
 export interface StartSlackApiOptions extends SlackApiStandInOptions {
   /** 0 picks a free port. */
@@ -20,9 +27,12 @@ export interface RunningSlackApi {
 }
 
 /**
- * POST /api/<method> (form-encoded, as WebClient sends, or JSON), plus read endpoints under
- * /_standin/: GET calls, messages, views, users; POST reset; GET events (server-sent events);
- * POST response/<id> (response_url replies).
+ * POST /api/<method> (form-encoded, as WebClient sends, or JSON), answered as Slack would: rate
+ * limits and injected faults included (429 with Retry-After, 500, held answers). Read and admin
+ * endpoints under /_standin/: GET calls, counters, messages, views, users, channels, faults;
+ * POST faults, reset; GET events (server-sent events); POST response/<id> (response_url replies);
+ * POST channels/<id>/{archive,unarchive,delete,remove-bot,add-bot}, users/<id>/{deactivate,
+ * reactivate}, messages/delete {channel, ts}, messages/user {channel, user, text}.
  */
 export async function startSlackApiStandIn(options: StartSlackApiOptions = {}): Promise<RunningSlackApi> {
   const { port = 0, host = '127.0.0.1', standIn: given, ...modelOptions } = options;
@@ -58,7 +68,13 @@ async function handleRequest(
     const apiMethod = decodeURIComponent(url.pathname.slice('/api/'.length));
     const args = { ...queryArgs(url.searchParams), ...parseBody(raw, headerValue(req, 'content-type')) };
     const token = bearerToken(headerValue(req, 'authorization'));
-    sendJson(res, 200, standIn.call(apiMethod, args, token));
+    const reply = standIn.request(apiMethod, args, token);
+    if (reply.holdMs > 0) {
+      await hold(res, reply.holdMs);
+      // The client gave up (its timeout): the call ran or not as recorded, the answer is lost.
+      if (res.destroyed || res.writableEnded) return;
+    }
+    sendJson(res, reply.status, reply.body, reply.headers);
     return;
   }
   const responseMatch = /^\/_standin\/response\/([^/]+)$/.exec(url.pathname);
@@ -70,7 +86,10 @@ async function handleRequest(
     sendJson(res, dead ? 404 : 200, result);
     return;
   }
-  const route = `${method} ${url.pathname.replace(/\/+$/, '')}`;
+  const path = url.pathname.replace(/\/+$/, '');
+  const admin = adminAction(standIn, method, path, raw);
+  if (admin) return sendJson(res, admin.status, admin.body);
+  const route = `${method} ${path}`;
   switch (route) {
     case 'GET /_standin/calls': {
       const filterMethod = url.searchParams.get('method') ?? undefined;
@@ -95,12 +114,82 @@ async function handleRequest(
     }
     case 'GET /_standin/users':
       return sendJson(res, 200, { users: standIn.users() });
+    case 'GET /_standin/channels':
+      return sendJson(res, 200, { channels: standIn.channelsSnapshot() });
+    case 'GET /_standin/counters':
+      return sendJson(res, 200, { counters: standIn.counters() });
+    case 'GET /_standin/faults':
+      return sendJson(res, 200, { faults: standIn.faults() });
+    case 'POST /_standin/faults': {
+      const parsed = slackFaultSettingsUpdateSchema.safeParse(parseJsonOr(raw.trim() === '' ? '{}' : raw));
+      if (!parsed.success) return sendJson(res, 400, { ok: false, error: z.prettifyError(parsed.error) });
+      return sendJson(res, 200, { faults: standIn.setFaults(parsed.data) });
+    }
     case 'POST /_standin/reset':
       standIn.reset();
       return sendJson(res, 200, { ok: true });
     default:
       return sendJson(res, 404, { ok: false, error: 'not_found' });
   }
+}
+
+const CHANNEL_ACTIONS = {
+  archive: (s: SlackApiStandIn, id: string) => s.archiveChannel(id),
+  unarchive: (s: SlackApiStandIn, id: string) => s.unarchiveChannel(id),
+  delete: (s: SlackApiStandIn, id: string) => s.deleteChannel(id),
+  'remove-bot': (s: SlackApiStandIn, id: string) => s.removeBotFromChannel(id),
+  'add-bot': (s: SlackApiStandIn, id: string) => s.addBotToChannel(id),
+} as const;
+const USER_ACTIONS = {
+  deactivate: (s: SlackApiStandIn, id: string) => s.deactivateUser(id),
+  reactivate: (s: SlackApiStandIn, id: string) => s.reactivateUser(id),
+} as const;
+
+/** What people and admins do outside the app (archive a channel, delete a message…), over HTTP. */
+function adminAction(
+  standIn: SlackApiStandIn,
+  method: string,
+  path: string,
+  raw: string,
+): { status: number; body: unknown } | undefined {
+  if (method !== 'POST') return undefined;
+  const channel = /^\/_standin\/channels\/([^/]+)\/([a-z-]+)$/.exec(path);
+  if (channel?.[1] && channel[2] && Object.hasOwn(CHANNEL_ACTIONS, channel[2])) {
+    CHANNEL_ACTIONS[channel[2] as keyof typeof CHANNEL_ACTIONS](standIn, decodeURIComponent(channel[1]));
+    return { status: 200, body: { ok: true } };
+  }
+  const user = /^\/_standin\/users\/([^/]+)\/([a-z]+)$/.exec(path);
+  if (user?.[1] && user[2] && Object.hasOwn(USER_ACTIONS, user[2])) {
+    USER_ACTIONS[user[2] as keyof typeof USER_ACTIONS](standIn, decodeURIComponent(user[1]));
+    return { status: 200, body: { ok: true } };
+  }
+  const body = parseJsonOr(raw) as Record<string, unknown> | string;
+  const field = (name: string) =>
+    typeof body === 'object' && body !== null && typeof body[name] === 'string' ? (body[name] as string) : '';
+  if (path === '/_standin/messages/delete') {
+    const deleted = standIn.deleteMessage(field('channel'), field('ts'));
+    return { status: deleted ? 200 : 404, body: { ok: deleted } };
+  }
+  if (path === '/_standin/messages/user') {
+    if (!field('channel') || !field('user'))
+      return { status: 400, body: { ok: false, error: 'channel and user are required' } };
+    return {
+      status: 200,
+      body: { ok: true, ts: standIn.postUserMessage(field('channel'), field('user'), field('text')) },
+    };
+  }
+  return undefined;
+}
+
+/** Waits `ms`, or until the client hangs up (no stray timer outlives the request). */
+function hold(res: ServerResponse, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    res.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Server-sent events: one `data:` line per model change, for a live console. */
@@ -155,10 +244,16 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
+    ...headers,
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);

@@ -1,5 +1,18 @@
 // A model of the slice of the Slack Web API the product uses: messages per channel, modal stacks
 // and Home tabs per user, and a record of every call, so a console can show what each user sees.
+// It also refuses what real Slack refuses: rate limits per method tier (429 + Retry-After, see
+// limits.ts), channels the bot is not in, archived or deleted channels, messages that are gone or
+// not the app's, deactivated users; and, for fault campaigns, seeded injected faults (429, 500
+// internal_error, fatal_error, held answers), like the Identity Center stand-in's.
+
+import { z } from 'zod';
+import { seededRandom } from '../identity-center/support';
+import {
+  type RateLimitOverrides,
+  type RateLimitSettings,
+  rateLimitSettings,
+  SlackRateLimiter,
+} from './limits';
 
 export interface SlackUserSeed {
   id: string;
@@ -8,6 +21,16 @@ export interface SlackUserSeed {
   email?: string;
   displayName?: string;
   isBot?: boolean;
+  /** Deactivated from the start (see deactivateUser). */
+  deleted?: boolean;
+}
+
+export interface SlackChannelSeed {
+  id: string;
+  name?: string;
+  archived?: boolean;
+  /** Whether the bot is a member; default: listed in `botChannels`, or every channel when that is absent. */
+  botMember?: boolean;
 }
 
 export interface SlackApiStandInOptions {
@@ -29,10 +52,31 @@ export interface SlackApiStandInOptions {
    * derives request ids from them.
    */
   firstId?: number;
+  /**
+   * Slack's rate limits on the HTTP API (limits.ts): each method's tier as a token bucket per
+   * minute, chat.postMessage 1 per second per channel with short bursts, HTTP 429 with Retry-After
+   * and `{ok:false, error:'ratelimited'}`. `true`: Slack's published tiers; an object: overrides.
+   * Default false: the sandbox, tests and campaigns drive bursts on a clock that may not move.
+   */
+  rateLimits?: boolean | RateLimitOverrides;
+  /** Channels that exist from the start; other ids are created on first use unless strictChannels. */
+  channels?: (string | SlackChannelSeed)[];
+  /** The channels the bot is a member of. Default: every channel the stand-in knows or creates. */
+  botChannels?: string[];
+  /** Unknown channel ids answer channel_not_found instead of being created. Default false. */
+  strictChannels?: boolean;
+  /** Injected faults for campaigns (all off by default); change them with setFaults. */
+  faults?: Partial<SlackFaultSettings>;
+  /** Seed of the RNG behind the fault rates. Default 1. */
+  seed?: number;
   now?: () => number;
 }
 
 export type SlackArgs = Record<string, unknown>;
+
+/** An injected fault, or a rate limit the buckets imposed. */
+export type SlackFaultKind = 'ratelimited' | 'internal_error' | 'fatal_error' | 'timeout';
+export const SLACK_FAULT_KINDS = ['ratelimited', 'internal_error', 'fatal_error', 'timeout'] as const;
 
 export interface RecordedCall {
   seq: number;
@@ -41,11 +85,29 @@ export interface RecordedCall {
   args: SlackArgs;
   token: string | undefined;
   response: SlackResponse;
+  /** The HTTP status answered (200 for calls made in-process). */
+  status: number;
+  /** Retry-After (seconds) of a 429. */
+  retryAfter?: number;
+  /** Why the call was refused or delayed: `ratelimit` = the tier buckets; otherwise an injected fault. */
+  refusedBy?: 'ratelimit' | SlackFaultKind;
+  /** Whether the method ran (an answer of ok:false included); false for auth failures, 429s,
+   * internal_error, and timeouts set not to apply. */
+  applied: boolean;
 }
 
 export type SlackResponse =
   | { ok: true; [key: string]: unknown }
   | { ok: false; error: string; [key: string]: unknown };
+
+/** What the HTTP server sends for one Web API request. */
+export interface SlackReply {
+  status: number;
+  headers: Record<string, string>;
+  body: SlackResponse;
+  /** Hold the answer this long first (real ms): an injected timeout. */
+  holdMs: number;
+}
 
 export interface StoredMessage {
   channel: string;
@@ -54,7 +116,8 @@ export interface StoredMessage {
   blocks: unknown[] | undefined;
   threadTs?: string;
   user: string;
-  botId: string;
+  /** The app's bot id; absent for a person's message (postUserMessage). */
+  botId?: string;
   /** Times chat.update replaced it. */
   edits: number;
   postedAt: number;
@@ -80,12 +143,24 @@ export interface StoredView {
   updatedAt: number;
 }
 
+export interface ChannelView {
+  id: string;
+  name?: string;
+  archived: boolean;
+  deleted: boolean;
+  botMember: boolean;
+}
+
+export type ChannelChange = 'archived' | 'unarchived' | 'deleted' | 'bot_removed' | 'bot_added';
+
 export type StandInEvent =
   | { type: 'call'; call: RecordedCall }
   | { type: 'message'; message: StoredMessage; change: 'posted' | 'updated' | 'deleted' }
   | { type: 'ephemeral'; ephemeral: StoredEphemeral }
   | { type: 'view'; userId: string; change: 'opened' | 'pushed' | 'updated' | 'closed'; view?: StoredView }
-  | { type: 'home'; userId: string; view: StoredView };
+  | { type: 'home'; userId: string; view: StoredView }
+  | { type: 'channel'; channel: ChannelView; change: ChannelChange }
+  | { type: 'user'; userId: string; change: 'deactivated' | 'reactivated' };
 
 export type CallFilter = string | { method?: string; since?: number; token?: string };
 
@@ -103,6 +178,104 @@ export interface ResponseUrlPayload {
   replace_original?: boolean;
   delete_original?: boolean;
   thread_ts?: string;
+}
+
+// ---- faults ---------------------------------------------------------------------------------
+
+export interface SlackFaultRates {
+  /** Probability (0..1) that a call is answered 429 ratelimited, Retry-After `retryAfterSeconds`. */
+  rateLimitRate: number;
+  /** Probability of HTTP 500 `{ok:false, error:'internal_error'}`; the method does not run. */
+  internalErrorRate: number;
+  /**
+   * Probability of HTTP 200 `{ok:false, error:'fatal_error'}` after the method ran (Slack: "It's
+   * possible some aspect of the operation succeeded before the error was raised").
+   */
+  fatalErrorRate: number;
+  /** Probability that the answer is held `timeoutMs` (real ms) before it is sent. */
+  timeoutRate: number;
+}
+
+export interface SlackFaultSettings extends SlackFaultRates {
+  /** Retry-After of injected 429s (seconds). Default 1. */
+  retryAfterSeconds: number;
+  /** How long a timeout holds the answer, real ms (not the injected clock). Default 10 000. */
+  timeoutMs: number;
+  /**
+   * Whether a timed-out call still runs (the message is posted, the answer lost). Default true;
+   * false: nothing runs, and the held answer is 503 service_unavailable.
+   */
+  timeoutsApply: boolean;
+  /** Per-method rates, replacing the global ones for that method (e.g. only chat.postMessage). */
+  methods: Record<string, Partial<SlackFaultRates>>;
+  /** One-shot faults, each consumed by the next call of its method, in order. */
+  failNext: SlackOneShotFault[];
+}
+
+export interface SlackOneShotFault {
+  /** A Web API method, or '*' for whichever call comes next. */
+  method: string;
+  fault: SlackFaultKind;
+  retryAfterSeconds?: number;
+  timeoutMs?: number;
+}
+
+const rate = z.number().min(0).max(1);
+const ratesSchema = z
+  .object({ rateLimitRate: rate, internalErrorRate: rate, fatalErrorRate: rate, timeoutRate: rate })
+  .partial()
+  .strict();
+/** Partial fault settings plus an optional `seed` that restarts the RNG; used by setFaults and HTTP. */
+export const slackFaultSettingsUpdateSchema = ratesSchema
+  .extend({
+    retryAfterSeconds: z.number().int().min(0),
+    timeoutMs: z.number().min(0),
+    timeoutsApply: z.boolean(),
+    methods: z.record(z.string().min(1), ratesSchema),
+    failNext: z.array(
+      z
+        .object({
+          method: z.string().min(1),
+          fault: z.enum(SLACK_FAULT_KINDS),
+          retryAfterSeconds: z.number().int().min(0).optional(),
+          timeoutMs: z.number().min(0).optional(),
+        })
+        .strict(),
+    ),
+    seed: z.number().int(),
+  })
+  .partial()
+  .strict();
+export type SlackFaultSettingsUpdate = z.infer<typeof slackFaultSettingsUpdateSchema>;
+
+export const NO_SLACK_FAULTS: SlackFaultSettings = {
+  rateLimitRate: 0,
+  internalErrorRate: 0,
+  fatalErrorRate: 0,
+  timeoutRate: 0,
+  retryAfterSeconds: 1,
+  timeoutMs: 10_000,
+  timeoutsApply: true,
+  methods: {},
+  failNext: [],
+};
+
+export interface SlackMethodCounters {
+  calls: number;
+  ok: number;
+  errors: number;
+  rateLimited: number;
+}
+
+export interface SlackStandInCounters extends SlackMethodCounters {
+  /** 429s from the tier buckets (rateLimits on). */
+  rateLimitedByTier: number;
+  /** 429s injected (rateLimitRate, failNext). */
+  rateLimitedInjected: number;
+  internalErrors: number;
+  fatalErrors: number;
+  timeouts: number;
+  byMethod: Record<string, SlackMethodCounters>;
 }
 
 interface ResponseUrlGrant extends ResponseUrlContext {
@@ -124,6 +297,7 @@ const RESPONSE_URL_USES = 5;
 const RESPONSE_URL_LIFETIME_MS = 30 * 60 * 1000;
 const MAX_VIEW_STACK = 3;
 const UNKNOWN_USER = 'UNKNOWN';
+const USER_ID = /^[UW][A-Z0-9]+$/;
 /** Argument names whose values WebClient sends JSON-encoded in form bodies. */
 export const JSON_ENCODED_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'user_auth_blocks']);
 
@@ -133,19 +307,33 @@ const fail = (error: string, extra: Record<string, unknown> = {}): SlackResponse
   ...extra,
 });
 
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
 export class SlackApiStandIn {
   readonly teamId: string;
   readonly botUserId: string;
   readonly botId: string;
   readonly appId: string;
   readonly latencyMs: number;
+  /** The rate limits in force, or undefined when off. */
+  readonly rateLimits: RateLimitSettings | undefined;
   private readonly teamDomain: string;
   private readonly now: () => number;
   private readonly tokens: Set<string> | undefined;
   private readonly strictTriggerIds: boolean;
+  private readonly strictChannels: boolean;
   private readonly seededUsers: SlackUserSeed[];
+  private readonly channelSeeds: SlackChannelSeed[];
+  private readonly botChannels: Set<string> | undefined;
+  private readonly seed: number;
+  private readonly initialFaults: SlackFaultSettings;
+  private readonly limiter: SlackRateLimiter | undefined;
+  private faultSettings: SlackFaultSettings;
+  private random: () => number;
   private recorded: RecordedCall[] = [];
   private channelMessages = new Map<string, StoredMessage[]>();
+  private channels = new Map<string, ChannelView>();
+  private deactivated = new Set<string>();
   private ephemeralMessages: StoredEphemeral[] = [];
   private viewStacks = new Map<string, StoredView[]>();
   private homeViews = new Map<string, StoredView>();
@@ -167,15 +355,28 @@ export class SlackApiStandIn {
     this.appId = options.appId ?? 'A0JITAPP';
     this.tokens = options.tokens ? new Set(options.tokens) : undefined;
     this.strictTriggerIds = options.strictTriggerIds ?? false;
+    this.strictChannels = options.strictChannels ?? false;
     this.latencyMs = options.latencyMs ?? 0;
     this.seededUsers = options.users ?? [];
+    this.channelSeeds = (options.channels ?? []).map((c) => (typeof c === 'string' ? { id: c } : { ...c }));
+    this.botChannels = options.botChannels ? new Set(options.botChannels) : undefined;
     this.firstId = options.firstId ?? 0;
     this.idSeq = this.firstId;
+    this.rateLimits =
+      options.rateLimits === undefined || options.rateLimits === false
+        ? undefined
+        : rateLimitSettings(options.rateLimits === true ? {} : options.rateLimits);
+    this.limiter = this.rateLimits ? new SlackRateLimiter(this.rateLimits, this.now) : undefined;
+    this.seed = options.seed ?? 1;
+    this.initialFaults = copyFaults({ ...NO_SLACK_FAULTS, ...options.faults });
+    this.faultSettings = copyFaults(this.initialFaults);
+    this.random = seededRandom(this.seed);
+    this.loadSeeds();
     this.methods = {
       'auth.test': () => this.authTest(),
       'chat.postMessage': (a) => this.postMessage(a),
       'chat.update': (a) => this.updateMessage(a),
-      'chat.delete': (a) => this.deleteMessage(a),
+      'chat.delete': (a) => this.chatDelete(a),
       'chat.postEphemeral': (a) => this.postEphemeral(a),
       'views.open': (a) => this.openView(a, 'opened'),
       'views.push': (a) => this.openView(a, 'pushed'),
@@ -187,21 +388,119 @@ export class SlackApiStandIn {
     };
   }
 
-  /** Answers one Web API call and records it. `token` comes from the Authorization header or the body. */
+  /**
+   * One Web API request from an app over HTTP, as Slack answers it: authentication, then the rate
+   * limits (when on), then injected faults, then the method. Recorded like `call`.
+   */
+  request(method: string, args: SlackArgs, token: string | undefined): SlackReply {
+    const { token: bodyToken, ...rest } = args;
+    const effectiveToken = token ?? (typeof bodyToken === 'string' ? bodyToken : undefined);
+    const authFailure = this.authFailure(method, effectiveToken);
+    if (authFailure) {
+      this.record(method, rest, effectiveToken, authFailure, { status: 200, applied: false });
+      return { status: 200, headers: { ...JSON_HEADERS }, body: authFailure, holdMs: 0 };
+    }
+    const limited = this.limiter?.check(method, this.rateLimitChannel(method, rest));
+    if (limited && !limited.ok) {
+      return this.rateLimited(method, rest, effectiveToken, limited.retryAfterSeconds, 'ratelimit');
+    }
+    const fault = this.drawFault(method);
+    switch (fault?.fault) {
+      case 'ratelimited':
+        return this.rateLimited(
+          method,
+          rest,
+          effectiveToken,
+          fault.retryAfterSeconds ?? this.faultSettings.retryAfterSeconds,
+          'ratelimited',
+        );
+      case 'internal_error': {
+        const body = fail('internal_error');
+        this.record(method, rest, effectiveToken, body, {
+          status: 500,
+          refusedBy: 'internal_error',
+          applied: false,
+        });
+        return { status: 500, headers: { ...JSON_HEADERS }, body, holdMs: 0 };
+      }
+      case 'fatal_error': {
+        this.answer(method, rest);
+        const body = fail('fatal_error');
+        this.record(method, rest, effectiveToken, body, {
+          status: 200,
+          refusedBy: 'fatal_error',
+          applied: true,
+        });
+        return { status: 200, headers: { ...JSON_HEADERS }, body, holdMs: 0 };
+      }
+      case 'timeout': {
+        // Held past the client's timeout. Applied: the method ran and its answer is late; not
+        // applied: nothing ran, and a client still waiting at the end gets 503 service_unavailable.
+        const applies = this.faultSettings.timeoutsApply;
+        const status = applies ? 200 : 503;
+        const body = applies ? this.answer(method, rest) : fail('service_unavailable');
+        this.record(method, rest, effectiveToken, body, { status, refusedBy: 'timeout', applied: applies });
+        const holdMs = fault.timeoutMs ?? this.faultSettings.timeoutMs;
+        return { status, headers: { ...JSON_HEADERS }, body, holdMs };
+      }
+      default: {
+        const body = this.answer(method, rest);
+        this.record(method, rest, effectiveToken, body, { status: 200, applied: true });
+        return { status: 200, headers: { ...JSON_HEADERS }, body, holdMs: 0 };
+      }
+    }
+  }
+
+  /**
+   * Answers one Web API call in-process and records it: no rate limits, no injected faults (the
+   * console uses it for what Slack itself does, e.g. a response_action update).
+   * `token` comes from the Authorization header or the body.
+   */
   call(method: string, args: SlackArgs, token: string | undefined): SlackResponse {
     const { token: bodyToken, ...rest } = args;
     const effectiveToken = token ?? (typeof bodyToken === 'string' ? bodyToken : undefined);
-    let response: SlackResponse;
-    const handler = this.methods[method];
-    if (!effectiveToken) response = fail('not_authed');
-    else if (this.tokens && !this.tokens.has(effectiveToken)) response = fail('invalid_auth');
-    else if (!handler) response = fail('unknown_method');
-    else response = handler(rest);
-    this.record(method, rest, effectiveToken, response);
+    const authFailure = this.authFailure(method, effectiveToken);
+    const response = authFailure ?? this.answer(method, rest);
+    this.record(method, rest, effectiveToken, response, { status: 200, applied: !authFailure });
     return response;
   }
 
-  private record(method: string, args: SlackArgs, token: string | undefined, response: SlackResponse): void {
+  private authFailure(method: string, token: string | undefined): SlackResponse | undefined {
+    if (!token) return fail('not_authed');
+    if (this.tokens && !this.tokens.has(token)) return fail('invalid_auth');
+    if (!this.methods[method]) return fail('unknown_method');
+    return undefined;
+  }
+
+  private answer(method: string, args: SlackArgs): SlackResponse {
+    const handler = this.methods[method];
+    return handler ? handler(args) : fail('unknown_method');
+  }
+
+  private rateLimited(
+    method: string,
+    args: SlackArgs,
+    token: string | undefined,
+    retryAfter: number,
+    refusedBy: 'ratelimit' | 'ratelimited',
+  ): SlackReply {
+    const body = fail('ratelimited');
+    this.record(method, args, token, body, { status: 429, retryAfter, refusedBy, applied: false });
+    return {
+      status: 429,
+      headers: { ...JSON_HEADERS, 'retry-after': String(retryAfter) },
+      body,
+      holdMs: 0,
+    };
+  }
+
+  private record(
+    method: string,
+    args: SlackArgs,
+    token: string | undefined,
+    response: SlackResponse,
+    outcome: Pick<RecordedCall, 'status' | 'retryAfter' | 'refusedBy' | 'applied'>,
+  ): void {
     const call: RecordedCall = {
       seq: this.recorded.length + 1,
       at: this.now(),
@@ -209,6 +508,10 @@ export class SlackApiStandIn {
       args,
       token,
       response,
+      status: outcome.status,
+      ...(outcome.retryAfter !== undefined ? { retryAfter: outcome.retryAfter } : {}),
+      ...(outcome.refusedBy ? { refusedBy: outcome.refusedBy } : {}),
+      applied: outcome.applied,
     };
     this.recorded.push(call);
     this.emit({ type: 'call', call });
@@ -223,6 +526,78 @@ export class SlackApiStandIn {
         (f.token === undefined || c.token === f.token),
     );
   }
+
+  /** Totals over the recorded calls (response_url replies excluded), overall and per method. */
+  counters(): SlackStandInCounters {
+    const totals: SlackStandInCounters = {
+      ...emptyMethodCounters(),
+      rateLimitedByTier: 0,
+      rateLimitedInjected: 0,
+      internalErrors: 0,
+      fatalErrors: 0,
+      timeouts: 0,
+      byMethod: {},
+    };
+    for (const call of this.recorded) {
+      if (call.method === 'response_url') continue;
+      const perMethod = totals.byMethod[call.method] ?? emptyMethodCounters();
+      totals.byMethod[call.method] = perMethod;
+      for (const counters of [totals, perMethod]) {
+        counters.calls += 1;
+        if (call.response.ok) counters.ok += 1;
+        else counters.errors += 1;
+        if (call.status === 429) counters.rateLimited += 1;
+      }
+      if (call.refusedBy === 'ratelimit') totals.rateLimitedByTier += 1;
+      if (call.refusedBy === 'ratelimited') totals.rateLimitedInjected += 1;
+      if (call.refusedBy === 'internal_error') totals.internalErrors += 1;
+      if (call.refusedBy === 'fatal_error') totals.fatalErrors += 1;
+      if (call.refusedBy === 'timeout') totals.timeouts += 1;
+    }
+    return totals;
+  }
+
+  // ---- faults -------------------------------------------------------------------------------
+
+  /** Replaces the given fault settings (methods and failNext replace whole); `seed` restarts the RNG. */
+  setFaults(update: SlackFaultSettingsUpdate): SlackFaultSettings {
+    const { seed, ...settings } = slackFaultSettingsUpdateSchema.parse(update);
+    this.faultSettings = copyFaults({ ...this.faultSettings, ...settings });
+    if (seed !== undefined) this.random = seededRandom(seed);
+    return this.faults();
+  }
+
+  faults(): SlackFaultSettings {
+    return copyFaults(this.faultSettings);
+  }
+
+  /** The one-shot fault for this call, else one drawn from the rates (only enabled rates draw). */
+  private drawFault(method: string): SlackOneShotFault | undefined {
+    const queue = this.faultSettings.failNext;
+    const index = queue.findIndex((f) => f.method === method || f.method === '*');
+    if (index >= 0) return queue.splice(index, 1)[0];
+    const rates = { ...this.faultSettings, ...this.faultSettings.methods[method] };
+    if (this.chance(rates.rateLimitRate)) return { method, fault: 'ratelimited' };
+    if (this.chance(rates.internalErrorRate)) return { method, fault: 'internal_error' };
+    if (this.chance(rates.fatalErrorRate)) return { method, fault: 'fatal_error' };
+    if (this.chance(rates.timeoutRate)) return { method, fault: 'timeout' };
+    return undefined;
+  }
+
+  private chance(probability: number | undefined): boolean {
+    return probability !== undefined && probability > 0 && this.random() < probability;
+  }
+
+  /** The conversation chat.postMessage's per-channel bucket counts against (a DM: per user). */
+  private rateLimitChannel(method: string, args: SlackArgs): string | undefined {
+    if (method !== 'chat.postMessage' || typeof args.channel !== 'string' || args.channel === '') return;
+    const channel = args.channel;
+    if (USER_ID.test(channel)) return `dm:${channel}`;
+    for (const [userId, dm] of this.dmChannels) if (dm === channel) return `dm:${userId}`;
+    return channel;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
 
   /** Messages of one channel, or of every channel, oldest first. */
   messages(channel?: string): StoredMessage[] {
@@ -266,8 +641,97 @@ export class SlackApiStandIn {
   }
 
   users(): SlackUserSeed[] {
-    return this.seededUsers.map((u) => ({ ...u }));
+    return this.seededUsers.map((u) => ({ ...u, ...(this.deactivated.has(u.id) ? { deleted: true } : {}) }));
   }
+
+  /** The channels the stand-in knows (seeded or used), with archive and membership state. */
+  channelsSnapshot(): ChannelView[] {
+    return [...this.channels.values()].map((c) => ({ ...c }));
+  }
+
+  // ---- what people and admins do outside the app --------------------------------------------
+
+  /** The bot leaves (or is removed from) a channel: posting there answers not_in_channel. */
+  removeBotFromChannel(channel: string): void {
+    this.changeChannel(channel, 'bot_removed', (c) => {
+      c.botMember = false;
+    });
+  }
+
+  addBotToChannel(channel: string): void {
+    this.changeChannel(channel, 'bot_added', (c) => {
+      c.botMember = true;
+    });
+  }
+
+  /** Posting answers is_archived, chat.update is_inactive. */
+  archiveChannel(channel: string): void {
+    this.changeChannel(channel, 'archived', (c) => {
+      c.archived = true;
+    });
+  }
+
+  unarchiveChannel(channel: string): void {
+    this.changeChannel(channel, 'unarchived', (c) => {
+      c.archived = false;
+    });
+  }
+
+  /** Every method naming the channel answers channel_not_found; its messages are gone. */
+  deleteChannel(channel: string): void {
+    this.changeChannel(channel, 'deleted', (c) => {
+      c.deleted = true;
+    });
+    this.channelMessages.delete(channel);
+  }
+
+  /** A person (or an admin) deletes a message: chat.update of it then answers message_not_found. */
+  deleteMessage(channel: string, ts: string): boolean {
+    const list = this.channelMessages.get(channel) ?? [];
+    const index = list.findIndex((m) => m.ts === ts);
+    const [removed] = index >= 0 ? list.splice(index, 1) : [];
+    if (removed) this.emit({ type: 'message', message: removed, change: 'deleted' });
+    return removed !== undefined;
+  }
+
+  /** A person's message (not the app's): chat.update answers cant_update_message. Returns its ts. */
+  postUserMessage(channel: string, userId: string, text: string): string {
+    const now = this.now();
+    const message: StoredMessage = {
+      channel,
+      ts: this.nextTs(),
+      text,
+      blocks: undefined,
+      user: userId,
+      edits: 0,
+      postedAt: now,
+      updatedAt: now,
+    };
+    if (!this.isDm(channel)) this.channelState(channel, true);
+    const list = this.channelMessages.get(channel) ?? [];
+    list.push(message);
+    this.channelMessages.set(channel, list);
+    this.emit({ type: 'message', message: { ...message }, change: 'posted' });
+    return message.ts;
+  }
+
+  /**
+   * An admin deactivates a user. As Slack: users.info shows `deleted: true`, users.lookupByEmail
+   * answers users_not_found, conversations.open answers user_disabled, chat.postEphemeral
+   * user_not_in_channel (a deactivated user leaves every channel) — and chat.postMessage to the
+   * user still answers ok (the DM exists; nobody reads it).
+   */
+  deactivateUser(userId: string): void {
+    this.deactivated.add(userId);
+    this.emit({ type: 'user', userId, change: 'deactivated' });
+  }
+
+  reactivateUser(userId: string): void {
+    this.deactivated.delete(userId);
+    this.emit({ type: 'user', userId, change: 'reactivated' });
+  }
+
+  // ---- interactions -------------------------------------------------------------------------
 
   /** Mints a trigger id as Slack does for an interaction by `userId` (valid 3 s, once). */
   issueTriggerId(userId: string): string {
@@ -293,7 +757,10 @@ export class SlackApiStandIn {
     const payload = toResponsePayload(body as SlackArgs);
     const response = this.answerResponseUrl(responseUrlId, payload);
     // Recorded as pseudo-method "response_url" so tests can assert on replies too.
-    this.record('response_url', { response_url_id: responseUrlId, ...payload }, undefined, response);
+    this.record('response_url', { response_url_id: responseUrlId, ...payload }, undefined, response, {
+      status: 200,
+      applied: true,
+    });
     return response;
   }
 
@@ -305,7 +772,7 @@ export class SlackApiStandIn {
     grant.uses += 1;
     const { channel, userId, messageTs } = grant;
     if (payload.delete_original) {
-      return messageTs ? this.deleteMessage({ channel, ts: messageTs }) : fail('message_not_found');
+      return messageTs ? this.chatDelete({ channel, ts: messageTs }) : fail('message_not_found');
     }
     if (payload.replace_original && messageTs) {
       return this.updateMessage({ channel, ts: messageTs, text: payload.text, blocks: payload.blocks });
@@ -335,6 +802,7 @@ export class SlackApiStandIn {
     return () => this.listeners.delete(listener);
   }
 
+  /** Back to the start: messages, views, calls, channels and users as seeded, faults, RNG and buckets. */
   reset(): void {
     this.recorded = [];
     this.channelMessages.clear();
@@ -346,6 +814,28 @@ export class SlackApiStandIn {
     this.responseUrls.clear();
     this.lastTsMicros = 0;
     this.idSeq = this.firstId;
+    this.faultSettings = copyFaults(this.initialFaults);
+    this.random = seededRandom(this.seed);
+    this.limiter?.reset();
+    this.loadSeeds();
+  }
+
+  private loadSeeds(): void {
+    this.channels.clear();
+    for (const seed of this.channelSeeds) {
+      this.channels.set(seed.id, {
+        id: seed.id,
+        ...(seed.name ? { name: seed.name } : {}),
+        archived: seed.archived ?? false,
+        deleted: false,
+        botMember: seed.botMember ?? this.botIsMemberByDefault(seed.id),
+      });
+    }
+    this.deactivated = new Set(this.seededUsers.filter((u) => u.deleted).map((u) => u.id));
+  }
+
+  private botIsMemberByDefault(channel: string): boolean {
+    return this.botChannels ? this.botChannels.has(channel) : true;
   }
 
   // ---- methods -------------------------------------------------------------------------------
@@ -366,6 +856,8 @@ export class SlackApiStandIn {
   private postMessage(args: SlackArgs): SlackResponse {
     const channel = this.resolveChannel(args.channel, true);
     if (!channel) return fail('channel_not_found');
+    const refusal = this.postingRefusal(channel);
+    if (refusal) return refusal;
     const content = messageContent(args);
     if (!content) return fail('no_text');
     const now = this.now();
@@ -392,8 +884,13 @@ export class SlackApiStandIn {
     // Slack wants the conversation id here, not a user id: stay strict to catch that bug locally.
     const channel = this.resolveChannel(args.channel, false);
     if (!channel) return fail('channel_not_found');
+    const state = this.isDm(channel) ? undefined : this.channelState(channel, false);
+    if (state?.deleted) return fail('channel_not_found');
+    // Slack: "The message cannot be edited within a frozen, archived or deleted channel."
+    if (state?.archived) return fail('is_inactive');
     const message = this.channelMessages.get(channel)?.find((m) => m.ts === args.ts);
     if (!message) return fail('message_not_found');
+    if (message.botId !== this.botId) return fail('cant_update_message');
     const content = messageContent(args);
     if (!content) return fail('no_text');
     // As on Slack, fields left out keep their value; passing them replaces them.
@@ -411,21 +908,27 @@ export class SlackApiStandIn {
     };
   }
 
-  private deleteMessage(args: SlackArgs): SlackResponse {
+  private chatDelete(args: SlackArgs): SlackResponse {
     const channel = this.resolveChannel(args.channel, false);
     if (!channel) return fail('channel_not_found');
+    if (!this.isDm(channel) && this.channelState(channel, false)?.deleted) return fail('channel_not_found');
     const list = this.channelMessages.get(channel) ?? [];
     const index = list.findIndex((m) => m.ts === args.ts);
-    const [removed] = index >= 0 ? list.splice(index, 1) : [];
-    if (!removed) return fail('message_not_found');
-    this.emit({ type: 'message', message: removed, change: 'deleted' });
-    return { ok: true, channel, ts: removed.ts };
+    const found = index >= 0 ? list[index] : undefined;
+    if (!found) return fail('message_not_found');
+    if (found.botId !== this.botId) return fail('cant_delete_message');
+    list.splice(index, 1);
+    this.emit({ type: 'message', message: found, change: 'deleted' });
+    return { ok: true, channel, ts: found.ts };
   }
 
   private postEphemeral(args: SlackArgs): SlackResponse {
     const channel = this.resolveChannel(args.channel, true);
     if (!channel) return fail('channel_not_found');
-    if (typeof args.user !== 'string' || !this.knowsUser(args.user)) return fail('user_not_in_channel');
+    const refusal = this.postingRefusal(channel);
+    if (refusal) return refusal;
+    if (typeof args.user !== 'string' || !this.knowsUser(args.user) || this.deactivated.has(args.user))
+      return fail('user_not_in_channel');
     const content = messageContent(args);
     if (!content) return fail('no_text');
     const ephemeral: StoredEphemeral = {
@@ -501,12 +1004,15 @@ export class SlackApiStandIn {
   private lookupByEmail(args: SlackArgs): SlackResponse {
     const email = typeof args.email === 'string' ? args.email.toLowerCase() : undefined;
     const user = email ? this.seededUsers.find((u) => u.email?.toLowerCase() === email) : undefined;
-    return user ? { ok: true, user: this.userShape(user) } : fail('users_not_found');
+    // Slack: "If the user has been deactivated, users_not_found will be returned".
+    return user && !this.deactivated.has(user.id)
+      ? { ok: true, user: this.userShape(user) }
+      : fail('users_not_found');
   }
 
   private openConversation(args: SlackArgs): SlackResponse {
     if (typeof args.channel === 'string') {
-      return this.channelMessages.has(args.channel)
+      return this.channelMessages.has(args.channel) && !this.channelState(args.channel, false)?.deleted
         ? { ok: true, channel: { id: args.channel } }
         : fail('channel_not_found');
     }
@@ -519,6 +1025,7 @@ export class SlackApiStandIn {
         : [];
     if (users.length === 0) return fail('users_list_not_supplied');
     if (users.some((u) => !this.knowsUser(u))) return fail('user_not_found');
+    if (users.some((u) => this.deactivated.has(u))) return fail('user_disabled');
     if (users.length > 1) return fail('not_supported', { detail: 'multi-person DMs are not emulated' });
     const userId = users[0] ?? '';
     const alreadyOpen = this.dmChannels.has(userId);
@@ -531,10 +1038,43 @@ export class SlackApiStandIn {
   /** A conversation id as given; a user id opens (or reuses) the app's DM with that user when allowed. */
   private resolveChannel(value: unknown, userIdOpensDm: boolean): string | undefined {
     if (typeof value !== 'string' || value === '') return undefined;
-    if (/^[UW][A-Z0-9]+$/.test(value)) {
+    if (USER_ID.test(value)) {
       return userIdOpensDm && this.knowsUser(value) ? this.dmChannelFor(value) : undefined;
     }
     return value;
+  }
+
+  /** Why the app may not post in `channel` (a resolved id), as chat.postMessage/postEphemeral answer. */
+  private postingRefusal(channel: string): SlackResponse | undefined {
+    if (this.isDm(channel)) return undefined;
+    const state = this.channelState(channel, !this.strictChannels);
+    if (!state || state.deleted) return fail('channel_not_found');
+    if (state.archived) return fail('is_archived');
+    if (!state.botMember) return fail('not_in_channel');
+    return undefined;
+  }
+
+  private isDm(channel: string): boolean {
+    if (!channel.startsWith('D')) return false;
+    for (const dm of this.dmChannels.values()) if (dm === channel) return true;
+    // A D… id the stand-in never handed out: treated as some DM, as before.
+    return !this.channels.has(channel);
+  }
+
+  /** The channel's state; unknown channels are created (bot a member by default) when `create`. */
+  private channelState(channel: string, create: boolean): ChannelView | undefined {
+    let state = this.channels.get(channel);
+    if (!state && create) {
+      state = { id: channel, archived: false, deleted: false, botMember: this.botIsMemberByDefault(channel) };
+      this.channels.set(channel, state);
+    }
+    return state;
+  }
+
+  private changeChannel(channel: string, change: ChannelChange, apply: (state: ChannelView) => void): void {
+    const state = this.channelState(channel, true) as ChannelView;
+    apply(state);
+    this.emit({ type: 'channel', channel: { ...state }, change });
   }
 
   /** With no seeded users every id is accepted, so a bare stand-in still works. */
@@ -620,8 +1160,7 @@ export class SlackApiStandIn {
     return {
       type: 'message',
       user: message.user,
-      bot_id: message.botId,
-      app_id: this.appId,
+      ...(message.botId ? { bot_id: message.botId, app_id: this.appId } : {}),
       team: this.teamId,
       ts: message.ts,
       text: message.text ?? '',
@@ -638,7 +1177,7 @@ export class SlackApiStandIn {
       team_id: this.teamId,
       name: user.name,
       real_name: realName,
-      deleted: false,
+      deleted: this.deactivated.has(user.id),
       is_bot: user.isBot ?? false,
       tz: 'Europe/London',
       profile: {
@@ -658,6 +1197,18 @@ export class SlackApiStandIn {
       }
     }
   }
+}
+
+function emptyMethodCounters(): SlackMethodCounters {
+  return { calls: 0, ok: 0, errors: 0, rateLimited: 0 };
+}
+
+function copyFaults(faults: SlackFaultSettings): SlackFaultSettings {
+  return {
+    ...faults,
+    methods: Object.fromEntries(Object.entries(faults.methods).map(([m, r]) => [m, { ...r }])),
+    failNext: faults.failNext.map((f) => ({ ...f })),
+  };
 }
 
 function messageContent(
