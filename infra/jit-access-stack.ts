@@ -14,6 +14,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { FUNCTION_TIMEOUT_SECONDS } from '../functions/shared/clients';
 import { ENV } from '../functions/shared/config';
 import { type FunctionName, WORKERS } from './bundling';
 import type { DeployConfig } from './config';
@@ -204,11 +205,14 @@ export class JitAccessStack extends Stack {
       ProductFunction
     >;
     // Slack's 3-second acknowledgement: memory buys CPU, and CPU is cold-start time.
-    const slack = fn('slack', { memorySize: 1024, timeout: Duration.seconds(10) });
-    const decisions = fn('decisions', { memorySize: 512, timeout: Duration.seconds(30) });
-    const auditWriter = fn('audit-writer', { timeout: Duration.seconds(10) });
+    // Timeouts from functions/shared/clients.ts, where every SDK call's timeout is kept below them.
+    const timeout = (name: keyof typeof FUNCTION_TIMEOUT_SECONDS) =>
+      Duration.seconds(FUNCTION_TIMEOUT_SECONDS[name]);
+    const slack = fn('slack', { memorySize: 1024, timeout: timeout('slack') });
+    const decisions = fn('decisions', { memorySize: 512, timeout: timeout('decisions') });
+    const auditWriter = fn('audit-writer', { timeout: timeout('audit-writer') });
     // Shorter than the 5-minute schedule so two runs never overlap.
-    const reconciler = fn('reconciler', { memorySize: 512, timeout: Duration.minutes(4) });
+    const reconciler = fn('reconciler', { memorySize: 512, timeout: timeout('reconciler') });
     this.functions = { ...workers, slack, decisions, 'audit-writer': auditWriter, reconciler } as Record<
       FunctionName,
       ProductFunction

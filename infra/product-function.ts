@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FUNCTION_TIMEOUT_SECONDS } from '../functions/shared/clients';
 import { ENV } from '../functions/shared/config';
 import {
   type FunctionName,
@@ -93,7 +94,7 @@ export class ProductFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(30),
+      timeout: props.timeout ?? Duration.seconds(FUNCTION_TIMEOUT_SECONDS.worker),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { StepFunctionsWorkflow } from '../../functions/adapters/step-functions-workflow';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
+import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
 import { requestDecisions, requestStore, resetRuntime } from '../../functions/shared/runtime';
 import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
 import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
@@ -177,7 +178,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   env.STATE_MACHINE_ARN = host.stateMachineArn;
   Object.assign(process.env, { AWS_ENDPOINT_URL_SFN: endpoint.url, STATE_MACHINE_ARN: host.stateMachineArn });
-  const workflow = new StepFunctionsWorkflow(new SFNClient({}), host.stateMachineArn);
+  const workflow = new StepFunctionsWorkflow(
+    new SFNClient(awsClientConfig(AWS_CALLS.stepFunctions)),
+    host.stateMachineArn,
+  );
 
   return {
     clock,

@@ -2,11 +2,14 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AuditConflictError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
-import type { AuditLog } from '../core/ports';
+import type { AppendOutcome, AuditLog } from '../core/ports';
 
-// Append-only audit table: pk = request id, sk = "<ISO time>#<event id>" (ordered by time).
-// Only PutItem with attribute_not_exists. In the deployed stack only the audit-writer function
-// uses `append` (its role is the one allowed PutItem on the table); the reconciler uses `list`.
+// Append-only audit table: pk = request id, sk = "EVENT#<event id>". The key names the event, not
+// its time: a retried step derives the same id (core/audit.ts) but not the same clock, and must
+// find the first copy. Items written before this layout (sk "<ISO time>#<event id>") are still
+// read; `list` returns both, sorted by time then id. Only PutItem with attribute_not_exists. In the
+// deployed stack only the audit-writer function uses `append` (its role is the one allowed PutItem
+// on the table); the reconciler uses `list`.
 
 export class DynamoDbAuditLog implements AuditLog {
   private readonly documents: DynamoDBDocumentClient;
@@ -22,11 +25,12 @@ export class DynamoDbAuditLog implements AuditLog {
 
   /**
    * Writes the event unless its key exists. The same event again (a retried step, a redelivered
-   * invocation) is accepted as already written; a different event under an existing key is
-   * refused with AuditConflictError: nothing can overwrite history.
+   * invocation: same content, its time aside) is accepted as already written and keeps the first
+   * copy's time; a different event under an existing key is refused with AuditConflictError:
+   * nothing can overwrite history.
    */
-  async append(event: AuditEvent): Promise<void> {
-    const key = { pk: event.requestId, sk: `${event.at}#${event.eventId}` };
+  async append(event: AuditEvent): Promise<AppendOutcome> {
+    const key = { pk: event.requestId, sk: `EVENT#${event.eventId}` };
     try {
       await this.documents.send(
         new PutCommand({
@@ -40,10 +44,13 @@ export class DynamoDbAuditLog implements AuditLog {
       const existing = await this.documents.send(
         new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
-      const { pk: _pk, sk: _sk, ...stored } = existing.Item ?? {};
-      if (!existing.Item || canonical(stored) !== canonical(event))
+      const { pk: _pk, sk: _sk, at: _storedAt, ...stored } = existing.Item ?? {};
+      const { at: _at, ...replayed } = event;
+      if (!existing.Item || canonical(stored) !== canonical(replayed))
         throw new AuditConflictError(`Audit event ${key.sk} of ${event.requestId} exists with other content`);
+      return 'duplicate';
     }
+    return 'written';
   }
 
   async list(requestId: string): Promise<AuditEvent[]> {
@@ -65,7 +72,11 @@ export class DynamoDbAuditLog implements AuditLog {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return events;
+    // The key no longer orders by time (and old and new items interleave): sort here.
+    return events.sort(
+      (a, b) =>
+        Date.parse(a.at) - Date.parse(b.at) || a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId),
+    );
   }
 }
 

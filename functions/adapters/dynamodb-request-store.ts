@@ -58,6 +58,22 @@ function isConditionalFailure(error: unknown): boolean {
   );
 }
 
+/** What `updateRequest` answers for a change that changes nothing: the stored record, unwritten. */
+const UNCHANGED = Symbol('unchanged');
+
+/** Equal as stored: absent and undefined fields alike, key order and updatedAt aside. */
+export function sameRecord(a: RequestRecord, b: RequestRecord): boolean {
+  const canonical = (record: RequestRecord) =>
+    JSON.stringify({ ...record, updatedAt: '' }, (_key, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)),
+          )
+        : v,
+    );
+  return canonical(a) === canonical(b);
+}
+
 export class DynamoDbRequestStore implements RequestStore {
   private readonly documents: DynamoDBDocumentClient;
 
@@ -118,13 +134,14 @@ export class DynamoDbRequestStore implements RequestStore {
 
   private async conditionalUpdate(
     requestId: string,
-    apply: (current: StoredRequest) => RequestRecord | undefined,
+    apply: (current: StoredRequest) => RequestRecord | undefined | typeof UNCHANGED,
   ): Promise<ConditionalResult<RequestRecord>> {
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const current = await this.getStored(requestId);
       if (!current) return { ok: false, current: undefined };
       const next = apply(current);
       if (!next) return { ok: false, current: current.record };
+      if (next === UNCHANGED) return { ok: true, value: current.record };
       try {
         await this.documents.send(
           new PutCommand({
@@ -149,11 +166,13 @@ export class DynamoDbRequestStore implements RequestStore {
     change: Partial<Omit<RequestRecord, 'request' | 'version'>>,
     guard?: (current: RequestRecord) => boolean,
   ): Promise<ConditionalResult<RequestRecord>> {
-    return this.conditionalUpdate(requestId, (current) =>
-      from.includes(current.record.status) && (guard?.(current.record) ?? true)
-        ? { ...current.record, ...change, updatedAt: this.clock.now().toISOString() }
-        : undefined,
-    );
+    return this.conditionalUpdate(requestId, (current) => {
+      if (!from.includes(current.record.status) || !(guard?.(current.record) ?? true)) return undefined;
+      const next = { ...current.record, ...change };
+      // A retried step asking for what is already stored: nothing to write (updatedAt stays).
+      if (sameRecord(next, current.record)) return UNCHANGED;
+      return { ...next, updatedAt: this.clock.now().toISOString() };
+    });
   }
 
   addApproval(

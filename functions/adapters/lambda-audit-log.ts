@@ -1,7 +1,7 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import { AccessError, AuditConflictError, RetryableError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
-import type { AuditLog } from '../core/ports';
+import type { AppendOutcome, AuditLog } from '../core/ports';
 import { isTransientAwsError } from './transient-errors';
 
 // The audit trail as every function but one writes it: a synchronous invocation of the
@@ -15,7 +15,7 @@ export class LambdaAuditLog implements AuditLog {
     private readonly reader?: Pick<AuditLog, 'list'>,
   ) {}
 
-  async append(event: AuditEvent): Promise<void> {
+  async append(event: AuditEvent): Promise<AppendOutcome> {
     let response: InvokeCommandOutput;
     try {
       response = await this.lambda.send(
@@ -31,7 +31,7 @@ export class LambdaAuditLog implements AuditLog {
         throw new RetryableError(`Audit writer unavailable: ${(error as Error).name}`, { cause: error });
       throw error;
     }
-    if (!response.FunctionError) return;
+    if (!response.FunctionError) return writerOutcome(response.Payload);
     const failure = parseFailure(response.Payload);
     // Refusals are final: retrying the same event cannot change the answer.
     if (failure.errorType === 'AuditConflictError') throw new AuditConflictError(failure.errorMessage);
@@ -52,6 +52,16 @@ function isLambdaThrottle(error: unknown): boolean {
     error instanceof Error &&
     ['TooManyRequestsException', 'ServiceException', 'ResourceNotReadyException'].includes(error.name)
   );
+}
+
+/** The writer answers `{written: false}` for an event it already had (a retried step's). */
+function writerOutcome(payload: Uint8Array | undefined): AppendOutcome {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(payload ?? new Uint8Array())) as { written?: unknown };
+    return parsed?.written === false ? 'duplicate' : 'written';
+  } catch {
+    return 'written';
+  }
 }
 
 function parseFailure(payload: Uint8Array | undefined): { errorType: string; errorMessage: string } {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { DecisionHandoff, DecisionJob } from '../slack/decision-job';
 
@@ -6,7 +7,8 @@ import type { DecisionHandoff, DecisionJob } from '../slack/decision-job';
 // acknowledgement after one call, and the Slack function's role needs no permission to decide.
 // Lambda retries a failed asynchronous invocation twice
 // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html); every decision is
-// first-wins in the request record, so a retried job decides nothing twice.
+// first-wins in the request record, so a retried job decides nothing twice; each job gets an id
+// here, which the extension decisions record so that a retried job asks for nothing twice either.
 
 export class LambdaDecisionHandoff implements DecisionHandoff {
   constructor(
@@ -19,7 +21,7 @@ export class LambdaDecisionHandoff implements DecisionHandoff {
       new InvokeCommand({
         FunctionName: this.decisionsFunction,
         InvocationType: 'Event',
-        Payload: new TextEncoder().encode(JSON.stringify(job)),
+        Payload: new TextEncoder().encode(JSON.stringify({ ...job, jobId: job.jobId ?? randomUUID() })),
       }),
     );
   }

@@ -1,6 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
+import { logger } from '../shared/logger';
+import { slackErrorCode } from '../slack/people';
 import { approvalMessage, escapeText, requesterNotice } from './slack-messages';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
@@ -54,8 +56,15 @@ export class SlackNotifier implements Notifier {
         : await this.client.chat.postMessage({ channel, ...message });
     if (this.options.notifyApproversByDm(record)) {
       for (const email of approverEmails) {
-        const userId = await this.slackUserId(email);
-        if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
+        // Best effort: the channel message (whose reference the caller stores) is the approval;
+        // one approver's DM failing (a 429, a deactivated user) must not fail the step and post
+        // it again on the retry.
+        try {
+          const userId = await this.slackUserId(email);
+          if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
+        } catch (error) {
+          logger.warn('approver DM not sent', { slackError: slackErrorCode(error) });
+        }
       }
     }
     if (record.approvalMessage) return undefined;

@@ -15,6 +15,6 @@ export const handler = workerHandler('AuditWriter', async (event) => {
       'invalid-audit-event',
       `Audit event refused: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
     );
-  await auditTable().append(parsed.data);
-  return { written: true };
+  // written: false tells the caller the event was already there (a retried step's copy).
+  return { written: (await auditTable().append(parsed.data)) === 'written' };
 });

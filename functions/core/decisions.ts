@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { AuditTrail } from './audit';
+import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { formatMinutes } from './duration';
 import {
   countingApprovals,
@@ -10,7 +10,7 @@ import {
   pendingUnder,
   totalWith,
 } from './extensions';
-import type { ApprovedExtension, Decision, RequestRecord } from './model';
+import type { ApprovedExtension, Decision, PendingExtension, RequestRecord } from './model';
 import { checkApprover, findRule, type Policy, type Rule } from './policy';
 import type { Clock, Notifier, RequestStore, Workflow } from './ports';
 import { windowSeconds } from './window';
@@ -18,6 +18,11 @@ import { windowSeconds } from './window';
 // What people do to a running request from Slack: approve, deny, end early, extend.
 // Each answer is a value the Slack layer turns into a message; nothing here throws for a
 // person's mistake.
+// Lambda redelivers a decision job whose run failed (minutes later): every decision is first-wins
+// in the request record, its events have deterministic ids (core/audit.ts) and are written after
+// the write that wins, and a redelivery of a decision already recorded completes what the first
+// delivery left undone (its event, the task token) instead of deciding again. Extensions, which
+// a second click may rightly ask for again, are told apart by the job's id.
 
 export interface DecisionDependencies {
   policy: Policy;
@@ -61,6 +66,7 @@ const EXTENSION_DECISION_ATTEMPTS = 4;
 const RETRY = Symbol('retry');
 const ALREADY_PENDING = 'An extension is already waiting for approval.';
 const CHANGED_MEANWHILE = 'This access changed while you asked; please try again.';
+const ALREADY_ANSWERED = 'This extension request was already answered.';
 
 export class RequestDecisions {
   constructor(private readonly deps: DecisionDependencies) {}
@@ -73,67 +79,97 @@ export class RequestDecisions {
     reason?: string,
   ): Promise<DecisionOutcome> {
     const { store, policy, audit, workflow } = this.deps;
-    const record = await store.getRequest(requestId);
+    let record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
     const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
     if (!rule) return { kind: 'not-authorized', reason: 'no-approval' };
     const verdict = checkApprover(policy, rule, actor.email, record.request.requester.email);
     if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };
-    if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
-
-    const at = this.deps.clock.now().toISOString();
+    const by = actor.email.toLowerCase();
     const entry: Decision = {
-      by: actor.email.toLowerCase(),
+      by,
       slackUserId: actor.slackUserId,
-      at,
+      at: this.deps.clock.now().toISOString(),
       ...(reason ? { reason } : {}),
     };
 
     if (decision === 'deny') {
-      const denied = await store.updateRequest(requestId, ['PENDING_APPROVAL'], {
-        status: 'DENIED',
-        denial: entry,
-      });
-      if (!denied.ok) return denied.current ? alreadyDecided(denied.current) : { kind: 'not-found' };
-      await audit.record(requestId, 'approval.denied', entry.by, 'success', { reason: reason ?? null });
+      if (record.status !== 'DENIED' || record.denial?.by !== by) {
+        if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
+        const written = await store.updateRequest(requestId, ['PENDING_APPROVAL'], {
+          status: 'DENIED',
+          denial: entry,
+        });
+        if (!written.ok) return written.current ? alreadyDecided(written.current) : { kind: 'not-found' };
+        record = written.value;
+      }
+      // This person's denial is stored (by this delivery or an earlier one): its event, and the
+      // task's failure if no delivery sent it yet.
+      await audit.record(
+        requestId,
+        'approval.denied',
+        by,
+        'success',
+        { reason: record.denial?.reason ?? null },
+        { step: 'decide', key: 'denial' },
+      );
       const token = await store.takeTaskToken(requestId, 'approval');
       if (token)
         await workflow.sendFailure(
           token,
           'Denied',
-          JSON.stringify({ reason: reason ?? 'denied', by: entry.by }),
+          JSON.stringify({ reason: record.denial?.reason ?? 'denied', by }),
         );
-      return { kind: 'denied', record: denied.value };
+      return { kind: 'denied', record };
     }
 
-    const added = await store.addApproval(requestId, entry);
-    if (!added.ok) return added.current ? alreadyDecided(added.current) : { kind: 'not-found' };
-    const required = added.value.approvalsRequired ?? 1;
-    await audit.record(requestId, 'approval.approved', entry.by, 'success', {
-      approvals: added.value.approvals.length,
-      required,
-    });
-    if (added.value.approvals.length < required) {
-      await this.deps.notifier.updateRequestMessages(added.value);
-      return {
-        kind: 'approval-recorded',
-        record: added.value,
-        remaining: required - added.value.approvals.length,
-      };
+    if (!record.approvals.some((a) => a.by === by)) {
+      if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
+      const added = await store.addApproval(requestId, entry);
+      if (!added.ok) {
+        // Refused: decided meanwhile, or this very click delivered twice at once (then carry on).
+        if (!added.current) return { kind: 'not-found' };
+        if (!added.current.approvals.some((a) => a.by === by)) return alreadyDecided(added.current);
+      }
+      record = added.ok ? added.value : (added.current as RequestRecord);
     }
-    const approved = await store.updateRequest(requestId, ['PENDING_APPROVAL'], { status: 'APPROVED' });
-    if (!approved.ok) return approved.current ? alreadyDecided(approved.current) : { kind: 'not-found' };
+    // This approver's approval is stored (by this delivery or an earlier one): its event, once.
+    const required = record.approvalsRequired ?? 1;
+    await audit.record(
+      requestId,
+      'approval.approved',
+      by,
+      'success',
+      { approvals: record.approvals.findIndex((a) => a.by === by) + 1, required },
+      { step: 'decide', key: `approval:${by}` },
+    );
+    if (record.status === 'PENDING_APPROVAL' && record.approvals.length < required) {
+      await this.deps.notifier.updateRequestMessages(record);
+      return { kind: 'approval-recorded', record, remaining: required - record.approvals.length };
+    }
+    let approvedHere = false;
+    if (record.status === 'PENDING_APPROVAL') {
+      const approved = await store.updateRequest(requestId, ['PENDING_APPROVAL'], { status: 'APPROVED' });
+      if (!approved.ok && approved.current?.status !== 'APPROVED')
+        return approved.current ? alreadyDecided(approved.current) : { kind: 'not-found' };
+      record = approved.ok ? approved.value : (approved.current as RequestRecord);
+      approvedHere = approved.ok;
+    }
+    if (record.status !== 'APPROVED') return alreadyDecided(record);
+    // Whoever finds the token completes the approval task: this delivery, or a redelivery after
+    // one that died before sending it.
     const token = await store.takeTaskToken(requestId, 'approval');
+    if (!token && !approvedHere) return alreadyDecided(record);
     const sent = token
       ? await workflow.sendSuccess(token, {
           decision: 'approved',
-          approvers: approved.value.approvals.map((a) => a.by),
+          approvers: record.approvals.map((a) => a.by),
         })
       : 'expired';
-    if (sent === 'expired') return { kind: 'expired', record: approved.value };
-    await this.deps.notifier.updateRequestMessages(approved.value);
-    await this.deps.notifier.notifyRequester(approved.value, 'approved');
-    return { kind: 'approved', record: approved.value };
+    if (sent === 'expired') return { kind: 'expired', record };
+    await this.deps.notifier.updateRequestMessages(record);
+    await this.deps.notifier.notifyRequester(record, 'approved');
+    return { kind: 'approved', record };
   }
 
   /** "End access now": the requester (or an approver of the rule) ends the window early. */
@@ -151,7 +187,14 @@ export class RequestDecisions {
     // Only a click that reached the window ended it; one that lost the race with the window's
     // own timeout did nothing (the trail then shows window.expired, not both).
     if (sent === 'sent')
-      await audit.record(requestId, 'window.ended-early', actor.email.toLowerCase(), 'success', {});
+      await audit.record(
+        requestId,
+        'window.ended-early',
+        actor.email.toLowerCase(),
+        'success',
+        {},
+        ENDED_EARLY,
+      );
     const latest = updated.ok ? updated.value : record;
     return sent === 'sent' ? { kind: 'ended', record: latest } : { kind: 'not-active', record: latest };
   }
@@ -160,19 +203,43 @@ export class RequestDecisions {
    * "Extend": more time on an active grant. The rule that allows the new total decides (it may be
    * another rule than the request's own): refused at once when none does, applied at once when
    * that rule needs no approval, otherwise pending until its quorum approves (`decideExtension`).
+   * `jobId` names the click (the Slack function's job): a redelivered job asks for nothing twice.
    */
-  async extend(requestId: string, actor: Actor, extraMinutes: number): Promise<WindowOutcome> {
+  async extend(
+    requestId: string,
+    actor: Actor,
+    extraMinutes: number,
+    jobId?: string,
+  ): Promise<WindowOutcome> {
     const { store, policy, audit, notifier } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
     const by = normalizeEmail(actor.email);
     const minutes = extensionMinutesSchema.safeParse(extraMinutes);
+    // A refusal writes nothing else: the job's id is all that tells a redelivery from a new click.
+    const refusal: Occurrence | undefined = jobId ? { step: 'extend', key: `job:${jobId}` } : undefined;
     if (actor.slackUserId !== record.request.requester.slackUserId) {
-      await audit.record(requestId, 'window.extend-refused', by, 'failure', {
-        extraMinutes: minutes.success ? minutes.data : null,
-        reason: 'not the requester',
-      });
+      await audit.record(
+        requestId,
+        'window.extend-refused',
+        by,
+        'failure',
+        { extraMinutes: minutes.success ? minutes.data : null, reason: 'not the requester' },
+        refusal,
+      );
       return { kind: 'not-allowed', reason: 'Only the requester can extend this access.' };
+    }
+    // Asked for by an earlier delivery of this job: waiting for its approvers, or decided. Its
+    // events again, as far as the record still tells them (the first delivery's copies, or the
+    // ones a failure after its write lost).
+    if (jobId && record.extensionJobs?.includes(jobId)) {
+      const pending = pendingExtensionOf(record);
+      if (pending?.jobId === jobId) {
+        await this.auditExtensionRequested(record, by, pending);
+        return { kind: 'extension-needs-approval', record };
+      }
+      await this.auditSelfServiceExtension(record, by, jobId);
+      return { kind: 'not-allowed', reason: ALREADY_ANSWERED };
     }
     if (record.status !== 'ACTIVE' || !record.expiresAt) return { kind: 'not-active', record };
     // Malformed input (the Slack layer never sends it) is answered without an audit event.
@@ -188,55 +255,78 @@ export class RequestDecisions {
     if (!verdict.allowed && totalMinutes > MAX_WINDOW_MINUTES)
       return { kind: 'not-allowed', reason: extensionRefusal(policy, record, extra, verdict) };
     if (pendingExtensionOf(record)) {
-      await audit.record(requestId, 'window.extend-refused', by, 'failure', {
-        extraMinutes: extra,
-        totalMinutes,
-        reason: 'another extension is waiting for approval',
-      });
+      await audit.record(
+        requestId,
+        'window.extend-refused',
+        by,
+        'failure',
+        { extraMinutes: extra, totalMinutes, reason: 'another extension is waiting for approval' },
+        refusal,
+      );
       return { kind: 'not-allowed', reason: ALREADY_PENDING };
     }
     if (!verdict.allowed) {
       const reason = extensionRefusal(policy, record, extra, verdict);
-      await audit.record(requestId, 'window.extend-refused', by, 'failure', {
-        extraMinutes: extra,
-        totalMinutes,
-        reason,
-      });
+      await audit.record(
+        requestId,
+        'window.extend-refused',
+        by,
+        'failure',
+        { extraMinutes: extra, totalMinutes, reason },
+        refusal,
+      );
       return { kind: 'not-allowed', reason };
     }
     const rule = verdict.rule;
     if (rule.approval === 'none') {
-      await audit.record(requestId, 'window.extend-requested', by, 'info', {
-        extraMinutes: extra,
-        totalMinutes,
-        rule: rule.name,
-      });
-      const applied = await this.applyExtension(record, extra, rule, [POLICY_ACTOR], POLICY_ACTOR, () =>
-        audit.record(requestId, 'approval.auto', POLICY_ACTOR, 'success', {
-          extensionMinutes: extra,
-          rule: rule.name,
-        }),
+      // Both events once the extension is applied (a click that loses the window's token asked for nothing).
+      const applied = await this.applyExtension(
+        record,
+        extra,
+        rule,
+        [POLICY_ACTOR],
+        POLICY_ACTOR,
+        async (extension) => {
+          await audit.record(
+            requestId,
+            'window.extend-requested',
+            by,
+            'info',
+            { extraMinutes: extra, totalMinutes, rule: rule.name },
+            extension,
+          );
+          await audit.record(
+            requestId,
+            'approval.auto',
+            POLICY_ACTOR,
+            'success',
+            { extensionMinutes: extra, rule: rule.name },
+            extension,
+          );
+        },
+        jobId,
       );
       return applied === RETRY ? { kind: 'not-allowed', reason: CHANGED_MEANWHILE } : applied;
     }
-    const pending = pendingUnder(policy, rule, record, extra, this.deps.clock.now().toISOString(), []);
+    const pending: PendingExtension = {
+      ...pendingUnder(policy, rule, record, extra, this.deps.clock.now().toISOString(), []),
+      ...(jobId ? { jobId } : {}),
+    };
     const stored = await store.updateRequest(
       requestId,
       ['ACTIVE'],
-      { pendingExtension: pending, pendingExtensionMinutes: undefined },
+      {
+        pendingExtension: pending,
+        pendingExtensionMinutes: undefined,
+        ...(jobId ? { extensionJobs: [...(record.extensionJobs ?? []), jobId] } : {}),
+      },
       (current) => pendingKey(current) === 'none' && sameExtensions(current, record),
     );
     if (!stored.ok)
       return stored.current?.status === 'ACTIVE'
         ? { kind: 'not-allowed', reason: CHANGED_MEANWHILE }
         : { kind: 'not-active', record: stored.current ?? record };
-    await audit.record(requestId, 'window.extend-requested', by, 'info', {
-      extraMinutes: extra,
-      totalMinutes,
-      rule: rule.name,
-      approvers: pending.approvers.join(','),
-      required: pending.required,
-    });
+    await this.auditExtensionRequested(stored.value, by, pending);
     // The notifier routes by the record's rule (channel, approver DMs): here the extension's.
     const message = await notifier.requestApproval(
       { ...stored.value, ruleName: rule.name },
@@ -266,10 +356,11 @@ export class RequestDecisions {
     actor: Actor,
     decision: 'approve' | 'deny',
     reason?: string,
+    jobId?: string,
   ): Promise<WindowOutcome | DecisionOutcome> {
     // A guarded write that loses a race re-reads and decides again on what the other click left.
     for (let attempt = 0; attempt < EXTENSION_DECISION_ATTEMPTS; attempt++) {
-      const outcome = await this.decideExtensionOnce(requestId, actor, decision, reason);
+      const outcome = await this.decideExtensionOnce(requestId, actor, decision, reason, jobId);
       if (outcome !== RETRY) return outcome;
     }
     const record = await this.deps.store.getRequest(requestId);
@@ -281,27 +372,43 @@ export class RequestDecisions {
     actor: Actor,
     decision: 'approve' | 'deny',
     reason: string | undefined,
+    jobId: string | undefined,
   ): Promise<WindowOutcome | DecisionOutcome | typeof RETRY> {
     const { store, policy, audit, notifier } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
     const pending = pendingExtensionOf(record);
-    if (!pending || record.status !== 'ACTIVE') return extensionDecided(record);
     const by = normalizeEmail(actor.email);
+    // A redelivered job decided an extension already (maybe the one before this pending one): its
+    // event again, where the record still tells it (the first delivery's copy, or the one lost).
+    if (jobId && record.extensionJobs?.includes(jobId)) {
+      await this.auditDecidedExtension(record, by, jobId);
+      return extensionDecided(record);
+    }
+    if (!pending || record.status !== 'ACTIVE') return extensionDecided(record);
     const unchanged = (current: RequestRecord) => pendingKey(current) === pendingKey(record);
-    const clear = { pendingExtension: undefined, pendingExtensionMinutes: undefined };
+    // Every write deciding on the extension records the job that made it.
+    const decidedBy = jobId ? { extensionJobs: [...(record.extensionJobs ?? []), jobId] } : {};
+    const clear = { pendingExtension: undefined, pendingExtensionMinutes: undefined, ...decidedBy };
 
     const verdict = evaluateExtension(policy, record, pending.minutes);
     if (!verdict.allowed) {
       const why = extensionRefusal(policy, record, pending.minutes, verdict);
       const cleared = await store.updateRequest(requestId, ['ACTIVE'], clear, unchanged);
       if (!cleared.ok) return cleared.current ? RETRY : { kind: 'not-found' };
-      await audit.record(requestId, 'window.extend-refused', POLICY_ACTOR, 'failure', {
-        extraMinutes: pending.minutes,
-        totalMinutes: totalWith(record, pending.minutes),
-        reason: why,
-        clickedBy: by,
-      });
+      await audit.record(
+        requestId,
+        'window.extend-refused',
+        POLICY_ACTOR,
+        'failure',
+        {
+          extraMinutes: pending.minutes,
+          totalMinutes: totalWith(record, pending.minutes),
+          reason: why,
+          clickedBy: by,
+        },
+        pendingOccurrence(pending, 'refused'),
+      );
       await notifier.updateRequestMessages(cleared.value);
       await notifier.notifyRequester(
         cleared.value,
@@ -314,11 +421,22 @@ export class RequestDecisions {
     if (rule.approval === 'none') {
       // A redeploy made this total self-service: nobody needs to approve it, nobody can deny it.
       if (decision === 'deny') return { kind: 'not-authorized', reason: 'no-approval' };
-      return this.applyExtension(record, pending.minutes, rule, [POLICY_ACTOR], POLICY_ACTOR, () =>
-        audit.record(requestId, 'approval.auto', POLICY_ACTOR, 'success', {
-          extensionMinutes: pending.minutes,
-          rule: rule.name,
-        }),
+      return this.applyExtension(
+        record,
+        pending.minutes,
+        rule,
+        [POLICY_ACTOR],
+        POLICY_ACTOR,
+        (extension) =>
+          audit.record(
+            requestId,
+            'approval.auto',
+            POLICY_ACTOR,
+            'success',
+            { extensionMinutes: pending.minutes, rule: rule.name },
+            extension,
+          ),
+        jobId,
       );
     }
     const check = checkApprover(policy, rule, actor.email, record.request.requester.email);
@@ -328,11 +446,14 @@ export class RequestDecisions {
     if (decision === 'deny') {
       const cleared = await store.updateRequest(requestId, ['ACTIVE'], clear, unchanged);
       if (!cleared.ok) return cleared.current ? RETRY : { kind: 'not-found' };
-      await audit.record(requestId, 'approval.denied', by, 'success', {
-        extensionMinutes: pending.minutes,
-        rule: rule.name,
-        reason: reason ?? null,
-      });
+      await audit.record(
+        requestId,
+        'approval.denied',
+        by,
+        'success',
+        { extensionMinutes: pending.minutes, rule: rule.name, reason: reason ?? null },
+        pendingOccurrence(pending, 'denied'),
+      );
       await notifier.updateRequestMessages(cleared.value);
       await notifier.notifyRequester(
         cleared.value,
@@ -347,24 +468,29 @@ export class RequestDecisions {
     const isNew = !counted.some((a) => a.by === by);
     const approvals = isNew ? [...counted, { by, slackUserId: actor.slackUserId, at }] : counted;
     const required = rule.approval.required;
-    const approved = () =>
-      audit.record(requestId, 'approval.approved', by, 'success', {
-        extensionMinutes: pending.minutes,
-        rule: rule.name,
-        approvals: approvals.length,
-        required,
-      });
+    const approved = (occurrence: Occurrence | undefined) =>
+      audit.record(
+        requestId,
+        'approval.approved',
+        by,
+        'success',
+        { extensionMinutes: pending.minutes, rule: rule.name, approvals: approvals.length, required },
+        occurrence,
+      );
     if (approvals.length < required) {
       if (!isNew) return { kind: 'approval-recorded', record, remaining: required - approvals.length };
-      const next = pendingUnder(policy, rule, record, pending.minutes, pending.requestedAt, approvals);
+      const next: PendingExtension = {
+        ...pendingUnder(policy, rule, record, pending.minutes, pending.requestedAt, approvals),
+        ...(pending.jobId ? { jobId: pending.jobId } : {}),
+      };
       const saved = await store.updateRequest(
         requestId,
         ['ACTIVE'],
-        { pendingExtension: next, pendingExtensionMinutes: undefined },
+        { pendingExtension: next, pendingExtensionMinutes: undefined, ...decidedBy },
         unchanged,
       );
       if (!saved.ok) return saved.current ? RETRY : { kind: 'not-found' };
-      await approved();
+      await approved(pendingOccurrence(pending, `approved:${by}`));
       await notifier.updateRequestMessages(saved.value);
       return { kind: 'approval-recorded', record: saved.value, remaining: required - approvals.length };
     }
@@ -374,7 +500,9 @@ export class RequestDecisions {
       rule,
       approvals.map((a) => a.by),
       by,
+      // The approval that completes the quorum is named by the extension it applies.
       isNew ? approved : async () => undefined,
+      jobId,
     );
   }
 
@@ -389,7 +517,10 @@ export class RequestDecisions {
     rule: Rule,
     approvedBy: string[],
     by: string,
-    onApplied: () => Promise<unknown>,
+    /** The events of the extension, written once it is applied (`extension` names its occurrence). */
+    onApplied: (extension: Occurrence) => Promise<unknown>,
+    /** The job applying it (an extend click, or the deciding approver's), recorded in the same write. */
+    jobId?: string,
   ): Promise<WindowOutcome | typeof RETRY> {
     const { store, workflow } = this.deps;
     const requestId = record.request.requestId;
@@ -407,6 +538,8 @@ export class RequestDecisions {
       maxTotalMinutes: rule.maxDuration,
       approvedBy,
       at: now.toISOString(),
+      required: rule.approval === 'none' ? 0 : rule.approval.required,
+      ...(jobId ? { jobId } : {}),
     };
     const updated = await store.updateRequest(
       requestId,
@@ -416,6 +549,7 @@ export class RequestDecisions {
         extensions: [...(record.extensions ?? []), extension],
         pendingExtension: undefined,
         pendingExtensionMinutes: undefined,
+        ...(jobId ? { extensionJobs: [...(record.extensionJobs ?? []), jobId] } : {}),
       },
       (current) => pendingKey(current) === pendingKey(record) && sameExtensions(current, record),
     );
@@ -427,9 +561,10 @@ export class RequestDecisions {
       }
       return updated.current ? { kind: 'not-active', record: updated.current } : { kind: 'not-found' };
     }
-    await onApplied();
     const expiresAtMs = Date.parse(record.expiresAt) + minutes * 60_000;
     const expiresAt = new Date(expiresAtMs).toISOString();
+    // The window first: the token is this run's alone, and a failure after taking it (the audit
+    // writer's) would leave the extension on the record and the window as it was.
     const sent = await workflow.sendSuccess(token, {
       action: 'extend',
       by,
@@ -437,8 +572,106 @@ export class RequestDecisions {
       seconds: windowSeconds(expiresAtMs, now.getTime()),
       extraMinutes: minutes,
     });
+    await onApplied(extensionOccurrence((record.extensions ?? []).length));
     if (sent !== 'sent') return { kind: 'not-active', record: updated.value };
     return { kind: 'extended', record: updated.value, expiresAt };
+  }
+
+  /** A pending extension's request, from the pending extension itself (a redelivery writes the same). */
+  private async auditExtensionRequested(record: RequestRecord, by: string, pending: PendingExtension) {
+    await this.deps.audit.record(
+      record.request.requestId,
+      'window.extend-requested',
+      by,
+      'info',
+      {
+        extraMinutes: pending.minutes,
+        totalMinutes: totalWith(record, pending.minutes),
+        rule: pending.ruleName,
+        approvers: pending.approvers.join(','),
+        required: pending.required,
+      },
+      pendingOccurrence(pending, 'requested'),
+    );
+  }
+
+  /** A decision this job made on an extension, as the record still tells it: an approval still pending, or the one that applied it. */
+  private async auditDecidedExtension(record: RequestRecord, by: string, jobId: string) {
+    const requestId = record.request.requestId;
+    const pending = pendingExtensionOf(record);
+    const waiting = pending?.approvals.findIndex((a) => a.by === by) ?? -1;
+    if (pending?.jobId && waiting >= 0) {
+      await this.deps.audit.record(
+        requestId,
+        'approval.approved',
+        by,
+        'success',
+        {
+          extensionMinutes: pending.minutes,
+          rule: pending.ruleName,
+          approvals: waiting + 1,
+          required: pending.required,
+        },
+        pendingOccurrence(pending, `approved:${by}`),
+      );
+      return;
+    }
+    const extensions = record.extensions ?? [];
+    const index = extensions.findIndex((e) => e.jobId === jobId);
+    const extension = extensions[index];
+    if (!extension) return; // denied or refused: the cleared extension took what its event says with it
+    const occurrence = extensionOccurrence(index);
+    if (extension.approvedBy.join() === POLICY_ACTOR)
+      await this.deps.audit.record(
+        requestId,
+        'approval.auto',
+        POLICY_ACTOR,
+        'success',
+        { extensionMinutes: extension.minutes, rule: extension.ruleName },
+        occurrence,
+      );
+    else if (extension.required !== undefined && extension.approvedBy.includes(by))
+      await this.deps.audit.record(
+        requestId,
+        'approval.approved',
+        by,
+        'success',
+        {
+          extensionMinutes: extension.minutes,
+          rule: extension.ruleName,
+          approvals: extension.approvedBy.length,
+          required: extension.required,
+        },
+        occurrence,
+      );
+  }
+
+  /** The events of a self-service extension this job applied, from the applied extension. */
+  private async auditSelfServiceExtension(record: RequestRecord, by: string, jobId: string) {
+    const extensions = record.extensions ?? [];
+    const index = extensions.findIndex((e) => e.jobId === jobId);
+    const extension = extensions[index];
+    if (!extension || extension.approvedBy.join() !== POLICY_ACTOR) return;
+    // The total it made: what the record has now, less the extensions applied after it.
+    const later = extensions.slice(index + 1).reduce((sum, e) => sum + e.minutes, 0);
+    const totalMinutes = record.request.durationMinutes + (record.extendedMinutes ?? 0) - later;
+    const occurrence = extensionOccurrence(index);
+    await this.deps.audit.record(
+      record.request.requestId,
+      'window.extend-requested',
+      by,
+      'info',
+      { extraMinutes: extension.minutes, totalMinutes, rule: extension.ruleName },
+      occurrence,
+    );
+    await this.deps.audit.record(
+      record.request.requestId,
+      'approval.auto',
+      POLICY_ACTOR,
+      'success',
+      { extensionMinutes: extension.minutes, rule: extension.ruleName },
+      occurrence,
+    );
   }
 
   private mayManage(record: RequestRecord, actor: Actor): boolean {
@@ -460,6 +693,14 @@ function sameExtensions(a: RequestRecord, b: RequestRecord): boolean {
 }
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** The events of an applied extension, named by its place in the record. */
+const extensionOccurrence = (index: number): Occurrence => ({ step: 'extend', key: `extension:${index}` });
+
+/** An event of a pending extension (its request, a decision on it), named by the job that asked for it; without one, each is its own. */
+function pendingOccurrence(pending: PendingExtension, what: string): Occurrence | undefined {
+  return pending.jobId ? { step: 'extension', key: `${pending.jobId}:${what}` } : undefined;
+}
 
 function alreadyDecided(record: RequestRecord): DecisionOutcome {
   if (record.status === 'APPROVAL_EXPIRED') return { kind: 'expired', record };

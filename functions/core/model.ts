@@ -84,6 +84,8 @@ export interface PendingExtension {
   requestedAt: string;
   /** Distinct approvers so far (one entry per person). */
   approvals: Decision[];
+  /** The Slack job that asked for it: names the events of this extension (core/audit.ts). */
+  jobId?: string;
 }
 
 /** An extension that was applied: what the window's cap counts (core/window.ts). */
@@ -95,6 +97,10 @@ export interface ApprovedExtension {
   /** Approver emails, or "system:policy" when the rule needs no approval. */
   approvedBy: string[];
   at: string;
+  /** The approvals its rule required then (0: none): with approvedBy, what the applying approval's event said. */
+  required?: number;
+  /** The job that applied it (a self-service click, or the approval that completed the quorum). */
+  jobId?: string;
 }
 
 /** The request as stored (one item per request). */
@@ -112,8 +118,18 @@ export interface RequestRecord {
   approvalMessage?: MessageRef;
   requesterDm?: MessageRef;
   expiresAt?: string;
-  /** When access went live (the Grant step's window start): the window's cap counts from it. */
+  /**
+   * When access went live: stored by the first run of Grant/CheckGrant that saw it live (retries
+   * answer with the same window), confirmed by AccessWindow. The window's cap counts from it.
+   */
   windowStartedAt?: string;
+  /**
+   * How access went live, stored with `windowStartedAt` (grant.succeeded says the same on every
+   * retry); through an assignment already there, `existing` is its grant.existing event's details.
+   */
+  granted?: { alreadyAssigned: boolean; preExisting: boolean; existing?: Record<string, string | boolean> };
+  /** The Slack jobs that asked for or decided an extension: a redelivered job does nothing again. */
+  extensionJobs?: string[];
   /** Minutes added by approved extensions (the request's own duration stays as asked). */
   extendedMinutes?: number;
   /** The extensions behind `extendedMinutes`, oldest first (absent in records of earlier versions). */
@@ -130,6 +146,8 @@ export interface RequestRecord {
   failureReason?: string;
   /** The expiresAt the "ends in 10 minutes" DM was sent for (the reconciler sends it once per window end). */
   expiringNoticeFor?: string;
+  /** Stored by Finish from the execution input because Validate stored nothing (its trail opening is Finish's to write). */
+  unvalidated?: true;
   /** Set once `request.closed` is in the audit trail (Finish, or the reconciler after a crashed Finish). */
   closedAt?: string;
   updatedAt: string;
@@ -196,6 +214,8 @@ export interface HoldersRecord extends AssignmentKey {
   /** The requests whose access a reconciler deletion removes (their audit trails record it). */
   deletingFor?: string[];
   deletionRequestId?: string;
+  /** The deletion call came back with an error (no deletion of the claim's is in flight): a retry asks again at once. */
+  deletionCallFailedAt?: string;
   /**
    * Creations this product asked Identity Center for whose outcome no step has seen yet (the
    * fencing of late creations): written before CreateAccountAssignment is called, given its
@@ -214,6 +234,8 @@ export interface CreationInFlight {
   issuedAt: string;
   /** Identity Center's request id for the creation; absent when the call never returned. */
   operationId?: string;
+  /** The call came back with an error: not in flight any more (whether it was accepted is unknown). */
+  callFailedAt?: string;
 }
 
 export const assignmentKeyText = (key: AssignmentKey) =>

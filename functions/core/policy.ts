@@ -14,6 +14,13 @@ const REQUESTER_PATTERN = /^(group:[\w.-]+|[^@\s]+@[^@\s]+|\*)$/;
 const APPROVER_PATTERN = /^(group:[\w.-]+|[^@\s*]+@[^@\s*]+)$/;
 const SLACK_CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
 
+/**
+ * The longest maxDuration and approval timeout a policy may set: 7 days. The state machine's
+ * TimeoutSeconds covers an approval and a window of this length plus every retry
+ * (test/workflow/execution-budget.test.ts derives one from the other).
+ */
+export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+
 const durationText = (label: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
     const minutes = typeof value === 'number' ? value : parseDurationMinutes(value);
@@ -21,7 +28,7 @@ const durationText = (label: string) =>
       ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration` });
       return z.NEVER;
     }
-    if (minutes > 7 * 24 * 60) {
+    if (minutes > MAX_DURATION_MINUTES) {
       ctx.addIssue({
         code: 'custom',
         message: `${label} of ${JSON.stringify(value)} is over the 7-day limit`,

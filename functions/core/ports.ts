@@ -70,9 +70,16 @@ export interface RequestStore {
 
 export type TaskTokenKind = 'approval' | 'window';
 
+/** What an append did: wrote the event, or found it already written (a retried step's copy). */
+export type AppendOutcome = 'written' | 'duplicate';
+
 export interface AuditLog {
-  /** Appends an event; never updates or deletes. */
-  append(event: AuditEvent): Promise<void>;
+  /**
+   * Appends an event; never updates or deletes. An event is identified by its request and event
+   * id: the same event again (same content; its time may differ) is a duplicate and leaves the
+   * first copy, a different event under that id is refused (AuditConflictError).
+   */
+  append(event: AuditEvent): Promise<AppendOutcome>;
   list(requestId: string): Promise<AuditEvent[]>;
 }
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { AuditTrail } from './audit';
+import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import {
   type AccessRequest,
@@ -23,8 +23,13 @@ import type {
 import { windowLimit, windowSeconds, windowStartMs } from './window';
 
 // The rules of one request's lifecycle, one method per state machine task. Every method is
-// safe to run twice (Step Functions retries, Lambda redelivers): writes are conditional and a
-// second run finds the first run's work and carries on from it.
+// idempotent (Step Functions retries, Lambda redelivers): run again with the same input, it leaves
+// the same records and the same audit trail as one run (test/reliability/idempotency.properties.test.ts).
+//  - Writes are conditional, and a write that would change nothing is not made.
+//  - What a retry must repeat exactly is stored by the first run (the window's start).
+//  - Events carry deterministic ids (core/audit.ts): a step writes the events its stored state
+//    implies, and a retry's copies are the first run's. Events tied to a conditional write are
+//    written by the run that won it.
 
 export interface StepDependencies {
   policy: Policy;
@@ -39,6 +44,22 @@ export interface StepDependencies {
 const SYSTEM = 'system:workflow';
 /** Bounded optimistic-lock loop on the holders record before handing the retry to Step Functions. */
 const HOLDERS_WRITE_ATTEMPTS = 5;
+/**
+ * A creation or deletion this request asked for, with no operation id recorded and no error back,
+ * may still be in flight for this long (a worker's timeout): another run of the step waits
+ * (RetryableError) instead of asking Identity Center a second time.
+ */
+const CALL_IN_FLIGHT_MS = 30_000;
+
+/** The events of one step run, by occurrence (core/audit.ts). */
+const VALIDATE: Occurrence = { step: 'validate' };
+const GRANT: Occurrence = { step: 'grant' };
+const REVOKE: Occurrence = { step: 'revoke' };
+const WINDOW_OPENED: Occurrence = { step: 'access-window' };
+type Granted = NonNullable<RequestRecord['granted']>;
+/** Access through a creation of this request's. */
+const CREATED: Granted = { alreadyAssigned: false, preExisting: false };
+const windowEnd = (key: string): Occurrence => ({ step: 'access-window', key });
 
 export type ValidationResult =
   | {
@@ -232,24 +253,32 @@ export class LifecycleSteps {
       ...(principalId ? { principalId } : {}),
       ...(reason ? { failureReason: reason } : {}),
     };
-    const { created, record } = await store.createRequest(base);
-    if (created) {
-      await audit.record(request.requestId, 'request.submitted', request.requester.email, 'info', {
-        accountId: request.accountId,
-        permissionSetArn: request.permissionSetArn,
-        durationMinutes: request.durationMinutes,
-        reason: request.reason,
-        ticket: request.ticket ?? null,
-      });
-    }
+    // The opening of the trail follows from the stored record, whichever run stored it: a retry
+    // writes the same events (the first run's copies), and completes them if the first run died.
+    const { record } = await store.createRequest(base);
+    await this.auditOpening(record);
     if (record.status === 'REJECTED' || reason || !verdict.allowed || !principalId) {
       const why = record.failureReason ?? reason ?? 'rejected';
-      if (created)
-        await audit.record(request.requestId, 'request.rejected', SYSTEM, 'failure', { reason: why });
+      if (record.status === 'REJECTED')
+        await audit.record(
+          request.requestId,
+          'request.rejected',
+          SYSTEM,
+          'failure',
+          { reason: why },
+          VALIDATE,
+        );
       return { valid: false, reason: why };
     }
-    if (created && !verdict.approvalRequired) {
-      await audit.record(request.requestId, 'approval.auto', SYSTEM, 'success', { rule: verdict.rule.name });
+    if (record.approvalsRequired === 0 && record.ruleName) {
+      await audit.record(
+        request.requestId,
+        'approval.auto',
+        SYSTEM,
+        'success',
+        { rule: record.ruleName },
+        VALIDATE,
+      );
     }
     const approval = verdict.rule.approval;
     return {
@@ -280,23 +309,37 @@ export class LifecycleSteps {
         `Rule ${record.ruleName} of request ${requestId} is no longer in the policy`,
       );
     const approvers = approversFor(policy, rule, record.request.requester.email);
-    await audit.record(requestId, 'approval.requested', SYSTEM, 'info', {
-      approvers: approvers.join(','),
-      required: record.approvalsRequired ?? 1,
-    });
+    await audit.record(
+      requestId,
+      'approval.requested',
+      SYSTEM,
+      'info',
+      { approvers: approvers.join(','), required: record.approvalsRequired ?? 1 },
+      { step: 'request-approval' },
+    );
     const message = await notifier.requestApproval(record, approvers);
-    if (message) await store.updateRequest(requestId, ['PENDING_APPROVAL'], { approvalMessage: message });
+    // The first message kept wins: a concurrent run (which asked too) does not replace it.
+    if (message)
+      await store.updateRequest(
+        requestId,
+        ['PENDING_APPROVAL'],
+        { approvalMessage: message },
+        (current) => !current.approvalMessage,
+      );
   }
 
   /** Grant: creates the assignment unless the user already holds it; registers this request as a holder. */
   async grant(input: unknown): Promise<GrantResult> {
     const step = parseInput(assignmentStepSchema, input, 'Grant');
-    const { assignments, audit, store } = this.deps;
+    const { assignments, store } = this.deps;
     const key = keyOf(step);
     // Only an approved request, for exactly the assignment it asked for (a forged or stale
     // payload must not create anything).
     const request = await this.requireRequest(step.requestId);
     assertSameAssignment(request, step);
+    // A retry after this step's own check found the creation FAILED: answer as that run did.
+    if (request.status === 'GRANT_FAILED' && !request.closedAt)
+      return this.grantFailed(step.requestId, request.failureReason ?? 'The assignment creation failed');
     if (request.status !== 'APPROVED' && request.status !== 'GRANTING')
       throw new AccessError(
         'not-approved',
@@ -306,8 +349,22 @@ export class LifecycleSteps {
       const holders = await store.getHolders(key);
       if (holders?.holders.includes(step.requestId)) {
         // A retry of this step: carry on from what the first run did.
-        if (holders.state === 'PRESENT') return this.opened(step, true, holders.preExisting);
-        // Asking again is a new operation: fence it like the first one.
+        if (holders.state === 'PRESENT')
+          return this.opened(step, undefined, { alreadyAssigned: true, preExisting: holders.preExisting });
+        const mine = (holders.creationsInFlight ?? []).filter((c) => c.requestId === step.requestId);
+        const asked = mine.findLast((c) => c.operationId)?.operationId;
+        if (asked) {
+          // Identity Center took the creation: follow it, never ask for a second one.
+          await this.grantRequested(step.requestId, key, asked);
+          return this.inProgress(await assignments.creationStatus(asked), step);
+        }
+        const calling = mine.findLast((c) => !c.callFailedAt);
+        if (calling && this.within(calling.issuedAt, CALL_IN_FLIGHT_MS))
+          throw new RetryableError(
+            `A creation of ${describeKey(key)} for ${step.requestId} is being asked for`,
+          );
+        // The earlier call came back with an error, or its Lambda died: asking again is a new
+        // operation, fenced like the first one.
         await this.updateHolders(key, (h) =>
           h.state === 'CREATING' && h.holders.includes(step.requestId)
             ? {
@@ -319,7 +376,7 @@ export class LifecycleSteps {
               }
             : undefined,
         );
-        return this.inProgress(await this.create(key, step.requestId), step);
+        return this.requestCreation(key, step);
       }
       if (holders?.state === 'DELETING' || holders?.state === 'CREATING') {
         throw new RetryableError(
@@ -327,18 +384,19 @@ export class LifecycleSteps {
         );
       }
       if (holders && holders.state === 'PRESENT' && holders.holders.length > 0) {
+        const joined: Granted = {
+          alreadyAssigned: true,
+          preExisting: holders.preExisting,
+          existing: { sharedWith: holders.holders.join(','), preExisting: holders.preExisting },
+        };
+        await this.intendGrant(step.requestId, joined);
         if (
           await store.putHolders(
             this.withHolders(holders, [...holders.holders, step.requestId]),
             holders.revision,
           )
-        ) {
-          await audit.record(step.requestId, 'grant.existing', SYSTEM, 'success', {
-            sharedWith: holders.holders.join(','),
-            preExisting: holders.preExisting,
-          });
-          return this.opened(step, true, holders.preExisting);
-        }
+        )
+          return this.opened(step, joined, joined);
         continue;
       }
       // Nobody of ours holds it: ask Identity Center whether the user already has it.
@@ -349,6 +407,15 @@ export class LifecycleSteps {
       // this request's revoke deletes it.
       const inFlight = holders?.creationsInFlight ?? [];
       const lateCreation = alreadyAssigned && inFlight.length > 0;
+      const found: Granted = {
+        alreadyAssigned: true,
+        preExisting: !lateCreation,
+        existing: {
+          preExisting: !lateCreation,
+          ...(lateCreation ? { lateCreationOf: inFlight.map((c) => c.requestId).join(',') } : {}),
+        },
+      };
+      if (alreadyAssigned) await this.intendGrant(step.requestId, found);
       const now = this.now().toISOString();
       const next: HoldersRecord = {
         ...key,
@@ -363,22 +430,9 @@ export class LifecycleSteps {
         updatedAt: now,
       };
       if (!(await store.putHolders(next, holders?.revision))) continue;
-      if (alreadyAssigned) {
-        await audit.record(step.requestId, 'grant.existing', SYSTEM, 'success', {
-          preExisting: !lateCreation,
-          ...(lateCreation ? { lateCreationOf: inFlight.map((c) => c.requestId).join(',') } : {}),
-        });
-        return this.opened(step, true, !lateCreation);
-      }
+      if (alreadyAssigned) return this.opened(step, found, found);
       await store.updateRequest(step.requestId, ['APPROVED', 'GRANTING'], { status: 'GRANTING' });
-      const operation = await this.create(key, step.requestId);
-      await audit.record(step.requestId, 'grant.requested', SYSTEM, 'info', {
-        principalId: key.principalId,
-        accountId: key.accountId,
-        permissionSetArn: key.permissionSetArn,
-        operationId: operation.requestId,
-      });
-      return this.inProgress(operation, step);
+      return this.requestCreation(key, step);
     }
     throw new RetryableError(`Concurrent changes to the holders of ${describeKey(key)}`);
   }
@@ -398,26 +452,27 @@ export class LifecycleSteps {
           ? { ...h, state: 'PRESENT', creationsInFlight: settled(h, step.requestId, step.operationId) }
           : undefined,
       );
-      return this.opened(step, false, false);
+      return this.opened(step, CREATED, CREATED);
     }
     await this.updateHolders(key, (h) => {
       const remaining = h.holders.filter((id) => id !== step.requestId);
+      const open = settled(h, step.requestId, step.operationId);
+      // Released by an earlier run of this check: nothing left to write.
+      if (remaining.length === h.holders.length && open.length === (h.creationsInFlight ?? []).length)
+        return undefined;
       // A FAILED creation leaves nothing behind: it is no longer in flight.
       return {
         ...h,
         holders: remaining,
         state: remaining.length ? h.state : 'ABSENT',
-        creationsInFlight: settled(h, step.requestId, step.operationId),
+        creationsInFlight: open,
       };
     });
     await this.deps.store.updateRequest(step.requestId, ['APPROVED', 'GRANTING'], {
       status: 'GRANT_FAILED',
       failureReason: status.failureReason,
     });
-    await this.deps.audit.record(step.requestId, 'grant.failed', SYSTEM, 'failure', {
-      failureReason: status.failureReason,
-    });
-    return { status: 'FAILED', failureReason: status.failureReason };
+    return this.grantFailed(step.requestId, status.failureReason);
   }
 
   /**
@@ -448,26 +503,71 @@ export class LifecycleSteps {
     const refused = askedMs > limit.expiresAtMs;
     const expiresAt = refused ? limit.expiresAt : new Date(askedMs).toISOString();
     if (refused)
-      await audit.record(requestId, 'window.extend-refused', SYSTEM, 'failure', {
-        askedExpiresAt: step.expiresAt,
-        allowedExpiresAt: limit.expiresAt,
-        allowedMinutes: limit.allowedMinutes,
-        reason: 'the window asked for ends after the longest the policy allows',
-      });
+      await audit.record(
+        requestId,
+        'window.extend-refused',
+        SYSTEM,
+        'failure',
+        {
+          askedExpiresAt: step.expiresAt,
+          allowedExpiresAt: limit.expiresAt,
+          allowedMinutes: limit.allowedMinutes,
+          reason: 'the window asked for ends after the longest the policy allows',
+        },
+        windowEnd(`${step.expiresAt}|${limit.expiresAt}`),
+      );
     const extended = !opening && before.expiresAt !== undefined && before.expiresAt !== expiresAt;
-    if (!opening && before.expiresAt === expiresAt) return; // a retry, or a refused window: nothing changes
-    const updated = await store.updateRequest(requestId, ['APPROVED', 'GRANTING', 'ACTIVE'], {
-      status: 'ACTIVE',
-      expiresAt,
-      ...(known.some(Boolean) ? { windowStartedAt: new Date(startedAtMs).toISOString() } : {}),
-    });
+    if (!opening && before.expiresAt === expiresAt) {
+      // A retry, or a refused window: nothing changes. The first window (its start plus the
+      // request's duration, nothing extended): its event again is the first run's copy (or the one it lost).
+      const first =
+        !before.extendedMinutes &&
+        !before.extensions?.length &&
+        before.windowStartedAt !== undefined &&
+        Date.parse(before.windowStartedAt) + before.request.durationMinutes * 60_000 ===
+          Date.parse(expiresAt);
+      if (first)
+        await audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
+      // Otherwise an extension recorded this end: its event again (named by the end) is that copy.
+      else
+        await audit.record(
+          requestId,
+          'window.extended',
+          SYSTEM,
+          'success',
+          { expiresAt },
+          windowEnd(expiresAt),
+        );
+      return;
+    }
+    // Opening: from before ACTIVE only, so of two runs at once one opens (and announces) it.
+    // Extending: only the window this run read, so a concurrent run's change is not made twice.
+    const updated = await store.updateRequest(
+      requestId,
+      opening ? ['APPROVED', 'GRANTING'] : ['ACTIVE'],
+      {
+        status: 'ACTIVE',
+        expiresAt,
+        ...(known.some(Boolean) ? { windowStartedAt: new Date(startedAtMs).toISOString() } : {}),
+      },
+      (current) => opening || current.expiresAt === before.expiresAt,
+    );
     // Not ACTIVE-able any more: the window's timeout already fired and Revoke moved the request
-    // on (or it failed). Announcing it now would tell the requester about access that is gone.
+    // on (or it failed), or another run of this step made the change. Announcing it now would
+    // tell the requester about access that is gone, or twice.
     if (!updated.ok) return;
     const record = updated.value;
-    await audit.record(requestId, extended ? 'window.extended' : 'window.opened', SYSTEM, 'success', {
-      expiresAt,
-    });
+    // One event per window end (an extension moves it).
+    if (extended)
+      await audit.record(
+        requestId,
+        'window.extended',
+        SYSTEM,
+        'success',
+        { expiresAt },
+        windowEnd(expiresAt),
+      );
+    else await audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
     await notifier.updateRequestMessages(record);
     await notifier.notifyRequester(record, extended ? 'extended' : 'granted');
   }
@@ -499,16 +599,33 @@ export class LifecycleSteps {
     const tooLate = askedExpiresAt !== undefined && Date.parse(askedExpiresAt) > limit.expiresAtMs;
     const tooLong = askedSeconds !== undefined && from + askedSeconds * 1000 > limit.expiresAtMs;
     const unreadable = askedExpiresAt === undefined && askedSeconds === undefined;
+    // One refusal per callback: its arrival time (the state's entry, the same on every retry) and
+    // what it asked name it.
     if (tooLate || tooLong || unreadable)
-      await audit.record(step.requestId, 'window.extend-refused', SYSTEM, 'failure', {
-        askedExpiresAt: askedExpiresAt ?? null,
-        askedSeconds: askedSeconds ?? null,
-        allowedExpiresAt: limit.expiresAt,
-        allowedMinutes: limit.allowedMinutes,
-        reason: unreadable
-          ? 'the extend callback names no window'
-          : 'the extend callback asks for more than the policy allows',
-      });
+      await audit.record(
+        step.requestId,
+        'window.extend-refused',
+        SYSTEM,
+        'failure',
+        {
+          askedExpiresAt: askedExpiresAt ?? null,
+          askedSeconds: askedSeconds ?? null,
+          allowedExpiresAt: limit.expiresAt,
+          allowedMinutes: limit.allowedMinutes,
+          reason: unreadable
+            ? 'the extend callback names no window'
+            : 'the extend callback asks for more than the policy allows',
+        },
+        {
+          step: 'extend-window',
+          key: JSON.stringify([
+            step.callbackAt ?? null,
+            askedExpiresAt ?? null,
+            askedSeconds ?? null,
+            limit.expiresAt,
+          ]),
+        },
+      );
     return plan;
   }
 
@@ -520,38 +637,61 @@ export class LifecycleSteps {
     // Tolerant of older payloads, not of another assignment than the request's.
     const request = await store.getRequest(step.requestId);
     if (request) assertSameAssignment(request, step);
-    await store.updateRequest(step.requestId, ['APPROVED', 'GRANTING', 'ACTIVE', 'GRANT_FAILED'], {
-      status: 'REVOKING',
-    });
+    const revoking = await store.updateRequest(
+      step.requestId,
+      ['APPROVED', 'GRANTING', 'ACTIVE', 'GRANT_FAILED'],
+      { status: 'REVOKING' },
+    );
+    const record = revoking.ok ? revoking.value : revoking.current;
+    // Why the access ends, once per request (a retry writes the same event), and only while this
+    // revoke is the request's (not for a request the reconciler already closed).
+    if (!record || record.status === 'REVOKING') {
+      if (step.reason === 'expired')
+        await audit.record(step.requestId, 'window.expired', SYSTEM, 'info', {}, REVOKE);
+      // The End click's own event, should the click have died after ending the window.
+      if (step.reason === 'ended-early' && record?.endedBy)
+        await audit.record(step.requestId, 'window.ended-early', record.endedBy, 'success', {}, ENDED_EARLY);
+    }
     for (let attempt = 0; attempt < HOLDERS_WRITE_ATTEMPTS; attempt++) {
       const holders = await store.getHolders(key);
       if (!holders) {
         // Nothing this product created is recorded for it: deleting could remove access it never granted.
-        await audit.record(step.requestId, 'revoke.kept', SYSTEM, 'info', { keptBecause: 'not-tracked' });
+        await audit.record(
+          step.requestId,
+          'revoke.kept',
+          SYSTEM,
+          'info',
+          { keptBecause: 'not-tracked' },
+          { ...REVOKE, key: 'not-tracked' },
+        );
         return { status: 'KEPT', keptBecause: 'not-tracked' };
       }
       if (holders.state === 'DELETING' && holders.deletingBy === step.requestId) {
+        // A retry after the deletion was asked for: follow it, never ask for a second one.
         if (holders.deletionRequestId)
-          return { status: 'IN_PROGRESS', operationId: holders.deletionRequestId, attempt: 0 };
+          return this.followDeletion(
+            key,
+            step.requestId,
+            await this.deps.assignments.deletionStatus(holders.deletionRequestId),
+          );
+        if (!holders.deletionCallFailedAt && this.within(holders.updatedAt, CALL_IN_FLIGHT_MS))
+          throw new RetryableError(
+            `A deletion of ${describeKey(key)} for ${step.requestId} is being asked for`,
+          );
         return this.startDeletion(key, step.requestId);
       }
       if (!holders.holders.includes(step.requestId)) {
-        // Already released by an earlier run of this step (or the grant never registered).
-        return holders.state === 'ABSENT' || holders.holders.length === 0
-          ? { status: 'SUCCEEDED' }
-          : { status: 'KEPT', keptBecause: 'shared' };
+        // Already released by an earlier run of this step (or the grant never registered): the
+        // same answer, and its event again (the first run's copy, unless the holders changed since).
+        if (holders.state === 'ABSENT' || (holders.holders.length === 0 && !holders.preExisting))
+          return { status: 'SUCCEEDED' };
+        return this.kept(step.requestId, holders.preExisting ? 'pre-existing' : 'shared', holders.holders);
       }
-      if (step.reason === 'expired') await audit.record(step.requestId, 'window.expired', SYSTEM, 'info', {});
       const remaining = holders.holders.filter((id) => id !== step.requestId);
       if (remaining.length > 0 || holders.preExisting || holders.state === 'ABSENT') {
         if (!(await store.putHolders(this.withHolders(holders, remaining), holders.revision))) continue;
-        const keptBecause = holders.preExisting ? 'pre-existing' : 'shared';
         if (holders.state === 'ABSENT') return { status: 'SUCCEEDED' };
-        await audit.record(step.requestId, 'revoke.kept', SYSTEM, 'success', {
-          keptBecause,
-          stillNeededBy: remaining.join(','),
-        });
-        return { status: 'KEPT', keptBecause };
+        return this.kept(step.requestId, holders.preExisting ? 'pre-existing' : 'shared', remaining);
       }
       const deleting: HoldersRecord = {
         ...this.withHolders(holders, []),
@@ -559,6 +699,7 @@ export class LifecycleSteps {
         deletingBy: step.requestId,
       };
       delete deleting.deletionRequestId;
+      delete deleting.deletionCallFailedAt;
       if (!(await store.putHolders(deleting, holders.revision))) continue;
       return this.startDeletion(key, step.requestId);
     }
@@ -572,16 +713,30 @@ export class LifecycleSteps {
     if (status.status === 'IN_PROGRESS')
       return { status: 'IN_PROGRESS', operationId: step.operationId, attempt: step.attempt + 1 };
     const key = keyOf(step);
+    // The deletion's outcome, once per operation: every poll that sees it writes the same event.
+    const deletion: Occurrence = { ...REVOKE, key: step.operationId };
     if (status.status === 'SUCCEEDED' || isAlreadyGone(status)) {
+      // The event before the record lets go of the claim: a retry that finds the claim polls again
+      // and writes it again; one that finds the assignment ABSENT could not.
+      await this.deps.audit.record(
+        step.requestId,
+        'revoke.succeeded',
+        SYSTEM,
+        'success',
+        { operationId: step.operationId },
+        deletion,
+      );
       await this.markDeleted(key, step.requestId);
-      await this.deps.audit.record(step.requestId, 'revoke.succeeded', SYSTEM, 'success', {
-        operationId: step.operationId,
-      });
       return { status: 'SUCCEEDED' };
     }
-    await this.deps.audit.record(step.requestId, 'revoke.failed', SYSTEM, 'failure', {
-      failureReason: status.failureReason,
-    });
+    await this.deps.audit.record(
+      step.requestId,
+      'revoke.failed',
+      SYSTEM,
+      'failure',
+      { failureReason: status.failureReason },
+      deletion,
+    );
     return { status: 'FAILED', failureReason: status.failureReason };
   }
 
@@ -597,10 +752,24 @@ export class LifecycleSteps {
     });
     const record = updated.ok
       ? updated.value
-      : ((await store.getRequest(step.requestId)) ?? (await this.storeUnvalidated(step, failureReason)));
+      : ((await this.storeUnvalidated(step, failureReason)) ?? (await store.getRequest(step.requestId)));
     if (!record) throw new AccessError('not-found', `Request ${step.requestId} is not stored`);
+    // Stored by a Finish (this run, an earlier or a concurrent one): the opening of the trail
+    // Validate would have written, under its ids, before the trail is closed.
+    if (record.unvalidated) {
+      await this.auditOpening(record);
+      await audit.record(
+        step.requestId,
+        'request.rejected',
+        SYSTEM,
+        'failure',
+        { reason: record.failureReason ?? 'The request could not be validated' },
+        VALIDATE,
+      );
+    }
+    const closing: Occurrence = { step: 'finish', key: step.outcome };
     if (step.outcome === 'approval-expired')
-      await audit.record(step.requestId, 'approval.expired', SYSTEM, 'info', {});
+      await audit.record(step.requestId, 'approval.expired', SYSTEM, 'info', {}, closing);
     await audit.record(
       step.requestId,
       'request.closed',
@@ -610,13 +779,18 @@ export class LifecycleSteps {
         outcome: step.outcome,
         ...(failureReason ? { failureReason } : {}),
       },
+      closing,
     );
     // After the event, so a crash in between leaves closedAt unset and the reconciler closes it.
-    const closed = await store.updateRequest(step.requestId, [record.status], {
-      closedAt: this.now().toISOString(),
-    });
+    // Once: a retry keeps the first run's closedAt.
+    const closed = await store.updateRequest(
+      step.requestId,
+      [record.status],
+      { closedAt: this.now().toISOString() },
+      (current) => !current.closedAt,
+    );
     await store.takeTaskToken(step.requestId, 'window');
-    const latest = closed.ok ? closed.value : record;
+    const latest = closed.ok ? closed.value : (closed.current ?? record);
     await notifier.updateRequestMessages(latest);
     await notifier.notifyRequester(latest, target.notice, failureReason);
     if (step.outcome === 'revoke-failed')
@@ -631,38 +805,47 @@ export class LifecycleSteps {
 
   /**
    * Validate failed before storing the request: keep a REJECTED record built from the execution
-   * input, so the requester is told and the request shows up in Slack.
+   * input, so the requester is told and the request shows up in Slack. Answers the stored record
+   * (whoever stored it) when there is one.
    */
   private async storeUnvalidated(step: z.infer<typeof finishSchema>, failureReason?: string) {
     const request = accessRequestSchema.safeParse(step.request);
     if (!request.success || request.data.requestId !== step.requestId) return undefined;
-    const reason = failureReason ?? 'The request could not be validated';
-    const { created, record } = await this.deps.store.createRequest({
+    const { record } = await this.deps.store.createRequest({
       version: 1,
       request: request.data,
       status: 'REJECTED',
       approvals: [],
-      failureReason: reason,
+      failureReason: failureReason ?? 'The request could not be validated',
+      unvalidated: true,
       updatedAt: this.now().toISOString(),
     });
-    if (created) {
-      // The same opening of the trail Validate would have written.
-      await this.deps.audit.record(
-        step.requestId,
-        'request.submitted',
-        request.data.requester.email,
-        'info',
-        {
-          accountId: request.data.accountId,
-          permissionSetArn: request.data.permissionSetArn,
-          durationMinutes: request.data.durationMinutes,
-          reason: request.data.reason,
-          ticket: request.data.ticket ?? null,
-        },
-      );
-      await this.deps.audit.record(step.requestId, 'request.rejected', SYSTEM, 'failure', { reason });
-    }
     return record;
+  }
+
+  /** The first event of every trail: what was asked for, by whom (from the stored request). */
+  private async auditOpening(record: RequestRecord): Promise<void> {
+    const { request } = record;
+    await this.deps.audit.record(
+      request.requestId,
+      'request.submitted',
+      request.requester.email,
+      'info',
+      {
+        accountId: request.accountId,
+        permissionSetArn: request.permissionSetArn,
+        durationMinutes: request.durationMinutes,
+        reason: request.reason,
+        ticket: request.ticket ?? null,
+      },
+      VALIDATE,
+    );
+  }
+
+  /** Less than `ms` ago (an unreadable time counts as long ago). */
+  private within(iso: string, ms: number): boolean {
+    const at = Date.parse(iso);
+    return Number.isFinite(at) && this.now().getTime() - at < ms;
   }
 
   private async requireRequest(requestId: string): Promise<RequestRecord> {
@@ -697,7 +880,26 @@ export class LifecycleSteps {
 
   /** CreateAccountAssignment, then the operation id on this request's open creation (best effort: without it the reconciler waits out the creation instead of asking for its status). */
   private async create(key: AssignmentKey, requestId: string): Promise<AssignmentOperationStatus> {
-    const operation = await this.deps.assignments.create(key);
+    let operation: AssignmentOperationStatus;
+    try {
+      operation = await this.deps.assignments.create(key);
+    } catch (error) {
+      // The call came back: nothing of this run is in flight any more, so a retry may ask again
+      // at once. The fence stays (a timed-out call may still have been accepted).
+      await this.updateHolders(key, (h) => {
+        const open = h.creationsInFlight ?? [];
+        const index = open.findLastIndex(
+          (c) => c.requestId === requestId && !c.operationId && !c.callFailedAt,
+        );
+        if (index < 0) return undefined;
+        const failedAt = this.now().toISOString();
+        return {
+          ...h,
+          creationsInFlight: open.map((c, i) => (i === index ? { ...c, callFailedAt: failedAt } : c)),
+        };
+      }).catch(() => undefined);
+      throw error;
+    }
     await this.updateHolders(key, (h) => {
       const open = h.creationsInFlight ?? [];
       // The newest fence of this request without an id is this call's.
@@ -712,27 +914,71 @@ export class LifecycleSteps {
   }
 
   private async startDeletion(key: AssignmentKey, requestId: string): Promise<RevokeResult> {
-    await this.deps.audit.record(requestId, 'revoke.requested', SYSTEM, 'info', {
-      principalId: key.principalId,
-    });
     let operation: AssignmentOperationStatus;
     try {
+      await this.deps.audit.record(
+        requestId,
+        'revoke.requested',
+        SYSTEM,
+        'info',
+        { principalId: key.principalId },
+        REVOKE,
+      );
       operation = await this.deps.assignments.delete(key);
     } catch (error) {
       if (error instanceof AccessError && error.code === 'assignment-not-found') {
+        // The event first: a retry finds the claim still its own and writes it again.
+        await this.deps.audit.record(
+          requestId,
+          'revoke.succeeded',
+          SYSTEM,
+          'success',
+          { note: 'already absent' },
+          { ...REVOKE, key: 'already-absent' },
+        );
         await this.markDeleted(key, requestId);
-        await this.deps.audit.record(requestId, 'revoke.succeeded', SYSTEM, 'success', {
-          note: 'already absent',
-        });
         return { status: 'SUCCEEDED' };
       }
+      // Failed before or at the call, which came back: a retry may ask again at once (see CALL_IN_FLIGHT_MS).
+      await this.updateHolders(key, (h) =>
+        h.state === 'DELETING' && h.deletingBy === requestId && !h.deletionRequestId
+          ? { ...h, deletionCallFailedAt: this.now().toISOString() }
+          : undefined,
+      ).catch(() => undefined);
       throw error;
     }
-    await this.updateHolders(key, (h) =>
-      h.state === 'DELETING' && h.deletingBy === requestId
-        ? { ...h, deletionRequestId: operation.requestId }
-        : undefined,
+    await this.updateHolders(key, (h) => {
+      if (h.state !== 'DELETING' || h.deletingBy !== requestId) return undefined;
+      const next: HoldersRecord = { ...h, deletionRequestId: operation.requestId };
+      delete next.deletionCallFailedAt;
+      return next;
+    });
+    return this.followDeletion(key, requestId, operation);
+  }
+
+  /** Kept for others (or as it was before): one event per answer, named by who still needs it. */
+  private async kept(
+    requestId: string,
+    keptBecause: 'pre-existing' | 'shared',
+    stillNeededBy: string[],
+  ): Promise<RevokeResult> {
+    await this.deps.audit.record(
+      requestId,
+      'revoke.kept',
+      SYSTEM,
+      'success',
+      { keptBecause, stillNeededBy: stillNeededBy.join(',') },
+      { ...REVOKE, key: `kept:${keptBecause}:${stillNeededBy.join(',')}` },
     );
+    return { status: 'KEPT', keptBecause };
+  }
+
+  /** Where a deletion stands, as the step that asked for it (or its retry) answers. */
+  private followDeletion(
+    key: AssignmentKey,
+    requestId: string,
+    operation: AssignmentOperationStatus,
+  ): Promise<RevokeResult> | RevokeResult {
     if (operation.status === 'IN_PROGRESS')
       return { status: 'IN_PROGRESS', operationId: operation.requestId, attempt: 0 };
     return this.checkRevoke({ ...key, requestId, operationId: operation.requestId, attempt: 0 });
@@ -744,6 +990,7 @@ export class LifecycleSteps {
       const next: HoldersRecord = { ...h, state: 'ABSENT', preExisting: false };
       delete next.deletingBy;
       delete next.deletionRequestId;
+      delete next.deletionCallFailedAt;
       return next;
     });
   }
@@ -757,27 +1004,99 @@ export class LifecycleSteps {
     return this.checkGrant({ ...step, operationId: operation.requestId, attempt: 0 });
   }
 
-  /** Access is live: plan the window from now (its start flows on in `$.grant.window`). */
+  /**
+   * Access is about to be live through an assignment that is already there: how, stored before
+   * the holders write that makes it so, for a retry that finds the request a holder (the run
+   * that wrote it may have died before its events). Rewritten until the window starts.
+   */
+  private async intendGrant(requestId: string, granted: Granted): Promise<void> {
+    await this.deps.store.updateRequest(
+      requestId,
+      ['APPROVED', 'GRANTING'],
+      { granted },
+      (current) => !current.windowStartedAt,
+    );
+  }
+
+  /**
+   * Access is live: the window starts now, or when the first run of Grant/CheckGrant said so. The
+   * start (and how access was granted) is stored once, so a retry answers with the same window:
+   * planned again from its own clock, the window would end later by every retry's delay.
+   * `known`: how this run made it live; a retry that only finds it live passes undefined and
+   * takes what the first run stored (`fallback` for records that have none).
+   */
   private async opened(
     step: AssignmentStepInput,
-    alreadyAssigned: boolean,
-    preExisting: boolean,
+    known: Granted | undefined,
+    fallback: Granted,
   ): Promise<GrantResult> {
-    const record = await this.requireRequest(step.requestId);
+    let record = await this.requireRequest(step.requestId);
+    if (!record.windowStartedAt) {
+      const fixed = await this.deps.store.updateRequest(
+        step.requestId,
+        ['APPROVED', 'GRANTING'],
+        { windowStartedAt: this.now().toISOString(), granted: known ?? record.granted ?? fallback },
+        (current) => !current.windowStartedAt,
+      );
+      record = fixed.ok ? fixed.value : (fixed.current ?? record);
+    }
+    // Moved on before the start could be stored (revoked meanwhile): from now, as before.
+    const startedAt = record.windowStartedAt ?? this.now().toISOString();
+    const granted = record.granted ?? known ?? fallback;
     const seconds = record.request.durationMinutes * 60;
-    const startedAt = this.now();
-    const expiresAt = new Date(startedAt.getTime() + seconds * 1000).toISOString();
-    await this.deps.audit.record(step.requestId, 'grant.succeeded', SYSTEM, 'success', {
-      alreadyAssigned,
-      preExisting,
-      startedAt: startedAt.toISOString(),
-      expiresAt,
-    });
+    const expiresAt = new Date(Date.parse(startedAt) + seconds * 1000).toISOString();
+    if (granted.existing)
+      await this.deps.audit.record(
+        step.requestId,
+        'grant.existing',
+        SYSTEM,
+        'success',
+        granted.existing,
+        GRANT,
+      );
+    await this.deps.audit.record(
+      step.requestId,
+      'grant.succeeded',
+      SYSTEM,
+      'success',
+      { alreadyAssigned: granted.alreadyAssigned, preExisting: granted.preExisting, startedAt, expiresAt },
+      { ...GRANT, key: startedAt },
+    );
     return {
       status: 'SUCCEEDED',
-      window: { startedAt: startedAt.toISOString(), expiresAt, seconds },
-      alreadyAssigned,
+      window: { startedAt, expiresAt, seconds },
+      alreadyAssigned: granted.alreadyAssigned,
     };
+  }
+
+  /** Asks Identity Center for the creation this request's fence (already written) announces. */
+  private async requestCreation(key: AssignmentKey, step: AssignmentStepInput): Promise<GrantResult> {
+    const operation = await this.create(key, step.requestId);
+    await this.grantRequested(step.requestId, key, operation.requestId);
+    return this.inProgress(operation, step);
+  }
+
+  /** One event per creation asked for (its operation id names it). */
+  private async grantRequested(requestId: string, key: AssignmentKey, operationId: string): Promise<void> {
+    await this.deps.audit.record(
+      requestId,
+      'grant.requested',
+      SYSTEM,
+      'info',
+      {
+        principalId: key.principalId,
+        accountId: key.accountId,
+        permissionSetArn: key.permissionSetArn,
+        operationId,
+      },
+      { ...GRANT, key: operationId },
+    );
+  }
+
+  /** The creation failed: once per request, whichever run (Grant's own check, CheckGrant, a retry) learns it. */
+  private async grantFailed(requestId: string, failureReason: string): Promise<GrantResult> {
+    await this.deps.audit.record(requestId, 'grant.failed', SYSTEM, 'failure', { failureReason }, GRANT);
+    return { status: 'FAILED', failureReason };
   }
 }
 

@@ -21,6 +21,7 @@ import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
 import { LifecycleSteps } from '../core/steps';
 import type { DecisionContext } from '../slack/interaction';
 import { SlackPeople } from '../slack/people';
+import { AWS_CALLS, awsClientConfig, SLACK_CLIENTS } from './clients';
 import { ENV, optionalEnv, requiredEnv } from './config';
 import { sortableIds } from './ids';
 import { logger } from './logger';
@@ -44,9 +45,11 @@ export function policy(): Policy {
   return cachedPolicy;
 }
 
+// Retries and timeouts of every client: functions/shared/clients.ts (who retries what, and why).
+
 let dynamo: DynamoDBClient | undefined;
 function dynamoClient(): DynamoDBClient {
-  dynamo ??= new DynamoDBClient({});
+  dynamo ??= new DynamoDBClient(awsClientConfig(AWS_CALLS.dynamoDb));
   return dynamo;
 }
 
@@ -57,9 +60,17 @@ export function requestStore(): DynamoDbRequestStore {
 }
 
 let lambda: LambdaClient | undefined;
+/** Synchronous invokes of the audit writer (their timeout outlasts the writer's own). */
 export function lambdaClient(): LambdaClient {
-  lambda ??= new LambdaClient({});
+  lambda ??= new LambdaClient(awsClientConfig(AWS_CALLS.auditWriterInvoke));
   return lambda;
+}
+
+let asyncLambda: LambdaClient | undefined;
+/** Asynchronous invokes (the Slack function's hand-off), within the Slack function's 10 s. */
+function asyncLambdaClient(): LambdaClient {
+  asyncLambda ??= new LambdaClient(awsClientConfig(AWS_CALLS.asyncInvoke));
+  return asyncLambda;
 }
 
 let auditLog: DynamoDbAuditLog | undefined;
@@ -87,7 +98,7 @@ let assignments: SsoAdminDirectory | undefined;
 export function assignmentDirectory(): SsoAdminDirectory {
   const p = policy();
   assignments ??= new SsoAdminDirectory(
-    new SSOAdminClient({ region: p.identityCenter.region }),
+    new SSOAdminClient({ region: p.identityCenter.region, ...awsClientConfig(AWS_CALLS.ssoAdmin) }),
     p.identityCenter.instanceArn,
   );
   return assignments;
@@ -97,7 +108,7 @@ let users: IdentityStoreUsers | undefined;
 export function userDirectory(): IdentityStoreUsers {
   const p = policy();
   users ??= new IdentityStoreUsers(
-    new IdentitystoreClient({ region: p.identityCenter.region }),
+    new IdentitystoreClient({ region: p.identityCenter.region, ...awsClientConfig(AWS_CALLS.identityStore) }),
     p.identityCenter.identityStoreId,
   );
   return users;
@@ -105,7 +116,10 @@ export function userDirectory(): IdentityStoreUsers {
 
 let workflow: StepFunctionsWorkflow | undefined;
 export function stepFunctionsWorkflow(): StepFunctionsWorkflow {
-  workflow ??= new StepFunctionsWorkflow(new SFNClient({}), requiredEnv(ENV.stateMachineArn));
+  workflow ??= new StepFunctionsWorkflow(
+    new SFNClient(awsClientConfig(AWS_CALLS.stepFunctions)),
+    requiredEnv(ENV.stateMachineArn),
+  );
   return workflow;
 }
 
@@ -115,7 +129,7 @@ export function slackWebClient(): Promise<WebClient> {
     const slackApiUrl = optionalEnv(ENV.slackApiUrl);
     return new WebClient(credentials.botToken, {
       ...(slackApiUrl ? { slackApiUrl } : {}),
-      retryConfig: { retries: 2 },
+      ...SLACK_CLIENTS.worker.options,
     });
   });
   return slackClient;
@@ -165,7 +179,7 @@ export function decisionContextFromRuntime(): Promise<{ ctx: DecisionContext; cl
 let handoff: LambdaDecisionHandoff | undefined;
 /** How the Slack function passes a decision click on (DECISIONS_FUNCTION, asynchronous invoke). */
 export function decisionHandoff(): LambdaDecisionHandoff {
-  handoff ??= new LambdaDecisionHandoff(lambdaClient(), requiredEnv(ENV.decisionsFunction));
+  handoff ??= new LambdaDecisionHandoff(asyncLambdaClient(), requiredEnv(ENV.decisionsFunction));
   return handoff;
 }
 
@@ -239,6 +253,7 @@ export function resetRuntime(): void {
   dynamo = undefined;
   store = undefined;
   lambda = undefined;
+  asyncLambda = undefined;
   auditLog = undefined;
   audit = undefined;
   assignments = undefined;

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
+import { AWS_CALLS, awsClientConfig } from './clients';
 import { ConfigError, ENV, optionalEnv } from './config';
 
 // Slack credentials: from Secrets Manager on AWS (SLACK_SECRET_ARN, a JSON secret), from the
@@ -21,7 +22,7 @@ export function loadSlackCredentials(): Promise<SlackCredentials> {
 async function readCredentials(): Promise<SlackCredentials> {
   const secretArn = optionalEnv(ENV.slackSecretArn);
   if (secretArn) {
-    const client = new SecretsManagerClient({});
+    const client = new SecretsManagerClient(awsClientConfig(AWS_CALLS.secretsManager));
     const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
     const parsed = secretSchema.safeParse(JSON.parse(result.SecretString ?? '{}'));
     if (!parsed.success)

@@ -17,7 +17,19 @@ import {
 // (whose role alone may complete task tokens and change request records on a person's behalf)
 // resolves the person, decides through the core and answers them.
 
-const base = { requestId: requestIdValue, slackUserId: slackUserIdSchema, origin: originSchema };
+const base = {
+  requestId: requestIdValue,
+  slackUserId: slackUserIdSchema,
+  origin: originSchema,
+  /**
+   * Names this click for as long as Lambda redelivers it (given at handoff): an extension asked
+   * for or decided by it is not asked for or decided again. Absent in jobs of earlier versions.
+   */
+  jobId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .optional(),
+};
 const reason = z.string().trim().min(1).max(500);
 
 export const decisionJobSchema = z.discriminatedUnion('kind', [
@@ -71,7 +83,7 @@ export async function performDecision(
       break;
     }
     case 'approve-extension': {
-      const outcome = await ctx.decisions.decideExtension(requestId, actor, 'approve');
+      const outcome = await ctx.decisions.decideExtension(requestId, actor, 'approve', undefined, job.jobId);
       logger.info('extension approval click', {
         requestId,
         correlation_id: requestId,
@@ -82,7 +94,7 @@ export async function performDecision(
       break;
     }
     case 'deny-extension': {
-      const outcome = await ctx.decisions.decideExtension(requestId, actor, 'deny', job.reason);
+      const outcome = await ctx.decisions.decideExtension(requestId, actor, 'deny', job.reason, job.jobId);
       logger.info('deny extension', { requestId, correlation_id: requestId, outcome: outcome.kind });
       const latest = await ctx.store.getRequest(requestId);
       if (outcome.kind === 'not-allowed' && latest) await ctx.notifier.updateRequestMessages(latest);
@@ -99,7 +111,7 @@ export async function performDecision(
       break;
     }
     case 'extend': {
-      const outcome = await ctx.decisions.extend(requestId, actor, job.minutes);
+      const outcome = await ctx.decisions.extend(requestId, actor, job.minutes, job.jobId);
       logger.info('extend', { requestId, correlation_id: requestId, outcome: outcome.kind });
       text = decisionText(outcome);
       break;

@@ -1,6 +1,7 @@
 import type { AwsEvent, AwsHandler, AwsResponse } from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 import type { Context } from 'aws-lambda';
 import { errorMessage, errorName } from '../core/errors';
+import { SLACK_CLIENTS } from '../shared/clients';
 import { ENV, optionalEnv } from '../shared/config';
 import { logger } from '../shared/logger';
 import { loadSlackCredentials } from '../shared/slack-credentials';
@@ -23,7 +24,7 @@ async function build(): Promise<AwsHandler> {
     receiver,
     botToken: credentials.botToken,
     deps,
-    ...(slackApiUrl ? { clientOptions: { slackApiUrl } } : {}),
+    clientOptions: { ...SLACK_CLIENTS.app.options, ...(slackApiUrl ? { slackApiUrl } : {}) },
   });
   return receiver.start();
 }

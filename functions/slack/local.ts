@@ -1,4 +1,5 @@
 import type { App, AppOptions } from '@slack/bolt';
+import { SLACK_CLIENTS } from '../shared/clients';
 import { ENV, optionalEnv } from '../shared/config';
 import { loadSlackCredentials } from '../shared/slack-credentials';
 import { createSocketModeSlackApp } from './app';
@@ -19,14 +20,17 @@ export async function startLocalSlackApp(options: {
 }): Promise<LocalSlackApp> {
   const credentials = await loadSlackCredentials();
   const slackApiUrl = optionalEnv(ENV.slackApiUrl);
-  const clientOptions: AppOptions['clientOptions'] = slackApiUrl ? { slackApiUrl } : undefined;
+  const clientOptions: AppOptions['clientOptions'] = {
+    ...SLACK_CLIENTS.app.options,
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+  };
   const appToken = optionalEnv(ENV.slackAppToken);
   if (appToken) {
     const app = createSocketModeSlackApp({
       appToken,
       botToken: credentials.botToken,
       deps: options.deps,
-      ...(clientOptions ? { clientOptions } : {}),
+      clientOptions,
     });
     await app.start();
     return {
@@ -41,7 +45,7 @@ export async function startLocalSlackApp(options: {
     signingSecret: credentials.signingSecret,
     botToken: credentials.botToken,
     deps: options.deps,
-    ...(clientOptions ? { clientOptions } : {}),
+    clientOptions,
   });
   const { url } = await http.start(options.port ?? 3000, options.host ?? '127.0.0.1');
   return { mode: 'http', app: http.app, http, url, stop: () => http.stop() };

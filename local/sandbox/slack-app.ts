@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { SLACK_CLIENTS } from '../../functions/shared/clients';
 import { createHttpSlackApp } from '../../functions/slack/http';
 import { slackAppDepsFromRuntime } from '../../functions/slack/runtime-deps';
 
@@ -26,7 +27,10 @@ export async function startSlackApp(options: SlackAppOptions): Promise<SlackAppH
     signingSecret: options.signingSecret,
     botToken: options.botToken,
     deps,
-    ...(options.slackApiUrl ? { clientOptions: { slackApiUrl: options.slackApiUrl } } : {}),
+    clientOptions: {
+      ...SLACK_CLIENTS.app.options,
+      ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
+    },
   });
   // The receiver never listens on a port of its own: the sandbox server forwards to it.
   return { listener: slackApp.requestListener };

@@ -35,6 +35,12 @@ export interface LocalStepFunctionsOptions {
   retryIntervalMs?: number;
   /** Clock for start/stop dates, history timestamps, `$$` times and Wait `Timestamp`s. */
   now?: () => Date;
+  /**
+   * Real milliseconds a function may run, as its Lambda timeout (one value, or per function name
+   * or ARN; default: none). Past it the task fails with `Lambda.Unknown`, as Step Functions
+   * reports a timed-out function. Real time, not scaled: a handler's work is not ASL time.
+   */
+  functionTimeoutMs?: number | Record<string, number>;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -117,7 +123,14 @@ const isValidExecutionName = (name: string) =>
   !INVALID_NAME_CHARS.test(name) &&
   ![...name].some(isControlCharacter);
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]+$/;
+/** Lambda's longest timeout: what a function without `functionTimeoutMs` sees as its remaining time. */
 const LAMBDA_TIMEOUT_MS = 900_000;
+/** AWS: state input/output, task results, SendTaskSuccess output and execution input are ≤ 256 KiB (UTF-8). */
+const PAYLOAD_LIMIT_BYTES = 262_144;
+const STATE_INPUT_KEY = 'localSfnStateInput';
+// SendTaskFailure's API limits (AWS: error ≤ 256 characters, cause ≤ 32,768).
+const MAX_ERROR_LENGTH = 256;
+const MAX_CAUSE_LENGTH = 32_768;
 
 type EngineRun = ReturnType<StateMachine['run']>;
 type EngineEvent = EngineRun['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -170,6 +183,8 @@ interface ExecutionRecord {
   abortEngine: () => void;
   executionTimeoutTimer?: NodeJS.Timeout;
   settled: Promise<void>;
+  /** `$$.State` as the engine reads it (Name, EnteredTime, RetryCount). */
+  stateContext: JsonRecord;
 }
 
 /**
@@ -192,6 +207,15 @@ const catchableFailure = (name: string, cause: string) =>
   new TaskFailure(name, cause, { retryable: true, catchable: true });
 const runtimeFailure = (cause: string) =>
   new TaskFailure('States.Runtime', cause, { retryable: false, catchable: false });
+// AWS: States.DataLimitExceeded is terminal, not caught by States.ALL (concepts-error-handling).
+// The engine cannot match an error by name only, so the host makes it uncatchable.
+const dataLimitFailure = (what: string, bytes: number) =>
+  new TaskFailure(
+    'States.DataLimitExceeded',
+    `${what} is ${bytes} bytes, over the ${PAYLOAD_LIMIT_BYTES}-byte payload quota`,
+    { retryable: false, catchable: false },
+  );
+const payloadBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 const executionClosedFailure = () =>
   new TaskFailure('LocalStepFunctions.ExecutionClosed', 'The execution is no longer running', {
     retryable: false,
@@ -230,6 +254,31 @@ function loadStatesTimeoutErrorClass(): Promise<new () => Error> {
 // Probed at import, before a test can install fake timers that would stall the probe's 1 ms timer;
 // a failure surfaces from startExecution.
 loadStatesTimeoutErrorClass().catch(() => undefined);
+
+/**
+ * A function past its timeout. AWS: "Unhandled errors in Lambda are reported as Lambda.Unknown in
+ * the error output. These include out-of-memory errors and function timeouts"
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html); the cause
+ * carries the runtime's "Task timed out" payload. Lambda then stops the function; in-process, the
+ * handler's promise runs on and its late effects still happen (a harsher world than AWS's).
+ */
+class FunctionTimedOut extends Error {
+  constructor(readonly failure: TaskFailure) {
+    super(failure.message);
+  }
+}
+function functionTimedOut(context: LambdaContextLike, timeoutMs: number): FunctionTimedOut {
+  const seconds = (timeoutMs / 1000).toFixed(2);
+  const payload = JSON.stringify({
+    errorMessage: `${new Date().toISOString()} ${context.awsRequestId} Task timed out after ${seconds} seconds`,
+  });
+  return new FunctionTimedOut(
+    catchableFailure(
+      'Lambda.Unknown',
+      `The cause could not be determined because Lambda did not return an error type. Returned payload: ${payload}`,
+    ),
+  );
+}
 
 const validatedDefinitions = new Set<string>();
 
@@ -349,6 +398,8 @@ function compileDefinition(definition: JsonRecord, msPerSecond: number): Compile
         plans.set(name, classifyTask(state));
         const envelope: JsonRecord =
           'Parameters' in state ? { [PARAMETERS_KEY]: state.Parameters } : { [`${PARAMETERS_KEY}.$`]: '$' };
+        // The state input as it arrives (the previous state's output), for the payload quota.
+        envelope[`${STATE_INPUT_KEY}.$`] = '$';
         if (typeof state.TimeoutSecondsPath === 'string')
           envelope[`${TIMEOUT_KEY}.$`] = state.TimeoutSecondsPath;
         if (typeof state.HeartbeatSecondsPath === 'string')
@@ -452,6 +503,7 @@ export class LocalStepFunctions {
   readonly stateMachineArn: string;
   private readonly msPerSecond: number;
   private readonly retryIntervalMs?: number;
+  private readonly functionTimeoutMs: LocalStepFunctionsOptions['functionTimeoutMs'];
   private readonly now: () => Date;
   private readonly compiled: CompiledDefinition;
   private readonly functionsByName = new Map<string, { handler: LambdaHandler; arn: string; name: string }>();
@@ -466,6 +518,7 @@ export class LocalStepFunctions {
     this.stateMachineArn = options.stateMachineArn ?? DEFAULT_STATE_MACHINE_ARN;
     this.msPerSecond = options.msPerSecond ?? 1000;
     this.retryIntervalMs = options.retryIntervalMs;
+    this.functionTimeoutMs = options.functionTimeoutMs;
     this.now = options.now ?? (() => new Date());
     const definition = substitutePlaceholders(options.definition, options.substitutions);
     // Validates the definition as written (asl-validator, with ARN and path checks); throws if
@@ -498,6 +551,12 @@ export class LocalStepFunctions {
       throw new StepFunctionsServiceError('InvalidName', `Invalid Name: '${name}'`);
     }
     const input = request.input ?? '{}';
+    if (Buffer.byteLength(input, 'utf8') > PAYLOAD_LIMIT_BYTES) {
+      throw new StepFunctionsServiceError(
+        'ValidationException',
+        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${PAYLOAD_LIMIT_BYTES}`,
+      );
+    }
     let parsedInput: EngineJson;
     try {
       parsedInput = JSON.parse(input) as EngineJson;
@@ -526,6 +585,13 @@ export class LocalStepFunctions {
   }
 
   async sendTaskSuccess(taskToken: string, output: string): Promise<void> {
+    // AWS checks the request before the token: an oversized output is refused and the task waits on.
+    if (Buffer.byteLength(output, 'utf8') > PAYLOAD_LIMIT_BYTES) {
+      throw new StepFunctionsServiceError(
+        'ValidationException',
+        `1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to ${PAYLOAD_LIMIT_BYTES}`,
+      );
+    }
     const task = this.liveTask(taskToken);
     let parsed: EngineJson;
     try {
@@ -537,6 +603,12 @@ export class LocalStepFunctions {
   }
 
   async sendTaskFailure(taskToken: string, error?: string, cause?: string): Promise<void> {
+    if ((error?.length ?? 0) > MAX_ERROR_LENGTH || (cause?.length ?? 0) > MAX_CAUSE_LENGTH) {
+      throw new StepFunctionsServiceError(
+        'ValidationException',
+        `1 validation error detected: 'error' must be at most ${MAX_ERROR_LENGTH} and 'cause' at most ${MAX_CAUSE_LENGTH} characters`,
+      );
+    }
     const task = this.liveTask(taskToken);
     this.settleTask(task, { error: catchableFailure(error ?? '', cause ?? '') }, 'completed');
   }
@@ -634,11 +706,12 @@ export class LocalStepFunctions {
       pendingTasks: new Set(),
       abortEngine: () => {},
       settled: Promise.resolve(),
+      stateContext: { Name: '', EnteredTime: '', RetryCount: 0 },
     };
   }
 
   private launch(record: ExecutionRecord, input: EngineJson, statesTimeoutError: new () => Error): void {
-    const stateContext: JsonRecord = { Name: '', EnteredTime: '', RetryCount: 0 };
+    const stateContext = record.stateContext;
     // A JSON round trip, not structuredClone: the engine recognises objects by comparing with its
     // realm's Object.prototype, and under jest structuredClone builds them in another realm.
     const definition = JSON.parse(JSON.stringify(this.compiled.engineDefinition)) as JsonRecord;
@@ -689,7 +762,13 @@ export class LocalStepFunctions {
     );
     record.settled = Promise.all([outcome, historyDone.catch(() => undefined)]).then(([result]) => {
       if (record.status === 'RUNNING') {
-        if (result.ok) {
+        const outputBytes = result.ok ? payloadBytes(result.output) : 0;
+        if (result.ok && outputBytes > PAYLOAD_LIMIT_BYTES) {
+          const failure = dataLimitFailure('The execution output', outputBytes);
+          record.status = 'FAILED';
+          record.error = failure.name;
+          record.cause = failure.message;
+        } else if (result.ok) {
           record.status = 'SUCCEEDED';
           record.output = JSON.stringify(result.output);
         } else {
@@ -832,6 +911,14 @@ export class LocalStepFunctions {
     const heartbeatSeconds =
       plan.heartbeatSeconds ?? readPositiveInteger(envelope[HEARTBEAT_KEY], 'HeartbeatSecondsPath');
     const parameters = envelope[PARAMETERS_KEY];
+    // Engine: the quota is not enforced. The host checks a state's output when the next task
+    // reads it as its input (the previous state is then already left), and its input after
+    // Parameters, before any Lambda is invoked.
+    const inputBytes = payloadBytes(envelope[STATE_INPUT_KEY]);
+    if (inputBytes > PAYLOAD_LIMIT_BYTES) throw dataLimitFailure(`The input of ${stateName}`, inputBytes);
+    const parametersBytes = payloadBytes(parameters);
+    if (parametersBytes > PAYLOAD_LIMIT_BYTES)
+      throw dataLimitFailure(`The input of ${stateName} after Parameters`, parametersBytes);
     const task = this.openTask(record, stateName);
     if (timeoutSeconds !== undefined) {
       const timeoutError = new statesTimeoutError();
@@ -915,6 +1002,8 @@ export class LocalStepFunctions {
         throw runtimeFailure(`Wait timestamp is not RFC 3339: ${JSON.stringify(timestamp)}`);
       waitSeconds = Math.max(0, (target - this.now().getTime()) / 1000);
     }
+    const inputBytes = payloadBytes(envelope[WAIT_INPUT_KEY]);
+    if (inputBytes > PAYLOAD_LIMIT_BYTES) throw dataLimitFailure(`The input of ${stateName}`, inputBytes);
     const task = this.openTask(record, stateName);
     const output = toJson(envelope[WAIT_INPUT_KEY]);
     task.waitTimer = this.unrefTimer(
@@ -951,8 +1040,19 @@ export class LocalStepFunctions {
       this.tokens.delete(task.token);
       this.retiredTokens.set(task.token, retirement);
     }
-    if ('error' in outcome) task.reject(outcome.error);
-    else task.resolve(outcome.value);
+    const resultBytes = 'value' in outcome ? payloadBytes(outcome.value) : 0;
+    const error =
+      'error' in outcome
+        ? outcome.error
+        : resultBytes > PAYLOAD_LIMIT_BYTES
+          ? dataLimitFailure(`The result of ${task.stateName}`, resultBytes)
+          : undefined;
+    if (error) {
+      // `$$.State.RetryCount` of the next attempt, if the engine retries; entering any state resets it.
+      const { stateContext } = task.execution;
+      stateContext.RetryCount = Number(stateContext.RetryCount ?? 0) + 1;
+      task.reject(error);
+    } else if ('value' in outcome) task.resolve(outcome.value);
   }
 
   private armHeartbeat(task: PendingTask): void {
@@ -970,11 +1070,13 @@ export class LocalStepFunctions {
     }
     const task = this.tokens.get(taskToken);
     if (task) return task;
-    const retirement = this.retiredTokens.get(taskToken);
-    if (retirement === 'timedOut' || retirement === 'executionClosed') {
+    // AWS (SendTaskSuccess API reference): TaskTimedOut once "the task token has either expired or
+    // the task associated with the token has already been closed", whether it completed, timed
+    // out or its execution ended. A well-formed token this host never issued: TaskDoesNotExist.
+    if (this.retiredTokens.has(taskToken)) {
       throw new StepFunctionsServiceError(
         'TaskTimedOut',
-        'Task Timed Out: provided task does not exist anymore',
+        "Task Timed Out: 'Provided task does not exist anymore'",
       );
     }
     throw new StepFunctionsServiceError('TaskDoesNotExist', 'Task does not exist anymore');
@@ -1009,6 +1111,7 @@ export class LocalStepFunctions {
     }
     record.lambdaInvocations += 1;
     const started = Date.now();
+    const timeoutMs = this.timeoutOf(target);
     const context: LambdaContextLike = {
       callbackWaitsForEmptyEventLoop: true,
       functionName: target.name,
@@ -1018,18 +1121,30 @@ export class LocalStepFunctions {
       awsRequestId: randomUUID(),
       logGroupName: `/aws/lambda/${target.name}`,
       logStreamName: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, LAMBDA_TIMEOUT_MS - (Date.now() - started)),
+      getRemainingTimeInMillis: () => Math.max(0, (timeoutMs ?? LAMBDA_TIMEOUT_MS) - (Date.now() - started)),
       done: () => {},
       fail: () => {},
       succeed: () => {},
     };
     let result: unknown;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      result = await target.handler(toJson(payload ?? {}), context);
+      const running = target.handler(toJson(payload ?? {}), context);
+      result = await (timeoutMs === undefined
+        ? running
+        : Promise.race([
+            running,
+            new Promise<never>((_, reject) => {
+              timer = this.unrefTimer(() => reject(functionTimedOut(context, timeoutMs)), timeoutMs);
+            }),
+          ]));
     } catch (thrown) {
+      if (thrown instanceof FunctionTimedOut) throw thrown.failure;
       const errorType = thrown instanceof Error ? thrown.name : 'Error';
       const errorMessage = thrown instanceof Error ? thrown.message : String(thrown);
       throw catchableFailure(errorType, JSON.stringify({ errorType, errorMessage }));
+    } finally {
+      clearTimeout(timer);
     }
     try {
       return toJson(result);
@@ -1040,6 +1155,12 @@ export class LocalStepFunctions {
         `The function returned a value that is not JSON: ${errorMessage}`,
       );
     }
+  }
+
+  private timeoutOf(target: { arn: string; name: string }): number | undefined {
+    const option = this.functionTimeoutMs;
+    if (typeof option === 'number') return option;
+    return option?.[target.arn] ?? option?.[target.name];
   }
 
   /** Host timers never keep the process alive on their own (an active engine task already does). */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/shared/clients';
 import {
   type LambdaHandler,
   LocalStepFunctions,
@@ -72,6 +73,8 @@ export function createProductStepFunctions(options: ProductStepFunctionsOptions 
     substitutions,
     functions,
     stateMachineArn: localStateMachineArn(region),
+    // The workers' Lambda timeout, as deployed: a hung handler fails its task with Lambda.Unknown.
+    functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS.worker * 1000,
     ...rest,
   });
 }

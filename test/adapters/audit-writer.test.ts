@@ -4,6 +4,7 @@ import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { LambdaAuditLog } from '../../functions/adapters/lambda-audit-log';
 import { AuditConflictError, RetryableError } from '../../functions/core/errors';
 import type { AuditEvent } from '../../functions/core/model';
+import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
 import { resetRuntime } from '../../functions/shared/runtime';
 import { type RunningLambdaEndpoint, startLambdaEndpoint } from '../../local/lambda/server';
 import type { LambdaHandler } from '../../local/step-functions/local-step-functions';
@@ -52,7 +53,11 @@ beforeAll(async () => {
       return handler(payload, context);
     },
   });
-  log = new LambdaAuditLog(new LambdaClient({ endpoint: lambda.url }), 'audit-writer', table);
+  log = new LambdaAuditLog(
+    new LambdaClient({ endpoint: lambda.url, ...awsClientConfig(AWS_CALLS.auditWriterInvoke) }),
+    'audit-writer',
+    table,
+  );
 });
 afterAll(async () => {
   await lambda.close();
@@ -100,7 +105,10 @@ describe('audit writer', () => {
 
 describe('local Lambda endpoint', () => {
   it('answers an unknown function with ResourceNotFoundException', async () => {
-    const other = new LambdaAuditLog(new LambdaClient({ endpoint: lambda.url, maxAttempts: 1 }), 'nope');
+    const other = new LambdaAuditLog(
+      new LambdaClient({ endpoint: lambda.url, ...awsClientConfig(AWS_CALLS.auditWriterInvoke) }),
+      'nope',
+    );
 
     await expect(other.append(event())).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });

@@ -354,8 +354,6 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    // Faults reach the state machine's Retry/Catch instead of being absorbed by SDK retries.
-    AWS_MAX_ATTEMPTS: '1',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
     AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,

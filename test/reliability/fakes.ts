@@ -1,5 +1,6 @@
+import { sameRecord } from '../../functions/adapters/dynamodb-request-store';
 import { AuditTrail } from '../../functions/core/audit';
-import { AccessError, RetryableError } from '../../functions/core/errors';
+import { AccessError, AuditConflictError, RetryableError } from '../../functions/core/errors';
 import {
   type AssignmentKey,
   type AuditEvent,
@@ -75,6 +76,8 @@ export class MemoryStore implements RequestStore {
     if (!current) return { ok: false, current: undefined };
     if (!from.includes(current.status) || !(guard?.(clone(current)) ?? true))
       return { ok: false, current: clone(current) };
+    // As the DynamoDB store: a change that changes nothing is not written.
+    if (sameRecord({ ...current, ...change }, current)) return { ok: true, value: clone(current) };
     const next = { ...current, ...clone(change), updatedAt: this.clock.now().toISOString() };
     this.requests.set(requestId, next);
     return { ok: true, value: clone(next) };
@@ -145,11 +148,21 @@ export class MemoryStore implements RequestStore {
   }
 }
 
+/** The audit writer's rule: an event is identified by request and event id; the same event again is accepted, a different one refused. */
 export class MemoryAuditLog implements AuditLog {
   readonly events: AuditEvent[] = [];
   async append(event: AuditEvent) {
     await tick();
+    const stored = this.events.find((e) => e.requestId === event.requestId && e.eventId === event.eventId);
+    if (stored) {
+      if (withoutTime(stored) !== withoutTime(event))
+        throw new AuditConflictError(
+          `Audit event ${event.eventId} of ${event.requestId} exists with other content`,
+        );
+      return 'duplicate' as const;
+    }
     this.events.push(clone(event));
+    return 'written' as const;
   }
   async list(requestId: string) {
     await tick();
@@ -160,8 +173,21 @@ export class MemoryAuditLog implements AuditLog {
   }
 }
 
-let idCounter = 0;
+/** An event as the writer compares it: everything but its time, keys sorted. */
+function withoutTime(event: AuditEvent): string {
+  const { at: _at, ...rest } = event;
+  return JSON.stringify(rest, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}
+
+/** Ids count per world, so two worlds built alike write alike. */
 export function memoryAudit(clock: Clock): { log: MemoryAuditLog; trail: AuditTrail } {
+  let idCounter = 0;
   const log = new MemoryAuditLog();
   const trail = new AuditTrail(log, clock, {
     next: () => `evt-${(++idCounter).toString().padStart(8, '0')}`,
@@ -194,6 +220,20 @@ export class FakeDirectory implements AssignmentDirectory {
   createGate?: Promise<void>;
   /** The next creations end FAILED with this reason. */
   failCreations: string[] = [];
+  /**
+   * Status reads move operations on (the default), or only `progress()` does: a retried step
+   * then reads what its first run read, as it would from Identity Center within the same moment.
+   */
+  progressOnPolls = true;
+
+  /** One poll's worth of time for every operation in progress (with `progressOnPolls` off). */
+  progress(): void {
+    for (const operation of this.operations.values()) {
+      if (operation.status.status !== 'IN_PROGRESS') continue;
+      operation.pollsLeft--;
+      if (operation.pollsLeft <= 0) this.complete(operation);
+    }
+  }
 
   assign(key: AssignmentKey): void {
     this.assigned.add(assignmentKeyText(key));
@@ -261,7 +301,7 @@ export class FakeDirectory implements AssignmentDirectory {
   private poll(operationId: string): AssignmentOperationStatus {
     const operation = this.operations.get(operationId);
     if (!operation) throw new AccessError('not-found', `no operation ${operationId}`);
-    if (operation.status.status === 'IN_PROGRESS') {
+    if (this.progressOnPolls && operation.status.status === 'IN_PROGRESS') {
       operation.pollsLeft--;
       if (operation.pollsLeft <= 0) this.complete(operation);
     }

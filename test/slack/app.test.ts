@@ -3,7 +3,14 @@ import { ACTION_IDS } from '../../functions/adapters/slack-messages';
 import { type ExecutionInput, executionInputSchema, type RequestRecord } from '../../functions/core/model';
 import { requestIdForView } from '../../functions/core/request-form';
 import { CALLBACK_IDS } from '../../functions/slack/views/ids';
-import { formValues, type Harness, PEOPLE, startHarness, TEAM_ID } from './support/harness';
+import {
+  formValues,
+  type Harness,
+  PEOPLE,
+  type SubmittedView,
+  startHarness,
+  TEAM_ID,
+} from './support/harness';
 
 // The real Bolt App over HTTP with signed requests; the Slack Web API stand-in records every
 // call; Step Functions through aws-sdk-client-mock; DynamoDB on dynalite.
@@ -567,6 +574,35 @@ describe('Home tab, End and Extend', () => {
       action: 'extend',
       extraMinutes: 60,
     });
+  });
+
+  it('takes a replayed Extend submission (the same modal) as the one request it is', async () => {
+    const active = await activeGrantForAlice();
+    await h.click(PEOPLE.alice, ACTION_IDS.extend, active.request.requestId, {
+      channel: 'D0ALICEDM',
+      ts: '1.000003',
+    });
+    const modal = calls('views.open')[0]?.args.view as { private_metadata: string };
+    const submission: SubmittedView = {
+      id: newViewId(),
+      callbackId: CALLBACK_IDS.extend,
+      privateMetadata: modal.private_metadata,
+      values: {
+        extend_minutes: { extend_minutes: { type: 'static_select', selected_option: { value: '60' } } },
+      },
+    };
+
+    await h.submit(PEOPLE.alice, submission);
+    await h.submit(PEOPLE.alice, submission); // replayed within the signature's 5 minutes
+
+    // Not "another extension is waiting" (a refusal of itself): the job is named after the modal.
+    expect(ephemeralTo(PEOPLE.alice.id)).toEqual([
+      'Extension requested; the approvers have been asked.',
+      'Extension requested; the approvers have been asked.',
+    ]);
+    const record = await h.store.getRequest(active.request.requestId);
+    expect(record?.extensionJobs).toEqual([`view:${submission.id}`]);
+    expect(record?.pendingExtension?.minutes).toBe(60);
   });
 });
 

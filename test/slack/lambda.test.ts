@@ -1,4 +1,5 @@
 import type { AwsEvent, AwsHandler } from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
+import { SLACK_CLIENTS } from '../../functions/shared/clients';
 import { createSlackApp } from '../../functions/slack/app';
 import { handler } from '../../functions/slack/index';
 import { GuardedAwsLambdaReceiver } from '../../functions/slack/receivers';
@@ -14,7 +15,7 @@ beforeAll(async () => {
   createSlackApp({
     receiver,
     botToken: BOT_TOKEN,
-    clientOptions: { slackApiUrl: `${h.slack.url}/api/`, retryConfig: { retries: 0 } },
+    clientOptions: { ...SLACK_CLIENTS.app.options, slackApiUrl: `${h.slack.url}/api/` },
     deps: h.deps,
   });
   lambda = await receiver.start();

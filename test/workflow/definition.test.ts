@@ -11,12 +11,23 @@ const validate = require('asl-validator') as (
 ) => { isValid: boolean; errors: Array<{ message: string }>; errorsText: (separator?: string) => string };
 
 const text = readFileSync(DEFINITION_PATH, 'utf8');
+type ChoiceRule = {
+  Next?: string;
+  Variable?: string;
+  Not?: ChoiceRule;
+  And?: ChoiceRule[];
+  Or?: ChoiceRule[];
+} & Record<string, unknown>;
 type State = {
   Type: string;
   Resource?: string;
   Retry?: Array<{ ErrorEquals: string[]; JitterStrategy?: string; BackoffRate?: number }>;
-  Catch?: unknown[];
+  Catch?: Array<{ Next: string }>;
   Parameters?: { FunctionName?: string };
+  TimeoutSecondsPath?: string;
+  Choices?: ChoiceRule[];
+  Default?: string;
+  Next?: string;
 };
 const definition = JSON.parse(text) as { TimeoutSeconds?: number; States: Record<string, State> };
 
@@ -38,8 +49,60 @@ describe('statemachines/access-request.asl.json', () => {
     expect([...placeholders].sort()).toEqual(Object.keys(WORKER_FUNCTIONS).sort());
   });
 
-  it('has a top-level timeout above the longest window plus approval', () => {
-    expect(definition.TimeoutSeconds).toBeGreaterThan(7 * 24 * 3600);
+  it('has a top-level timeout above the longest window plus approval (the full budget: execution-budget.test.ts)', () => {
+    expect(definition.TimeoutSeconds).toBeGreaterThan(2 * 7 * 24 * 3600);
+  });
+
+  it('retries a function killed at its timeout or a Lambda client timeout on every task (all are idempotent)', () => {
+    const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+    for (const [name, state] of tasks)
+      expect({ name, first: state.Retry?.[0]?.ErrorEquals }).toEqual({
+        name,
+        first: expect.arrayContaining(['Lambda.Unknown', 'Lambda.ClientExecutionTimeoutException']),
+      });
+  });
+
+  it('guards every TimeoutSecondsPath: only a Choice that checks present, numeric and >= 1 leads to its task', () => {
+    const callbacks = Object.entries(definition.States).filter(([, state]) => state.TimeoutSecondsPath);
+    expect(callbacks.map(([name]) => name).sort()).toEqual(['AccessWindow', 'AwaitApproval']);
+    for (const [name, task] of callbacks) {
+      const path = task.TimeoutSecondsPath;
+      const into = Object.entries(definition.States).filter(([, state]) =>
+        [
+          state.Next,
+          state.Default,
+          ...(state.Choices ?? []).map((c) => c.Next),
+          ...(state.Catch ?? []).map((c) => c.Next),
+        ].includes(name),
+      );
+      expect(into.length).toBeGreaterThan(0);
+      for (const [from, guard] of into) {
+        const rules = guard.Choices ?? [];
+        const refuses = (test: string) =>
+          rules.some((r) => r.Not?.Variable === path && r.Not?.[test] === true && r.Next !== name);
+        const atLeastOne =
+          rules.some((r) => r.Variable === path && r.NumericLessThan === 1 && r.Next !== name) ||
+          rules.some((r) => r.Variable === path && r.NumericGreaterThanEquals === 1 && r.Next === name);
+        expect({
+          from,
+          type: guard.Type,
+          present: refuses('IsPresent'),
+          numeric: refuses('IsNumeric'),
+          atLeastOne,
+        }).toEqual({
+          from,
+          type: 'Choice',
+          present: true,
+          numeric: true,
+          atLeastOne: true,
+        });
+      }
+    }
+  });
+
+  it('writes type tests as Not {…: true}: the local engine never matches IsPresent/IsNumeric/… false', () => {
+    const falseTests = [...text.matchAll(/"(Is\w+)": false/g)].map((m) => m[1]);
+    expect(falseTests).toEqual([]);
   });
 
   it('retries every task with exponential backoff and jitter and catches its failures', () => {

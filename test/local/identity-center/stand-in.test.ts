@@ -26,6 +26,7 @@ import {
   ThrottlingException,
   ValidationException,
 } from '@aws-sdk/client-sso-admin';
+import { AWS_CALLS, awsClientConfig } from '../../../functions/shared/clients';
 import {
   createManualClock,
   DEFAULT_PERMISSION_SET_ARNS,
@@ -46,12 +47,13 @@ const ADMIN = DEFAULT_PERMISSION_SET_ARNS.admin;
 const userId = (name: string) => deriveUserId(identityStoreId, name);
 const BOB = userId('bob');
 
+// The product's own settings (one attempt: the state machine retries), so the test sees every
+// throttle and conflict.
 const clientConfig = (url: string) => ({
   endpoint: url,
   region: 'us-east-1',
   credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  // Let the test see every throttle/conflict instead of the SDK retrying it away.
-  maxAttempts: 1,
+  ...awsClientConfig(AWS_CALLS.ssoAdmin),
 });
 
 let running: RunningIdentityCenter;

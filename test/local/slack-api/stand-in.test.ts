@@ -1,4 +1,5 @@
 import { ErrorCode, WebClient } from '@slack/web-api';
+import { SLACK_CLIENTS } from '../../../functions/shared/clients';
 import { createManualClock } from '../../../local/identity-center';
 import {
   type RunningSlackApi,
@@ -30,8 +31,8 @@ async function start(options: SlackApiStandInOptions = {}): Promise<void> {
 }
 
 function client(token?: string): WebClient {
-  // No retries: a failure must surface in the test, not be retried for minutes.
-  return new WebClient(token, { slackApiUrl: `${running.url}/api/`, retryConfig: { retries: 0 } });
+  // The Slack function's settings (no retries): a failure surfaces in the test.
+  return new WebClient(token, { slackApiUrl: `${running.url}/api/`, ...SLACK_CLIENTS.app.options });
 }
 
 beforeEach(() => start());

@@ -200,8 +200,9 @@ describe('callback tasks (.waitForTaskToken)', () => {
     await host.sendTaskSuccess(first.taskToken, JSON.stringify({ approved: true }));
     const second = await secondWaiting;
     expect(second.taskToken).not.toBe(first.taskToken);
+    // AWS: a token whose task completed answers TaskTimedOut, like one that timed out.
     await expect(host.sendTaskSuccess(first.taskToken, '{}')).rejects.toMatchObject({
-      name: 'TaskDoesNotExist',
+      name: 'TaskTimedOut',
     });
 
     await host.sendTaskFailure(second.taskToken, 'Rejected', 'changed my mind');
@@ -568,5 +569,184 @@ describe('executions', () => {
     await host.shutdown();
     expect(host.describeExecution(executionArn).status).toBe('ABORTED');
     await expect(host.startExecution({ input: '{}' })).rejects.toThrow('shut down');
+  });
+});
+
+describe('what AWS raises', () => {
+  const waitForApproval = {
+    StartAt: 'Approve',
+    States: { Approve: callback('Notify', { End: true }) },
+  };
+
+  it('fails a function past its timeout with Lambda.Unknown, which a Retry can match; $$.State.RetryCount counts', async () => {
+    const seen: unknown[] = [];
+    const host = createHost(
+      {
+        StartAt: 'Slow',
+        States: {
+          Slow: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: { FunctionName: `\${Slow}`, Payload: { 'retry.$': '$$.State.RetryCount' } },
+            Retry: [{ ErrorEquals: ['Lambda.Unknown'], MaxAttempts: 2, IntervalSeconds: 1 }],
+            ResultSelector: { 'retry.$': '$.Payload.retry' },
+            ResultPath: '$.slow',
+            Next: 'After',
+          },
+          After: {
+            Type: 'Pass',
+            Parameters: { 'retry.$': '$$.State.RetryCount', 'slow.$': '$.slow' },
+            End: true,
+          },
+        },
+      },
+      {
+        Slow: async (event, context) => {
+          seen.push({ event, remaining: context.getRemainingTimeInMillis() <= 50 });
+          // The first attempt hangs past its timeout; the retry answers at once.
+          if (seen.length === 1) await new Promise(() => {});
+          return event;
+        },
+      },
+      { functionTimeoutMs: { Slow: 50 } },
+    );
+    const result = await run(host);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(seen).toEqual([
+      { event: { retry: 0 }, remaining: true },
+      { event: { retry: 1 }, remaining: true },
+    ]);
+    // Entering the next state resets the count.
+    expect(parseOutput(result.output)).toEqual({ retry: 0, slow: { retry: 1 } });
+    const failed = host.history(result.executionArn).find((event) => event.type === 'StateFailed');
+    expect(failed).toMatchObject({
+      error: 'Lambda.Unknown',
+      cause: expect.stringContaining('Task timed out after 0.05 seconds'),
+    });
+  });
+
+  it('answers TaskTimedOut to SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat once a task is closed', async () => {
+    const host = createHost(waitForApproval, { Notify: async () => ({}) });
+    const waiting = nextWaitingTask(host);
+    const { executionArn } = await host.startExecution({ input: JSON.stringify({ request: 'r' }) });
+    const task = await waiting;
+    await host.sendTaskSuccess(task.taskToken, '{}');
+    await host.waitForExecution(executionArn);
+    for (const late of [
+      host.sendTaskSuccess(task.taskToken, '{}'),
+      host.sendTaskFailure(task.taskToken, 'Denied', 'late'),
+      host.sendTaskHeartbeat(task.taskToken),
+    ])
+      await expect(late).rejects.toMatchObject({ name: 'TaskTimedOut' });
+  });
+
+  it('refuses a SendTaskSuccess output over 256 KiB (the task waits on) and an oversized error or cause', async () => {
+    const host = createHost(waitForApproval, { Notify: async () => ({}) });
+    const waiting = nextWaitingTask(host);
+    const { executionArn } = await host.startExecution({ input: JSON.stringify({ request: 'r' }) });
+    const task = await waiting;
+    const big = JSON.stringify({ action: 'x'.repeat(262_144) });
+    await expect(host.sendTaskSuccess(task.taskToken, big)).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    await expect(host.sendTaskFailure(task.taskToken, 'E'.repeat(257))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    expect(host.describeExecution(executionArn).status).toBe('RUNNING');
+    await host.sendTaskSuccess(task.taskToken, JSON.stringify({ action: 'x'.repeat(1000) }));
+    expect((await host.waitForExecution(executionArn)).status).toBe('SUCCEEDED');
+  });
+
+  it('fails with States.DataLimitExceeded, which States.ALL does not catch, for a task result over 256 KiB', async () => {
+    let after = 0;
+    const host = createHost(
+      {
+        StartAt: 'Big',
+        States: {
+          Big: invoke('Big', {
+            Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 3 }],
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+            Next: 'Done',
+          }),
+          Caught: invoke('After', { End: true }),
+          Done: { Type: 'Succeed' },
+        },
+      },
+      {
+        Big: async () => ({ blob: 'x'.repeat(262_144) }),
+        After: async () => {
+          after += 1;
+          return {};
+        },
+      },
+    );
+    const result = await run(host);
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(host.lambdaInvocations(result.executionArn)).toBe(1);
+    expect(after).toBe(0);
+  });
+
+  it('fails with States.DataLimitExceeded when a state’s output over 256 KiB reaches the next task, before its Lambda runs', async () => {
+    let invoked = 0;
+    const host = createHost(
+      {
+        StartAt: 'Grow',
+        States: {
+          Grow: { Type: 'Pass', Result: 'y'.repeat(200_000), ResultPath: '$.more', Next: 'Reader' },
+          Reader: invoke('Reader', { End: true }),
+        },
+      },
+      {
+        Reader: async () => {
+          invoked += 1;
+          return {};
+        },
+      },
+    );
+    const result = await run(host, { blob: 'x'.repeat(100_000) });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(invoked).toBe(0);
+
+    const last = createHost({
+      StartAt: 'Grow',
+      States: { Grow: { Type: 'Pass', Result: 'y'.repeat(270_000), End: true } },
+    });
+    expect(await run(last)).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    await expect(
+      last.startExecution({ input: JSON.stringify({ blob: 'x'.repeat(262_144) }) }),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+  });
+
+  it('routes by Not/IsPresent, IsNumeric and NumericGreaterThanEquals without a runtime error on missing values', async () => {
+    const guard = {
+      StartAt: 'Guard',
+      States: {
+        Guard: {
+          Type: 'Choice',
+          Choices: [
+            { Not: { Variable: '$.window.seconds', IsPresent: true }, Next: 'Malformed' },
+            { Not: { Variable: '$.window.seconds', IsNumeric: true }, Next: 'Malformed' },
+            { Variable: '$.window.seconds', NumericGreaterThanEquals: 1, Next: 'Ok' },
+          ],
+          Default: 'Malformed',
+        },
+        Malformed: { Type: 'Pass', Result: 'malformed', End: true },
+        Ok: { Type: 'Pass', Result: 'ok', End: true },
+      },
+    };
+    const host = createHost(guard);
+    const outcomes = [];
+    for (const input of [
+      {},
+      { window: null },
+      { window: {} },
+      { window: { seconds: '60' } },
+      { window: { seconds: 0 } },
+      { window: { seconds: 60 } },
+    ])
+      outcomes.push(parseOutput((await run(host, input)).output));
+    expect(outcomes).toEqual(['malformed', 'malformed', 'malformed', 'malformed', 'malformed', 'ok']);
   });
 });

@@ -14,6 +14,7 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
+import { AWS_CALLS, awsClientConfig } from '../../../functions/shared/clients';
 import type { LocalStepFunctions } from '../../../local/step-functions/local-step-functions';
 import { startStepFunctionsEndpoint } from '../../../local/step-functions/sfn-http-endpoint';
 import { createHost, nextWaitingTask, shutdownHosts } from './helpers';
@@ -48,7 +49,7 @@ beforeEach(async () => {
     endpoint: endpoint.url,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
+    ...awsClientConfig(AWS_CALLS.stepFunctions),
   });
 });
 
@@ -126,6 +127,9 @@ describe('Step Functions HTTP endpoint with @aws-sdk/client-sfn', () => {
 
     await expect(
       client.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '{}' })),
+    ).rejects.toBeInstanceOf(TaskTimedOut);
+    await expect(
+      client.send(new SendTaskSuccessCommand({ taskToken: `${'A'.repeat(43)}.QQ`, output: '{}' })),
     ).rejects.toBeInstanceOf(TaskDoesNotExist);
     await expect(
       client.send(new SendTaskSuccessCommand({ taskToken: 'garbage', output: '{}' })),

@@ -21,6 +21,7 @@ import type { ExecutionInput, RequestRecord } from '../../../functions/core/mode
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../../../functions/core/policy';
 import type { AssignmentDirectory, RequestStore, UserDirectory } from '../../../functions/core/ports';
 import { LifecycleSteps } from '../../../functions/core/steps';
+import { AWS_CALLS, awsClientConfig, SLACK_CLIENTS } from '../../../functions/shared/clients';
 import {
   type DecisionHandoff,
   type DecisionJob,
@@ -143,6 +144,7 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
     endpoint: dynamo.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    ...awsClientConfig(AWS_CALLS.dynamoDb),
   });
   const tables = { stateTable: 'jit-state', auditTable: 'jit-audit' };
   await createLocalTables(client, tables);
@@ -173,7 +175,10 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
   });
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
-  const workflow = new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), STATE_MACHINE_ARN);
+  const workflow = new StepFunctionsWorkflow(
+    new SFNClient({ region: 'us-east-1', ...awsClientConfig(AWS_CALLS.stepFunctions) }),
+    STATE_MACHINE_ARN,
+  );
 
   const realStore = new DynamoDbRequestStore(client, tables.stateTable);
   const { proxy: store, calls: storeCalls } = counting<RequestStore>(realStore);
@@ -185,17 +190,20 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
     })(),
   };
   const audit = new AuditTrail(new DynamoDbAuditLog(client, tables.auditTable), clock, ids);
-  const notifier = new SlackNotifier(new WebClient(BOT_TOKEN, { slackApiUrl, retryConfig: { retries: 0 } }), {
-    approvalChannelFor: (record) => {
-      const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
-      return rule ? approvalChannelFor(policy, rule) : policy.slack.approvalChannel;
+  const notifier = new SlackNotifier(
+    new WebClient(BOT_TOKEN, { slackApiUrl, ...SLACK_CLIENTS.worker.options }),
+    {
+      approvalChannelFor: (record) => {
+        const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
+        return rule ? approvalChannelFor(policy, rule) : policy.slack.approvalChannel;
+      },
+      notifyApproversByDm: (record) => {
+        const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
+        return !!rule && rule.approval !== 'none' && rule.approval.notifyApproversByDm;
+      },
+      ...(policy.identityCenter.portalUrl ? { portalUrl: policy.identityCenter.portalUrl } : {}),
     },
-    notifyApproversByDm: (record) => {
-      const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
-      return !!rule && rule.approval !== 'none' && rule.approval.notifyApproversByDm;
-    },
-    ...(policy.identityCenter.portalUrl ? { portalUrl: policy.identityCenter.portalUrl } : {}),
-  });
+  );
   const directory: UserDirectory = {
     findUserIdByEmail: async (email) => IDENTITY_CENTER[email],
   };
@@ -224,7 +232,7 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
   // at once (Slack's answer never waits for it) and the job, serialized as it would cross the
   // Lambda boundary, runs afterwards; `post` waits for it, so a test still sees all a click caused.
   const pendingJobs = new Set<Promise<void>>();
-  const decisionClient = new WebClient(BOT_TOKEN, { slackApiUrl, retryConfig: { retries: 0 } });
+  const decisionClient = new WebClient(BOT_TOKEN, { slackApiUrl, ...SLACK_CLIENTS.worker.options });
   const decisionContext = { policy, store, clock, people: new SlackPeople(), decisions, notifier };
   const handoff: DecisionHandoff = {
     submit: async (job) => {
@@ -249,7 +257,7 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
   const http = createHttpSlackApp({
     signingSecret: SIGNING_SECRET,
     botToken: BOT_TOKEN,
-    clientOptions: { slackApiUrl, retryConfig: { retries: 0 } },
+    clientOptions: { ...SLACK_CLIENTS.app.options, slackApiUrl },
     deps,
     processBeforeResponse: true,
   });

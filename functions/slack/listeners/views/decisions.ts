@@ -17,6 +17,13 @@ const denyMetadata = z.object({
 });
 const extendMetadata = z.object({ requestId: requestIdValue, origin: originSchema });
 
+/**
+ * The job of a modal's submission is named after the modal (one per click on Extend or Deny): the
+ * same submission again — replayed within the signature's 5 minutes, or redelivered — asks for
+ * and decides nothing twice (core/decisions.ts).
+ */
+const jobIdOf = (viewId: string) => (/^[A-Za-z0-9_-]{1,50}$/.test(viewId) ? { jobId: `view:${viewId}` } : {});
+
 export function denyReasonSubmitted(ctx: ListenerContext) {
   return async ({ ack, body }: SubmitArgs) => {
     const parsed = viewSubmissionSchema.safeParse(body);
@@ -45,6 +52,7 @@ export function denyReasonSubmitted(ctx: ListenerContext) {
       slackUserId: parsed.data.user.id,
       origin: meta.origin,
       reason,
+      ...jobIdOf(parsed.data.view.id),
     });
   };
 }
@@ -71,6 +79,7 @@ export function extendSubmitted(ctx: ListenerContext) {
       slackUserId: parsed.data.user.id,
       origin: meta.origin,
       minutes,
+      ...jobIdOf(parsed.data.view.id),
     });
   };
 }

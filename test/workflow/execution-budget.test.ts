@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import { MAX_DURATION_MINUTES } from '../../functions/core/policy';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/shared/clients';
+import { DEFINITION_PATH } from '../../local/step-functions/product-workflow';
+
+// An execution that reaches the top-level TimeoutSeconds ends TIMED_OUT and runs no Catch:
+// Revoke and Finish are skipped. So TimeoutSeconds must cover the longest path the policy allows,
+// derived here from the ASL's own retry budgets and polling bounds, the policy schema's limits
+// and the workers' Lambda timeout. Changing any of them without the others fails this test.
+
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  BackoffRate?: number;
+  MaxAttempts?: number;
+  MaxDelaySeconds?: number;
+}
+interface State {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  Seconds?: number;
+  Choices?: Array<{ Next: string } & Record<string, unknown>>;
+  Catch?: Array<{ Next: string }>;
+  Retry?: Retrier[];
+  Resource?: string;
+  Parameters?: { FunctionName?: string };
+  TimeoutSecondsPath?: string;
+}
+const definition = JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')) as {
+  TimeoutSeconds: number;
+  States: Record<string, State>;
+};
+const states = definition.States;
+const state = (name: string): State => {
+  const found = states[name];
+  if (!found) throw new Error(`No state ${name}`);
+  return found;
+};
+
+/** A failed attempt lasts at most the Lambda's timeout (the function is then killed). */
+const ATTEMPT_SECONDS = FUNCTION_TIMEOUT_SECONDS.worker;
+const MAX_POLICY_SECONDS = MAX_DURATION_MINUTES * 60;
+
+/** Failed attempts a state's Retry allows, and the longest total wait between them (ASL defaults). */
+function retryBudget(name: string): { failedAttempts: number; waitSeconds: number } {
+  let failedAttempts = 0;
+  let waitSeconds = 0;
+  for (const retrier of state(name).Retry ?? []) {
+    const attempts = retrier.MaxAttempts ?? 3;
+    failedAttempts += attempts;
+    for (let retry = 0; retry < attempts; retry++) {
+      const wait = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** retry;
+      waitSeconds += Math.min(wait, retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+    }
+  }
+  return { failedAttempts, waitSeconds };
+}
+
+/** A task: every allowed attempt failing at the Lambda timeout, the last one succeeding as late. */
+function taskSeconds(name: string): number {
+  const { failedAttempts, waitSeconds } = retryBudget(name);
+  return (failedAttempts + 1) * ATTEMPT_SECONDS + waitSeconds;
+}
+
+/** A callback task: failed invocations, then a last attempt that waits out its whole timeout. */
+function callbackSeconds(name: string, timeoutSeconds: number): number {
+  const { failedAttempts, waitSeconds } = retryBudget(name);
+  return failedAttempts * ATTEMPT_SECONDS + waitSeconds + timeoutSeconds;
+}
+
+/** The polling bound of a status Choice: its `attempt NumericLessThan N` rule. */
+function pollBound(choice: string): number {
+  const bounds = JSON.stringify(state(choice).Choices).match(/"NumericLessThan":(\d+)/g) ?? [];
+  const values = bounds.map((b) => Number(b.split(':')[1])).filter((n) => n > 1);
+  expect(values).toHaveLength(1);
+  return values[0] ?? 0;
+}
+
+function successors(name: string): string[] {
+  const s = state(name);
+  return [
+    s.Next,
+    s.Default,
+    ...(s.Choices ?? []).map((c) => c.Next),
+    ...(s.Catch ?? []).map((c) => c.Next),
+  ].filter((next): next is string => typeof next === 'string');
+}
+
+// The longest lifecycle: approval waited out to its limit, a grant and a revoke each polled to
+// their bound, the longest window the policy allows, and the request closed.
+const LONGEST_PATH = [
+  'Validate',
+  'Route',
+  'AwaitApproval',
+  'Grant',
+  'GrantStatus',
+  'WaitForGrant',
+  'CheckGrant',
+  'GrantStatus',
+  'WindowGuard',
+  'AccessWindow',
+  'WindowAction',
+  'EndedEarly',
+  'Revoke',
+  'RevokeStatus',
+  'WaitForRevoke',
+  'CheckRevoke',
+  'RevokeStatus',
+  'RevokeOutcome',
+  'Revoked',
+  'RequestClosed',
+];
+
+function longestPathSeconds(): { total: number; perExtensionSeconds: number } {
+  const grantPolls = pollBound('GrantStatus');
+  const revokePolls = pollBound('RevokeStatus');
+  let total = 0;
+  total += taskSeconds('Validate');
+  total += callbackSeconds('AwaitApproval', MAX_POLICY_SECONDS);
+  total += taskSeconds('Grant');
+  total += grantPolls * ((state('WaitForGrant').Seconds ?? 0) + taskSeconds('CheckGrant'));
+  total += callbackSeconds('AccessWindow', MAX_POLICY_SECONDS);
+  total += taskSeconds('Revoke');
+  total += revokePolls * ((state('WaitForRevoke').Seconds ?? 0) + taskSeconds('CheckRevoke'));
+  total += taskSeconds('Revoked');
+  // An extension: ExtendWindow plans an absolute end (its own retries come out of the window), but
+  // a retried AccessWindow restarts its timer, and the window lasts at least 1 s more.
+  const perExtensionSeconds = callbackSeconds('AccessWindow', 1);
+  return { total, perExtensionSeconds };
+}
+
+describe('the execution timeout', () => {
+  it('follows a real path through the definition', () => {
+    for (let i = 0; i + 1 < LONGEST_PATH.length; i++) {
+      const [from, to] = [LONGEST_PATH[i] ?? '', LONGEST_PATH[i + 1] ?? ''];
+      expect({ from, to: successors(from).includes(to) ? to : successors(from) }).toEqual({ from, to });
+    }
+    // The callbacks wait as long as the policy lets them, through these paths.
+    expect(state('AwaitApproval').TimeoutSecondsPath).toBe('$.validation.approvalTimeoutSeconds');
+    expect(state('AccessWindow').TimeoutSecondsPath).toBe('$.grant.window.seconds');
+    // Every Finish has the budget counted for `Revoked`.
+    const finishes = Object.entries(states).filter(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the ASL's own substitution placeholder
+      ([, s]) => s.Parameters?.FunctionName === '${FinishFunctionArn}',
+    );
+    expect(finishes.length).toBeGreaterThanOrEqual(5);
+    for (const [name] of finishes) expect(taskSeconds(name)).toBeLessThanOrEqual(taskSeconds('Revoked'));
+  });
+
+  it('covers the longest path the policy allows, with every retry and poll', () => {
+    const { total } = longestPathSeconds();
+    expect(total).toBeGreaterThan(2 * MAX_POLICY_SECONDS);
+    expect(definition.TimeoutSeconds).toBeGreaterThanOrEqual(total);
+  });
+
+  it('leaves room for hundreds of extensions whose AccessWindow callback was retried to its limit', () => {
+    const { total, perExtensionSeconds } = longestPathSeconds();
+    const extensionsCovered = Math.floor((definition.TimeoutSeconds - total) / perExtensionSeconds);
+    expect(extensionsCovered).toBeGreaterThanOrEqual(500);
+  });
+
+  it('stays within what Step Functions Standard allows (one year)', () => {
+    expect(definition.TimeoutSeconds).toBeLessThanOrEqual(365 * 24 * 3600);
+  });
+});
