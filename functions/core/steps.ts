@@ -39,6 +39,8 @@ export interface StepDependencies {
   users: UserDirectory;
   notifier: Notifier;
   clock: Clock;
+  /** Where a notification that could not be sent is reported (the function's log). */
+  onNotifyFailed?: (what: string, error: unknown) => void;
 }
 
 const SYSTEM = 'system:workflow';
@@ -568,8 +570,20 @@ export class LifecycleSteps {
         windowEnd(expiresAt),
       );
     else await audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
-    await notifier.updateRequestMessages(record);
-    await notifier.notifyRequester(record, extended ? 'extended' : 'granted');
+    // Access exists now, whatever Slack says: a failed message must not fail the step (its
+    // Catch revokes) — the window and its trail stand, and the person can see it in the Home tab.
+    await this.bestEffort('request messages', () => notifier.updateRequestMessages(record));
+    await this.bestEffort('requester DM', () =>
+      notifier.notifyRequester(record, extended ? 'extended' : 'granted'),
+    );
+  }
+
+  private async bestEffort(what: string, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      this.deps.onNotifyFailed?.(what, error);
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
 import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
+import { errorMessage, errorName } from '../core/errors';
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/policy';
 import type { Clock, Notifier } from '../core/ports';
 import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
@@ -205,6 +206,12 @@ export function lifecycleSteps(): Promise<LifecycleSteps> {
       users: userDirectory(),
       notifier: deferredSlackNotifier,
       clock: systemClock,
+      onNotifyFailed: (what, error) =>
+        logger.warn('notification not sent', {
+          what,
+          errorName: errorName(error),
+          errorMessage: errorMessage(error),
+        }),
     }),
   );
   return steps;
