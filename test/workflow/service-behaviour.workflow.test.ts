@@ -60,7 +60,7 @@ function rewriteResult(targets: WorkerName[], rewrite: (result: Record<string, u
 
 describe('a worker killed at its Lambda timeout (Lambda.Unknown)', () => {
   it('retries Grant, which is idempotent, and the lifecycle completes', async () => {
-    harness = await startHarness({ functionTimeoutMs: 300, wrapHandler: hangOnce('grant') });
+    harness = await startHarness({ functionTimeoutMs: 3000, wrapHandler: hangOnce('grant') });
     const requestId = newId();
     const execution = await harness.start({ requestId, durationMinutes: 1 });
     const result = await harness.finished(execution);
@@ -85,7 +85,7 @@ describe('a worker killed at its Lambda timeout (Lambda.Unknown)', () => {
   });
 
   it('retries the approval callback: the new attempt stores its own token, and the approval reaches it', async () => {
-    harness = await startHarness({ functionTimeoutMs: 300, wrapHandler: hangOnce('request-approval') });
+    harness = await startHarness({ functionTimeoutMs: 3000, wrapHandler: hangOnce('request-approval') });
     const requestId = newId();
     const execution = await harness.start({ requestId, accountId: ACCOUNTS.production, durationMinutes: 1 });
     await tokenStored(harness, requestId, 'approval');
