@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionInput } from '../functions/core/model';
-import { type FunctionName, functionBundling } from '../infra/bundling';
+import { type FunctionName, functionBundling, WORKERS } from '../infra/bundling';
 import { loadWorkerHandlers, type WorkerName } from '../local/step-functions/product-workflow';
 import { type BuiltBundle, buildBundle, deployedFunctions, OUT_ROOT, type SdkChoice } from './bundles';
 import { check, kb, ms, type Row, type SectionResult, type Status } from './lib/report';
@@ -51,7 +51,9 @@ export interface ColdResult {
   samples: ColdSample[];
 }
 
-const isWorker = (name: FunctionName): name is WorkerName => name !== 'slack' && name !== 'reconciler';
+// The state machine's workers (decisions and audit-writer are invoked by other functions and
+// are not measured here).
+const isWorker = (name: FunctionName): name is WorkerName => WORKERS.some((w) => w.name === name);
 
 let userSeq = 0;
 let requestSeq = 0;
