@@ -528,18 +528,8 @@ export class LifecycleSteps {
         before.windowStartedAt !== undefined &&
         Date.parse(before.windowStartedAt) + before.request.durationMinutes * 60_000 ===
           Date.parse(expiresAt);
-      if (first)
-        await audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
       // Otherwise an extension recorded this end: its event again (named by the end) is that copy.
-      else
-        await audit.record(
-          requestId,
-          'window.extended',
-          SYSTEM,
-          'success',
-          { expiresAt },
-          windowEnd(expiresAt),
-        );
+      await this.recordWindow(requestId, expiresAt, !first);
       return;
     }
     // Opening: from before ACTIVE only, so of two runs at once one opens (and announces) it.
@@ -560,22 +550,27 @@ export class LifecycleSteps {
     if (!updated.ok) return;
     const record = updated.value;
     // One event per window end (an extension moves it).
-    if (extended)
-      await audit.record(
-        requestId,
-        'window.extended',
-        SYSTEM,
-        'success',
-        { expiresAt },
-        windowEnd(expiresAt),
-      );
-    else await audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
+    await this.recordWindow(requestId, expiresAt, extended);
     // Access exists now, whatever Slack says: a failed message must not fail the step (its
     // Catch revokes) — the window and its trail stand, and the person can see it in the Home tab.
     await this.bestEffort('request messages', () => notifier.updateRequestMessages(record));
     await this.bestEffort('requester DM', () =>
       notifier.notifyRequester(record, extended ? 'extended' : 'granted'),
     );
+  }
+
+  /** `window.opened` (once per request) or `window.extended` (once per window end). */
+  private recordWindow(requestId: string, expiresAt: string, extended: boolean) {
+    return extended
+      ? this.deps.audit.record(
+          requestId,
+          'window.extended',
+          SYSTEM,
+          'success',
+          { expiresAt },
+          windowEnd(expiresAt),
+        )
+      : this.deps.audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
   }
 
   private async bestEffort(what: string, send: () => Promise<void>): Promise<void> {
