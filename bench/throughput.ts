@@ -19,6 +19,8 @@ export const IDENTITY_CENTER_QUOTA = {
   creationsInFlight: 10,
   provisioningSeconds: 1,
 };
+/** Concurrent callers that submit the burst (see runThroughput). */
+const SUBMITTERS = 50;
 /** Fewest Identity Center calls a request can make: GetUserId, ListAccountAssignments, Create, Describe (grant); Delete, Describe (revoke). */
 export const MIN_CALLS = { grant: 4, revoke: 2 };
 
@@ -74,6 +76,8 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
   const msPerSecond = 1000 / timeScale;
   const stack = await startStack({
     msPerSecond,
+    productOnModelClock: true,
+    slackRateLimits: true,
     users: requests,
     identityCenter: {
       requestsPerSecond: IDENTITY_CENTER_QUOTA.callsPerSecond,
@@ -86,14 +90,34 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
   try {
     const ids = Array.from({ length: requests }, (_, i) => `req-tp-${i + 1}-${Date.now().toString(36)}`);
     const t0 = Date.now();
-    const submitted = await Promise.allSettled(
-      ids.map((requestId, i) =>
-        stack.submit({ requestId, durationMinutes: windowMinutes }, benchUser(i + 1)),
-      ),
+    const modelT0 = stack.clock.now();
+    // History timestamps are model time (productOnModelClock): model ms since the burst began.
+    const sinceStart = (at: Date) => at.getTime() - modelT0;
+    // In production each StartExecution comes from its own Slack function invocation; one
+    // process opening a thousand sockets at once would miss the SFN client's connect timeout, so
+    // the burst is submitted by SUBMITTERS concurrent callers (all of it within seconds).
+    const submitted: PromiseSettledResult<string>[] = new Array(requests);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: SUBMITTERS }, async () => {
+        for (let i = next++; i < requests; i = next++) {
+          const [result] = await Promise.allSettled([
+            stack.submit({ requestId: ids[i] ?? '', durationMinutes: windowMinutes }, benchUser(i + 1)),
+          ]);
+          submitted[i] = result as PromiseSettledResult<string>;
+        }
+      }),
     );
     const submittedAt = Date.now();
-    const arns = submitted.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    // Each started execution with its own request id (a refused submission drops out of both).
+    const executions = submitted.flatMap((s, i) =>
+      s.status === 'fulfilled' ? [{ arn: s.value, id: ids[i] ?? '' }] : [],
+    );
+    const arns = executions.map((s) => s.arn);
     const rejectedSubmissions = submitted.length - arns.length;
+    const submitErrors = submitted.flatMap((s) =>
+      s.status === 'rejected' ? [String(s.reason).slice(0, 80)] : [],
+    );
     await Promise.all(arns.map((arn) => stack.host.waitForExecution(arn)));
     const finishedAt = Date.now();
 
@@ -104,14 +128,19 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
     const retries: number[] = [];
     const grantedAfter: number[] = [];
     const lostReasons: Record<string, number> = {};
-    for (const [index, arn] of arns.entries()) {
+    const retriesByState: Record<string, number> = {};
+    if (submitErrors.length) lostReasons[`submission refused: ${submitErrors[0]}`] = submitErrors.length;
+    for (const { arn, id } of executions) {
       const description = stack.host.describeExecution(arn);
       const history = stack.host.history(arn);
       const granted = history.find((e) => e.type === 'StateEntered' && e.stateName === 'AccessWindow');
       const revoked = history.find((e) => e.type === 'StateEntered' && e.stateName === 'RevokeOutcome');
-      const status = (await requestStore().getRequest(ids[index] ?? ''))?.status;
+      const status = (await requestStore().getRequest(id))?.status;
       transitions.push(stack.host.transitionCount(arn));
-      retries.push(history.filter((e) => e.type === 'StateRetried').length);
+      const retried = history.filter((e) => e.type === 'StateRetried');
+      retries.push(retried.length);
+      for (const e of retried)
+        retriesByState[e.stateName ?? '?'] = (retriesByState[e.stateName ?? '?'] ?? 0) + 1;
       if (description.status !== 'SUCCEEDED' || status !== 'REVOKED' || !granted || !revoked) {
         lost += 1;
         // The error the workflow caught on its way to the failure path, e.g. Grant's retries exhausted.
@@ -133,20 +162,20 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         lostReasons[reason] = (lostReasons[reason] ?? 0) + 1;
         continue;
       }
-      grantedAfter.push(granted.timestamp.getTime() - t0);
-      lastGranted = Math.max(lastGranted, granted.timestamp.getTime() - t0);
-      lastRevoked = Math.max(lastRevoked, revoked.timestamp.getTime() - t0);
+      grantedAfter.push(sinceStart(granted.timestamp) / 1000);
+      lastGranted = Math.max(lastGranted, sinceStart(granted.timestamp) / 1000);
+      lastRevoked = Math.max(lastRevoked, sinceStart(revoked.timestamp) / 1000);
     }
     const counters = stack.identityCenter.standIn.counters();
     const leaked = stack.identityCenter.standIn.listAssignments().length;
     const floor = throughputFloor(requests, windowMinutes * 60);
-    const grantedSeconds = toModelSeconds(lastGranted);
-    const revokedSeconds = toModelSeconds(lastRevoked);
+    const grantedSeconds = lastGranted;
+    const revokedSeconds = lastRevoked;
     const grantRatio = grantedSeconds / floor.allGrantedSeconds;
     const revokeRatio = revokedSeconds / floor.allRevokedSeconds;
     const transitionSummary = summarize(transitions);
     const meanTransitions = transitionSummary.mean;
-    const grantedP50 = toModelSeconds(summarize(grantedAfter).p50);
+    const grantedP50 = summarize(grantedAfter).p50;
     return {
       id: 'throughput',
       title: 'Throughput under quotas',
@@ -159,6 +188,13 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         {
           measure: `${requests} at once: all revoked`,
           result: `${revokedSeconds.toFixed(0)} s; floor ${floor.allRevokedSeconds.toFixed(0)} s; ratio ${revokeRatio.toFixed(2)}`,
+          status: 'INFO',
+        },
+        {
+          // How much of the quota the burst used while it lasted: calls Identity Center answered
+          // (every List page, every revoke) per second of the burst, against its 20/s.
+          measure: 'Identity Center calls answered / quota used while the burst lasted',
+          result: `${counters.calls - counters.errors} calls in ${revokedSeconds.toFixed(0)} s = ${((counters.calls - counters.errors) / revokedSeconds).toFixed(1)}/s of ${IDENTITY_CENTER_QUOTA.callsPerSecond}/s`,
           status: 'INFO',
         },
         {
@@ -197,6 +233,14 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         msPerSecond,
         windowMinutes,
         submitSeconds: toModelSeconds(submittedAt - t0),
+        retriesByState,
+        throttledByOperation: stack.identityCenter.standIn
+          .operationLog()
+          .filter((e) => e.outcome === 'ThrottlingException')
+          .reduce<Record<string, number>>((by, e) => {
+            by[e.operation] = (by[e.operation] ?? 0) + 1;
+            return by;
+          }, {}),
         realDurationSeconds: (finishedAt - t0) / 1000,
         allGrantedSeconds: grantedSeconds,
         grantedP50Seconds: grantedP50,

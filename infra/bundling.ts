@@ -19,6 +19,7 @@ export const ESBUILD_TARGET = `node${NODE_MAJOR}`;
 export const POLICY_FILE_IN_BUNDLE = 'access-policy.yaml';
 
 export type FunctionName =
+  | 'admit'
   | 'validate'
   | 'request-approval'
   | 'grant'
@@ -40,8 +41,9 @@ export interface FunctionEntry {
   substitution?: string;
 }
 
-/** The 8 workers the state machine invokes, in workflow order. */
+/** The 9 workers the state machine invokes, in workflow order. */
 export const WORKERS: readonly FunctionEntry[] = [
+  { name: 'admit', entry: 'functions/admit/index.ts', substitution: 'AdmitFunctionArn' },
   { name: 'validate', entry: 'functions/validate/index.ts', substitution: 'ValidateFunctionArn' },
   {
     name: 'request-approval',

@@ -47,6 +47,7 @@ export interface JitAccessStackProps extends StackProps {
 }
 
 const FUNCTION_DESCRIPTIONS: Record<FunctionName, string> = {
+  admit: "Admission control: reserves a slot for a phase's Identity Center calls at the policy's pace",
   validate: 'Re-checks a request against the policy, resolves the Identity Center user, stores it',
   'request-approval': 'Callback task: stores the approval task token and asks the approvers in Slack',
   grant: 'Creates the account assignment unless the user already holds it',
@@ -79,12 +80,13 @@ export const SLACK_FUNCTIONS: readonly FunctionName[] = [
  * (deleted) by decisions and finish.
  */
 const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
+  admit: { read: ['admission'], update: ['admission'] },
   validate: { read: ['request'], write: ['request'] },
   'request-approval': { read: ['request'], write: ['request', 'token'] },
-  grant: { read: ['request', 'holders'], write: ['request', 'holders'] },
+  grant: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
   'check-grant': { read: ['request', 'holders'], write: ['request', 'holders'] },
   'access-window': { read: ['request'], write: ['request', 'token'] },
-  revoke: { read: ['request', 'holders'], write: ['request', 'holders'] },
+  revoke: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
   'check-revoke': { read: ['holders'], write: ['holders'] },
   finish: { read: ['request'], write: ['request'], delete: ['token'] },
   slack: { read: ['request'], indexes: ['byRequester', 'byStatus'] },
@@ -225,8 +227,9 @@ export class JitAccessStack extends Stack {
       const access = STATE_ACCESS[name];
       if (access) product.bindStateTable(this.stateTable, access);
       // The Slack function writes no events at all: what it starts or hands off is audited by
-      // the function that acts on it.
-      if (name !== 'audit-writer' && name !== 'slack') product.bindAuditWriter(auditWriter.function);
+      // the function that acts on it; Admit only paces (a queued request's trail says nothing new).
+      if (name !== 'audit-writer' && name !== 'slack' && name !== 'admit')
+        product.bindAuditWriter(auditWriter.function);
       if (SLACK_FUNCTIONS.includes(name)) product.bindSlackSecret(this.slackSecret);
     }
     auditWriter.bindAuditTable(this.auditTable, 'append');
@@ -307,7 +310,7 @@ export class JitAccessStack extends Stack {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'jit-access access-request state machine',
     });
-    // Exactly the 8 workers, unqualified ARNs (the ASL passes FunctionName = the ARN).
+    // Exactly the workers, unqualified ARNs (the ASL passes FunctionName = the ARN).
     stateMachineRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'InvokeWorkers',

@@ -29,6 +29,7 @@ export const STATE_ITEM_PREFIXES = {
   request: 'REQUEST#',
   token: 'TOKEN#',
   holders: 'ASSIGNMENT#',
+  admission: 'ADMISSION#',
 } as const;
 export type StateItemKind = keyof typeof STATE_ITEM_PREFIXES;
 
@@ -36,6 +37,8 @@ export interface StateTableAccess {
   read?: readonly StateItemKind[];
   write?: readonly StateItemKind[];
   delete?: readonly StateItemKind[];
+  /** UpdateItem: only the admission schedule, whose reservations must be atomic increments. */
+  update?: readonly StateItemKind[];
   indexes?: readonly string[];
 }
 
@@ -162,6 +165,7 @@ export class ProductFunction extends Construct {
       ['StateTableRead', 'dynamodb:GetItem', access.read],
       ['StateTableWrite', 'dynamodb:PutItem', access.write],
       ['StateTableDelete', 'dynamodb:DeleteItem', access.delete],
+      ['StateTableUpdate', 'dynamodb:UpdateItem', access.update],
     ];
     for (const [sid, action, kinds] of grants) {
       if (!kinds?.length) continue;

@@ -5,7 +5,12 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { StepFunctionsWorkflow } from '../../functions/adapters/step-functions-workflow';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
-import { requestDecisions, requestStore, resetRuntime } from '../../functions/shared/runtime';
+import {
+  requestDecisions,
+  requestStore,
+  resetRuntime,
+  setRuntimeClock,
+} from '../../functions/shared/runtime';
 import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
 import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
 import {
@@ -93,10 +98,18 @@ export interface StackOptions {
   identityCenter?: Omit<IdentityCenterStandInOptions, 'now' | 'sandbox'>;
   /** Real ms of latency the Slack stand-in adds to every Web API call. */
   slackLatencyMs?: number;
+  /** Slack's published rate limits on the stand-in, on the model clock (default off). */
+  slackRateLimits?: boolean;
   /** The access policy (default: config/access-policy.example.yaml). */
   policyFile?: string;
   /** Use a DynamoDB endpoint already running (e.g. dynalite in a process of its own). */
   dynamoEndpoint?: string;
+  /**
+   * The product's clock and the host's (history timestamps, Wait Timestamps) run on the model
+   * clock too, as in the fault campaign: needed wherever the product computes a time the model
+   * world acts on (admission slots). Figures are then read in model time. Default: real time.
+   */
+  productOnModelClock?: boolean;
 }
 
 export interface Stack {
@@ -125,6 +138,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     : await startLocalDynamo();
   const slack = await startSlackApiStandIn({
     latencyMs: options.slackLatencyMs ?? 0,
+    ...(options.slackRateLimits ? { rateLimits: true, now: clock.now } : {}),
     users: people.map((p) => ({ id: p.slackUserId, name: p.email.split('@')[0] ?? p.email, email: p.email })),
   });
   const sandbox = sandboxFileSchema.parse({
@@ -171,9 +185,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   delete process.env.SLACK_SECRET_ARN;
   resetRuntime();
   resetSlackCredentials();
+  const modelNow = () => new Date(clock.now());
+  if (options.productOnModelClock) setRuntimeClock({ now: modelNow });
   await createLocalTables(new DynamoDBClient({}), tables);
 
-  const host = createProductStepFunctions({ msPerSecond: options.msPerSecond });
+  const host = createProductStepFunctions({
+    msPerSecond: options.msPerSecond,
+    ...(options.productOnModelClock ? { now: modelNow } : {}),
+  });
   const endpoint = await startStepFunctionsEndpoint(host);
   env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   env.STATE_MACHINE_ARN = host.stateMachineArn;
@@ -205,6 +224,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return executionArn;
     },
     async close() {
+      if (options.productOnModelClock) setRuntimeClock();
       await host.shutdown();
       await endpoint.close();
       await lambdas.endpoint.close();

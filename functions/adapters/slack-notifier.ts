@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import { RetryableError } from '../core/errors';
 import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
 import { logger } from '../shared/logger';
@@ -7,6 +8,31 @@ import { approvalMessage, escapeText, requesterNotice } from './slack-messages';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
 // updated in place (chat.update) as the request moves.
+
+/**
+ * Slack refusals that pass (a rate limit: the WebClient rejects it instead of sleeping out
+ * Retry-After inside the Lambda; a 5xx or a timeout after the client's own retry) become
+ * RetryableError, which the state machine retries with backoff and jitter. Anything else
+ * (not_in_channel, message_not_found, channel_not_found…) is permanent and passes unchanged.
+ */
+export function classifySlackError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  const transient =
+    code === 'slack_webapi_rate_limited_error' ||
+    code === 'slack_webapi_request_error' ||
+    (code === 'slack_webapi_http_error' && typeof status === 'number' && status >= 500);
+  if (!transient) return error;
+  return new RetryableError(`Slack: ${slackErrorCode(error)}`, { cause: error });
+}
+
+async function slack<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw classifySlackError(error);
+  }
+}
 
 export interface SlackNotifierOptions {
   approvalChannelFor: (record: RequestRecord) => string;
@@ -40,20 +66,16 @@ export class SlackNotifier implements Notifier {
 
   async requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined> {
     const message = approvalMessage(record);
-    if (record.approvalMessage) {
-      await this.client.chat.update({
-        channel: record.approvalMessage.channel,
-        ts: record.approvalMessage.ts,
-        ...message,
-      });
-    }
+    const existing = record.approvalMessage;
+    if (existing)
+      await slack(() => this.client.chat.update({ channel: existing.channel, ts: existing.ts, ...message }));
     // An extension decided by another rule may belong in another channel than the request's
     // message: post it there too, so that rule's approvers see it.
     const channel = this.options.approvalChannelFor(record);
     const posted =
       record.approvalMessage?.channel === channel
         ? undefined
-        : await this.client.chat.postMessage({ channel, ...message });
+        : await slack(() => this.client.chat.postMessage({ channel, ...message }));
     if (this.options.notifyApproversByDm(record)) {
       for (const email of approverEmails) {
         // Best effort: the channel message (whose reference the caller stores) is the approval;
@@ -73,24 +95,25 @@ export class SlackNotifier implements Notifier {
 
   async updateRequestMessages(record: RequestRecord): Promise<void> {
     if (!record.approvalMessage) return;
-    await this.client.chat.update({
-      channel: record.approvalMessage.channel,
-      ts: record.approvalMessage.ts,
-      ...approvalMessage(record),
-    });
+    const { channel, ts } = record.approvalMessage;
+    await slack(() => this.client.chat.update({ channel, ts, ...approvalMessage(record) }));
   }
 
   async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void> {
-    await this.client.chat.postMessage({
-      channel: record.request.requester.slackUserId,
-      ...requesterNotice(record, notice, detail, this.options.portalUrl),
-    });
+    await slack(() =>
+      this.client.chat.postMessage({
+        channel: record.request.requester.slackUserId,
+        ...requesterNotice(record, notice, detail, this.options.portalUrl),
+      }),
+    );
   }
 
   async alert(text: string, record?: RequestRecord): Promise<void> {
     const channel =
       this.options.alertChannel ?? (record ? this.options.approvalChannelFor(record) : undefined);
     if (!channel) return;
-    await this.client.chat.postMessage({ channel, text: `:rotating_light: ${escapeText(text)}` });
+    await slack(() =>
+      this.client.chat.postMessage({ channel, text: `:rotating_light: ${escapeText(text)}` }),
+    );
   }
 }

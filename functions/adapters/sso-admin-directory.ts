@@ -47,9 +47,17 @@ export class SsoAdminDirectory implements AssignmentDirectory {
     private readonly instanceArn: string,
   ) {}
 
+  /**
+   * Calls answered so far (a container runs one invocation at a time): what admission charges
+   * for. A throttled call is not counted: it took none of the quota.
+   */
+  callsAnswered = 0;
+
   private async call<T>(what: string, action: () => Promise<T>): Promise<T> {
     try {
-      return await action();
+      const result = await action();
+      this.callsAnswered++;
+      return result;
     } catch (error) {
       throw classify(error, what);
     }

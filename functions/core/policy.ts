@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { DEFAULT_ADMISSION } from './admission';
 import { parseDurationMinutes } from './duration';
 import { PolicyError } from './errors';
 
@@ -20,6 +21,8 @@ const SLACK_CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
  * (test/workflow/execution-budget.test.ts derives one from the other).
  */
 export const MAX_DURATION_MINUTES = 7 * 24 * 60;
+/** The longest admission.maxWait: a lifecycle Waits at most this long (+1 s) for each admission slot. */
+export const MAX_ADMISSION_WAIT_MINUTES = 60;
 
 const durationText = (label: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -150,6 +153,39 @@ const policySchema = z
       })
       .strict()
       .default({ revokeUntracked: false }),
+    /**
+     * Admission control (core/admission.ts): the Identity Center calls per second the product's
+     * lifecycles take between them (the account's quota is about 20), and how long a grant may
+     * queue before its requester is told to ask again.
+     */
+    admission: z
+      .object({
+        callsPerSecond: z.number().min(1).max(100).default(DEFAULT_ADMISSION.callsPerSecond),
+        maxWait: z
+          .union([z.string(), z.number()])
+          .transform((value, ctx) => {
+            const minutes = typeof value === 'number' ? value : parseDurationMinutes(value);
+            if (
+              minutes === undefined ||
+              !Number.isInteger(minutes) ||
+              minutes < 1 ||
+              minutes > MAX_ADMISSION_WAIT_MINUTES
+            ) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `${JSON.stringify(value)} is not a duration from 1m to ${MAX_ADMISSION_WAIT_MINUTES}m`,
+              });
+              return z.NEVER;
+            }
+            return minutes;
+          })
+          .default(DEFAULT_ADMISSION.maxWaitSeconds / 60),
+      })
+      .strict()
+      .default({
+        callsPerSecond: DEFAULT_ADMISSION.callsPerSecond,
+        maxWait: DEFAULT_ADMISSION.maxWaitSeconds / 60,
+      }),
   })
   .strict();
 

@@ -55,8 +55,8 @@ export interface AwsCallSettings {
 export const SDK_BACKOFF = { baseMs: 100, capMs: 1000 } as const;
 
 export const AWS_CALLS = {
-  // The state machine owns these retries (Validate 25 attempts, Grant/CheckGrant 8, Revoke/
-  // CheckRevoke 25) and the reconciler its own (`transientAttempts`, within a pass). Identity
+  // The state machine owns these retries (Validate, Grant/CheckGrant, Revoke/CheckRevoke: 25
+  // attempts each) and the reconciler its own (`transientAttempts`, within a pass). Identity
   // Center allows ~20 calls/s: an SDK retry 100 ms later meets the same throttle and multiplies
   // the calls of a burst, and a repeated CreateAccountAssignment after a lost answer is the
   // step's to reconcile through the holders record, not the SDK's.
@@ -195,6 +195,11 @@ export function awsClientConfig(settings: Omit<AwsCallSettings, 'usedBy'>) {
       requestTimeout: settings.requestTimeoutMs,
       // @smithy/node-http-handler 4.x only logs a breached requestTimeout unless told to throw.
       throwOnRequestTimeout: true,
+      // No socket pool limit (the SDK's default is 50): a Lambda container runs one invocation at
+      // a time and never reaches it, but where many invocations share a process (the local
+      // stack) a request queued for a socket would count against connectionTimeout and fail.
+      httpAgent: { maxSockets: Number.POSITIVE_INFINITY },
+      httpsAgent: { maxSockets: Number.POSITIVE_INFINITY },
     },
   };
 }
@@ -215,13 +220,14 @@ export const SLACK_CLIENTS = {
   // Notifications and answers from the workers, decisions and the reconciler. One retry of a
   // failed request (Slack's 5xx or a timeout), a second apart; a repeated chat.postMessage after
   // a lost answer posts twice, which the steps' own retries would do anyway. A rate limit is
-  // waited out as Slack asks (retry-after): if that outlasts the Lambda, the step fails with
-  // Lambda.Unknown and its Retry tries again later.
+  // not slept out inside the Lambda (a long Retry-After would hold it past its timeout): the
+  // client rejects it, the notifier turns it into RetryableError (adapters/slack-notifier.ts)
+  // and the state machine retries the step with backoff and jitter.
   worker: {
     options: {
       timeout: 5000,
       retryConfig: { retries: 1, factor: 1, minTimeout: 1000, maxTimeout: 1000, randomize: false },
-      rejectRateLimitedCalls: false,
+      rejectRateLimitedCalls: true,
     },
     usedBy: ['worker', 'decisions', 'reconciler'],
   },

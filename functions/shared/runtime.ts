@@ -5,6 +5,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { WebClient } from '@slack/web-api';
+import { DynamoDbAdmissionSchedule } from '../adapters/dynamodb-admission-schedule';
 import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
 import { DynamoDbRequestStore } from '../adapters/dynamodb-request-store';
 import { IdentityStoreUsers } from '../adapters/identity-store-users';
@@ -13,6 +14,7 @@ import { LambdaDecisionHandoff } from '../adapters/lambda-decisions';
 import { SlackNotifier } from '../adapters/slack-notifier';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
+import { Admission } from '../core/admission';
 import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
 import { errorMessage, errorName } from '../core/errors';
@@ -93,6 +95,18 @@ export function auditTrail(): AuditTrail {
     (event) => logger.info('audit', { audit: event }),
   );
   return audit;
+}
+
+let admissionInstance: Admission | undefined;
+/** Admission control at Identity Center's pace (core/admission.ts), as the policy sets it. */
+export function admission(): Admission {
+  const { callsPerSecond, maxWait } = policy().admission;
+  admissionInstance ??= new Admission(
+    new DynamoDbAdmissionSchedule(dynamoClient(), requiredEnv(ENV.stateTable)),
+    { callsPerSecond, maxWaitSeconds: maxWait * 60 },
+    () => systemClock.now(),
+  );
+  return admissionInstance;
 }
 
 let assignments: SsoAdminDirectory | undefined;
@@ -263,6 +277,7 @@ export function resetRuntime(): void {
   asyncLambda = undefined;
   auditLog = undefined;
   audit = undefined;
+  admissionInstance = undefined;
   assignments = undefined;
   users = undefined;
   workflow = undefined;

@@ -14,6 +14,7 @@ export const DEFINITION_PATH = path.join(__dirname, '../../statemachines/access-
 
 /** Definition substitution → functions/<folder>. */
 export const WORKER_FUNCTIONS = {
+  AdmitFunctionArn: 'admit',
   ValidateFunctionArn: 'validate',
   RequestApprovalFunctionArn: 'request-approval',
   GrantFunctionArn: 'grant',

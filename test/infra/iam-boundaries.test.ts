@@ -27,6 +27,7 @@ import { EXAMPLE_POLICY_FILE, removeOutdirs } from './synth';
 //   REQUEST#<id> / REQUEST           request records
 //   TOKEN#<id> / approval|window     task tokens
 //   ASSIGNMENT#<acct>#<ps>#<user>    holders records (sk HOLDERS)
+//   ADMISSION#identity-center        the admission schedule (sk SCHEDULE)
 
 const policy = parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
 const INSTANCE = policy.identityCenter.instanceArn;
@@ -39,6 +40,7 @@ const GROUP = 'arn:aws:identitystore:::group/9067a1b2c3-89ab-cdef-0123-456789abc
 const REQUEST = item(STATE_TABLE_ITEMS.request);
 const TOKEN = item(STATE_TABLE_ITEMS.token);
 const HOLDERS = item(STATE_TABLE_ITEMS.holders);
+const SCHEDULE = item(STATE_TABLE_ITEMS.admission);
 const AUDIT_EVENT = item('r-1');
 const STATE_ITEMS: Array<[string, Context]> = [
   ['request record', REQUEST],
@@ -410,6 +412,33 @@ describe('holders records (ASSIGNMENT#…)', () => {
   it('are never updated in place or deleted', async () => {
     expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, HOLDERS)).toEqual([]);
     expect(await whoMay('dynamodb:DeleteItem', m.stateTableArn, HOLDERS)).toEqual([]);
+  });
+});
+
+describe('the admission schedule (ADMISSION#…)', () => {
+  it('is moved (UpdateItem) only by admit, grant and revoke, and is the only item anyone may update', async () => {
+    expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, SCHEDULE)).toEqual([
+      'admit',
+      'grant',
+      'revoke',
+    ]);
+    for (const [, context] of [
+      ['request', REQUEST],
+      ['token', TOKEN],
+      ['holders', HOLDERS],
+    ] as const)
+      expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, context)).toEqual([]);
+  });
+
+  it('gives admit nothing else: no other item, no Identity Center, no trail, no invoke', async () => {
+    for (const [, context] of STATE_ITEMS)
+      for (const action of ['dynamodb:GetItem', ...WRITES])
+        expect(await m.can('admit', action, m.stateTableArn, context)).toBe(false);
+    expect(await m.can('admit', 'dynamodb:PutItem', m.stateTableArn, SCHEDULE)).toBe(false);
+    expect(await m.can('admit', 'dynamodb:DeleteItem', m.stateTableArn, SCHEDULE)).toBe(false);
+    for (const [action, resources] of IDENTITY_CENTER_WRITES)
+      expect(await m.can('admit', action, resources[0] as string)).toBe(false);
+    expect(await m.can('admit', 'lambda:InvokeFunction', m.functionArn('audit-writer'))).toBe(false);
   });
 });
 

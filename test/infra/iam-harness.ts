@@ -762,6 +762,7 @@ export const STATE_TABLE_ITEMS = {
   token: 'TOKEN#r-1',
   holders:
     'ASSIGNMENT#222222222222#arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b#u-1',
+  admission: 'ADMISSION#identity-center',
 } as const;
 
 /** The distinct concrete requests that exercise every grant of the template. */

@@ -84,7 +84,7 @@ describe('state machine', () => {
     });
   });
 
-  it('may invoke exactly the 8 workers', () => {
+  it('may invoke exactly the workers', () => {
     const machineRole = logicalId(synth.stack.stateMachine.role.node.defaultChild);
     const invokes = allStatements(synth.template).filter(
       (s) =>
@@ -112,7 +112,11 @@ describe('state machine', () => {
     const arn = (name: FunctionName) => JSON.stringify({ 'Fn::GetAtt': [functionId(name), 'Arn'] });
     for (const { name } of FUNCTIONS) {
       const expected =
-        name === 'audit-writer' ? [] : name === 'slack' ? [arn('decisions')] : [arn('audit-writer')];
+        name === 'audit-writer' || name === 'admit'
+          ? []
+          : name === 'slack'
+            ? [arn('decisions')]
+            : [arn('audit-writer')];
       expect({ name, invokes: targets.get(name) }).toEqual({ name, invokes: expected });
     }
   });
@@ -151,7 +155,7 @@ describe('functions', () => {
       expect(variables).toEqual({
         POLICY_FILE: '/var/task/access-policy.yaml',
         ...(name === 'audit-writer' ? {} : { STATE_TABLE: { Ref: stateTable } }),
-        ...(name === 'audit-writer' || name === 'slack' ? {} : { AUDIT_WRITER_FUNCTION: writer }),
+        ...(['audit-writer', 'slack', 'admit'].includes(name) ? {} : { AUDIT_WRITER_FUNCTION: writer }),
         // The table itself: its one writer, and the reconciler, which reads trails.
         ...(name === 'audit-writer' || name === 'reconciler' ? { AUDIT_TABLE: { Ref: auditTable } } : {}),
         ...(SLACK_FUNCTIONS.includes(name) ? { SLACK_SECRET_ARN: { Ref: secret } } : {}),

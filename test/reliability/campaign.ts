@@ -32,7 +32,7 @@ import {
   startIdentityCenterStandIn,
 } from '../../local/identity-center';
 import { startProductLambdas } from '../../local/lambda/product-functions';
-import { startSlackApiStandIn } from '../../local/slack-api';
+import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api';
 import type { LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import { createProductStepFunctions, type WorkerName } from '../../local/step-functions/product-workflow';
 import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
@@ -91,6 +91,9 @@ export interface CampaignReport {
   /** The first problems found, for the person replaying the seed. */
   findings: string[];
 }
+
+/** Slack stand-in faults: seeded rates per Web API call. */
+export const SLACK_FAULTS = { rateLimitRate: 0.03, internalErrorRate: 0.02 };
 
 export const DEFAULT_FAULTS: CampaignOptions['faults'] = {
   throttleRate: 0.05,
@@ -306,6 +309,7 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
 
 interface Environment {
   clock: ScaledClock;
+  slack: SlackApiStandIn;
   host: LocalStepFunctions;
   identityCenter: IdentityCenterStandIn;
   workflow: Workflow;
@@ -339,8 +343,15 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
   const plans = new Map<string, LifecyclePlan>();
 
   const dynamo = await startLocalDynamo();
+  // Slack as it refuses: its published rate limits (chat.postMessage about 1/s per channel) on
+  // campaign time, plus seeded 429s and 5xx on any call. No notification may decide whether
+  // access exists: the invariants below must hold whatever Slack answers.
   const slack = await startSlackApiStandIn({
     users: PEOPLE.map((p) => ({ id: p.slackUserId, name: p.name, email: p.email })),
+    rateLimits: true,
+    now: () => clock.nowMs(),
+    seed: options.seed,
+    faults: SLACK_FAULTS,
   });
   const identityCenter = await startIdentityCenterStandIn({
     sandbox: SANDBOX,
@@ -424,6 +435,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
 
   return {
     clock,
+    slack: slack.standIn,
     host,
     identityCenter: identityCenter.standIn,
     workflow: stepFunctionsWorkflow(),
@@ -546,9 +558,12 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
             decisions.decide(requestId, actor(first), 'approve'),
             decisions.decide(requestId, actor(first), 'approve'),
           ]);
-          const counted = clicks.filter((c) => c.kind === 'approved' || c.kind === 'approval-recorded');
-          if (counted.length > 1)
-            note(`duplicate click counted ${counted.length} times: ${clicks.map((c) => c.kind).join(',')}`);
+          // Both clicks may answer "recorded" (the second is told what the first did); what
+          // must hold is that the stored decision counts the approver once.
+          const after = await store.getRequest(requestId);
+          const times = (after?.approvals ?? []).filter((a) => a.by === actor(first).email).length;
+          if (times > 1)
+            note(`duplicate click counted ${times} times: ${clicks.map((c) => c.kind).join(',')}`);
           if (needed > 1) await decisions.decide(requestId, actor(second), 'approve');
           break;
         }
@@ -727,9 +742,11 @@ async function settleAndCheck(
 ): Promise<BatchVerdict> {
   // The reconciler's next pass (scheduled every 5 minutes): time moves past every grace,
   // settle and lease period first; a second pass confirms deletions the first one started.
+  const passErrors: string[] = [];
   for (let pass = 0; pass < 2; pass++) {
     env.clock.advance(2 * 3600_000);
-    await reconcilerHandler({}, undefined as unknown as Context);
+    const summary = (await reconcilerHandler({}, undefined as unknown as Context)) as { errors?: string[] };
+    passErrors.push(...(summary.errors ?? []));
   }
   const store = requestStore();
   const permanentKeys = new Set(
@@ -759,7 +776,18 @@ async function settleAndCheck(
     const known = holders
       ? `holders ${holders.state}${holders.preExisting ? ' preExisting' : ''} [${holders.holders}] rev ${holders.revision}`
       : 'no holders record';
-    verdict.leaked.push(`${text} is assigned with no grant behind it (${known})`);
+    // Enough to trace it: the record's deletion and fences, and what the last passes could not do.
+    const detail = holders
+      ? JSON.stringify({
+          deletingBy: holders.deletingBy,
+          deletingFor: holders.deletingFor,
+          deletionRequestId: holders.deletionRequestId,
+          creationsInFlight: holders.creationsInFlight,
+          updatedAt: holders.updatedAt,
+          reconcilerErrors: passErrors.filter((e) => e.includes(assignment.principalId)),
+        })
+      : '';
+    verdict.leaked.push(`${text} is assigned with no grant behind it (${known}) ${detail}`);
   }
   for (const text of permanentKeys)
     if (!present.some((a) => assignmentKeyText(a) === text))
@@ -885,7 +913,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const injected = (name: string) =>
       ic.filter((e) => e.outcome === name && /injected|Rate exceeded/.test(e.errorMessage ?? '')).length;
     const requests = env.identityCenter.assignmentRequests();
+    const slackCounts = env.slack.counters();
     Object.assign(env.counters, {
+      'slack.rate-limited-by-tier': slackCounts.rateLimitedByTier,
+      'slack.rate-limited-injected': slackCounts.rateLimitedInjected,
+      'slack.internal-error': slackCounts.internalErrors,
       'identity-center.throttled': injected('ThrottlingException'),
       'identity-center.conflict': injected('ConflictException'),
       'identity-center.internal-error': injected('InternalServerException'),

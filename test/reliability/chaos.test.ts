@@ -35,6 +35,8 @@ describe('fault-injection campaign (CI sample)', () => {
       'crash.after',
       'identity-center.throttled',
       'reconciler.mid-flight-handler',
+      'slack.rate-limited-injected',
+      'slack.internal-error',
     ])
       expect(report.faults[fault]).toBeGreaterThan(0);
     expect(report.outcomes.REVOKED).toBeGreaterThan(LIFECYCLES / 4);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MAX_DURATION_MINUTES } from '../../functions/core/policy';
+import { MAX_ADMISSION_WAIT_MINUTES, MAX_DURATION_MINUTES } from '../../functions/core/policy';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/shared/clients';
 import { DEFINITION_PATH } from '../../local/step-functions/product-workflow';
 
@@ -41,6 +41,8 @@ const state = (name: string): State => {
 /** A failed attempt lasts at most the Lambda's timeout (the function is then killed). */
 const ATTEMPT_SECONDS = FUNCTION_TIMEOUT_SECONDS.worker;
 const MAX_POLICY_SECONDS = MAX_DURATION_MINUTES * 60;
+/** An admission slot is at most admission.maxWait ahead, rounded up to the second. */
+const MAX_ADMISSION_WAIT_SECONDS = MAX_ADMISSION_WAIT_MINUTES * 60 + 1;
 
 /** Failed attempts a state's Retry allows, and the longest total wait between them (ASL defaults). */
 function retryBudget(name: string): { failedAttempts: number; waitSeconds: number } {
@@ -90,9 +92,15 @@ function successors(name: string): string[] {
 // The longest lifecycle: approval waited out to its limit, a grant and a revoke each polled to
 // their bound, the longest window the policy allows, and the request closed.
 const LONGEST_PATH = [
+  'AdmitValidation',
+  'ValidationSlot',
+  'WaitForValidationSlot',
   'Validate',
   'Route',
   'AwaitApproval',
+  'AdmitGrant',
+  'GrantSlot',
+  'WaitForGrantSlot',
   'Grant',
   'GrantStatus',
   'WaitForGrant',
@@ -116,8 +124,10 @@ function longestPathSeconds(): { total: number; perExtensionSeconds: number } {
   const grantPolls = pollBound('GrantStatus');
   const revokePolls = pollBound('RevokeStatus');
   let total = 0;
+  total += taskSeconds('AdmitValidation') + MAX_ADMISSION_WAIT_SECONDS;
   total += taskSeconds('Validate');
   total += callbackSeconds('AwaitApproval', MAX_POLICY_SECONDS);
+  total += taskSeconds('AdmitGrant') + MAX_ADMISSION_WAIT_SECONDS;
   total += taskSeconds('Grant');
   total += grantPolls * ((state('WaitForGrant').Seconds ?? 0) + taskSeconds('CheckGrant'));
   total += callbackSeconds('AccessWindow', MAX_POLICY_SECONDS);

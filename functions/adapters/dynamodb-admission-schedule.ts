@@ -1,0 +1,82 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AdmissionSchedule } from '../core/admission';
+import { RetryableError } from '../core/errors';
+
+// The admission schedule (core/admission.ts) as one item of the state table:
+//   ADMISSION#identity-center / SCHEDULE   nextFreeMs: when the next reserved call may start
+// Moved with UpdateItem (an atomic `nextFreeMs + :d` under a condition), not read-modify-write:
+// a burst of a thousand executions reserves at once, and a compare-and-swap loop would make them
+// retry each other quadratically. IAM lets only the admission function and Revoke update it, and
+// only items under ADMISSION# (dynamodb:LeadingKeys).
+
+const KEY = { pk: 'ADMISSION#identity-center', sk: 'SCHEDULE' };
+/** The two forms race only while the schedule falls idle; a few rounds settle it. */
+const ROUNDS = 6;
+
+function isConditionalFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client);
+  }
+
+  async reserve(durationMs: number, nowMs: number, latestStartMs?: number): Promise<number | undefined> {
+    for (let round = 0; round < ROUNDS; round++) {
+      // Busy schedule (or none yet): take the next free point, unless it is past the latest
+      // start. One round trip in a burst, when the schedule is busy.
+      try {
+        const updated = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: KEY,
+            UpdateExpression: 'SET nextFreeMs = if_not_exists(nextFreeMs, :now) + :d',
+            ConditionExpression:
+              latestStartMs === undefined
+                ? 'attribute_not_exists(nextFreeMs) OR nextFreeMs >= :now'
+                : 'attribute_not_exists(nextFreeMs) OR (nextFreeMs >= :now AND nextFreeMs <= :latest)',
+            ExpressionAttributeValues: {
+              ':d': durationMs,
+              ':now': nowMs,
+              ...(latestStartMs === undefined ? {} : { ':latest': latestStartMs }),
+            },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        return Number(updated.Attributes?.nextFreeMs) - durationMs;
+      } catch (error) {
+        if (!isConditionalFailure(error)) throw error;
+      }
+      // Idle schedule: start now.
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: KEY,
+            UpdateExpression: 'SET nextFreeMs = :next',
+            ConditionExpression: 'nextFreeMs < :now',
+            ExpressionAttributeValues: { ':next': nowMs + durationMs, ':now': nowMs },
+          }),
+        );
+        return nowMs;
+      } catch (error) {
+        if (!isConditionalFailure(error)) throw error;
+      }
+      // Neither: busy beyond the latest start (refused), or it changed in between (again).
+      if (latestStartMs !== undefined) {
+        const current = await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: KEY, ConsistentRead: true }),
+        );
+        if (Number(current.Item?.nextFreeMs) > latestStartMs) return undefined;
+      }
+    }
+    throw new RetryableError('The admission schedule kept changing');
+  }
+}

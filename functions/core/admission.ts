@@ -1,0 +1,98 @@
+import { AccessError } from './errors';
+
+// Admission control at Identity Center's pace. Identity Center allows about 20 API calls per
+// second per account (shared by its APIs) and a burst above that is answered with
+// ThrottlingException; retrying blind makes 1,000 executions sleep in exponential backoff while
+// the quota goes unused, and some run out of retries. Instead each lifecycle takes a number: it
+// reserves the calls its next phase makes on one shared schedule (a DynamoDB item: atomic
+// updates, so concurrent executions never get the same slot) and its execution Waits until its
+// slot. The schedule hands out `callsPerSecond` calls per second, below the quota so that the
+// reconciler, extra polls and administrators keep some room.
+//
+// Revokes never queue: ending access on time matters more than starting it. A revoke charges its
+// calls to the schedule instead, so the grants reserved after it leave it room.
+
+/** Identity Center calls a phase makes in the common case (what it reserves). */
+export const PHASE_CALLS = {
+  /** Validate: identitystore GetUserId. */
+  validate: 1,
+  /** Grant: ListAccountAssignments, CreateAccountAssignment; CheckGrant's first Describe. */
+  grant: 3,
+  /** Revoke: DeleteAccountAssignment; CheckRevoke's first Describe. */
+  revoke: 2,
+} as const;
+export type AdmissionPhase = keyof typeof PHASE_CALLS;
+
+export interface AdmissionSettings {
+  /** Calls per second the schedule hands out (Identity Center's quota is about 20). */
+  callsPerSecond: number;
+  /** The longest a lifecycle queues for a grant before it is refused and its requester told. */
+  maxWaitSeconds: number;
+}
+
+export const DEFAULT_ADMISSION: AdmissionSettings = { callsPerSecond: 18, maxWaitSeconds: 900 };
+
+/** The shared schedule: when the next call may start, moved forward atomically. */
+export interface AdmissionSchedule {
+  /**
+   * Reserves `durationMs` of schedule at the earliest free point not before `nowMs`, unless that
+   * point is after `latestStartMs`; returns the reserved start, or undefined when refused.
+   */
+  reserve(durationMs: number, nowMs: number, latestStartMs?: number): Promise<number | undefined>;
+}
+
+export interface Admitted {
+  /** When the phase may start: an RFC 3339 timestamp in whole seconds, for a Wait state. */
+  at: string;
+  waitSeconds: number;
+}
+
+export class AdmissionRefused extends AccessError {
+  constructor(message: string) {
+    super('admission-refused', message);
+    this.name = 'AdmissionRefused';
+  }
+}
+
+export class Admission {
+  constructor(
+    private readonly schedule: AdmissionSchedule,
+    private readonly settings: AdmissionSettings,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Reserves a phase's calls; refuses a grant whose slot is further away than maxWaitSeconds. */
+  async admit(phase: 'validate' | 'grant'): Promise<Admitted> {
+    const nowMs = this.now().getTime();
+    // A validation is never refused: it is bounded by the same wait, then runs unpaced.
+    const latest = nowMs + this.settings.maxWaitSeconds * 1000;
+    const start = await this.schedule.reserve(this.durationMs(phase), nowMs, latest);
+    if (start === undefined) {
+      if (phase === 'validate') return { at: wholeSeconds(nowMs), waitSeconds: 0 };
+      throw new AdmissionRefused(
+        `Identity Center is busy: this grant could not start within ${Math.round(this.settings.maxWaitSeconds / 60)} minutes. Please request again later.`,
+      );
+    }
+    // Rounded up to the second: a Wait timestamp in whole seconds, and the calls of one second
+    // (at most callsPerSecond) fit Identity Center's burst.
+    const at = Math.ceil(start / 1000) * 1000;
+    return { at: wholeSeconds(at), waitSeconds: Math.max(0, Math.round((at - nowMs) / 1000)) };
+  }
+
+  /**
+   * Calls charged without waiting: a revoke's (pacing never delays a revoke), or what a phase
+   * made beyond its reservation (a long ListAccountAssignments takes a page per 100 principals).
+   */
+  async charge(calls: number): Promise<void> {
+    if (calls <= 0) return;
+    await this.schedule.reserve((calls * 1000) / this.settings.callsPerSecond, this.now().getTime());
+  }
+
+  private durationMs(phase: AdmissionPhase): number {
+    return (PHASE_CALLS[phase] * 1000) / this.settings.callsPerSecond;
+  }
+}
+
+function wholeSeconds(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}

@@ -1,0 +1,96 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAdmissionSchedule } from '../../functions/adapters/dynamodb-admission-schedule';
+import { Admission, AdmissionRefused, PHASE_CALLS } from '../../functions/core/admission';
+import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
+import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
+
+// Admission control on a real DynamoDB API (dynalite): a burst of concurrent reservations gets
+// distinct, evenly paced slots from one schedule item; a grant past the longest wait is refused
+// without taking a slot; a revoke is charged without waiting.
+
+const TABLES = { stateTable: 'admission-state', auditTable: 'admission-audit' };
+let dynamo: LocalDynamo;
+let client: DynamoDBClient;
+let table = 0;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+  client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynamo.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // The production client settings (retries of unapplied calls, timeouts).
+    ...awsClientConfig(AWS_CALLS.dynamoDb),
+  });
+});
+afterAll(async () => {
+  client.destroy();
+  await dynamo.close();
+});
+
+async function freshSchedule(): Promise<DynamoDbAdmissionSchedule> {
+  table++;
+  const names = { stateTable: `${TABLES.stateTable}-${table}`, auditTable: `${TABLES.auditTable}-${table}` };
+  await createLocalTables(client, names);
+  return new DynamoDbAdmissionSchedule(client, names.stateTable);
+}
+
+const T0 = Date.parse('2026-12-01T09:00:00.000Z');
+
+describe('the admission schedule', () => {
+  it('gives a burst of concurrent reservations distinct slots, back to back from now', async () => {
+    const schedule = await freshSchedule();
+    const starts = await Promise.all(Array.from({ length: 60 }, () => schedule.reserve(100, T0)));
+    const sorted = [...(starts as number[])].sort((a, b) => a - b);
+    expect(sorted).toEqual(Array.from({ length: 60 }, (_, i) => T0 + i * 100));
+  });
+
+  it('starts again at now once the schedule has fallen idle', async () => {
+    const schedule = await freshSchedule();
+    expect(await schedule.reserve(100, T0)).toBe(T0);
+    expect(await schedule.reserve(100, T0 + 5_000)).toBe(T0 + 5_000);
+    expect(await schedule.reserve(100, T0 + 5_000)).toBe(T0 + 5_100);
+  });
+
+  it('refuses a reservation whose slot would be after the latest start, and takes nothing', async () => {
+    const schedule = await freshSchedule();
+    await schedule.reserve(10_000, T0); // the schedule is busy until T0 + 10 s
+    expect(await schedule.reserve(100, T0, T0 + 5_000)).toBeUndefined();
+    expect(await schedule.reserve(100, T0, T0 + 10_000)).toBe(T0 + 10_000);
+  });
+});
+
+describe('admission at Identity Center pace', () => {
+  const settings = { callsPerSecond: 18, maxWaitSeconds: 60 };
+
+  it('paces grants at callsPerSecond calls, Wait timestamps in whole seconds', async () => {
+    const admission = new Admission(await freshSchedule(), settings, () => new Date(T0));
+    const admitted = await Promise.all(Array.from({ length: 60 }, () => admission.admit('grant')));
+    const ats = admitted.map((a) => Date.parse(a.at));
+    for (const a of admitted) expect(a.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // 60 grants × 3 calls at 18 calls/s: the last starts 59 × 3/18 s ≈ 9.8 s after the first.
+    expect(Math.max(...ats) - T0).toBe(10_000);
+    // No second gets more calls than the pace allows.
+    const perSecond = new Map<number, number>();
+    for (const at of ats) perSecond.set(at, (perSecond.get(at) ?? 0) + PHASE_CALLS.grant);
+    for (const calls of perSecond.values()) expect(calls).toBeLessThanOrEqual(settings.callsPerSecond);
+  });
+
+  it('refuses a grant that would queue past maxWait, and tells why', async () => {
+    const schedule = await freshSchedule();
+    await schedule.reserve(120_000, T0); // two minutes of queue
+    const admission = new Admission(schedule, settings, () => new Date(T0));
+    await expect(admission.admit('grant')).rejects.toThrow(AdmissionRefused);
+    await expect(admission.admit('grant')).rejects.toThrow(/could not start within 1 minutes/);
+    // A validation is never refused: it runs now, unpaced.
+    expect(await admission.admit('validate')).toEqual({ at: '2026-12-01T09:00:00Z', waitSeconds: 0 });
+  });
+
+  it('charges a revoke without waiting: the next grant comes after it', async () => {
+    const admission = new Admission(await freshSchedule(), settings, () => new Date(T0));
+    await admission.charge(PHASE_CALLS.revoke);
+    await admission.charge(PHASE_CALLS.revoke);
+    // Two revokes = 4 calls = 222 ms of schedule: the grant waits for the next whole second.
+    expect(await admission.admit('grant')).toEqual({ at: '2026-12-01T09:00:01Z', waitSeconds: 1 });
+  });
+});

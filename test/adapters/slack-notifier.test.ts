@@ -1,0 +1,86 @@
+import { LogLevel, WebClient } from '@slack/web-api';
+import { classifySlackError, SlackNotifier } from '../../functions/adapters/slack-notifier';
+import { RetryableError } from '../../functions/core/errors';
+import type { RequestRecord } from '../../functions/core/model';
+import { SLACK_CLIENTS } from '../../functions/shared/clients';
+import { createManualClock } from '../../local/identity-center';
+import { type RunningSlackApi, startSlackApiStandIn } from '../../local/slack-api';
+
+// The workers' Slack client as deployed (SLACK_CLIENTS.worker) against the Slack stand-in: a
+// rate limit or an outage comes back at once as RetryableError (the state machine retries it with
+// backoff), never as a Lambda asleep on Retry-After; a permanent refusal passes unchanged.
+
+const TOKEN = 'xoxb-notifier';
+const CHANNEL = 'C0APPROVE';
+const clock = createManualClock(Date.UTC(2026, 11, 1, 9));
+let running: RunningSlackApi;
+let notifier: SlackNotifier;
+
+const record = {
+  request: {
+    requestId: 'req-notify-1',
+    requester: { email: 'alice@example.com', slackUserId: 'U0ALICE' },
+    accountId: '222222222222',
+    permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+    durationMinutes: 60,
+    reason: 'Incident 42',
+    requestedAt: '2026-12-01T09:00:00.000Z',
+  },
+  status: 'ACTIVE',
+  approvals: [],
+  revision: 3,
+  updatedAt: '2026-12-01T09:01:00.000Z',
+} as unknown as RequestRecord;
+
+beforeEach(async () => {
+  running = await startSlackApiStandIn({
+    tokens: [TOKEN],
+    now: clock.now,
+    rateLimits: true,
+    users: [{ id: 'U0ALICE', name: 'alice', email: 'alice@example.com' }],
+  });
+  const client = new WebClient(TOKEN, {
+    slackApiUrl: `${running.url}/api/`,
+    logLevel: LogLevel.ERROR,
+    ...SLACK_CLIENTS.worker.options,
+  });
+  notifier = new SlackNotifier(client, {
+    approvalChannelFor: () => CHANNEL,
+    notifyApproversByDm: () => false,
+  });
+});
+afterEach(() => running.close());
+
+describe('the Slack notifier (worker client settings)', () => {
+  it('answers a rate limit at once with RetryableError instead of sleeping out Retry-After', async () => {
+    running.standIn.setFaults({
+      failNext: [{ method: 'chat.postMessage', fault: 'ratelimited', retryAfterSeconds: 30 }],
+    });
+    const started = performance.now();
+    const error = await notifier.notifyRequester(record, 'granted').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect((error as Error).message).toContain('Slack');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // Retried later (as the state machine would), it goes through.
+    await notifier.notifyRequester(record, 'granted');
+    expect(running.standIn.calls('chat.postMessage').map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('turns a Slack outage into RetryableError after the client’s one retry', async () => {
+    running.standIn.setFaults({
+      failNext: [
+        { method: 'chat.postMessage', fault: 'internal_error' },
+        { method: 'chat.postMessage', fault: 'internal_error' },
+      ],
+    });
+    await expect(notifier.alert('boom', record)).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  it('passes a permanent refusal unchanged (the bot removed from the channel)', async () => {
+    running.standIn.removeBotFromChannel(CHANNEL);
+    const error = await notifier.alert('boom', record).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(RetryableError);
+    expect(classifySlackError(error)).toBe(error);
+    expect((error as { data?: { error?: string } }).data?.error).toBe('not_in_channel');
+  });
+});
