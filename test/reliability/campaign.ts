@@ -776,7 +776,11 @@ async function settleAndCheck(
     const known = holders
       ? `holders ${holders.state}${holders.preExisting ? ' preExisting' : ''} [${holders.holders}] rev ${holders.revision}`
       : 'no holders record';
-    // Enough to trace it: the record's deletion and fences, and what the last passes could not do.
+    // Enough to trace it: the record's deletion and fences, what the last passes could not do,
+    // and the trail of the requests the deletion was for.
+    const trails: Record<string, string> = {};
+    for (const id of holders?.deletingFor ?? [])
+      trails[id] = (await auditTrail().list(id)).map((e) => e.action).join(' ');
     const detail = holders
       ? JSON.stringify({
           deletingBy: holders.deletingBy,
@@ -785,6 +789,13 @@ async function settleAndCheck(
           creationsInFlight: holders.creationsInFlight,
           updatedAt: holders.updatedAt,
           reconcilerErrors: passErrors.filter((e) => e.includes(assignment.principalId)),
+          // Identity Center's side: every creation and deletion of this assignment, in order.
+          operations: env.identityCenter
+            .assignmentRequests()
+            .filter((r) => assignmentKeyText(r) === text)
+            .sort((a, b) => a.createdAt - b.createdAt)
+            .map((r) => `${r.kind} ${r.requestId.slice(-4)} ${r.status} @${r.createdAt}→${r.completesAt}`),
+          trails,
         })
       : '';
     verdict.leaked.push(`${text} is assigned with no grant behind it (${known}) ${detail}`);
