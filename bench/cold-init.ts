@@ -78,6 +78,8 @@ async function workerEvent(name: WorkerName, handlers: Record<WorkerName, (e: un
       requestedAt: new Date().toISOString(),
     },
   };
+  // AdmitGrant's payload, as the state machine builds it.
+  if (name === 'admit') return { phase: 'grant', requestId };
   if (name === 'validate') return input;
   const validation = (await handlers.validate(input)) as { principalId: string };
   if (name === 'request-approval') return { taskToken: `bench-token-${requestId}`, requestId };

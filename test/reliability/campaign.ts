@@ -92,6 +92,9 @@ export interface CampaignReport {
   findings: string[];
 }
 
+/** Reconciler passes after a batch at most (two always: the next pass, and one to confirm its deletions). */
+const FINAL_PASSES = 5;
+
 /** Slack stand-in faults: seeded rates per Web API call. */
 export const SLACK_FAULTS = { rateLimitRate: 0.03, internalErrorRate: 0.02 };
 
@@ -309,6 +312,8 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
 
 interface Environment {
   clock: ScaledClock;
+  /** Resolves once no worker invocation is running. */
+  handlersIdle(): Promise<void>;
   slack: SlackApiStandIn;
   host: LocalStepFunctions;
   identityCenter: IdentityCenterStandIn;
@@ -384,13 +389,20 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
   setRuntimeClock(clock);
   await createLocalTables(new DynamoDBClient({}), tables);
 
+  // Invocations still running, even of stopped executions (an in-process handler is not killed
+  // with its execution). Time jumps only once they are done: on AWS a Lambda is dead within its
+  // timeout (30 s), far inside the reconciler's settle period, which a jump would otherwise skip.
+  const inFlight = new Set<Promise<unknown>>();
   const wrapHandler = (name: WorkerName, handler: LambdaHandler): LambdaHandler => {
     const inner = handler;
     const timed: LambdaHandler = async (event: unknown, context: Context) => {
       const t0 = Date.now();
+      const run = inner(event, context);
+      inFlight.add(run);
       try {
-        return await inner(event, context);
+        return await run;
       } finally {
+        inFlight.delete(run);
         if (process.env.CHAOS_TRACE) {
           count(`ms.${name}`, Date.now() - t0);
           count(`n.${name}`);
@@ -435,6 +447,9 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
 
   return {
     clock,
+    async handlersIdle() {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
     slack: slack.standIn,
     host,
     identityCenter: identityCenter.standIn,
@@ -742,8 +757,19 @@ async function settleAndCheck(
 ): Promise<BatchVerdict> {
   // The reconciler's next pass (scheduled every 5 minutes): time moves past every grace,
   // settle and lease period first; a second pass confirms deletions the first one started.
+  // A deletion can fail again on a later pass (FAILED deletions are injected): the reconciler
+  // retries on each pass, every 5 minutes, so up to FINAL_PASSES passes run until every holders
+  // record is at rest; the extra ones are counted.
   const passErrors: string[] = [];
-  for (let pass = 0; pass < 2; pass++) {
+  await env.handlersIdle();
+  for (let pass = 0; pass < FINAL_PASSES; pass++) {
+    if (pass >= 2) {
+      const busy = (await requestStore().listHolders()).some(
+        (h) => h.state === 'DELETING' || h.state === 'CREATING' || (h.creationsInFlight?.length ?? 0) > 0,
+      );
+      if (!busy) break;
+      env.counters['reconciler.extra-final-passes'] = (env.counters['reconciler.extra-final-passes'] ?? 0) + 1;
+    }
     env.clock.advance(2 * 3600_000);
     const summary = (await reconcilerHandler({}, undefined as unknown as Context)) as { errors?: string[] };
     passErrors.push(...(summary.errors ?? []));
@@ -944,7 +970,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       .filter(
         ([name]) =>
           !/^(window|approval|ms|n)\./.test(name) &&
-          !['unexpected-click-answers', 'driver-errors'].includes(name),
+          !['unexpected-click-answers', 'driver-errors', 'reconciler.extra-final-passes'].includes(name),
       )
       .reduce((sum, [, n]) => sum + n, 0);
     report.wallMs = Date.now() - started;
