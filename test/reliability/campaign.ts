@@ -768,7 +768,8 @@ async function settleAndCheck(
         (h) => h.state === 'DELETING' || h.state === 'CREATING' || (h.creationsInFlight?.length ?? 0) > 0,
       );
       if (!busy) break;
-      env.counters['reconciler.extra-final-passes'] = (env.counters['reconciler.extra-final-passes'] ?? 0) + 1;
+      env.counters['reconciler.extra-final-passes'] =
+        (env.counters['reconciler.extra-final-passes'] ?? 0) + 1;
     }
     env.clock.advance(2 * 3600_000);
     const summary = (await reconcilerHandler({}, undefined as unknown as Context)) as { errors?: string[] };
