@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AdmissionSchedule } from '../core/admission';
 import { RetryableError } from '../core/errors';
+import { isConditionalFailure } from './transient-errors';
 
 // The admission schedule (core/admission.ts) as one item of the state table:
 //   ADMISSION#identity-center / SCHEDULE   nextFreeMs: when the next reserved call may start
@@ -13,10 +14,6 @@ import { RetryableError } from '../core/errors';
 const KEY = { pk: 'ADMISSION#identity-center', sk: 'SCHEDULE' };
 /** The two forms race only while the schedule falls idle; a few rounds settle it. */
 const ROUNDS = 6;
-
-function isConditionalFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
   private readonly doc: DynamoDBDocumentClient;

@@ -1,8 +1,9 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AuditConflictError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
 import type { AppendOutcome, AuditLog } from '../core/ports';
+import { isConditionalFailure } from './transient-errors';
 
 // Append-only audit table: pk = request id, sk = "EVENT#<event id>". The key names the event, not
 // its time: a retried step derives the same id (core/audit.ts) but not the same clock, and must
@@ -78,13 +79,6 @@ export class DynamoDbAuditLog implements AuditLog {
         Date.parse(a.at) - Date.parse(b.at) || a.at.localeCompare(b.at) || a.eventId.localeCompare(b.eventId),
     );
   }
-}
-
-function isConditionalFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
-  );
 }
 
 /** JSON with sorted keys, so two reads of the same event compare equal. */

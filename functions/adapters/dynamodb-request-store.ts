@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -10,6 +10,7 @@ import {
 import { RetryableError } from '../core/errors';
 import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
 import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
+import { isConditionalFailure } from './transient-errors';
 
 // One table for live state: requests, task tokens, assignment holders. Conditional writes
 // (status + revision) make every change safe against concurrent clicks and step retries.
@@ -50,13 +51,6 @@ const holdersKey = (key: AssignmentKey) => ({
   pk: `ASSIGNMENT#${key.accountId}#${key.permissionSetArn}#${key.principalId}`,
   sk: 'HOLDERS',
 });
-
-function isConditionalFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
-  );
-}
 
 /** What `updateRequest` answers for a change that changes nothing: the stored record, unwritten. */
 const UNCHANGED = Symbol('unchanged');

@@ -20,3 +20,8 @@ export function isTransientAwsError(error: unknown): error is Error {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return typeof status === 'number' && status >= 500;
 }
+
+/** A conditional write that lost (by name: the error may come from another copy of the SDK). */
+export function isConditionalFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
