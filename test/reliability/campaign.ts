@@ -492,6 +492,32 @@ function lossy(workflow: Workflow): Workflow {
   };
 }
 
+/**
+ * Clicks as the decisions function receives them: Lambda redelivers an asynchronous job whose run
+ * threw (a Slack refusal while answering, say) up to twice, and the redelivery completes what the
+ * first run left undone (functions/core/decisions.ts).
+ */
+function redelivered(decisions: RequestDecisions, onRedelivery: () => void): RequestDecisions {
+  const deliver = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        onRedelivery();
+      }
+    }
+  };
+  return new Proxy(decisions, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      return typeof value === 'function'
+        ? (...args: unknown[]) => deliver(() => value.apply(target, args))
+        : value;
+    },
+  });
+}
+
 async function waitUntil(probe: () => Promise<boolean> | boolean, realMs = 4000): Promise<boolean> {
   const deadline = Date.now() + realMs;
   while (Date.now() < deadline) {
@@ -503,13 +529,6 @@ async function waitUntil(probe: () => Promise<boolean> | boolean, realMs = 4000)
 
 async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void> {
   const { requestId } = plan;
-  const count = (name: string) => {
-    env.counters[name] = (env.counters[name] ?? 0) + 1;
-  };
-  const note = (problem: string) => {
-    if (env.findings.length < 50) env.findings.push(`${requestId}: ${problem}`);
-    count('unexpected-click-answers');
-  };
   await sleep(plan.startDelayMs);
   const input: ExecutionInput = {
     version: 1,
@@ -529,6 +548,31 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
     finished = true;
   });
   const background: Array<Promise<unknown>> = [];
+  try {
+    await driveLifecycle(env, plan, executionArn, () => finished, background);
+  } finally {
+    // A driver that failed (a click the person would repeat) still waits for its execution:
+    // the batch's checks must not start while it runs.
+    await done;
+    await Promise.allSettled(background);
+  }
+}
+
+async function driveLifecycle(
+  env: Environment,
+  plan: LifecyclePlan,
+  executionArn: string,
+  isFinished: () => boolean,
+  background: Array<Promise<unknown>>,
+): Promise<void> {
+  const { requestId } = plan;
+  const count = (name: string) => {
+    env.counters[name] = (env.counters[name] ?? 0) + 1;
+  };
+  const note = (problem: string) => {
+    if (env.findings.length < 50) env.findings.push(`${requestId}: ${problem}`);
+    count('unexpected-click-answers');
+  };
   if (plan.reconcilerPass) {
     const pass = plan.reconcilerPass;
     background.push(
@@ -536,16 +580,16 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
     );
   }
   const store = requestStore();
-  const decisions = await requestDecisions();
+  const decisions = redelivered(await requestDecisions(), () => count('approval.redelivered-job'));
   const record = () => store.getRequest(requestId);
 
   const waitedIn = (state: string) => env.waited.get(executionArn)?.has(state) ?? false;
 
   // Approval.
-  await waitUntil(() => finished || waitedIn('AwaitApproval') || waitedIn('AccessWindow'), 10_000);
+  await waitUntil(() => isFinished() || waitedIn('AwaitApproval') || waitedIn('AccessWindow'), 10_000);
   const stored = waitedIn('AwaitApproval') ? await record() : undefined;
   const rule = stored?.ruleName ? findRule(policy(), stored.ruleName) : undefined;
-  if (!finished && stored?.status === 'PENDING_APPROVAL' && rule && rule.approval !== 'none') {
+  if (!isFinished() && stored?.status === 'PENDING_APPROVAL' && rule && rule.approval !== 'none') {
     const requesterEmail = plan.requester.email;
     const approvers = PEOPLE.filter(
       (p) => p.email !== requesterEmail && policy().groups.sre?.includes(p.email),
@@ -559,7 +603,7 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       for (const person of people.slice(0, needed))
         await decisions.decide(requestId, actor(person), 'approve');
     };
-    if (!finished && first && second) {
+    if (!isFinished() && first && second) {
       count(`approval.${plan.approval}`);
       switch (plan.approval) {
         case 'approve':
@@ -631,9 +675,9 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
   }
 
   // The access window.
-  const windowOpen = await waitUntil(() => finished || waitedIn('AccessWindow'), 10_000);
-  const active = windowOpen && !finished ? await record() : undefined;
-  if (windowOpen && !finished && active?.status === 'ACTIVE' && active.expiresAt) {
+  const windowOpen = await waitUntil(() => isFinished() || waitedIn('AccessWindow'), 10_000);
+  const active = windowOpen && !isFinished() ? await record() : undefined;
+  if (windowOpen && !isFinished() && active?.status === 'ACTIVE' && active.expiresAt) {
     const me = actor(plan.requester);
     const windowMs = Date.parse(active.expiresAt) - env.clock.nowMs();
     const at = (fraction: number) => sleep(env.clock.realMs(windowMs * fraction));
@@ -700,8 +744,6 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       }
     }
   }
-  await done;
-  await Promise.allSettled(background);
 }
 
 async function reconcilerPassMidFlight(
