@@ -64,7 +64,11 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  async requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined> {
+  async requestApproval(
+    record: RequestRecord,
+    approverEmails: string[],
+    keep: (message: MessageRef) => Promise<void>,
+  ): Promise<void> {
     const message = approvalMessage(record);
     const existing = record.approvalMessage;
     if (existing)
@@ -76,9 +80,11 @@ export class SlackNotifier implements Notifier {
       record.approvalMessage?.channel === channel
         ? undefined
         : await slack(() => this.client.chat.postMessage({ channel, ...message }));
+    if (!record.approvalMessage && posted?.channel && posted.ts)
+      await keep({ channel: posted.channel, ts: posted.ts });
     if (this.options.notifyApproversByDm(record)) {
       for (const email of approverEmails) {
-        // Best effort: the channel message (whose reference the caller stores) is the approval;
+        // Best effort: the channel message (whose reference is kept already) is the approval;
         // one approver's DM failing (a 429, a deactivated user) must not fail the step and post
         // it again on the retry.
         try {
@@ -89,8 +95,6 @@ export class SlackNotifier implements Notifier {
         }
       }
     }
-    if (record.approvalMessage) return undefined;
-    return posted?.channel && posted.ts ? { channel: posted.channel, ts: posted.ts } : undefined;
   }
 
   async updateRequestMessages(record: RequestRecord): Promise<void> {

@@ -3,7 +3,7 @@ import {
   DeleteAccountAssignmentCommand,
   DescribeAccountAssignmentCreationStatusCommand,
   DescribeAccountAssignmentDeletionStatusCommand,
-  ListAccountAssignmentsCommand,
+  paginateListAccountAssignments,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { AccessError, RetryableError } from '../core/errors';
@@ -65,24 +65,24 @@ export class SsoAdminDirectory implements AssignmentDirectory {
 
   async listUserPrincipals(accountId: string, permissionSetArn: string): Promise<string[]> {
     const principals: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call('ListAccountAssignments', () =>
-        this.client.send(
-          new ListAccountAssignmentsCommand({
-            InstanceArn: this.instanceArn,
-            AccountId: accountId,
-            PermissionSetArn: permissionSetArn,
-            NextToken: nextToken,
-          }),
-        ),
-      );
-      for (const assignment of page.AccountAssignments ?? []) {
-        if (assignment.PrincipalType === 'USER' && assignment.PrincipalId)
-          principals.push(assignment.PrincipalId);
+    // 100 per page, the most the API allows (ListAccountAssignments, MaxResults 1-100 in the
+    // IAM Identity Center API reference; its default is not documented): each page is a call
+    // against the quota.
+    const pages = paginateListAccountAssignments(
+      { client: this.client, pageSize: 100 },
+      { InstanceArn: this.instanceArn, AccountId: accountId, PermissionSetArn: permissionSetArn },
+    );
+    try {
+      for await (const page of pages) {
+        this.callsAnswered++;
+        for (const assignment of page.AccountAssignments ?? []) {
+          if (assignment.PrincipalType === 'USER' && assignment.PrincipalId)
+            principals.push(assignment.PrincipalId);
+        }
       }
-      nextToken = page.NextToken;
-    } while (nextToken);
+    } catch (error) {
+      throw classify(error, 'ListAccountAssignments');
+    }
     return principals;
   }
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
+import { bestEffort, type OnFailed } from './best-effort';
 import { formatMinutes } from './duration';
 import {
   countingApprovals,
@@ -31,6 +32,8 @@ export interface DecisionDependencies {
   workflow: Workflow;
   notifier: Notifier;
   clock: Clock;
+  /** Where a message that could not be re-rendered after a decision is reported. */
+  onNotifyFailed?: OnFailed;
 }
 
 export interface Actor {
@@ -144,7 +147,8 @@ export class RequestDecisions {
       { step: 'decide', key: `approval:${by}` },
     );
     if (record.status === 'PENDING_APPROVAL' && record.approvals.length < required) {
-      await this.deps.notifier.updateRequestMessages(record);
+      const recorded = record;
+      await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(recorded));
       return { kind: 'approval-recorded', record, remaining: required - record.approvals.length };
     }
     let approvedHere = false;
@@ -167,9 +171,15 @@ export class RequestDecisions {
         })
       : 'expired';
     if (sent === 'expired') return { kind: 'expired', record };
-    await this.deps.notifier.updateRequestMessages(record);
-    await this.deps.notifier.notifyRequester(record, 'approved');
+    const approved = record;
+    await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(approved));
+    await this.notify('requester DM', () => this.deps.notifier.notifyRequester(approved, 'approved'));
     return { kind: 'approved', record };
+  }
+
+  /** After a decision is stored, Slack only reports it: a refusal never fails the click. */
+  private notify(what: string, send: () => Promise<void>): Promise<void> {
+    return bestEffort(what, send, this.deps.onNotifyFailed);
   }
 
   /** "End access now": the requester (or an approver of the rule) ends the window early. */
@@ -328,20 +338,20 @@ export class RequestDecisions {
         : { kind: 'not-active', record: stored.current ?? record };
     await this.auditExtensionRequested(stored.value, by, pending);
     // The notifier routes by the record's rule (channel, approver DMs): here the extension's.
-    const message = await notifier.requestApproval(
+    let latest = stored.value;
+    await notifier.requestApproval(
       { ...stored.value, ruleName: rule.name },
       pending.approvers,
+      async (message) => {
+        const kept = await store.updateRequest(
+          requestId,
+          ['ACTIVE'],
+          { approvalMessage: message },
+          (c) => !c.approvalMessage,
+        );
+        if (kept.ok) latest = kept.value;
+      },
     );
-    let latest = stored.value;
-    if (message && !latest.approvalMessage) {
-      const kept = await store.updateRequest(
-        requestId,
-        ['ACTIVE'],
-        { approvalMessage: message },
-        (c) => !c.approvalMessage,
-      );
-      if (kept.ok) latest = kept.value;
-    }
     return { kind: 'extension-needs-approval', record: latest };
   }
 
@@ -409,11 +419,13 @@ export class RequestDecisions {
         },
         pendingOccurrence(pending, 'refused'),
       );
-      await notifier.updateRequestMessages(cleared.value);
-      await notifier.notifyRequester(
-        cleared.value,
-        'denied',
-        `Extension of ${formatMinutes(pending.minutes)} was refused: ${why}`,
+      await this.notify('request messages', () => notifier.updateRequestMessages(cleared.value));
+      await this.notify('requester DM', () =>
+        notifier.notifyRequester(
+          cleared.value,
+          'denied',
+          `Extension of ${formatMinutes(pending.minutes)} was refused: ${why}`,
+        ),
       );
       return { kind: 'not-allowed', reason: `The policy no longer allows this extension. ${why}` };
     }
@@ -454,11 +466,13 @@ export class RequestDecisions {
         { extensionMinutes: pending.minutes, rule: rule.name, reason: reason ?? null },
         pendingOccurrence(pending, 'denied'),
       );
-      await notifier.updateRequestMessages(cleared.value);
-      await notifier.notifyRequester(
-        cleared.value,
-        'denied',
-        `Extension of ${formatMinutes(pending.minutes)} was denied${reason ? `: ${reason}` : '.'}`,
+      await this.notify('request messages', () => notifier.updateRequestMessages(cleared.value));
+      await this.notify('requester DM', () =>
+        notifier.notifyRequester(
+          cleared.value,
+          'denied',
+          `Extension of ${formatMinutes(pending.minutes)} was denied${reason ? `: ${reason}` : '.'}`,
+        ),
       );
       return { kind: 'not-allowed', reason: 'Extension denied.' };
     }
@@ -491,7 +505,7 @@ export class RequestDecisions {
       );
       if (!saved.ok) return saved.current ? RETRY : { kind: 'not-found' };
       await approved(pendingOccurrence(pending, `approved:${by}`));
-      await notifier.updateRequestMessages(saved.value);
+      await this.notify('request messages', () => notifier.updateRequestMessages(saved.value));
       return { kind: 'approval-recorded', record: saved.value, remaining: required - approvals.length };
     }
     return this.applyExtension(

@@ -97,8 +97,16 @@ export type RequesterNotice =
 
 /** Slack, as the core sees it. */
 export interface Notifier {
-  /** Posts the approval request (channel + approver DMs); returns the channel message. */
-  requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined>;
+  /**
+   * Posts the approval request: the channel message, handed to `keep` as soon as it is posted
+   * (before any DM, so a run that dies later never posts it twice), then the approver DMs, which
+   * are best-effort.
+   */
+  requestApproval(
+    record: RequestRecord,
+    approverEmails: string[],
+    keep: (message: MessageRef) => Promise<void>,
+  ): Promise<void>;
   /** Re-renders the request's messages (channel message, requester DM) from the record. */
   updateRequestMessages(record: RequestRecord): Promise<void>;
   /** A direct message to the requester. */

@@ -1,4 +1,5 @@
 import type { AuditTrail } from './audit';
+import { bestEffort } from './best-effort';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import {
   type AssignmentKey,
@@ -196,7 +197,7 @@ class Pass {
       for (const record of records) {
         if (record.closedAt) continue;
         this.report.requestsChecked++;
-        await this.guarded(`request ${record.request.requestId}`, () => this.reviewRequest(record));
+        await this.bestEffort(`request ${record.request.requestId}`, () => this.reviewRequest(record));
       }
     }
     let holders: HoldersRecord[] = [];
@@ -207,7 +208,7 @@ class Pass {
     }
     for (const record of holders) {
       this.report.holdersChecked++;
-      await this.guarded(`assignment ${assignmentKeyText(record)}`, () => this.reviewHolders(record));
+      await this.bestEffort(`assignment ${assignmentKeyText(record)}`, () => this.reviewHolders(record));
     }
     this.report.finishedAt = this.deps.clock.now().toISOString();
     return this.report;
@@ -734,21 +735,9 @@ class Pass {
     return this.bestEffort('alert', () => this.deps.notifier.alert(text, record));
   }
 
-  /** Slack being down must not stop a pass that is removing access. */
-  private async bestEffort(what: string, action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      this.fail(what, error);
-    }
-  }
-
-  private async guarded(what: string, action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      this.fail(what, error);
-    }
+  /** Slack being down, or one record failing, must not stop a pass that is removing access. */
+  private bestEffort(what: string, action: () => Promise<void>): Promise<void> {
+    return bestEffort(what, action, (failed, error) => this.fail(failed, error));
   }
 
   private fail(what: string, error: unknown): void {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
+import { bestEffort, type OnFailed } from './best-effort';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import {
   type AccessRequest,
@@ -40,7 +41,7 @@ export interface StepDependencies {
   notifier: Notifier;
   clock: Clock;
   /** Where a notification that could not be sent is reported (the function's log). */
-  onNotifyFailed?: (what: string, error: unknown) => void;
+  onNotifyFailed?: OnFailed;
 }
 
 const SYSTEM = 'system:workflow';
@@ -319,15 +320,15 @@ export class LifecycleSteps {
       { approvers: approvers.join(','), required: record.approvalsRequired ?? 1 },
       { step: 'request-approval' },
     );
-    const message = await notifier.requestApproval(record, approvers);
     // The first message kept wins: a concurrent run (which asked too) does not replace it.
-    if (message)
+    await notifier.requestApproval(record, approvers, async (message) => {
       await store.updateRequest(
         requestId,
         ['PENDING_APPROVAL'],
         { approvalMessage: message },
         (current) => !current.approvalMessage,
       );
+    });
   }
 
   /** Grant: creates the assignment unless the user already holds it; registers this request as a holder. */
@@ -573,12 +574,8 @@ export class LifecycleSteps {
       : this.deps.audit.record(requestId, 'window.opened', SYSTEM, 'success', { expiresAt }, WINDOW_OPENED);
   }
 
-  private async bestEffort(what: string, send: () => Promise<void>): Promise<void> {
-    try {
-      await send();
-    } catch (error) {
-      this.deps.onNotifyFailed?.(what, error);
-    }
+  private bestEffort(what: string, send: () => Promise<void>): Promise<void> {
+    return bestEffort(what, send, this.deps.onNotifyFailed);
   }
 
   /**

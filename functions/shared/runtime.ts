@@ -17,7 +17,6 @@ import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
 import { Admission } from '../core/admission';
 import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
-import { errorMessage, errorName } from '../core/errors';
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/policy';
 import type { Clock, Notifier } from '../core/ports';
 import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
@@ -27,7 +26,7 @@ import { SlackPeople } from '../slack/people';
 import { AWS_CALLS, awsClientConfig, SLACK_CLIENTS } from './clients';
 import { ENV, optionalEnv, requiredEnv } from './config';
 import { sortableIds } from './ids';
-import { logger } from './logger';
+import { logger, notificationNotSent } from './logger';
 import { loadSlackCredentials } from './slack-credentials';
 
 // Wires adapters to the core, once per container. Everything is built on first use so a
@@ -220,12 +219,7 @@ export function lifecycleSteps(): Promise<LifecycleSteps> {
       users: userDirectory(),
       notifier: deferredSlackNotifier,
       clock: systemClock,
-      onNotifyFailed: (what, error) =>
-        logger.warn('notification not sent', {
-          what,
-          errorName: errorName(error),
-          errorMessage: errorMessage(error),
-        }),
+      onNotifyFailed: notificationNotSent,
     }),
   );
   return steps;
@@ -242,6 +236,7 @@ export function requestDecisions(): Promise<RequestDecisions> {
         workflow: stepFunctionsWorkflow(),
         notifier: n,
         clock: systemClock,
+        onNotifyFailed: notificationNotSent,
       }),
   );
   return decisions;

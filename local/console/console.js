@@ -534,7 +534,14 @@ function renderPanels(snap) {
   $('executions').replaceChildren(
     table(
       ['Execution', 'Status', 'Waiting in'],
-      snap.executions.map((e) => [shortId(e.name), tag(e.status), e.waitingIn.join(', ')]),
+      snap.executions.map((e) => [
+        shortId(e.name),
+        tag(e.status),
+        // Admission control: the execution waits for its slot at Identity Center's pace.
+        e.admissionSlot
+          ? `admission: ${e.admissionSlot.phase} slot at ${time(Date.parse(e.admissionSlot.at))}`
+          : e.waitingIn.join(', '),
+      ]),
       'No executions yet.',
     ),
   );

@@ -4,7 +4,7 @@ import type { AuditEvent, RequestRecord } from '../../functions/core/model';
 import type { Policy } from '../../functions/core/policy';
 import type { RunningIdentityCenter } from '../identity-center/server';
 import type { RunningSlackApi } from '../slack-api/server';
-import type { LocalStepFunctions } from '../step-functions/local-step-functions';
+import type { ExecutionHistoryEvent, LocalStepFunctions } from '../step-functions/local-step-functions';
 import type { SandboxConfig } from './sandbox-file';
 import type { SignedSlackClient } from './signed-client';
 import { normalizeBlocks } from './slack-payloads';
@@ -220,6 +220,7 @@ export class SandboxState {
           stopDate: e.stopDate?.toISOString() ?? null,
           error: e.error ?? null,
           waitingIn: stepFunctions.waitingTasks(e.executionArn).map((t) => t.stateName),
+          admissionSlot: e.status === 'RUNNING' ? admissionSlot(stepFunctions.history(e.executionArn)) : null,
         })),
       slackCalls: (slack?.standIn.calls() ?? []).slice(-60).map((c) => ({
         seq: c.seq,
@@ -231,4 +232,15 @@ export class SandboxState {
       })),
     };
   }
+}
+
+/**
+ * The slot an execution waits for in WaitForValidationSlot or WaitForGrantSlot (admission control
+ * pacing Identity Center calls), read from the state it is in: `{phase, at}`, or null.
+ */
+function admissionSlot(history: ExecutionHistoryEvent[]): { phase: string; at: string } | null {
+  const current = history.filter((e) => e.type === 'StateEntered').at(-1);
+  const phase = /^WaitFor(Validation|Grant)Slot$/.exec(current?.stateName ?? '')?.[1];
+  const at = (current?.input as { admission?: { at?: unknown } } | undefined)?.admission?.at;
+  return phase && typeof at === 'string' ? { phase: phase.toLowerCase(), at } : null;
 }

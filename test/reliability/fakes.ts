@@ -366,9 +366,14 @@ export class RecordingNotifier implements Notifier {
   readonly approvalRequests: Array<{ requestId: string; approvers: string[] }> = [];
   readonly updates: string[] = [];
 
-  async requestApproval(record: RequestRecord, approverEmails: string[]): Promise<MessageRef | undefined> {
+  async requestApproval(
+    record: RequestRecord,
+    approverEmails: string[],
+    keep: (message: MessageRef) => Promise<void>,
+  ): Promise<void> {
     this.approvalRequests.push({ requestId: record.request.requestId, approvers: approverEmails });
-    return { channel: 'C0APPROVALS', ts: `${this.approvalRequests.length}.000` };
+    if (!record.approvalMessage)
+      await keep({ channel: 'C0APPROVALS', ts: `${this.approvalRequests.length}.000` });
   }
   async updateRequestMessages(record: RequestRecord) {
     this.updates.push(record.request.requestId);

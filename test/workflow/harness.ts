@@ -4,7 +4,7 @@ import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
 import { auditTrail, requestDecisions, requestStore, resetRuntime } from '../../functions/shared/runtime';
 import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
 import { startProductLambdas } from '../../local/lambda/product-functions';
-import { startSlackApiStandIn } from '../../local/slack-api';
+import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import {
   createProductStepFunctions,
@@ -34,6 +34,8 @@ export const PERMISSION_SETS = {
 export interface Harness {
   host: LocalStepFunctions;
   identityCenter: IdentityCenterMock;
+  /** The Slack Web API stand-in, for its refusals (a removed bot, an archived channel, faults). */
+  slack: SlackApiStandIn;
   slackCalls(method?: string): Array<{ method: string; args: Record<string, unknown> }>;
   start(request: Partial<AccessRequest> & { requestId: string }): Promise<string>;
   finished(executionArn: string): Promise<ReturnType<LocalStepFunctions['describeExecution']>>;
@@ -91,6 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const harness: Harness = {
     host,
     identityCenter,
+    slack: slack.standIn,
     slackCalls: (method) =>
       slack.standIn
         .calls(method ? { method } : undefined)
