@@ -37,7 +37,11 @@ beforeEach(async () => {
     tokens: [TOKEN],
     now: clock.now,
     rateLimits: true,
-    users: [{ id: 'U0ALICE', name: 'alice', email: 'alice@example.com' }],
+    users: [
+      { id: 'U0ALICE', name: 'alice', email: 'alice@example.com' },
+      { id: 'U0CAROL', name: 'carol', email: 'carol@example.com' },
+      { id: 'U0DAVE', name: 'dave', email: 'dave@example.com' },
+    ],
   });
   const client = new WebClient(TOKEN, {
     slackApiUrl: `${running.url}/api/`,
@@ -82,5 +86,34 @@ describe('the Slack notifier (worker client settings)', () => {
     expect(error).not.toBeInstanceOf(RetryableError);
     expect(classifySlackError(error)).toBe(error);
     expect((error as { data?: { error?: string } }).data?.error).toBe('not_in_channel');
+  });
+
+  it('keeps the approval message before any DM is tried, and a DM refused does not fail the step', async () => {
+    const dmNotifier = new SlackNotifier(
+      new WebClient(TOKEN, {
+        slackApiUrl: `${running.url}/api/`,
+        logLevel: LogLevel.ERROR,
+        ...SLACK_CLIENTS.worker.options,
+      }),
+      { approvalChannelFor: () => CHANNEL, notifyApproversByDm: () => true },
+    );
+    const pending = { ...record, status: 'PENDING_APPROVAL' } as RequestRecord;
+    const postsWhenKept: string[] = [];
+    // The first approver's DM is refused (a 429): the step still succeeds, the reference is kept.
+    let posts = 0;
+    await dmNotifier.requestApproval(pending, ['carol@example.com', 'dave@example.com'], async (message) => {
+      postsWhenKept.push(...running.standIn.calls('chat.postMessage').map((c) => String(c.args.channel)));
+      expect(message.channel).toBe(CHANNEL);
+      // From here on, the next DM is refused.
+      running.standIn.setFaults({ failNext: [{ method: 'chat.postMessage', fault: 'ratelimited' }] });
+      posts++;
+    });
+    expect(posts).toBe(1);
+    expect(postsWhenKept).toEqual([CHANNEL]);
+    expect(running.standIn.calls('chat.postMessage').map((c) => [c.args.channel, c.status])).toEqual([
+      [CHANNEL, 200],
+      ['U0CAROL', 429],
+      ['U0DAVE', 200],
+    ]);
   });
 });
