@@ -81,7 +81,8 @@ export const SLACK_FUNCTIONS: readonly FunctionName[] = [
  */
 const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
   admit: { read: ['admission'], update: ['admission'] },
-  validate: { read: ['request'], write: ['request'] },
+  // Validate takes the approval post's number on its channel's schedule (GetItem when refused).
+  validate: { read: ['request', 'channelSchedule'], write: ['request'], update: ['channelSchedule'] },
   'request-approval': { read: ['request'], write: ['request', 'token'] },
   grant: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
   'check-grant': { read: ['request', 'holders'], write: ['request', 'holders'] },

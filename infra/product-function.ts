@@ -29,7 +29,10 @@ export const STATE_ITEM_PREFIXES = {
   request: 'REQUEST#',
   token: 'TOKEN#',
   holders: 'ASSIGNMENT#',
-  admission: 'ADMISSION#',
+  /** The Identity Center admission schedule (one item). */
+  admission: 'ADMISSION#identity-center',
+  /** The approval channels' post schedules, one item per channel. */
+  channelSchedule: 'ADMISSION#slack-channel#',
 } as const;
 export type StateItemKind = keyof typeof STATE_ITEM_PREFIXES;
 
@@ -37,7 +40,7 @@ export interface StateTableAccess {
   read?: readonly StateItemKind[];
   write?: readonly StateItemKind[];
   delete?: readonly StateItemKind[];
-  /** UpdateItem: only the admission schedule, whose reservations must be atomic increments. */
+  /** UpdateItem: only the admission schedules, whose reservations must be atomic increments. */
   update?: readonly StateItemKind[];
   indexes?: readonly string[];
 }

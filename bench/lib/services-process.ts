@@ -2,7 +2,6 @@ import './env';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { resetRuntime } from '../../functions/shared/runtime';
 import { startStack } from './stack';
 
 // The product's back end (Step Functions host with the worker handlers, DynamoDB, Identity Center
@@ -59,51 +58,10 @@ export function startServicesProcess(options: ServicesOptions): Promise<Services
   });
 }
 
-/** dynalite alone in a child process; resolves with its endpoint. */
-function startDynamoProcess(): Promise<{ endpoint: string; close(): void }> {
-  const script = `
-    const { startLocalDynamo } = require(${JSON.stringify(path.join(__dirname, '../../local/dynamodb/local-dynamo'))});
-    startLocalDynamo().then((d) => { process.stdout.write(d.endpoint + '\\n'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0)); });
-  `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
-    cwd: path.join(__dirname, '../..'),
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    createInterface({ input: child.stdout }).once('line', (endpoint) =>
-      resolve({ endpoint: endpoint.trim(), close: () => child.stdin.end() }),
-    );
-  });
-}
-
-/**
- * The functions other functions invoke (decisions, audit writer) in a process of their own, with
- * the stack's environment: on AWS the Lambda service answers an asynchronous invoke at once and
- * the decisions function runs on other compute, not on the event loop that runs the workflows.
- */
-function startLambdaProcess(env: Record<string, string>): Promise<{ url: string; close(): void }> {
-  const script = `
-    Object.assign(process.env, JSON.parse(process.argv[1]));
-    const { startProductLambdas } = require(${JSON.stringify(path.join(__dirname, '../../local/lambda/product-functions'))});
-    startProductLambdas().then((l) => { process.env.AWS_ENDPOINT_URL_LAMBDA = l.endpoint.url; process.stdout.write(l.endpoint.url + '\\n'); process.stdin.resume(); process.stdin.on('end', () => l.endpoint.close().then(() => process.exit(0))); });
-  `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, JSON.stringify(env)], {
-    cwd: path.join(__dirname, '../..'),
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    createInterface({ input: child.stdout }).once('line', (url) =>
-      resolve({ url: url.trim(), close: () => child.stdin.end() }),
-    );
-  });
-}
-
 async function serve(options: ServicesOptions): Promise<void> {
-  const dynamo = options.separateDynamo ? await startDynamoProcess() : undefined;
   const stack = await startStack({
-    ...(dynamo ? { dynamoEndpoint: dynamo.endpoint } : {}),
+    separateDynamo: options.separateDynamo ?? false,
+    separateLambda: options.separateLambda ?? false,
     msPerSecond: options.msPerSecond,
     users: options.users ?? 0,
     slackLatencyMs: options.slackLatencyMs ?? 0,
@@ -112,22 +70,10 @@ async function serve(options: ServicesOptions): Promise<void> {
       : {}),
     ...(options.policyFile ? { policyFile: options.policyFile } : {}),
   });
-  // Nothing has run yet, so the workers' clients are still unbuilt: repointing the Lambda
-  // endpoint now reaches every one of them.
-  const lambdas = options.separateLambda ? await startLambdaProcess(stack.env) : undefined;
-  if (lambdas) {
-    stack.env.AWS_ENDPOINT_URL_LAMBDA = lambdas.url;
-    process.env.AWS_ENDPOINT_URL_LAMBDA = lambdas.url;
-    resetRuntime();
-  }
   process.stdout.write(`${JSON.stringify(stack.env)}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => {
-    stack.close().finally(() => {
-      lambdas?.close();
-      dynamo?.close();
-      process.exit(0);
-    });
+    stack.close().finally(() => process.exit(0));
   });
 }
 

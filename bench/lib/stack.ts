@@ -25,6 +25,7 @@ import { type RunningSlackApi, startSlackApiStandIn } from '../../local/slack-ap
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import { createProductStepFunctions } from '../../local/step-functions/product-workflow';
 import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
+import { startDynamoProcess, startLambdaProcess } from './processes';
 
 // The product as the sandbox runs it, assembled for benchmarks: the real ASL file and the real
 // worker handlers on the local Step Functions host (reached by the product's SFN adapter over its
@@ -102,8 +103,10 @@ export interface StackOptions {
   slackRateLimits?: boolean;
   /** The access policy (default: config/access-policy.example.yaml). */
   policyFile?: string;
-  /** Use a DynamoDB endpoint already running (e.g. dynalite in a process of its own). */
-  dynamoEndpoint?: string;
+  /** Run dynalite in a process of its own (default: in this process). */
+  separateDynamo?: boolean;
+  /** Run the invoked functions (decisions, audit writer) in a process of their own. */
+  separateLambda?: boolean;
   /**
    * The product's clock and the host's (history timestamps, Wait Timestamps) run on the model
    * clock too, as in the fault campaign: needed wherever the product computes a time the model
@@ -133,9 +136,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const people: Person[] = [...Object.values(PEOPLE)];
   for (let i = 1; i <= userCount; i++) people.push(benchUser(i));
 
-  const dynamo = options.dynamoEndpoint
-    ? { endpoint: options.dynamoEndpoint, close: async () => {} }
-    : await startLocalDynamo();
+  const dynamo = options.separateDynamo ? await startDynamoProcess() : await startLocalDynamo();
   const slack = await startSlackApiStandIn({
     latencyMs: options.slackLatencyMs ?? 0,
     ...(options.slackRateLimits ? { rateLimits: true, now: clock.now } : {}),
@@ -197,6 +198,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   env.STATE_MACHINE_ARN = host.stateMachineArn;
   Object.assign(process.env, { AWS_ENDPOINT_URL_SFN: endpoint.url, STATE_MACHINE_ARN: host.stateMachineArn });
+  // Started last, with the whole environment (the decisions function reaches Step Functions);
+  // nothing has run yet, so the workers' clients are unbuilt and all reach it once repointed.
+  const lambdaProcess = options.separateLambda ? await startLambdaProcess(env) : undefined;
+  if (lambdaProcess) {
+    env.AWS_ENDPOINT_URL_LAMBDA = lambdaProcess.url;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambdaProcess.url;
+    resetRuntime();
+  }
   const workflow = new StepFunctionsWorkflow(
     new SFNClient(awsClientConfig(AWS_CALLS.stepFunctions)),
     host.stateMachineArn,
@@ -228,6 +237,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await host.shutdown();
       await endpoint.close();
       await lambdas.endpoint.close();
+      lambdaProcess?.close();
       await identityCenter.close();
       await slack.close();
       await dynamo.close();

@@ -1,28 +1,33 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AdmissionSchedule } from '../core/admission';
 import { RetryableError } from '../core/errors';
+import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
 
-// The admission schedule (core/admission.ts) as one item of the state table:
-//   ADMISSION#identity-center / SCHEDULE   nextFreeMs: when the next reserved call may start
+// An admission schedule (core/admission.ts) as one item of the state table:
+//   ADMISSION#identity-center / SCHEDULE        nextFreeMs: when the next reserved call may start
+//   ADMISSION#slack-channel#<id> / SCHEDULE     the same for approval posts to one Slack channel
 // Moved with UpdateItem (an atomic `nextFreeMs + :d` under a condition), not read-modify-write:
 // a burst of a thousand executions reserves at once, and a compare-and-swap loop would make them
 // retry each other quadratically. IAM lets only the admission function and Revoke update it, and
 // only items under ADMISSION# (dynamodb:LeadingKeys).
 
-const KEY = { pk: 'ADMISSION#identity-center', sk: 'SCHEDULE' };
 /** The two forms race only while the schedule falls idle; a few rounds settle it. */
 const ROUNDS = 6;
 
 export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
   private readonly doc: DynamoDBDocumentClient;
+  private readonly key: { pk: string; sk: string };
 
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    /** Which schedule: `identity-center` (the default) or `slack-channel#<channel id>`. */
+    name = 'identity-center',
   ) {
-    this.doc = DynamoDBDocumentClient.from(client);
+    this.doc = documentsOf(client);
+    this.key = { pk: `ADMISSION#${name}`, sk: 'SCHEDULE' };
   }
 
   async reserve(durationMs: number, nowMs: number, latestStartMs?: number): Promise<number | undefined> {
@@ -33,7 +38,7 @@ export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
         const updated = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: KEY,
+            Key: this.key,
             UpdateExpression: 'SET nextFreeMs = if_not_exists(nextFreeMs, :now) + :d',
             ConditionExpression:
               latestStartMs === undefined
@@ -56,7 +61,7 @@ export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: KEY,
+            Key: this.key,
             UpdateExpression: 'SET nextFreeMs = :next',
             ConditionExpression: 'nextFreeMs < :now',
             ExpressionAttributeValues: { ':next': nowMs + durationMs, ':now': nowMs },
@@ -69,7 +74,7 @@ export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
       // Neither: busy beyond the latest start (refused), or it changed in between (again).
       if (latestStartMs !== undefined) {
         const current = await this.doc.send(
-          new GetCommand({ TableName: this.tableName, Key: KEY, ConsistentRead: true }),
+          new GetCommand({ TableName: this.tableName, Key: this.key, ConsistentRead: true }),
         );
         if (Number(current.Item?.nextFreeMs) > latestStartMs) return undefined;
       }

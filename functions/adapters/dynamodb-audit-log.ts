@@ -1,8 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AuditConflictError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
 import type { AppendOutcome, AuditLog } from '../core/ports';
+import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
 
 // Append-only audit table: pk = request id, sk = "EVENT#<event id>". The key names the event, not
@@ -19,9 +20,7 @@ export class DynamoDbAuditLog implements AuditLog {
     client: DynamoDBClient,
     private readonly tableName: string,
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.documents = documentsOf(client);
   }
 
   /**

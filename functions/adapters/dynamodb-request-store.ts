@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   paginateQuery,
@@ -10,6 +10,7 @@ import {
 import { RetryableError } from '../core/errors';
 import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
 import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
+import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
 
 // One table for live state: requests, task tokens, assignment holders. Conditional writes
@@ -77,9 +78,7 @@ export class DynamoDbRequestStore implements RequestStore {
     /** Stamps `updatedAt`; the core's clock, so the reconciler compares like with like. */
     private readonly clock: Clock = { now: () => new Date() },
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.documents = documentsOf(client);
   }
 
   private stored(record: RequestRecord, revision: number): StoredRequest {

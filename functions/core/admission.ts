@@ -93,6 +93,46 @@ export class Admission {
   }
 }
 
+/**
+ * Slack allows about one chat.postMessage per second per channel ("Rate limits" in Slack's API
+ * docs: "generally allows apps to post one message per second to a channel, with short bursts").
+ */
+export const CHANNEL_POSTS_PER_SECOND = 1;
+
+/**
+ * Approval posts to a busy channel take numbers too: a burst of requests for one approval channel
+ * is posted one a second instead of answered with 429s until the step's retries run out.
+ */
+export class ChannelPacing {
+  constructor(
+    private readonly scheduleOf: (channel: string) => AdmissionSchedule,
+    private readonly maxWaitSeconds: number,
+    private readonly now: () => Date,
+  ) {}
+
+  /**
+   * When the approval message may be posted in `channel`: a whole-second RFC 3339 timestamp for a
+   * Wait state, or null to post at once (its slot is now; or the channel is busier than
+   * maxWait, or the schedule cannot be read, and Slack's own refusals and the step's retries pace it).
+   */
+  async slotFor(channel: string): Promise<string | null> {
+    const nowMs = this.now().getTime();
+    let start: number | undefined;
+    try {
+      start = await this.scheduleOf(channel).reserve(
+        1000 / CHANNEL_POSTS_PER_SECOND,
+        nowMs,
+        nowMs + this.maxWaitSeconds * 1000,
+      );
+    } catch {
+      return null;
+    }
+    if (start === undefined) return null;
+    const at = Math.ceil(start / 1000) * 1000;
+    return at - nowMs >= 1000 ? wholeSeconds(at) : null;
+  }
+}
+
 function wholeSeconds(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }

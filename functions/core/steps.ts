@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { ChannelPacing } from './admission';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
 import { AccessError, errorMessage, RetryableError } from './errors';
@@ -11,7 +12,7 @@ import {
   type RequestRecord,
   type RequestStatus,
 } from './model';
-import { approversFor, evaluateRequest, findRule, type Policy } from './policy';
+import { approvalChannelFor, approversFor, evaluateRequest, findRule, type Policy } from './policy';
 import type {
   AssignmentDirectory,
   AssignmentOperationStatus,
@@ -42,6 +43,8 @@ export interface StepDependencies {
   clock: Clock;
   /** Where a notification that could not be sent is reported (the function's log). */
   onNotifyFailed?: OnFailed;
+  /** Approval posts paced per channel (Validate takes the number); none: posted at once. */
+  channelPacing?: ChannelPacing;
 }
 
 const SYSTEM = 'system:workflow';
@@ -71,6 +74,8 @@ export type ValidationResult =
       approvalTimeoutSeconds: number;
       principalId: string;
       ruleName: string;
+      /** When the approval message may be posted (its channel's pace), or null for at once. */
+      approvalPostAt: string | null;
     }
   | { valid: false; reason: string };
 
@@ -284,12 +289,18 @@ export class LifecycleSteps {
       );
     }
     const approval = verdict.rule.approval;
+    // A retried Validate takes another number: one second of the channel's schedule, no more.
+    const approvalPostAt =
+      verdict.approvalRequired && this.deps.channelPacing
+        ? await this.deps.channelPacing.slotFor(approvalChannelFor(policy, verdict.rule))
+        : null;
     return {
       valid: true,
       approvalRequired: verdict.approvalRequired,
       approvalTimeoutSeconds: approval === 'none' ? 0 : approval.timeout * 60,
       principalId,
       ruleName: verdict.rule.name,
+      approvalPostAt,
     };
   }
 

@@ -14,7 +14,7 @@ import { LambdaDecisionHandoff } from '../adapters/lambda-decisions';
 import { SlackNotifier } from '../adapters/slack-notifier';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
-import { Admission } from '../core/admission';
+import { Admission, ChannelPacing } from '../core/admission';
 import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
 import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../core/policy';
@@ -106,6 +106,16 @@ export function admission(): Admission {
     () => systemClock.now(),
   );
   return admissionInstance;
+}
+
+/** Approval posts at each channel's pace (core/admission.ts), waiting at most admission.maxWait. */
+function channelPacing(): ChannelPacing {
+  return new ChannelPacing(
+    (channel) =>
+      new DynamoDbAdmissionSchedule(dynamoClient(), requiredEnv(ENV.stateTable), `slack-channel#${channel}`),
+    policy().admission.maxWait * 60,
+    () => systemClock.now(),
+  );
 }
 
 let assignments: SsoAdminDirectory | undefined;
@@ -220,6 +230,7 @@ export function lifecycleSteps(): Promise<LifecycleSteps> {
       notifier: deferredSlackNotifier,
       clock: systemClock,
       onNotifyFailed: notificationNotSent,
+      channelPacing: channelPacing(),
     }),
   );
   return steps;

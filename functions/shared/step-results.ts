@@ -12,6 +12,7 @@ export function validationOutput(result: ValidationResult) {
         approvalTimeoutSeconds: 0,
         principalId: null,
         ruleName: null,
+        approvalPostAt: null,
         reason: result.reason,
       };
 }

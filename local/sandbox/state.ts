@@ -235,12 +235,19 @@ export class SandboxState {
 }
 
 /**
- * The slot an execution waits for in WaitForValidationSlot or WaitForGrantSlot (admission control
- * pacing Identity Center calls), read from the state it is in: `{phase, at}`, or null.
+ * The slot an execution waits for (admission control pacing Identity Center calls, or an approval
+ * channel's posts), read from the Wait state it is in: `{phase, at}`, or null.
  */
 function admissionSlot(history: ExecutionHistoryEvent[]): { phase: string; at: string } | null {
   const current = history.filter((e) => e.type === 'StateEntered').at(-1);
-  const phase = /^WaitFor(Validation|Grant)Slot$/.exec(current?.stateName ?? '')?.[1];
-  const at = (current?.input as { admission?: { at?: unknown } } | undefined)?.admission?.at;
-  return phase && typeof at === 'string' ? { phase: phase.toLowerCase(), at } : null;
+  const input = current?.input as
+    | { admission?: { at?: unknown }; validation?: { approvalPostAt?: unknown } }
+    | undefined;
+  const slot: Record<string, [string, unknown]> = {
+    WaitForValidationSlot: ['validation', input?.admission?.at],
+    WaitForApprovalSlot: ['approval post', input?.validation?.approvalPostAt],
+    WaitForGrantSlot: ['grant', input?.admission?.at],
+  };
+  const [phase, at] = slot[current?.stateName ?? ''] ?? [];
+  return phase && typeof at === 'string' ? { phase, at } : null;
 }

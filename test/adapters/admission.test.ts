@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAdmissionSchedule } from '../../functions/adapters/dynamodb-admission-schedule';
-import { Admission, AdmissionRefused, PHASE_CALLS } from '../../functions/core/admission';
+import { Admission, AdmissionRefused, ChannelPacing, PHASE_CALLS } from '../../functions/core/admission';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
 
@@ -92,5 +92,44 @@ describe('admission at Identity Center pace', () => {
     await admission.charge(PHASE_CALLS.revoke);
     // Two revokes = 4 calls = 222 ms of schedule: the grant waits for the next whole second.
     expect(await admission.admit('grant')).toEqual({ at: '2026-12-01T09:00:01Z', waitSeconds: 1 });
+  });
+});
+
+describe('approval posts at a channel’s pace (ChannelPacing)', () => {
+  it('posts the first at once and the rest of a burst one a second, each channel on its own schedule', async () => {
+    const names = await freshSchedule().then(() => `${TABLES.stateTable}-${table}`);
+    const pacing = new ChannelPacing(
+      (channel) => new DynamoDbAdmissionSchedule(client, names, `slack-channel#${channel}`),
+      900,
+      () => new Date(T0),
+    );
+    const slots = await Promise.all(Array.from({ length: 5 }, () => pacing.slotFor('C0APPROVALS')));
+    expect([...slots].sort()).toEqual([
+      '2026-12-01T09:00:01Z',
+      '2026-12-01T09:00:02Z',
+      '2026-12-01T09:00:03Z',
+      '2026-12-01T09:00:04Z',
+      null,
+    ]);
+    // Another channel is not behind this one.
+    expect(await pacing.slotFor('C0OTHER')).toBeNull();
+  });
+
+  it('posts at once when the channel is busier than maxWait, or its schedule cannot be read', async () => {
+    const names = await freshSchedule().then(() => `${TABLES.stateTable}-${table}`);
+    const pacing = new ChannelPacing(
+      (channel) => new DynamoDbAdmissionSchedule(client, names, `slack-channel#${channel}`),
+      2,
+      () => new Date(T0),
+    );
+    const slots = [];
+    for (let i = 0; i < 4; i++) slots.push(await pacing.slotFor('C0APPROVALS'));
+    expect(slots).toEqual([null, '2026-12-01T09:00:01Z', '2026-12-01T09:00:02Z', null]);
+    const broken = new ChannelPacing(
+      () => new DynamoDbAdmissionSchedule(client, 'no-such-table', 'slack-channel#C0APPROVALS'),
+      900,
+      () => new Date(T0),
+    );
+    expect(await broken.slotFor('C0APPROVALS')).toBeNull();
   });
 });

@@ -28,6 +28,7 @@ import { EXAMPLE_POLICY_FILE, removeOutdirs } from './synth';
 //   TOKEN#<id> / approval|window     task tokens
 //   ASSIGNMENT#<acct>#<ps>#<user>    holders records (sk HOLDERS)
 //   ADMISSION#identity-center        the admission schedule (sk SCHEDULE)
+//   ADMISSION#slack-channel#<id>     an approval channel's post schedule (sk SCHEDULE)
 
 const policy = parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
 const INSTANCE = policy.identityCenter.instanceArn;
@@ -41,6 +42,7 @@ const REQUEST = item(STATE_TABLE_ITEMS.request);
 const TOKEN = item(STATE_TABLE_ITEMS.token);
 const HOLDERS = item(STATE_TABLE_ITEMS.holders);
 const SCHEDULE = item(STATE_TABLE_ITEMS.admission);
+const CHANNEL_SCHEDULE = item(STATE_TABLE_ITEMS.channelSchedule);
 const AUDIT_EVENT = item('r-1');
 const STATE_ITEMS: Array<[string, Context]> = [
   ['request record', REQUEST],
@@ -428,6 +430,15 @@ describe('the admission schedule (ADMISSION#…)', () => {
       ['holders', HOLDERS],
     ] as const)
       expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, context)).toEqual([]);
+  });
+
+  it('an approval channel’s post schedule is moved and read only by validate, which cannot touch the Identity Center one', async () => {
+    expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, CHANNEL_SCHEDULE)).toEqual(['validate']);
+    expect(await whoMay('dynamodb:GetItem', m.stateTableArn, CHANNEL_SCHEDULE)).toEqual(['validate']);
+    expect(await whoMay('dynamodb:PutItem', m.stateTableArn, CHANNEL_SCHEDULE)).toEqual([]);
+    expect(await whoMay('dynamodb:DeleteItem', m.stateTableArn, CHANNEL_SCHEDULE)).toEqual([]);
+    expect(await m.can('validate', 'dynamodb:UpdateItem', m.stateTableArn, SCHEDULE)).toBe(false);
+    expect(await m.can('validate', 'dynamodb:GetItem', m.stateTableArn, SCHEDULE)).toBe(false);
   });
 
   it('gives admit nothing else: no other item, no Identity Center, no trail, no invoke', async () => {

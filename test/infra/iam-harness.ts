@@ -763,6 +763,7 @@ export const STATE_TABLE_ITEMS = {
   holders:
     'ASSIGNMENT#222222222222#arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b#u-1',
   admission: 'ADMISSION#identity-center',
+  channelSchedule: 'ADMISSION#slack-channel#C0APPROVALS',
 } as const;
 
 /** The distinct concrete requests that exercise every grant of the template. */

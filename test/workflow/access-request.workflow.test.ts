@@ -169,6 +169,35 @@ describe('request that needs approval', () => {
   });
 });
 
+describe('a burst of requests for one approval channel', () => {
+  it('posts the approval messages one a second: all but the first wait for their slot (WaitForApprovalSlot)', async () => {
+    harness = await startHarness();
+    const ids = Array.from({ length: 4 }, () => newId());
+    const executions = await Promise.all(
+      ids.map((requestId) => harness.start({ requestId, accountId: ACCOUNTS.production })),
+    );
+    for (const requestId of ids) await tokenStored(harness, requestId, 'approval');
+    const slots = executions.map((arn) =>
+      harness.host
+        .history(arn)
+        .find((e) => e.type === 'StateEntered' && e.stateName === 'WaitForApprovalSlot'),
+    );
+    // One request posts at once; the other three each wait for a distinct later second.
+    expect(slots.filter((s) => s === undefined)).toHaveLength(1);
+    const at = slots.flatMap((s) =>
+      s ? [(s.input as { validation: { approvalPostAt: string } }).validation.approvalPostAt] : [],
+    );
+    expect(new Set(at).size).toBe(3);
+    const seconds = at.map((t) => Date.parse(t)).sort((a, b) => a - b);
+    expect(seconds.slice(1).map((t, i) => t - (seconds[i] ?? 0))).toEqual([1000, 1000]);
+    // Every approver was asked, in the channel.
+    const posts = harness.slackCalls('chat.postMessage').filter((c) => c.args.channel === 'C0APPROVALS');
+    expect(posts).toHaveLength(4);
+    for (const requestId of ids) await (await requestDecisions()).decide(requestId, carol, 'deny', 'Not now');
+    for (const arn of executions) expect((await harness.finished(arn)).status).toBe('SUCCEEDED');
+  });
+});
+
 describe('grant failures', () => {
   it('reports a FAILED creation with AWS\u2019s reason and grants nothing', async () => {
     harness = await startHarness();

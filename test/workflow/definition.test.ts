@@ -65,9 +65,8 @@ describe('statemachines/access-request.asl.json', () => {
   it('guards every TimeoutSecondsPath: only a Choice that checks present, numeric and >= 1 leads to its task', () => {
     const callbacks = Object.entries(definition.States).filter(([, state]) => state.TimeoutSecondsPath);
     expect(callbacks.map(([name]) => name).sort()).toEqual(['AccessWindow', 'AwaitApproval']);
-    for (const [name, task] of callbacks) {
-      const path = task.TimeoutSecondsPath;
-      const into = Object.entries(definition.States).filter(([, state]) =>
+    const leadingInto = (name: string) =>
+      Object.entries(definition.States).filter(([, state]) =>
         [
           state.Next,
           state.Default,
@@ -75,14 +74,26 @@ describe('statemachines/access-request.asl.json', () => {
           ...(state.Catch ?? []).map((c) => c.Next),
         ].includes(name),
       );
+    for (const [name, task] of callbacks) {
+      const path = task.TimeoutSecondsPath;
+      // A Wait in between (an approval channel's slot) changes nothing on the path: its own
+      // way in must be guarded the same way.
+      const guards = (target: string): Array<[string, (typeof definition.States)[string], string]> =>
+        leadingInto(target).flatMap(([from, state]) =>
+          state.Type === 'Wait' ? guards(from) : [[from, state, target] as [string, typeof state, string]],
+        );
+      const into = guards(name);
       expect(into.length).toBeGreaterThan(0);
-      for (const [from, guard] of into) {
+      for (const [from, guard, target] of into) {
         const rules = guard.Choices ?? [];
         const refuses = (test: string) =>
-          rules.some((r) => r.Not?.Variable === path && r.Not?.[test] === true && r.Next !== name);
+          rules.some((r) => r.Not?.Variable === path && r.Not?.[test] === true && r.Next !== target);
+        const requiresOne = (r: (typeof rules)[number]) =>
+          (r.Variable === path && r.NumericGreaterThanEquals === 1) ||
+          (r.And ?? []).some((a) => a.Variable === path && a.NumericGreaterThanEquals === 1);
         const atLeastOne =
-          rules.some((r) => r.Variable === path && r.NumericLessThan === 1 && r.Next !== name) ||
-          rules.some((r) => r.Variable === path && r.NumericGreaterThanEquals === 1 && r.Next === name);
+          rules.some((r) => r.Variable === path && r.NumericLessThan === 1 && r.Next !== target) ||
+          rules.filter((r) => r.Next === target).every(requiresOne);
         expect({
           from,
           type: guard.Type,

@@ -97,6 +97,7 @@ const LONGEST_PATH = [
   'WaitForValidationSlot',
   'Validate',
   'Route',
+  'WaitForApprovalSlot',
   'AwaitApproval',
   'AdmitGrant',
   'GrantSlot',
@@ -125,7 +126,7 @@ function longestPathSeconds(): { total: number; perExtensionSeconds: number } {
   const revokePolls = pollBound('RevokeStatus');
   let total = 0;
   total += taskSeconds('AdmitValidation') + MAX_ADMISSION_WAIT_SECONDS;
-  total += taskSeconds('Validate');
+  total += taskSeconds('Validate') + MAX_ADMISSION_WAIT_SECONDS; // then the approval channel's slot
   total += callbackSeconds('AwaitApproval', MAX_POLICY_SECONDS);
   total += taskSeconds('AdmitGrant') + MAX_ADMISSION_WAIT_SECONDS;
   total += taskSeconds('Grant');
