@@ -20,7 +20,7 @@ export const IDENTITY_CENTER_QUOTA = {
   provisioningSeconds: 1,
 };
 /** Concurrent callers that submit the burst (see runThroughput). */
-const SUBMITTERS = 50;
+const SUBMITTERS = 20;
 /** Fewest Identity Center calls a request can make: GetUserId, ListAccountAssignments, Create, Describe (grant); Delete, Describe (revoke). */
 export const MIN_CALLS = { grant: 4, revoke: 2 };
 

@@ -6,7 +6,8 @@ import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
 
 // An admission schedule (core/admission.ts) as one item of the state table:
-//   ADMISSION#identity-center / SCHEDULE        nextFreeMs: when the next reserved call may start
+//   ADMISSION#identity-center / SCHEDULE        nextFreeMs: when the next reserved call may start;
+//                                               held#<account>#<permission set ARN>: grants held there
 //   ADMISSION#slack-channel#<id> / SCHEDULE     the same for approval posts to one Slack channel
 // Moved with UpdateItem (an atomic `nextFreeMs + :d` under a condition), not read-modify-write:
 // a burst of a thousand executions reserves at once, and a compare-and-swap loop would make them
@@ -80,5 +81,36 @@ export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
       }
     }
     throw new RetryableError('The admission schedule kept changing');
+  }
+
+  async count(name: string, delta: number): Promise<number> {
+    const updated = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key,
+        UpdateExpression: 'ADD #n :d',
+        ExpressionAttributeNames: { '#n': name },
+        ExpressionAttributeValues: { ':d': delta },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(updated.Attributes?.[name] ?? 0);
+  }
+
+  async raise(name: string, value: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key,
+          UpdateExpression: 'SET #n = :v',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :v',
+          ExpressionAttributeNames: { '#n': name },
+          ExpressionAttributeValues: { ':v': value },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+    }
   }
 }

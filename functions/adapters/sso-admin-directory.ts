@@ -52,6 +52,9 @@ export class SsoAdminDirectory implements AssignmentDirectory {
    * for. A throttled call is not counted: it took none of the quota.
    */
   callsAnswered = 0;
+  /** ListAccountAssignments listings completed so far, and how many principals the last one found. */
+  listings = 0;
+  lastListed = 0;
 
   private async call<T>(what: string, action: () => Promise<T>): Promise<T> {
     try {
@@ -83,6 +86,8 @@ export class SsoAdminDirectory implements AssignmentDirectory {
     } catch (error) {
       throw classify(error, 'ListAccountAssignments');
     }
+    this.listings++;
+    this.lastListed = principals.length;
     return principals;
   }
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { heldCounter } from '../core/admission';
 import { admission } from '../shared/runtime';
 import { workerHandler } from '../shared/worker-handler';
 
@@ -6,9 +7,22 @@ import { workerHandler } from '../shared/worker-handler';
 // state machine Waits until `at`. A grant that would queue past the policy's admission.maxWait is
 // refused with AdmissionRefused (its requester is told). Writes no request record or event: a
 // retried Admit only reserves another slot, which slows the queue by one phase's calls.
-const inputSchema = z.object({ phase: z.enum(['validate', 'grant']) }).passthrough();
+// A grant's input names its account and permission set (see Admission.admit).
+const inputSchema = z
+  .object({
+    phase: z.enum(['validate', 'grant']),
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
+    permissionSetArn: z.string().min(1).max(1224).optional(),
+  })
+  .passthrough();
 
 export const handler = workerHandler('Admit', async (event) => {
-  const { phase } = inputSchema.parse(event);
-  return admission().admit(phase);
+  const { phase, accountId, permissionSetArn } = inputSchema.parse(event);
+  return admission().admit(
+    phase,
+    accountId && permissionSetArn ? heldCounter(accountId, permissionSetArn) : undefined,
+  );
 });

@@ -39,6 +39,18 @@ export interface AdmissionSchedule {
    * point is after `latestStartMs`; returns the reserved start, or undefined when refused.
    */
   reserve(durationMs: number, nowMs: number, latestStartMs?: number): Promise<number | undefined>;
+  /** Adds `delta` to a named counter kept with the schedule; returns its new value. */
+  count(name: string, delta: number): Promise<number>;
+  /** Raises a named counter to at least `value`. */
+  raise(name: string, value: number): Promise<void>;
+}
+
+/** Principals per ListAccountAssignments page: the API's most, which the adapter asks for. */
+export const PRINCIPALS_PER_PAGE = 100;
+
+/** The counter of grants held on one account and permission set (see Admission.admit). */
+export function heldCounter(accountId: string, permissionSetArn: string): string {
+  return `held#${accountId}#${permissionSetArn}`;
 }
 
 export interface Admitted {
@@ -61,12 +73,25 @@ export class Admission {
     private readonly now: () => Date,
   ) {}
 
-  /** Reserves a phase's calls; refuses a grant whose slot is further away than maxWaitSeconds. */
-  async admit(phase: 'validate' | 'grant'): Promise<Admitted> {
+  /**
+   * Reserves a phase's calls; refuses a grant whose slot is further away than maxWaitSeconds. A
+   * grant names its account and permission set: its pre-existing check lists every principal
+   * assigned there, a page per 100, so it also reserves the pages the grants already held there
+   * (admitted and not yet revoked, counted with the schedule) will take. A burst of a thousand on
+   * one permission set then reserves the ten pages its last grants read instead of overdrawing
+   * Identity Center's quota and retrying blind.
+   */
+  async admit(phase: 'validate' | 'grant', pair?: string): Promise<Admitted> {
     const nowMs = this.now().getTime();
     // A validation is never refused: it is bounded by the same wait, then runs unpaced.
     const latest = nowMs + this.settings.maxWaitSeconds * 1000;
-    const start = await this.schedule.reserve(this.durationMs(phase), nowMs, latest);
+    let calls: number = PHASE_CALLS[phase];
+    if (phase === 'grant' && pair) {
+      // A count that cannot be read only makes the reservation the common case's.
+      const held = await this.schedule.count(pair, 1).catch(() => 1);
+      calls += Math.max(0, Math.ceil(held / PRINCIPALS_PER_PAGE) - 1);
+    }
+    const start = await this.schedule.reserve((calls * 1000) / this.settings.callsPerSecond, nowMs, latest);
     if (start === undefined) {
       if (phase === 'validate') return { at: wholeSeconds(nowMs), waitSeconds: 0 };
       throw new AdmissionRefused(
@@ -88,8 +113,18 @@ export class Admission {
     await this.schedule.reserve((calls * 1000) / this.settings.callsPerSecond, this.now().getTime());
   }
 
-  private durationMs(phase: AdmissionPhase): number {
-    return (PHASE_CALLS[phase] * 1000) / this.settings.callsPerSecond;
+  /**
+   * What a grant's pre-existing check saw: `principals` assigned on the pair besides its own. The
+   * count of grants held there is raised to it (assignments made outside the product, a count
+   * that drifted low), never lowered: admissions still queued count too.
+   */
+  async observe(pair: string, principals: number): Promise<void> {
+    await this.schedule.raise(pair, principals + 1);
+  }
+
+  /** A revoke deleted its assignment: one grant fewer held on the pair. */
+  async release(pair: string): Promise<void> {
+    await this.schedule.count(pair, -1);
   }
 }
 

@@ -1,6 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAdmissionSchedule } from '../../functions/adapters/dynamodb-admission-schedule';
-import { Admission, AdmissionRefused, ChannelPacing, PHASE_CALLS } from '../../functions/core/admission';
+import {
+  Admission,
+  AdmissionRefused,
+  ChannelPacing,
+  heldCounter,
+  PHASE_CALLS,
+} from '../../functions/core/admission';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
 
@@ -92,6 +98,49 @@ describe('admission at Identity Center pace', () => {
     await admission.charge(PHASE_CALLS.revoke);
     // Two revokes = 4 calls = 222 ms of schedule: the grant waits for the next whole second.
     expect(await admission.admit('grant')).toEqual({ at: '2026-12-01T09:00:01Z', waitSeconds: 1 });
+  });
+});
+
+describe('grants held on one account and permission set (List pages)', () => {
+  const settings = { callsPerSecond: 20, maxWaitSeconds: 3600 };
+  const pair = heldCounter(
+    '222222222222',
+    'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+  );
+
+  it('reserves a List page per 100 grants held there: the 250th grant of a burst reserves two pages more', async () => {
+    const schedule = await freshSchedule();
+    const admission = new Admission(schedule, settings, () => new Date(T0));
+    // 249 grants admitted on the pair (sequentially, so each sees the count before it).
+    for (let i = 0; i < 249; i++) await admission.admit('grant', pair);
+    const before = await schedule.reserve(0, T0);
+    await admission.admit('grant', pair);
+    const after = await schedule.reserve(0, T0);
+    // The 250th lists 250 principals: 3 pages, 2 more than the 3 calls of the common case.
+    expect((after ?? 0) - (before ?? 0)).toBe(((PHASE_CALLS.grant + 2) * 1000) / settings.callsPerSecond);
+    // Grants on another pair reserve the common case.
+    const other = heldCounter(
+      '333333333333',
+      'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+    );
+    await admission.admit('grant', other);
+    expect(((await schedule.reserve(0, T0)) ?? 0) - (after ?? 0)).toBe(
+      (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
+    );
+  });
+
+  it('counts a revoke out, and raises (never lowers) the count to what a listing saw', async () => {
+    const schedule = await freshSchedule();
+    const admission = new Admission(schedule, settings, () => new Date(T0));
+    await admission.admit('grant', pair);
+    await admission.admit('grant', pair);
+    await admission.release(pair);
+    expect(await schedule.count(pair, 0)).toBe(1);
+    // A listing found 120 principals besides this grant's user (made outside the product).
+    await admission.observe(pair, 120);
+    expect(await schedule.count(pair, 0)).toBe(121);
+    await admission.observe(pair, 5);
+    expect(await schedule.count(pair, 0)).toBe(121);
   });
 });
 
