@@ -177,6 +177,28 @@ describe('startSandbox', () => {
   });
 });
 
+describe('the console', () => {
+  it('shows an execution waiting for its approval channel slot (admission)', async () => {
+    // Real time, so a slot a second or two away is still ahead when the console is read.
+    sandbox = await startTestSandbox({ msPerMinute: 60_000 });
+    const sb = sandbox;
+    await Promise.all(
+      [PEOPLE.alice, PEOPLE.alice, PEOPLE.alice].map((requester) =>
+        startRequest({ accountId: ACCOUNTS.production, requester }),
+      ),
+    );
+    const waiting = await waitFor(async () => {
+      const snap = (await sb.state.snapshot()) as {
+        executions: Array<{ admissionSlot: { phase: string; at: string } | null }>;
+      };
+      return (
+        snap.executions.find((e) => e.admissionSlot?.phase === 'approval post')?.admissionSlot ?? undefined
+      );
+    }, 'an execution waiting for its approval post slot');
+    expect(Date.parse(waiting.at)).toBeGreaterThan(Date.now() - 1000);
+  });
+});
+
 describe('--persist', () => {
   it('keeps requests and the audit trail in its folder across restarts', async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'sandbox-persist-'));
