@@ -68,7 +68,14 @@ export function throughputFloor(requests: number, windowSeconds: number): Throug
   const bucketSeconds = (calls: number) => Math.max(0, calls - q.burst) / q.callsPerSecond;
   const creationSeconds = (requests / q.creationsInFlight) * q.provisioningSeconds;
   const floors = (grantCalls: number) => {
-    const allGranted = Math.max(bucketSeconds(grantCalls), creationSeconds);
+    // Windows shorter than the burst end during it, and their revokes share the bucket: at the
+    // floor's pace grants complete evenly over [0, T], so those granted before T − window are
+    // revoked before T. T is the fixed point (a few rounds converge; revokes only push it later).
+    let allGranted = Math.max(bucketSeconds(grantCalls), creationSeconds);
+    for (let round = 0; round < 50; round++) {
+      const revokedBefore = (requests * Math.max(0, allGranted - windowSeconds)) / allGranted;
+      allGranted = Math.max(bucketSeconds(grantCalls + MIN_CALLS.revoke * revokedBefore), creationSeconds);
+    }
     // All revokes confirmed: every call through the bucket, and no earlier than the last window's end.
     const allRevoked = Math.max(
       bucketSeconds(grantCalls + MIN_CALLS.revoke * requests),
@@ -91,7 +98,8 @@ export function throughputFloor(requests: number, windowSeconds: number): Throug
       `${bucketSeconds((MIN_CALLS.grant + MIN_CALLS.revoke) * requests).toFixed(0)} s. ` +
       `With the List pages the pre-existing check must read as the ${requests} assignments accumulate on one ` +
       `account and permission set (${pages} pages instead of ${requests}): ${paged.allGranted.toFixed(0)} s granted, ` +
-      `${paged.allRevoked.toFixed(0)} s revoked`,
+      `${paged.allRevoked.toFixed(0)} s revoked; windows of ${windowSeconds} s that end during the burst put their ` +
+      `revokes in the same bucket`,
   };
 }
 

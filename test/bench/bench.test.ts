@@ -30,10 +30,27 @@ describe('bench statistics', () => {
 
 describe('throughput floor', () => {
   it('is set by the call quota: 4 calls per grant and 6 per request at 20/s after a burst of 20', () => {
-    const floor = throughputFloor(1000, 60);
+    // Windows longer than the burst: no revoke competes with the grants.
+    const floor = throughputFloor(1000, 600);
 
     expect(floor.allGrantedSeconds).toBe(199);
-    expect(floor.allRevokedSeconds).toBe(299);
+    expect(floor.allRevokedSeconds).toBe(199 + 600 + 1);
+  });
+
+  it('counts the revokes of windows that end during the burst against the grants', () => {
+    const { allGrantedSeconds: t } = throughputFloor(1000, 60);
+
+    // T = (4,000 grant calls + 2 calls for each grant made before T − 60 s − 20) / 20.
+    expect(t).toBeCloseTo((4000 + 2 * 1000 * ((t - 60) / t) - 20) / 20, 3);
+    expect(t).toBeGreaterThan(199);
+  });
+
+  it('counts every List page the pre-existing checks read when all requests share one permission set', () => {
+    const floor = throughputFloor(1000, 600);
+
+    // Grant i lists max(1, ceil((i − 10) / 100)) pages: 5,401 in all, instead of 1,000.
+    expect(floor.withListPages.pages).toBe(5401);
+    expect(floor.withListPages.allGrantedSeconds).toBeCloseTo((3 * 1000 + 5401 - 20) / 20, 5);
   });
 
   it('is set by the window when there are few requests', () => {
