@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CreateAccountAssignmentCommand,
   DeleteAccountAssignmentCommand,
@@ -41,6 +42,14 @@ function toStatus(status: StatusShape | undefined, what: string): AssignmentOper
   }
 }
 
+/** Identity Center calls one invocation made (see SsoAdminDirectory.tallying). */
+export interface CallTally {
+  calls: number;
+  /** Principals the last ListAccountAssignments listing found, if one was made. */
+  listed?: number;
+}
+const tallies = new AsyncLocalStorage<CallTally>();
+
 export class SsoAdminDirectory implements AssignmentDirectory {
   constructor(
     private readonly client: SSOAdminClient,
@@ -48,18 +57,25 @@ export class SsoAdminDirectory implements AssignmentDirectory {
   ) {}
 
   /**
-   * Calls answered so far (a container runs one invocation at a time): what admission charges
-   * for. A throttled call is not counted: it took none of the quota.
+   * Runs `action` and tallies the Identity Center calls answered within it: what admission
+   * charges for (a throttled call is not counted: it took none of the quota), and how many
+   * principals its last listing found. Kept per asynchronous context, not on the adapter, so a
+   * tally counts only its own invocation's calls even where invocations share one process (the
+   * local Step Functions host runs them side by side; a Lambda container runs one at a time).
    */
-  callsAnswered = 0;
-  /** ListAccountAssignments listings completed so far, and how many principals the last one found. */
-  listings = 0;
-  lastListed = 0;
+  static async tallying<T>(
+    action: () => Promise<T>,
+  ): Promise<{ tally: CallTally; result: PromiseSettledResult<T> }> {
+    const tally: CallTally = { calls: 0 };
+    const [result] = await tallies.run(tally, () => Promise.allSettled([action()]));
+    return { tally, result: result as PromiseSettledResult<T> };
+  }
 
   private async call<T>(what: string, action: () => Promise<T>): Promise<T> {
     try {
       const result = await action();
-      this.callsAnswered++;
+      const tally = tallies.getStore();
+      if (tally) tally.calls++;
       return result;
     } catch (error) {
       throw classify(error, what);
@@ -77,7 +93,8 @@ export class SsoAdminDirectory implements AssignmentDirectory {
     );
     try {
       for await (const page of pages) {
-        this.callsAnswered++;
+        const tally = tallies.getStore();
+        if (tally) tally.calls++;
         for (const assignment of page.AccountAssignments ?? []) {
           if (assignment.PrincipalType === 'USER' && assignment.PrincipalId)
             principals.push(assignment.PrincipalId);
@@ -86,8 +103,8 @@ export class SsoAdminDirectory implements AssignmentDirectory {
     } catch (error) {
       throw classify(error, 'ListAccountAssignments');
     }
-    this.listings++;
-    this.lastListed = principals.length;
+    const tally = tallies.getStore();
+    if (tally) tally.listed = principals.length;
     return principals;
   }
 

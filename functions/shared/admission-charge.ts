@@ -1,7 +1,8 @@
 import * as z from 'zod';
+import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { heldCounter } from '../core/admission';
 import { logger } from './logger';
-import { admission, assignmentDirectory } from './runtime';
+import { admission } from './runtime';
 
 const pairSchema = z.object({ accountId: z.string().min(1), permissionSetArn: z.string().min(1) });
 
@@ -31,25 +32,19 @@ export async function chargingCalls<T>(
   run: () => Promise<T>,
   accounting: Accounting<T> = {},
 ): Promise<T> {
-  const directory = assignmentDirectory();
-  const before = directory.callsAnswered;
-  const listedBefore = directory.listings;
-  let result: { value: T } | undefined;
-  try {
-    result = { value: await run() };
-    return result.value;
-  } finally {
-    const made = directory.callsAnswered - before;
-    const pollToCome = made > 0 ? 1 : 0;
-    const { pair, observeListing, released } = accounting;
-    const settle = async () => {
-      await admission().charge(made + pollToCome - reserved);
-      if (pair && observeListing && directory.listings > listedBefore)
-        await admission().observe(pair, directory.lastListed);
-      if (pair && result && made > 0 && released?.(result.value)) await admission().release(pair);
-    };
-    await settle().catch((error: unknown) =>
-      logger.warn('calls not charged to the admission schedule', { error }),
-    );
-  }
+  const { tally, result } = await SsoAdminDirectory.tallying(run);
+  const made = tally.calls;
+  const pollToCome = made > 0 ? 1 : 0;
+  const { pair, observeListing, released } = accounting;
+  const settle = async () => {
+    await admission().charge(made + pollToCome - reserved);
+    if (pair && observeListing && tally.listed !== undefined) await admission().observe(pair, tally.listed);
+    if (pair && result.status === 'fulfilled' && made > 0 && released?.(result.value))
+      await admission().release(pair);
+  };
+  await settle().catch((error: unknown) =>
+    logger.warn('calls not charged to the admission schedule', { error }),
+  );
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
