@@ -30,7 +30,12 @@ export interface AdmissionSettings {
   maxWaitSeconds: number;
 }
 
-export const DEFAULT_ADMISSION: AdmissionSettings = { callsPerSecond: 18, maxWaitSeconds: 900 };
+/**
+ * 15 of Identity Center's ~20 calls/s: the rest absorbs what is not paced — revokes (never
+ * queued), a retried step's calls, the reconciler, other tools. Measured (docs/BENCHMARKS.md): at
+ * 18/s a burst of 1,000 whose windows end while it is still granting overdraws the quota.
+ */
+export const DEFAULT_ADMISSION: AdmissionSettings = { callsPerSecond: 15, maxWaitSeconds: 900 };
 
 /** The shared schedule: when the next call may start, moved forward atomically. */
 export interface AdmissionSchedule {
