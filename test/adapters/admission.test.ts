@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAdmissionSchedule } from '../../functions/adapters/dynamodb-admission-schedule';
 import {
   Admission,
@@ -7,8 +7,7 @@ import {
   heldCounter,
   PHASE_CALLS,
 } from '../../functions/core/admission';
-import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
-import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
+import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
 
 // Admission control on a real DynamoDB API (dynalite): a burst of concurrent reservations gets
 // distinct, evenly paced slots from one schedule item; a grant past the longest wait is refused
@@ -21,13 +20,7 @@ let table = 0;
 
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: dynamo.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    // The production client settings (retries of unapplied calls, timeouts).
-    ...awsClientConfig(AWS_CALLS.dynamoDb),
-  });
+  client = localDynamoClient(dynamo.endpoint);
 });
 afterAll(async () => {
   client.destroy();

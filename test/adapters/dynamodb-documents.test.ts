@@ -1,9 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAdmissionSchedule } from '../../functions/adapters/dynamodb-admission-schedule';
 import { DynamoDbRequestStore } from '../../functions/adapters/dynamodb-request-store';
 import type { RequestRecord } from '../../functions/core/model';
-import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
-import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
+import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
 
 // A Lambda builds all its DynamoDB adapters on one client (functions/shared/runtime.ts).
 // lib-dynamodb's document client writes its marshalling options onto the client it wraps, so an
@@ -17,12 +16,7 @@ const TABLES = { stateTable: 'documents-state', auditTable: 'documents-audit' };
 
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: dynamo.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    ...awsClientConfig(AWS_CALLS.dynamoDb),
-  });
+  client = localDynamoClient(dynamo.endpoint);
   await createLocalTables(client, TABLES);
 });
 afterAll(async () => {
