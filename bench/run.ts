@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs as parseCommandLine } from 'node:util';
 import { renderTable, SECTION_IDS, type SectionId, type SectionResult } from './lib/report';
 import type { SectionOptions } from './section';
 
@@ -23,45 +24,31 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    quick: false,
-    strict: false,
-    only: [...SECTION_IDS],
-    out: path.join(__dirname, 'results.json'),
-    section: {},
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag = '', inline] = (argv[i] ?? '').split('=', 2);
-    const value = () => inline ?? argv[++i] ?? '';
-    switch (flag) {
-      case '--quick':
-        args.quick = true;
-        break;
-      case '--strict':
-        args.strict = true;
-        break;
-      case '--only': {
-        const wanted = value().split(',');
-        const unknown = wanted.filter((id) => !SECTION_IDS.includes(id as SectionId));
-        if (unknown.length)
-          throw new Error(`Unknown section(s) ${unknown.join(', ')}; known: ${SECTION_IDS.join(', ')}`);
-        args.only = SECTION_IDS.filter((id) => wanted.includes(id));
-        break;
-      }
-      case '--time-scale':
-        args.section.timeScale = positiveNumber(flag, value());
-        break;
-      case '--requests':
-        args.section.requests = positiveNumber(flag, value());
-        break;
-      case '--out':
-        args.out = path.resolve(value());
-        break;
-      default:
-        throw new Error(`Unknown argument ${argv[i]}`);
-    }
+  const { values } = parseCommandLine({
+    args: argv,
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'time-scale': { type: 'string' },
+      requests: { type: 'string' },
+      out: { type: 'string', default: path.join(__dirname, 'results.json') },
+    },
+  });
+  let only = [...SECTION_IDS];
+  if (values.only !== undefined) {
+    const wanted = values.only.split(',');
+    const unknown = wanted.filter((id) => !SECTION_IDS.includes(id as SectionId));
+    if (unknown.length)
+      throw new Error(`Unknown section(s) ${unknown.join(', ')}; known: ${SECTION_IDS.join(', ')}`);
+    only = SECTION_IDS.filter((id) => wanted.includes(id));
   }
-  return args;
+  const section: Args['section'] = {};
+  if (values['time-scale'] !== undefined)
+    section.timeScale = positiveNumber('--time-scale', values['time-scale']);
+  if (values.requests !== undefined) section.requests = positiveNumber('--requests', values.requests);
+  return { quick: values.quick, strict: values.strict, only, out: path.resolve(values.out), section };
 }
 
 function positiveNumber(flag: string, text: string): number {

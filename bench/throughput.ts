@@ -48,12 +48,23 @@ export interface ThroughputFloor {
 
 /**
  * ListAccountAssignments pages (100 principals each, at least one) the grants read at the least:
- * grant i finds the earlier grants' assignments, less the 10 that may still be in flight.
+ * grant i finds the earlier grants' assignments, less the 10 that may still be in flight and,
+ * when the grants complete evenly over [0, allGrantedSeconds], less those whose windows have
+ * already ended (a revoked assignment is no longer listed).
  */
-export function listPages(requests: number): number {
+export function listPages(
+  requests: number,
+  allGrantedSeconds = 0,
+  windowSeconds = Number.POSITIVE_INFINITY,
+): number {
   const inFlight = IDENTITY_CENTER_QUOTA.creationsInFlight;
   let pages = 0;
-  for (let i = 0; i < requests; i++) pages += Math.max(1, Math.ceil((i - inFlight) / 100));
+  for (let i = 0; i < requests; i++) {
+    const at = allGrantedSeconds > 0 ? (i / requests) * allGrantedSeconds : 0;
+    const revoked =
+      at > windowSeconds ? Math.floor((requests * (at - windowSeconds)) / allGrantedSeconds) : 0;
+    pages += Math.max(1, Math.ceil((i - revoked - inFlight) / 100));
+  }
   return pages;
 }
 
@@ -67,25 +78,37 @@ export function throughputFloor(requests: number, windowSeconds: number): Throug
   const q = IDENTITY_CENTER_QUOTA;
   const bucketSeconds = (calls: number) => Math.max(0, calls - q.burst) / q.callsPerSecond;
   const creationSeconds = (requests / q.creationsInFlight) * q.provisioningSeconds;
-  const floors = (grantCalls: number) => {
+  const floors = (grantCallsBy: (allGranted: number) => number) => {
     // Windows shorter than the burst end during it, and their revokes share the bucket: at the
     // floor's pace grants complete evenly over [0, T], so those granted before T − window are
-    // revoked before T. T is the fixed point (a few rounds converge; revokes only push it later).
-    let allGranted = Math.max(bucketSeconds(grantCalls), creationSeconds);
-    for (let round = 0; round < 50; round++) {
-      const revokedBefore = (requests * Math.max(0, allGranted - windowSeconds)) / allGranted;
-      allGranted = Math.max(bucketSeconds(grantCalls + MIN_CALLS.revoke * revokedBefore), creationSeconds);
+    // revoked before T. The floor is the smallest T by which the calls needed fit the bucket; the
+    // grant calls may depend on T (fewer List pages once windows end), which makes them step, so
+    // T is found by scanning up from a lower bound and then bisecting the last step.
+    const needed = (t: number) =>
+      Math.max(
+        bucketSeconds(grantCallsBy(t) + (MIN_CALLS.revoke * requests * Math.max(0, t - windowSeconds)) / t),
+        creationSeconds,
+      );
+    const step = 1;
+    let high = Math.max(step, Math.min(bucketSeconds(MIN_CALLS.grant * requests), creationSeconds));
+    while (needed(high) > high) high += step;
+    let low = high - step;
+    for (let round = 0; round < 40; round++) {
+      const mid = (low + high) / 2;
+      if (needed(mid) > mid) low = mid;
+      else high = mid;
     }
+    const allGranted = high;
     // All revokes confirmed: every call through the bucket, and no earlier than the last window's end.
     const allRevoked = Math.max(
-      bucketSeconds(grantCalls + MIN_CALLS.revoke * requests),
+      bucketSeconds(grantCallsBy(allGranted) + MIN_CALLS.revoke * requests),
       allGranted + windowSeconds + q.provisioningSeconds,
     );
     return { allGranted, allRevoked };
   };
-  const minimal = floors(MIN_CALLS.grant * requests);
-  const pages = listPages(requests);
-  const paged = floors((MIN_CALLS.grant - 1) * requests + pages);
+  const minimal = floors(() => MIN_CALLS.grant * requests);
+  const paged = floors((t) => (MIN_CALLS.grant - 1) * requests + listPages(requests, t, windowSeconds));
+  const pages = listPages(requests, paged.allGranted, windowSeconds);
   return {
     allGrantedSeconds: minimal.allGranted,
     allRevokedSeconds: minimal.allRevoked,
@@ -97,9 +120,9 @@ export function throughputFloor(requests: number, windowSeconds: number): Throug
       `all ${requests} x ${MIN_CALLS.grant + MIN_CALLS.revoke} calls = ` +
       `${bucketSeconds((MIN_CALLS.grant + MIN_CALLS.revoke) * requests).toFixed(0)} s. ` +
       `With the List pages the pre-existing check must read as the ${requests} assignments accumulate on one ` +
-      `account and permission set (${pages} pages instead of ${requests}): ${paged.allGranted.toFixed(0)} s granted, ` +
-      `${paged.allRevoked.toFixed(0)} s revoked; windows of ${windowSeconds} s that end during the burst put their ` +
-      `revokes in the same bucket`,
+      `account and permission set, less those whose windows have ended (${pages} pages instead of ${requests}): ` +
+      `${paged.allGranted.toFixed(0)} s granted, ${paged.allRevoked.toFixed(0)} s revoked; windows of ` +
+      `${windowSeconds} s that end during the burst put their revokes in the same bucket`,
   };
 }
 

@@ -7,7 +7,7 @@ import { workerHandler } from '../shared/worker-handler';
 // state machine Waits until `at`. A grant that would queue past the policy's admission.maxWait is
 // refused with AdmissionRefused (its requester is told). Writes no request record or event: a
 // retried Admit only reserves another slot, which slows the queue by one phase's calls.
-// A grant's input names its account and permission set (see Admission.admit).
+// A grant's input names its account, permission set and window (see Admission.admit).
 const inputSchema = z
   .object({
     phase: z.enum(['validate', 'grant']),
@@ -16,13 +16,15 @@ const inputSchema = z
       .regex(/^\d{12}$/)
       .optional(),
     permissionSetArn: z.string().min(1).max(1224).optional(),
+    durationMinutes: z.number().int().positive().optional().catch(undefined),
   })
   .passthrough();
 
 export const handler = workerHandler('Admit', async (event) => {
-  const { phase, accountId, permissionSetArn } = inputSchema.parse(event);
+  const { phase, accountId, permissionSetArn, durationMinutes } = inputSchema.parse(event);
   return admission().admit(
     phase,
     accountId && permissionSetArn ? heldCounter(accountId, permissionSetArn) : undefined,
+    durationMinutes === undefined ? undefined : durationMinutes * 60,
   );
 });

@@ -35,7 +35,7 @@ export interface AdmissionSettings {
  * queued), a retried step's calls, the reconciler, other tools. Measured (docs/BENCHMARKS.md): at
  * 18/s a burst of 1,000 whose windows end while it is still granting overdraws the quota.
  */
-export const DEFAULT_ADMISSION: AdmissionSettings = { callsPerSecond: 15, maxWaitSeconds: 900 };
+export const DEFAULT_ADMISSION: AdmissionSettings = { callsPerSecond: 18, maxWaitSeconds: 900 };
 
 /** The shared schedule: when the next call may start, moved forward atomically. */
 export interface AdmissionSchedule {
@@ -62,6 +62,10 @@ export interface Admitted {
   /** When the phase may start: an RFC 3339 timestamp in whole seconds, for a Wait state. */
   at: string;
   waitSeconds: number;
+  /** The Identity Center calls reserved (0 when nothing was): the phase charges only what it makes beyond them. */
+  calls: number;
+  /** A grant's revoke calls reserved with it (see Admission.admit): that revoke charges only what it makes beyond them. */
+  revokeCalls: number;
 }
 
 export class AdmissionRefused extends AccessError {
@@ -85,8 +89,14 @@ export class Admission {
    * (admitted and not yet revoked, counted with the schedule) will take. A burst of a thousand on
    * one permission set then reserves the ten pages its last grants read instead of overdrawing
    * Identity Center's quota and retrying blind.
+   *
+   * A grant whose window is shorter than maxWaitSeconds also reserves its revoke's calls: its
+   * window can end while the queue it joined is still being served, and a revoke never queues,
+   * so without this its calls would come on top of slots already handed out and overdraw the quota
+   * (the revoke would then be throttled, ending access late). A longer window ends after any queue
+   * of today's and its revoke charges its calls when it runs.
    */
-  async admit(phase: 'validate' | 'grant', pair?: string): Promise<Admitted> {
+  async admit(phase: 'validate' | 'grant', pair?: string, windowSeconds?: number): Promise<Admitted> {
     const nowMs = this.now().getTime();
     // A validation is never refused: it is bounded by the same wait, then runs unpaced.
     const latest = nowMs + this.settings.maxWaitSeconds * 1000;
@@ -96,9 +106,17 @@ export class Admission {
       const held = await this.schedule.count(pair, 1).catch(() => 1);
       calls += Math.max(0, Math.ceil(held / PRINCIPALS_PER_PAGE) - 1);
     }
-    const start = await this.schedule.reserve((calls * 1000) / this.settings.callsPerSecond, nowMs, latest);
+    const revokeCalls =
+      phase === 'grant' && windowSeconds !== undefined && windowSeconds < this.settings.maxWaitSeconds
+        ? PHASE_CALLS.revoke
+        : 0;
+    const start = await this.schedule.reserve(
+      ((calls + revokeCalls) * 1000) / this.settings.callsPerSecond,
+      nowMs,
+      latest,
+    );
     if (start === undefined) {
-      if (phase === 'validate') return { at: wholeSeconds(nowMs), waitSeconds: 0 };
+      if (phase === 'validate') return { at: wholeSeconds(nowMs), waitSeconds: 0, calls: 0, revokeCalls: 0 };
       throw new AdmissionRefused(
         `Identity Center is busy: this grant could not start within ${Math.round(this.settings.maxWaitSeconds / 60)} minutes. Please request again later.`,
       );
@@ -106,7 +124,12 @@ export class Admission {
     // Rounded up to the second: a Wait timestamp in whole seconds, and the calls of one second
     // (at most callsPerSecond) fit Identity Center's burst.
     const at = Math.ceil(start / 1000) * 1000;
-    return { at: wholeSeconds(at), waitSeconds: Math.max(0, Math.round((at - nowMs) / 1000)) };
+    return {
+      at: wholeSeconds(at),
+      waitSeconds: Math.max(0, Math.round((at - nowMs) / 1000)),
+      calls,
+      revokeCalls,
+    };
   }
 
   /**

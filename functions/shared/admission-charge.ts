@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
-import { heldCounter } from '../core/admission';
+import { heldCounter, PHASE_CALLS } from '../core/admission';
 import { logger } from './logger';
 import { admission } from './runtime';
 
@@ -10,6 +10,33 @@ const pairSchema = z.object({ accountId: z.string().min(1), permissionSetArn: z.
 export function pairOf(event: unknown): string | undefined {
   const parsed = pairSchema.safeParse(event);
   return parsed.success ? heldCounter(parsed.data.accountId, parsed.data.permissionSetArn) : undefined;
+}
+
+// What AdmitGrant reserved, as the state machine passes it to Grant and Revoke: `admission` is its
+// result ({at, calls, revokeCalls}) or, when it failed, its error (nothing reserved);
+// `retryCount` is `$$.State.RetryCount`: only a step's first attempt runs on the reservation (a
+// retry's calls were never reserved).
+const reservationSchema = z.object({
+  admission: z
+    .object({
+      calls: z.number().int().nonnegative().catch(0),
+      revokeCalls: z.number().int().nonnegative().catch(0),
+    })
+    .optional()
+    .catch(undefined),
+  retryCount: z.number().int().nonnegative().optional().catch(undefined),
+});
+
+/**
+ * The calls a Grant or Revoke attempt runs on. An input without `admission` comes from a
+ * definition that did not pass it: its Grant had reserved the common case, its Revoke nothing.
+ */
+export function reservedCalls(step: 'grant' | 'revoke', event: unknown): number {
+  const parsed = reservationSchema.safeParse(event);
+  if (!parsed.success || (parsed.data.retryCount ?? 0) > 0) return 0;
+  const { admission } = parsed.data;
+  if (admission === undefined) return step === 'grant' ? PHASE_CALLS.grant : 0;
+  return step === 'grant' ? admission.calls : admission.revokeCalls;
 }
 
 export interface Accounting<T> {

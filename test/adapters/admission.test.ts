@@ -82,7 +82,12 @@ describe('admission at Identity Center pace', () => {
     await expect(admission.admit('grant')).rejects.toThrow(AdmissionRefused);
     await expect(admission.admit('grant')).rejects.toThrow(/could not start within 1 minutes/);
     // A validation is never refused: it runs now, unpaced.
-    expect(await admission.admit('validate')).toEqual({ at: '2026-12-01T09:00:00Z', waitSeconds: 0 });
+    expect(await admission.admit('validate')).toEqual({
+      at: '2026-12-01T09:00:00Z',
+      waitSeconds: 0,
+      calls: 0,
+      revokeCalls: 0,
+    });
   });
 
   it('charges a revoke without waiting: the next grant comes after it', async () => {
@@ -90,7 +95,30 @@ describe('admission at Identity Center pace', () => {
     await admission.charge(PHASE_CALLS.revoke);
     await admission.charge(PHASE_CALLS.revoke);
     // Two revokes = 4 calls = 222 ms of schedule: the grant waits for the next whole second.
-    expect(await admission.admit('grant')).toEqual({ at: '2026-12-01T09:00:01Z', waitSeconds: 1 });
+    expect(await admission.admit('grant')).toEqual({
+      at: '2026-12-01T09:00:01Z',
+      waitSeconds: 1,
+      calls: PHASE_CALLS.grant,
+      revokeCalls: 0,
+    });
+  });
+
+  it('reserves the revoke of a window shorter than maxWait with its grant, and not of a longer one', async () => {
+    const schedule = await freshSchedule();
+    const admission = new Admission(schedule, settings, () => new Date(T0));
+    const short = await admission.admit('grant', undefined, settings.maxWaitSeconds - 1);
+    expect(short).toMatchObject({ calls: PHASE_CALLS.grant, revokeCalls: PHASE_CALLS.revoke });
+    const afterShort = await schedule.reserve(0, T0);
+    expect(afterShort).toBeCloseTo(
+      T0 + ((PHASE_CALLS.grant + PHASE_CALLS.revoke) * 1000) / settings.callsPerSecond,
+      2,
+    );
+    const long = await admission.admit('grant', undefined, settings.maxWaitSeconds);
+    expect(long).toMatchObject({ calls: PHASE_CALLS.grant, revokeCalls: 0 });
+    expect(((await schedule.reserve(0, T0)) ?? 0) - (afterShort ?? 0)).toBeCloseTo(
+      (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
+      2,
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import { check, renderTable, type SectionResult } from '../../bench/lib/report';
 import { percentile, summarize } from '../../bench/lib/stats';
 import { runLifecycleCost, TRANSITION_TARGET } from '../../bench/lifecycle-cost';
 import { signedEvent } from '../../bench/slack-events';
-import { throughputFloor } from '../../bench/throughput';
+import { listPages, throughputFloor } from '../../bench/throughput';
 import { esbuildBuildOptions } from '../../infra/bundling';
 
 // The benchmark's own arithmetic, and one real section end to end. Timings are not asserted
@@ -33,8 +33,8 @@ describe('throughput floor', () => {
     // Windows longer than the burst: no revoke competes with the grants.
     const floor = throughputFloor(1000, 600);
 
-    expect(floor.allGrantedSeconds).toBe(199);
-    expect(floor.allRevokedSeconds).toBe(199 + 600 + 1);
+    expect(floor.allGrantedSeconds).toBeCloseTo(199, 6);
+    expect(floor.allRevokedSeconds).toBeCloseTo(199 + 600 + 1, 6);
   });
 
   it('counts the revokes of windows that end during the burst against the grants', () => {
@@ -51,6 +51,20 @@ describe('throughput floor', () => {
     // Grant i lists max(1, ceil((i − 10) / 100)) pages: 5,401 in all, instead of 1,000.
     expect(floor.withListPages.pages).toBe(5401);
     expect(floor.withListPages.allGrantedSeconds).toBeCloseTo((3 * 1000 + 5401 - 20) / 20, 5);
+  });
+
+  it('counts no page for an assignment already revoked: windows that end during the burst shorten later listings', () => {
+    const floor = throughputFloor(1000, 300);
+    const t = floor.withListPages.allGrantedSeconds;
+
+    // Fewer pages than if all 1,000 accumulated, and exactly what that pace leaves to read.
+    expect(floor.withListPages.pages).toBeLessThan(5401);
+    expect(floor.withListPages.pages).toBe(listPages(1000, t, 300));
+    // The smallest T by which the calls needed fit the bucket: they do at T, not a second before.
+    const needed = (at: number) =>
+      (3 * 1000 + listPages(1000, at, 300) + (2 * 1000 * Math.max(0, at - 300)) / at - 20) / 20;
+    expect(needed(t)).toBeLessThanOrEqual(t + 1e-6);
+    expect(needed(t - 1)).toBeGreaterThan(t - 1);
   });
 
   it('is set by the window when there are few requests', () => {

@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 // Handlers log every step as JSON; a campaign of thousands of steps keeps them quiet unless asked.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 
@@ -5,11 +7,18 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 // the fault-injection campaign. Prints the figures and the seed to replay; exits 1 when any
 // invariant was broken.
 
+const { values } = parseArgs({
+  strict: true,
+  options: Object.fromEntries(
+    ['seed', 'lifecycles', 'batch', 'ms-per-second', 'crash-rate'].map((name) => [name, { type: 'string' }]),
+  ) as Record<string, { type: 'string' }>,
+});
+
 function option(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const value = Number(arg.slice(name.length + 3));
-  if (!Number.isFinite(value)) throw new Error(`--${name} must be a number`);
+  const text = values[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (typeof text !== 'string' || !Number.isFinite(value)) throw new Error(`--${name} must be a number`);
   return value;
 }
 
