@@ -12,6 +12,7 @@ import type { SectionOptions } from './section';
 //   --only a,b              run some sections: lifecycle, revoke-lag, throughput, cold-init, slack-ack
 //   --time-scale N          throughput: model seconds per real second (default 1 = real time; quick 6)
 //   --requests N            throughput: requests submitted at once (default 1000; quick 50)
+//   --window-minutes N      throughput: each request's window (default 5; quick 1)
 //   --strict                exit 1 when a target is missed (default: only when a section fails)
 //   --out FILE              where to write the results (default bench/results.json)
 
@@ -33,6 +34,7 @@ function parseArgs(argv: string[]): Args {
       only: { type: 'string' },
       'time-scale': { type: 'string' },
       requests: { type: 'string' },
+      'window-minutes': { type: 'string' },
       out: { type: 'string', default: path.join(__dirname, 'results.json') },
     },
   });
@@ -48,6 +50,8 @@ function parseArgs(argv: string[]): Args {
   if (values['time-scale'] !== undefined)
     section.timeScale = positiveNumber('--time-scale', values['time-scale']);
   if (values.requests !== undefined) section.requests = positiveNumber('--requests', values.requests);
+  if (values['window-minutes'] !== undefined)
+    section.windowMinutes = positiveNumber('--window-minutes', values['window-minutes']);
   return { quick: values.quick, strict: values.strict, only, out: path.resolve(values.out), section };
 }
 

@@ -16,6 +16,7 @@ export interface SectionOptions {
   quick: boolean;
   timeScale?: number;
   requests?: number;
+  windowMinutes?: number;
 }
 
 const runners: Record<SectionId, (options: SectionOptions) => Promise<SectionResult>> = {

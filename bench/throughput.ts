@@ -126,6 +126,16 @@ export function throughputFloor(requests: number, windowSeconds: number): Throug
   };
 }
 
+/** Did AdmitGrant refuse this execution (AdmissionRefused caught on its way to the revoke path)? */
+function refusedAtAdmission(history: Array<{ type: string; stateName?: string; input?: unknown }>): boolean {
+  return history.some(
+    (e) =>
+      e.type === 'StateEntered' &&
+      e.stateName === 'RevokeAfterFailure' &&
+      (e.input as { error?: { Error?: string } } | undefined)?.error?.Error === 'AdmissionRefused',
+  );
+}
+
 export async function runThroughput(options: ThroughputOptions): Promise<SectionResult> {
   const started = Date.now();
   const requests = options.requests ?? (options.quick ? 50 : 1000);
@@ -188,6 +198,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
     const finishedAt = Date.now();
 
     let lost = rejectedSubmissions;
+    let refused = 0;
     let lastGranted = 0;
     let lastRevoked = 0;
     const transitions: number[] = [];
@@ -219,6 +230,11 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
       for (const e of retried)
         retriesByState[e.stateName ?? '?'] = (retriesByState[e.stateName ?? '?'] ?? 0) + 1;
       if (description.status !== 'SUCCEEDED' || status !== 'REVOKED' || !granted || !revoked) {
+        if (refusedAtAdmission(history) && status === 'GRANT_FAILED') {
+          // Not lost: it could not start within admission.maxWait, and its requester was told so.
+          refused += 1;
+          continue;
+        }
         lost += 1;
         // The error the workflow caught on its way to the failure path, e.g. Grant's retries exhausted.
         const caughtAt = history.findIndex(
@@ -308,6 +324,15 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
           result: `${counters.throttled} / ${retries.reduce((a, b) => a + b, 0)} (peak ${counters.peakCreationsInFlight} creations in flight)`,
           status: 'INFO',
         },
+        ...(refused > 0
+          ? [
+              {
+                measure: 'refused at admission, requester told (could not start within admission.maxWait)',
+                result: `${refused} of ${requests}`,
+                status: 'INFO' as const,
+              },
+            ]
+          : []),
         {
           measure: 'requests lost / assignments left behind',
           result: `${lost} / ${leaked}`,
@@ -358,6 +383,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         revokeLagMs: revokeLag,
         peakOpenWindows,
         lost,
+        refused,
         lostReasons,
         leakedAssignments: leaked,
         identityCenter: counters,

@@ -197,15 +197,16 @@ export class ProductFunction extends Construct {
   }
 
   /**
-   * AUDIT_TABLE for the one writer (PutItem, and GetItem to tell a replayed event from an
-   * overwrite) or a reader (Query). No role of the product can update or delete an event.
+   * AUDIT_TABLE for the one writer (PutItem, GetItem to tell a replayed event from an
+   * overwrite, Query to find its request's chain head) or a reader (Query). No role of the
+   * product can update or delete an event.
    */
   bindAuditTable(table: dynamodb.ITable, access: 'append' | 'read'): this {
     this.setEnv(ENV.auditTable, table.tableName);
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: access === 'append' ? 'AuditTableAppend' : 'AuditTableRead',
-        actions: access === 'append' ? ['dynamodb:PutItem', 'dynamodb:GetItem'] : ['dynamodb:Query'],
+        actions: access === 'append' ? ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'] : ['dynamodb:Query'],
         resources: [table.tableArn],
       }),
     );

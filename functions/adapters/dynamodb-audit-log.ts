@@ -1,6 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { AuditConflictError } from '../core/errors';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { type ChainLink, canonicalJson, nextLink } from '../core/audit-chain';
+import { AuditConflictError, RetryableError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
 import type { AppendOutcome, AuditLog } from '../core/ports';
 import { documentsOf } from './dynamodb-documents';
@@ -12,6 +19,10 @@ import { isConditionalFailure } from './transient-errors';
 // read; `list` returns both, sorted by time then id. Only PutItem with attribute_not_exists. In the
 // deployed stack only the audit-writer function uses `append` (its role is the one allowed PutItem
 // on the table); the reconciler uses `list`.
+//
+// Each event is then linked into its request's hash chain (core/audit-chain.ts): a link item
+// sk = "CHAIN#<seq>" put with attribute_not_exists, so two writers linking at once cannot take
+// one number (the loser reads the new head and links after it) and the chain cannot fork.
 
 export class DynamoDbAuditLog implements AuditLog {
   private readonly documents: DynamoDBDocumentClient;
@@ -46,11 +57,74 @@ export class DynamoDbAuditLog implements AuditLog {
       );
       const { pk: _pk, sk: _sk, at: _storedAt, ...stored } = existing.Item ?? {};
       const { at: _at, ...replayed } = event;
-      if (!existing.Item || canonical(stored) !== canonical(replayed))
+      if (!existing.Item || canonicalJson(stored) !== canonicalJson(replayed))
         throw new AuditConflictError(`Audit event ${key.sk} of ${event.requestId} exists with other content`);
+      // The first copy's writer may have stopped before linking it: a replay finishes the job.
+      await this.link({ ...replayed, at: String(existing.Item.at) } as AuditEvent);
       return 'duplicate';
     }
+    await this.link(event);
     return 'written';
+  }
+
+  /** The request's chain, in order. */
+  async chain(requestId: string): Promise<ChainLink[]> {
+    const links: ChainLink[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :r AND begins_with(sk, :chain)',
+        ExpressionAttributeValues: { ':r': requestId, ':chain': CHAIN_PREFIX },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? [])
+        links.push({
+          requestId,
+          seq: Number(item.seq),
+          eventId: String(item.eventId),
+          prevHash: String(item.prevHash),
+          hash: String(item.hash),
+        });
+    return links.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Links an event after its request's current head, unless it is linked already. A lost race
+   * for a number is retried on the new head; a writer that keeps losing (a hundred writers on one
+   * request) fails retryably, and its step's retry brings the event again. Two writers of the same
+   * event (a replay racing the first run) link it once: a link put at n means the other, to put
+   * at n + 1 or later, read a chain (consistently) that already held it.
+   */
+  private async link(event: AuditEvent): Promise<void> {
+    for (let attempt = 0; attempt < LINK_ATTEMPTS; attempt++) {
+      const links = await this.chain(event.requestId);
+      if (links.some((l) => l.eventId === event.eventId)) return;
+      const link = nextLink(links.at(-1), event);
+      try {
+        await this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            // linkedAt (not hashed): when the link was written, for the archive's lag.
+            Item: {
+              pk: event.requestId,
+              sk: chainKey(link.seq),
+              ...link,
+              linkedAt: new Date().toISOString(),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionalFailure(error)) throw error;
+      }
+    }
+    throw new RetryableError(
+      `Audit event ${event.eventId} of ${event.requestId} not linked: its chain kept moving`,
+    );
   }
 
   async list(requestId: string): Promise<AuditEvent[]> {
@@ -67,6 +141,7 @@ export class DynamoDbAuditLog implements AuditLog {
         }),
       );
       for (const item of page.Items ?? []) {
+        if (String(item.sk).startsWith(CHAIN_PREFIX)) continue;
         const { pk: _pk, sk: _sk, ...event } = item;
         events.push(event as AuditEvent);
       }
@@ -80,13 +155,11 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 }
 
-/** JSON with sorted keys, so two reads of the same event compare equal. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
+const CHAIN_PREFIX = 'CHAIN#';
+/** Enough for a request's concurrent writers (a step and a click at once) to take turns. */
+const LINK_ATTEMPTS = 20;
+
+/** Zero-padded so that the keys sort in link order. */
+function chainKey(seq: number): string {
+  return `${CHAIN_PREFIX}${String(seq).padStart(8, '0')}`;
 }

@@ -24,6 +24,8 @@ export const FUNCTION_TIMEOUT_SECONDS = {
   slack: 10,
   decisions: 30,
   'audit-writer': 10,
+  /** A stream batch of up to 100 links: a Query and a PutObject each. */
+  archiver: 60,
   /** Shorter than its 5-minute schedule, so two passes never overlap. */
   reconciler: 240,
 } as const;
@@ -119,6 +121,15 @@ export const AWS_CALLS = {
     connectionTimeoutMs: 1000,
     requestTimeoutMs: 2000,
     usedBy: ['slack'],
+  },
+  // The archiver's PutObject with If-None-Match: repeating it is safe (a landed first attempt
+  // answers 412, read as archived), and a failed batch goes back to the stream's own retries.
+  s3Archive: {
+    attempts: 2,
+    retries: 'transient',
+    connectionTimeoutMs: 1000,
+    requestTimeoutMs: 5000,
+    usedBy: ['archiver'],
   },
   // GetSecretValue, once per container: a read, safe to repeat on anything transient.
   secretsManager: {

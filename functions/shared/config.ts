@@ -22,6 +22,8 @@ export const ENV = {
   policyFile: 'POLICY_FILE',
   stateTable: 'STATE_TABLE',
   auditTable: 'AUDIT_TABLE',
+  /** The Object Lock bucket the archiver copies the audit trail into. */
+  auditArchiveBucket: 'AUDIT_ARCHIVE_BUCKET',
   /** The audit-writer function (name or ARN): every function but the writer appends through it. */
   auditWriterFunction: 'AUDIT_WRITER_FUNCTION',
   /** The decisions function: the Slack function hands every decision click to it. */

@@ -96,12 +96,14 @@ async function main(): Promise<void> {
   console.log(`\nConsole: ${sandbox.url}   (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
   const personas = sandbox.config.personas.map((p) => `${p.realName ?? p.name} (${p.role})`).join(', ');
   console.log(`Personas: ${personas}. Type /request-access in the console. Ctrl+C stops.`);
+  const endpoints = await announceEndpoints(sandbox);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     console.log(`\n${signal}: stopping the sandbox…`);
+    endpoints?.remove();
     sandbox
       .stop()
       .catch((error: unknown) => console.error(error))
@@ -109,6 +111,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * Where this sandbox's DynamoDB listens, for `npm run audit` (functions/cli/audit.ts) while it runs.
+ * Written by `npm start` only: the sandboxes tests start in parallel announce nothing.
+ */
+async function announceEndpoints(
+  sandbox: import('./sandbox').Sandbox,
+): Promise<{ remove(): void } | undefined> {
+  const dynamo = sandbox.standIns.dynamo;
+  if (!dynamo) return undefined;
+  const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const { SANDBOX_ENDPOINTS_FILE } = await import('../../functions/cli/audit');
+  mkdirSync(path.dirname(SANDBOX_ENDPOINTS_FILE), { recursive: true });
+  writeFileSync(
+    SANDBOX_ENDPOINTS_FILE,
+    JSON.stringify({ dynamodb: dynamo.endpoint, auditTable: sandbox.tables.auditTable, pid: process.pid }),
+  );
+  return { remove: () => rmSync(SANDBOX_ENDPOINTS_FILE, { force: true }) };
 }
 
 if (require.main === module) {

@@ -61,6 +61,7 @@ export class SandboxState {
   async auditEvents(): Promise<AuditEvent[]> {
     const items = await this.scan(this.sources.tables.auditTable);
     return items
+      .filter((item) => !String(item.sk).startsWith('CHAIN#')) // hash-chain links, not events
       .sort((a, b) => String(a.sk).localeCompare(String(b.sk)))
       .map(({ pk: _pk, sk: _sk, ...event }) => event as unknown as AuditEvent);
   }

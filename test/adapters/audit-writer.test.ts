@@ -1,7 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
+import { documentsOf } from '../../functions/adapters/dynamodb-documents';
 import { LambdaAuditLog } from '../../functions/adapters/lambda-audit-log';
+import { verifyChains } from '../../functions/core/audit-chain';
 import { AuditConflictError, RetryableError } from '../../functions/core/errors';
 import type { AuditEvent } from '../../functions/core/model';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
@@ -100,6 +103,63 @@ describe('audit writer', () => {
     }
     await log.append(event({ eventId: 'evt-0004' }));
     expect((await table.list('req-writer-1')).map((e) => e.eventId)).toContain('evt-0004');
+  });
+});
+
+describe('the hash chain the writer builds', () => {
+  const chained = async (requestId: string) => {
+    const events = await table.list(requestId);
+    const links = await table.chain(requestId);
+    const byId = new Map(events.map((e) => [e.eventId, e]));
+    const lines = links.map((link) => ({ event: byId.get(link.eventId) as AuditEvent, link }));
+    const last = links.at(-1);
+    return { events, links, lines, heads: last ? { [requestId]: { seq: last.seq, hash: last.hash } } : {} };
+  };
+
+  it('links concurrent writers of one request into one chain: numbers 1..n, no fork, every event once', async () => {
+    const requestId = 'req-chain-concurrent';
+    const events = Array.from({ length: 30 }, (_, i) =>
+      event({
+        requestId,
+        eventId: `evt-c-${String(i).padStart(2, '0')}`,
+        at: `2026-12-01T09:00:${String(i).padStart(2, '0')}.000Z`,
+      }),
+    );
+    // Every event twice at once (a retried step racing its first run), all through the writer.
+    await Promise.all([...events, ...events].map((e) => log.append(e)));
+
+    const { links, lines, heads } = await chained(requestId);
+    expect(links.map((l) => l.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(new Set(links.map((l) => l.eventId)).size).toBe(30);
+    expect(verifyChains(lines, heads).breaks).toEqual([]);
+  });
+
+  it('links an event whose first write stopped before its link, when the event comes again', async () => {
+    const requestId = 'req-chain-crashed';
+    const documents = documentsOf(new DynamoDBClient({}));
+    // The event item as a writer left it when it died between the event and its link.
+    const first = event({ requestId, eventId: 'evt-crashed' });
+    await documents.send(
+      new PutCommand({
+        TableName: TABLES.auditTable,
+        Item: { pk: requestId, sk: `EVENT#${first.eventId}`, ...first },
+      }),
+    );
+    expect(await table.chain(requestId)).toEqual([]);
+
+    // The step's retry brings the same event (a later clock): the first copy is linked, once.
+    await log.append({ ...first, at: '2026-12-01T09:05:00.000Z' });
+    await log.append({ ...first, at: '2026-12-01T09:06:00.000Z' });
+    const { links, lines, heads } = await chained(requestId);
+    expect(links).toHaveLength(1);
+    expect(lines[0]?.event.at).toBe(first.at);
+    expect(verifyChains(lines, heads).breaks).toEqual([]);
+  });
+
+  it('keeps the links out of the trail readers see', async () => {
+    expect((await table.list('req-chain-concurrent')).every((e) => e.eventId.startsWith('evt-c-'))).toBe(
+      true,
+    );
   });
 });
 

@@ -237,14 +237,18 @@ describe('decisions function', () => {
 });
 
 describe('audit-writer function', () => {
-  it('appends events and reads one back (a replayed event is told from an overwrite), nothing more on the table', async () => {
+  const WRITER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+
+  it('appends events, reads one back (a replayed event is told from an overwrite) and reads its chain, nothing more on the table', async () => {
     expect(await m.can('audit-writer', 'dynamodb:PutItem', m.auditTableArn, AUDIT_EVENT)).toBe(true);
     // functions/adapters/dynamodb-audit-log.ts append: on a conditional failure it GetItems the
-    // stored event to accept the same event again and refuse a different one.
+    // stored event to accept the same event again and refuse a different one; it Queries the
+    // request's chain links to find the head it links after.
     expect(await m.can('audit-writer', 'dynamodb:GetItem', m.auditTableArn, AUDIT_EVENT)).toBe(true);
+    expect(await m.can('audit-writer', 'dynamodb:Query', m.auditTableArn, AUDIT_EVENT)).toBe(true);
     const checks = await verdicts(
       'audit-writer',
-      EVERY_TABLE_ACTION.filter((a) => a !== 'dynamodb:PutItem' && a !== 'dynamodb:GetItem').map(
+      EVERY_TABLE_ACTION.filter((a) => !WRITER_ACTIONS.includes(a)).map(
         (action) => [action, m.auditTableArn, AUDIT_EVENT] as [string, string, Context],
       ),
     );
@@ -271,8 +275,7 @@ describe('audit-writer function', () => {
     for (const request of await requestUniverse(m)) {
       if (!(await m.can('audit-writer', request.action, request.resource, request.context))) continue;
       const expected =
-        (request.resource === m.auditTableArn &&
-          ['dynamodb:PutItem', 'dynamodb:GetItem'].includes(request.action)) ||
+        (request.resource === m.auditTableArn && WRITER_ACTIONS.includes(request.action)) ||
         (ownLogs !== undefined && request.resource.startsWith(ownLogs) && request.action.startsWith('logs:'));
       if (!expected) extra.push(request);
     }
