@@ -31,6 +31,7 @@ export type FunctionName =
   | 'slack'
   | 'decisions'
   | 'audit-writer'
+  | 'archiver'
   | 'reconciler';
 
 export interface FunctionEntry {
@@ -62,12 +63,13 @@ export const WORKERS: readonly FunctionEntry[] = [
   { name: 'finish', entry: 'functions/finish/index.ts', substitution: 'FinishFunctionArn' },
 ];
 
-/** Every deployed function: the workers, the Slack endpoint, its decisions, the audit writer and the reconciler. */
+/** Every deployed function: the workers, the Slack endpoint, its decisions, the audit writer and archiver, the reconciler. */
 export const FUNCTIONS: readonly FunctionEntry[] = [
   ...WORKERS,
   { name: 'slack', entry: 'functions/slack/index.ts' },
   { name: 'decisions', entry: 'functions/decisions/index.ts' },
   { name: 'audit-writer', entry: 'functions/audit-writer/index.ts' },
+  { name: 'archiver', entry: 'functions/archiver/index.ts' },
   { name: 'reconciler', entry: 'functions/reconciler/index.ts' },
 ];
 

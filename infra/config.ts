@@ -30,6 +30,7 @@ export const CONTEXT_KEYS = [
   'tracing',
   'dashboard',
   'identityCenterKmsKeyArn',
+  'auditRetentionDays',
 ] as const;
 type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -88,6 +89,17 @@ const contextSchema = z.object({
     (v) => v === undefined || KMS_KEY_ARN.test(v),
     'must be a KMS key ARN like arn:aws:kms:us-east-1:111111111111:key/<key id>',
   ),
+  // Object Lock in compliance mode cannot be shortened once objects exist: at least a day, and
+  // at most 100 years (S3's limit).
+  auditRetentionDays: z
+    .union([z.number(), z.string().regex(/^\d+$/).transform(Number), z.undefined(), z.null()], {
+      error: 'must be a number of days',
+    })
+    .transform((v) => v ?? 400)
+    .refine(
+      (v) => Number.isInteger(v) && v >= 1 && v <= 36_500,
+      'must be a whole number of days from 1 to 36500',
+    ),
 });
 
 export interface DeployConfig {
@@ -111,6 +123,8 @@ export interface DeployConfig {
    * that call sso-admin or identitystore get kms:Decrypt on it (through those services only).
    */
   identityCenterKmsKeyArn?: string;
+  /** Object Lock retention of the audit archive, in days (compliance mode). */
+  auditRetentionDays: number;
 }
 
 /**
@@ -184,5 +198,6 @@ export function loadDeployConfig(context: (key: ContextKey) => unknown, projectR
     tracing: settings.tracing,
     dashboard: settings.dashboard,
     ...(keyArn ? { identityCenterKmsKeyArn: keyArn } : {}),
+    auditRetentionDays: settings.auditRetentionDays,
   };
 }

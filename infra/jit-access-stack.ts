@@ -16,6 +16,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../functions/shared/clients';
 import { ENV } from '../functions/shared/config';
+import { AuditArchive } from './audit-archive';
 import { type FunctionName, WORKERS } from './bundling';
 import type { DeployConfig } from './config';
 import {
@@ -58,6 +59,7 @@ const FUNCTION_DESCRIPTIONS: Record<FunctionName, string> = {
   finish: 'Final status, Slack message updates, requester DM, alerts',
   slack: 'Slack endpoint (Bolt, AwsLambdaReceiver): verifies, validates, acknowledges, hands decisions off',
   decisions: 'Approve, deny, end and extend clicks handed off by the slack function: decides and answers',
+  archiver: 'Copies each linked audit event, once, into the Object Lock archive bucket (audit table stream)',
   'audit-writer': 'The only writer of the audit table: appends events, never overwrites one',
   reconciler: 'Every 5 minutes: revokes grants past their window that are still assigned, alerts',
 };
@@ -98,6 +100,7 @@ const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
     indexes: ['byRequester', 'byStatus'],
   },
   'audit-writer': undefined,
+  archiver: undefined,
   reconciler: { read: ['request', 'holders'], write: ['request', 'holders'], indexes: ['byStatus'] },
 };
 
@@ -105,6 +108,7 @@ export class JitAccessStack extends Stack {
   readonly functions: Record<FunctionName, ProductFunction>;
   readonly stateTable: dynamodb.Table;
   readonly auditTable: dynamodb.Table;
+  readonly auditArchive: AuditArchive;
   readonly stateMachine: sfn.StateMachine;
   readonly slackSecret: secretsmanager.Secret;
   readonly alarmTopic: sns.Topic;
@@ -149,6 +153,8 @@ export class JitAccessStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // The archiver's feed (infra/audit-archive.ts): each new item, chain links among them.
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       resourcePolicy: new iam.PolicyDocument({
         statements: [
           new iam.PolicyStatement({
@@ -214,12 +220,17 @@ export class JitAccessStack extends Stack {
     const slack = fn('slack', { memorySize: 1024, timeout: timeout('slack') });
     const decisions = fn('decisions', { memorySize: 512, timeout: timeout('decisions') });
     const auditWriter = fn('audit-writer', { timeout: timeout('audit-writer') });
+    const archiver = fn('archiver', { timeout: timeout('archiver') });
     // Shorter than the 5-minute schedule so two runs never overlap.
     const reconciler = fn('reconciler', { memorySize: 512, timeout: timeout('reconciler') });
-    this.functions = { ...workers, slack, decisions, 'audit-writer': auditWriter, reconciler } as Record<
-      FunctionName,
-      ProductFunction
-    >;
+    this.functions = {
+      ...workers,
+      slack,
+      decisions,
+      'audit-writer': auditWriter,
+      archiver,
+      reconciler,
+    } as Record<FunctionName, ProductFunction>;
 
     for (const [name, product] of Object.entries(this.functions) as Array<[FunctionName, ProductFunction]>) {
       // Only the audit writer may put audit items; the others append by invoking it. Only
@@ -229,12 +240,18 @@ export class JitAccessStack extends Stack {
       if (access) product.bindStateTable(this.stateTable, access);
       // The Slack function writes no events at all: what it starts or hands off is audited by
       // the function that acts on it; Admit only paces (a queued request's trail says nothing new).
-      if (name !== 'audit-writer' && name !== 'slack' && name !== 'admit')
+      // The archiver copies events; it writes none.
+      if (name !== 'audit-writer' && name !== 'slack' && name !== 'admit' && name !== 'archiver')
         product.bindAuditWriter(auditWriter.function);
       if (SLACK_FUNCTIONS.includes(name)) product.bindSlackSecret(this.slackSecret);
     }
     auditWriter.bindAuditTable(this.auditTable, 'append');
     reconciler.bindAuditTable(this.auditTable, 'read');
+    this.auditArchive = new AuditArchive(this, 'AuditArchive', {
+      auditTable: this.auditTable,
+      archiver,
+      retentionDays: config.auditRetentionDays,
+    });
     // The Slack function hands decision clicks to `decisions` (asynchronous invoke) and holds
     // no permission to decide, complete task tokens or write the trail itself.
     slack.setEnv(ENV.decisionsFunction, decisions.function.functionArn);
@@ -476,6 +493,7 @@ export class JitAccessStack extends Stack {
       stateMachineLogs,
       functions: this.functions,
       lostDecisions,
+      archive: this.auditArchive,
       dashboard: config.dashboard,
       dashboardName: `${config.stackName}-jit-access`,
     });
@@ -505,6 +523,7 @@ export class JitAccessStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StateTableName', { value: this.stateTable.tableName });
     new CfnOutput(this, 'AuditTableName', { value: this.auditTable.tableName });
+    new CfnOutput(this, 'AuditArchiveBucket', { value: this.auditArchive.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
   }
 }

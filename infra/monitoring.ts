@@ -25,6 +25,8 @@ export interface MonitoringProps {
   functions: Record<FunctionName, ProductFunction>;
   /** Decision clicks the decisions function could not carry out after Lambda's retries. */
   lostDecisions: sqs.IQueue;
+  /** The audit archive: its stream's lag and the records it could not archive. */
+  archive: { deadLetters: sqs.IQueue };
   dashboard: boolean;
   dashboardName: string;
 }
@@ -147,6 +149,25 @@ export class Monitoring extends Construct {
       }),
       'The audit writer refused or failed an event (an overwrite attempt is refused by design): ' +
         'steps retry, but a refusal means something tried to rewrite history.',
+    );
+    alarm(
+      'ArchiveLag',
+      functions.archiver.function.metric('IteratorAge', {
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      'The audit archive is more than 15 minutes behind the audit table (archiver failing or throttled): ' +
+        "events are safe in the table; the archive will catch up within the stream's 24 hours.",
+      { threshold: 15 * 60 * 1000, evaluationPeriods: 3, datapointsToAlarm: 2 },
+    );
+    alarm(
+      'ArchiveDeadLetters',
+      props.archive.deadLetters.metricApproximateNumberOfMessagesVisible({
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      'Audit events were not archived after a day of retries: the queue names the stream records. ' +
+        'The table still holds every event; copy the missing ones from it (docs/AUDIT.md).',
     );
     alarm(
       'SlackErrors',

@@ -206,7 +206,10 @@ export class ProductFunction extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: access === 'append' ? 'AuditTableAppend' : 'AuditTableRead',
-        actions: access === 'append' ? ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'] : ['dynamodb:Query'],
+        actions:
+          access === 'append'
+            ? ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query']
+            : ['dynamodb:Query'],
         resources: [table.tableArn],
       }),
     );

@@ -37,14 +37,18 @@ const streamSchema = z.object({
   ),
 });
 
-// Built here, not in shared/runtime.ts: only this function carries the S3 client.
-let archive: S3AuditArchive | undefined;
+// Built here, not in shared/runtime.ts: only this function carries the S3 client. Rebuilt when
+// its settings change (the local stack starts a stand-in per run in one process).
+let archive: { settings: string; value: S3AuditArchive } | undefined;
 function auditArchive(): S3AuditArchive {
-  archive ??= new S3AuditArchive(
-    new S3Client(awsClientConfig(AWS_CALLS.s3Archive)),
-    requiredEnv(ENV.auditArchiveBucket),
-  );
-  return archive;
+  const bucket = requiredEnv(ENV.auditArchiveBucket);
+  const settings = `${bucket}|${process.env.AWS_ENDPOINT_URL_S3 ?? ''}`;
+  if (archive?.settings !== settings)
+    archive = {
+      settings,
+      value: new S3AuditArchive(new S3Client(awsClientConfig(AWS_CALLS.s3Archive)), bucket),
+    };
+  return archive.value;
 }
 
 export const handler = workerHandler('Archiver', async (event) => {

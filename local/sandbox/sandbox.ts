@@ -1,14 +1,17 @@
 import '../step-functions/polyfills';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Policy, parsePolicy } from '../../functions/core/policy';
 import { resetRuntime } from '../../functions/shared/runtime';
 import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { type AuditStreamStandIn, startAuditStream } from '../dynamodb/audit-stream';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
 import { type RunningIdentityCenter, startIdentityCenterStandIn } from '../identity-center/server';
 import type { FaultSettings } from '../identity-center/stand-in';
 import { startProductLambdas } from '../lambda/product-functions';
+import { type RunningS3, startS3StandIn } from '../s3/server';
 import { type RunningSlackApi, startSlackApiStandIn } from '../slack-api/server';
 import type { LambdaHandler, LocalStepFunctions } from '../step-functions/local-step-functions';
 import { createProductStepFunctions, type WorkerName } from '../step-functions/product-workflow';
@@ -33,6 +36,8 @@ export const DEFAULT_SANDBOX_FILE = path.join(REPO_ROOT, 'config/sandbox.yaml');
 export const DEFAULT_POLICY_FILE = path.join(REPO_ROOT, 'config/sandbox-policy.yaml');
 export const DEFAULT_PERSIST_DIR = path.join(REPO_ROOT, '.sandbox-data');
 export const DEFAULT_PORT = 3000;
+/** The archive bucket's name in the sandbox. */
+export const ARCHIVE_BUCKET = 'jit-access-audit-archive';
 
 export interface SandboxOptions {
   /** The console + Slack request URL port. Default: $PORT, else 3000; 0 picks a free port. */
@@ -66,7 +71,14 @@ export interface SandboxOptions {
 }
 
 export interface ServiceLine {
-  service: 'Step Functions' | 'Lambda' | 'Identity Center' | 'DynamoDB' | 'Slack Web API' | 'Slack app';
+  service:
+    | 'Step Functions'
+    | 'Lambda'
+    | 'Identity Center'
+    | 'DynamoDB'
+    | 'Audit archive'
+    | 'Slack Web API'
+    | 'Slack app';
   mode: 'local' | 'stand-in' | 'real' | 'missing';
   line: string;
 }
@@ -83,6 +95,8 @@ export interface Sandbox {
     slack?: RunningSlackApi;
     stepFunctions: { host: LocalStepFunctions; url: string };
     dynamo?: LocalDynamo & { persistedIn?: string };
+    /** The audit archive bucket and the table stream that feeds it (with DynamoDB's stand-in). */
+    archive?: { s3: RunningS3; stream: AuditStreamStandIn };
   };
   /** Sends signed Slack requests (commands, clicks, submissions, Home) as a persona. */
   signedSlackClient: SignedSlackClient;
@@ -219,6 +233,27 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     cleanups.push(() => lambdas.endpoint.close());
     for (const [name, value] of Object.entries(lambdas.env)) restoreEnv.set(name, value);
 
+    // ---- the audit archive: an S3 stand-in fed by a modelled table stream (docs/AUDIT.md) ----
+    let archive: { s3: RunningS3; stream: AuditStreamStandIn } | undefined;
+    if (plan.dynamo.mode === 'stand-in') {
+      const directory = options.persistDir
+        ? path.join(options.persistDir, 'archive')
+        : await mkdtemp(path.join(os.tmpdir(), 'jit-archive-'));
+      if (!options.persistDir) cleanups.push(() => rm(directory, { recursive: true, force: true }));
+      const s3 = await startS3StandIn({ directory, bucket: ARCHIVE_BUCKET });
+      cleanups.push(() => s3.close());
+      restoreEnv.set('AWS_ENDPOINT_URL_S3', s3.url);
+      restoreEnv.set('AUDIT_ARCHIVE_BUCKET', s3.bucket);
+      const { handler: archiver } = await import('../../functions/archiver');
+      const stream = startAuditStream({
+        client: dynamoClient,
+        table: plan.dynamo.auditTable,
+        handler: (event) => archiver(event),
+      });
+      cleanups.push(() => stream.close());
+      archive = { s3, stream };
+    }
+
     // ---- Step Functions: the ASL file, the worker handlers in-process ----
     const inFlight = new Set<Promise<unknown>>();
     const trackInFlight =
@@ -330,6 +365,7 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       lambdaUrl: lambdas.endpoint.url,
       ...(identityCenter ? { identityCenterUrl: identityCenter.url } : {}),
       ...(dynamo ? { dynamo } : {}),
+      ...(archive ? { archive: archive.s3 } : {}),
       ...(slack ? { slackUrl: slack.url } : {}),
       slackEventsUrl,
       slackAppReady: slackApp !== undefined,
@@ -348,6 +384,7 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
         ...(slack ? { slack } : {}),
         stepFunctions: { host, url: sfn.url },
         ...(dynamo ? { dynamo } : {}),
+        ...(archive ? { archive } : {}),
       },
       signedSlackClient,
       state,
@@ -455,6 +492,7 @@ function describeServices(input: {
   lambdaUrl: string;
   identityCenterUrl?: string;
   dynamo?: LocalDynamo & { persistedIn?: string };
+  archive?: RunningS3;
   slackUrl?: string;
   slackEventsUrl: string;
   slackAppReady: boolean;
@@ -496,6 +534,15 @@ function describeServices(input: {
           mode: 'real',
           line: `DynamoDB: AWS (tables ${plan.dynamo.stateTable}, ${plan.dynamo.auditTable})`,
         },
+    ...(input.archive
+      ? [
+          {
+            service: 'Audit archive' as const,
+            mode: 'stand-in' as const,
+            line: `Audit archive: S3 stand-in at ${input.archive.url} (objects in ${input.archive.directory}), fed by a modelled table stream`,
+          },
+        ]
+      : []),
     input.slackUrl
       ? {
           service: 'Slack Web API',

@@ -1,8 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { exportTrail, fromJsonl, report, toJsonl } from '../../functions/cli/audit';
 import type { ExecutionInput } from '../../functions/core/model';
 import { requestDecisions } from '../../functions/shared/runtime';
 import {
@@ -147,6 +149,49 @@ describe('startSandbox', () => {
     const host = sb.standIns.stepFunctions.host;
     const execution = await host.waitForExecution(host.listExecutions()[0]?.executionArn ?? '');
     expect(execution.status).toBe('SUCCEEDED');
+  });
+
+  it('archives the trail of a request once, and its export verifies until one byte changes', async () => {
+    sandbox = await startTestSandbox();
+    const sb = sandbox;
+    const requestId = await startRequest({ accountId: ACCOUNTS.staging, requester: PEOPLE.alice });
+    await waitFor(
+      async () =>
+        (await sb.state.auditEvents()).some(
+          (e) => e.requestId === requestId && e.action === 'request.closed',
+        ),
+      'the request to close',
+      15_000,
+    );
+    const archive = sb.standIns.archive;
+    if (!archive) throw new Error('the sandbox has no archive');
+    await archive.stream.poll();
+    const source = { client: new DynamoDBClient({}), table: sb.tables.auditTable };
+    const trail = await exportTrail(source, { requestId });
+    // One object per linked event, none twice.
+    const keys = archive.s3
+      .written()
+      .map((w) => w.key)
+      .filter((k) => k.includes(`request=${requestId}/`));
+    expect(keys).toHaveLength(trail.lines.length);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(sb.services.map((x) => x.line)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Audit archive: S3 stand-in at http:\/\/127\.0\.0\.1:\d+/),
+      ]),
+    );
+    const printed: string[] = [];
+    expect(report(trail, (line) => printed.push(line))).toBe(true);
+    const text = toJsonl(trail);
+    const at = text.indexOf('"actor":"') + 9;
+    const flipped = `${text.slice(0, at)}${text[at] === 'x' ? 'y' : 'x'}${text.slice(at + 1)}`;
+    expect(report(fromJsonl(flipped), (line) => printed.push(line))).toBe(false);
+    expect(printed.at(-2)).toMatch(
+      new RegExp(
+        `^BROKEN request ${requestId}, event \\S+ \\(link 1\\): event content does not match its link`,
+      ),
+    );
+    source.client.destroy();
   });
 
   it('waits for an approver, and keeps the permanent assignment of a pre-existing holder', async () => {

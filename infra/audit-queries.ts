@@ -1,0 +1,73 @@
+// Athena named queries over the archive's Glue table `events` (infra/audit-archive.ts; columns in
+// docs/AUDIT.md). A request's account and permission set are in its request.submitted event; the
+// queries join on it. Replace the literals in quotes (account, permission set, person, dates).
+
+const submitted = `WITH submitted AS (
+  SELECT requestid,
+         json_extract_scalar(details, '$.accountId') AS account_id,
+         json_extract_scalar(details, '$.permissionSetArn') AS permission_set_arn,
+         actor AS requester,
+         json_extract_scalar(details, '$.reason') AS reason,
+         json_extract_scalar(details, '$.ticket') AS ticket
+  FROM events WHERE action = 'request.submitted'
+)`;
+
+export const AUDIT_QUERIES: Record<string, { description: string; sql: string }> = {
+  'grants-of-permission-set': {
+    description:
+      'Every grant of a permission set on an account in a period: who, when, until, approved by, why',
+    sql: `${submitted}
+SELECT g.at AS granted_at, json_extract_scalar(g.details, '$.expiresAt') AS expires_at, s.requester,
+       s.reason, s.ticket, a.actor AS approved_by, g.requestid
+FROM events g
+JOIN submitted s ON s.requestid = g.requestid
+LEFT JOIN events a ON a.requestid = g.requestid AND a.action IN ('approval.approved', 'approval.auto')
+WHERE g.action = 'grant.succeeded'
+  AND s.account_id = '111111111111'
+  AND s.permission_set_arn LIKE '%/ps-REPLACE'
+  AND g.date BETWEEN '2026-10-01' AND '2026-12-31'
+ORDER BY g.at`,
+  },
+  'approvals-by-person': {
+    description: 'Every approval, denial and extension decision one person made',
+    sql: `${submitted}
+SELECT e.at, e.action, s.requester, s.account_id, s.permission_set_arn, e.requestid
+FROM events e JOIN submitted s ON s.requestid = e.requestid
+WHERE e.actor = 'approver@example.com'
+  AND e.action IN ('approval.approved', 'approval.denied', 'window.extended', 'window.extend-refused')
+ORDER BY e.at`,
+  },
+  'denied-or-expired': {
+    description: 'Requests denied, rejected or whose approval expired, with their reasons',
+    sql: `${submitted}
+SELECT e.at, e.action, s.requester, s.account_id, s.permission_set_arn, s.reason,
+       json_extract_scalar(e.details, '$.reason') AS decision_reason, e.requestid
+FROM events e JOIN submitted s ON s.requestid = e.requestid
+WHERE e.action IN ('approval.denied', 'approval.expired', 'request.rejected')
+  AND e.date BETWEEN '2026-10-01' AND '2026-12-31'
+ORDER BY e.at`,
+  },
+  'auto-approved-grants': {
+    description:
+      'Grants that no person approved (auto-approval rules): the review list for break-glass style access',
+    sql: `${submitted}
+SELECT g.at AS granted_at, s.requester, s.account_id, s.permission_set_arn, s.reason, g.requestid
+FROM events g
+JOIN submitted s ON s.requestid = g.requestid
+JOIN events a ON a.requestid = g.requestid AND a.action = 'approval.auto'
+WHERE g.action = 'grant.succeeded'
+ORDER BY g.at`,
+  },
+  'grants-without-revoke': {
+    description: 'Grants with no revoke recorded yet (open windows, or a revoke to look into)',
+    sql: `${submitted}
+SELECT g.at AS granted_at, json_extract_scalar(g.details, '$.expiresAt') AS expires_at, s.requester,
+       s.account_id, s.permission_set_arn, g.requestid
+FROM events g JOIN submitted s ON s.requestid = g.requestid
+WHERE g.action = 'grant.succeeded'
+  AND NOT EXISTS (
+    SELECT 1 FROM events r
+    WHERE r.requestid = g.requestid AND r.action IN ('revoke.succeeded', 'revoke.kept', 'reconciler.revoked'))
+ORDER BY g.at`,
+  },
+};
