@@ -1,5 +1,6 @@
 import './lib/env';
 import { writeFileSync } from 'node:fs';
+import { runAuditVerify } from './audit-verify';
 import { runColdInit } from './cold-init';
 import type { SectionId, SectionResult } from './lib/report';
 import { runLifecycleCost } from './lifecycle-cost';
@@ -25,6 +26,7 @@ const runners: Record<SectionId, (options: SectionOptions) => Promise<SectionRes
   throughput: (o) => runThroughput(o),
   'cold-init': (o) => runColdInit(o),
   'slack-ack': (o) => runSlackAck(o),
+  'audit-verify': (o) => runAuditVerify(o),
 };
 
 async function main(): Promise<void> {

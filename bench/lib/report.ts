@@ -23,7 +23,14 @@ export interface SectionResult {
 }
 
 /** In the order `npm run bench` runs them (cheapest and least noise-sensitive first). */
-export const SECTION_IDS = ['lifecycle', 'revoke-lag', 'throughput', 'cold-init', 'slack-ack'] as const;
+export const SECTION_IDS = [
+  'lifecycle',
+  'revoke-lag',
+  'throughput',
+  'cold-init',
+  'slack-ack',
+  'audit-verify',
+] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 /** The issue's numbering, used in the table. */
 export const SECTION_NUMBERS: Record<SectionId, number> = {
@@ -32,6 +39,7 @@ export const SECTION_NUMBERS: Record<SectionId, number> = {
   lifecycle: 3,
   'revoke-lag': 4,
   throughput: 5,
+  'audit-verify': 6,
 };
 
 /** PASS/MISS for `value op limit`; MISS on NaN (a figure that could not be taken never passes). */

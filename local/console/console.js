@@ -518,6 +518,13 @@ function renderPanels(snap) {
       'No requests yet.',
     ),
   );
+  $('audit-archive').textContent = snap.archive
+    ? `Hash-chained per request; archived (Object Lock stand-in): ${snap.archive.objects} event${snap.archive.objects === 1 ? '' : 's'}` +
+      (snap.archive.lagP50Ms === null
+        ? ''
+        : `, lag p50 ${snap.archive.lagP50Ms} ms, max ${snap.archive.lagMaxMs} ms`) +
+      '. Export and verify: npm run audit -- export, then npm run audit -- verify audit-export.jsonl'
+    : 'Hash-chained per request (the archive runs in AWS).';
   $('audit').replaceChildren(
     table(
       ['Time', 'Request', 'Actor', 'Action', ''],

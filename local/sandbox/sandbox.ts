@@ -355,6 +355,9 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       msPerMinute,
       slackEventsUrl,
       slackAppReady: () => slackApp !== undefined,
+      ...(archive
+        ? { archive: { written: () => archive.s3.written(), lagsMs: () => archive.stream.lagsMs() } }
+        : {}),
     });
 
     const services = describeServices({

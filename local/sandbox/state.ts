@@ -28,6 +28,8 @@ export interface StateSources {
   msPerMinute: number;
   slackEventsUrl: string;
   slackAppReady: () => boolean;
+  /** The audit archive's objects and the modelled stream's lag (with DynamoDB's stand-in). */
+  archive?: { written(): unknown[]; lagsMs(): number[] };
 }
 
 export class SandboxState {
@@ -201,6 +203,7 @@ export class SandboxState {
         })),
       faults: identityCenter?.standIn.faults() ?? null,
       audit: audit.slice(-200).reverse(),
+      archive: this.sources.archive ? archiveSummary(this.sources.archive) : null,
       requests: requests.slice(0, 50).map((r) => ({
         requestId: r.request.requestId,
         status: r.status,
@@ -251,4 +254,12 @@ function admissionSlot(history: ExecutionHistoryEvent[]): { phase: string; at: s
   };
   const [phase, at] = slot[current?.stateName ?? ''] ?? [];
   return phase && typeof at === 'string' ? { phase, at } : null;
+}
+
+/** How many events the archive holds and how far behind the table it runs (link written → archived). */
+function archiveSummary(archive: NonNullable<StateSources['archive']>): Json {
+  const lags = [...archive.lagsMs()].sort((a, b) => a - b);
+  const at = (q: number) =>
+    lags.length ? (lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? null) : null;
+  return { objects: archive.written().length, lagP50Ms: at(0.5), lagMaxMs: lags.at(-1) ?? null };
 }

@@ -325,6 +325,89 @@ describe('audit table: append-only in two layers', () => {
   });
 });
 
+describe('audit archive: new objects only, never deleted or unlocked', () => {
+  const object = () => `${m.archiveBucketArn}/events/date=2026-12-01/request=r-1/00000001.json`;
+  const NEW_KEY = { 's3:if-none-match': '*' };
+  const ARCHIVE_CHANGES = [
+    's3:DeleteObject',
+    's3:DeleteObjectVersion',
+    's3:PutObjectRetention',
+    's3:BypassGovernanceRetention',
+    's3:PutObjectLegalHold',
+  ];
+
+  it('lets the archiver put a new object under events/ and nothing else in the bucket', async () => {
+    expect(await m.can('archiver', 's3:PutObject', object(), NEW_KEY)).toBe(true);
+    // Without If-None-Match a put could overwrite a key: refused to the archiver itself.
+    expect(await m.can('archiver', 's3:PutObject', object())).toBe(false);
+    expect(await m.can('archiver', 's3:PutObject', `${m.archiveBucketArn}/other/x.json`, NEW_KEY)).toBe(
+      false,
+    );
+    for (const action of [...ARCHIVE_CHANGES, 's3:GetObject', 's3:ListBucket'])
+      expect({ action, allowed: await m.can('archiver', action, object()) }).toEqual({
+        action,
+        allowed: false,
+      });
+  });
+
+  it('no other role may write to the bucket at all', async () => {
+    const writers = await whoMay('s3:PutObject', object(), NEW_KEY);
+    expect(writers).toEqual(['archiver']);
+  });
+
+  it('the bucket policy refuses deletes, unlocks and any overwrite to a principal allowed everything', async () => {
+    for (const action of ARCHIVE_CHANGES)
+      expect({ action, allowed: await m.resourcePolicyAllows(action, object()) }).toEqual({
+        action,
+        allowed: false,
+      });
+    expect(await m.resourcePolicyAllows('s3:PutBucketObjectLockConfiguration', m.archiveBucketArn)).toBe(
+      false,
+    );
+    expect(await m.resourcePolicyAllows('s3:PutObject', object())).toBe(false);
+    expect(await m.resourcePolicyAllows('s3:PutObject', object(), NEW_KEY)).toBe(true);
+    // TLS only (the bucket's enforceSSL statement).
+    expect(await m.resourcePolicyAllows('s3:GetObject', object(), { 'aws:SecureTransport': 'false' })).toBe(
+      false,
+    );
+    expect(await m.resourcePolicyAllows('s3:GetObject', object(), { 'aws:SecureTransport': 'true' })).toBe(
+      true,
+    );
+  });
+
+  it('locks every object in compliance mode for the configured retention, versioned and encrypted', () => {
+    m.synth.template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 400 } },
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+  });
+
+  it('feeds the archiver only inserted chain links, in order, with failures kept', () => {
+    m.synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { NewImage: { sk: { S: [{ prefix: 'CHAIN#' }] } } },
+            }),
+          },
+        ],
+      },
+    });
+  });
+});
+
 describe('Identity Center assignments', () => {
   const everyAssignment = () =>
     PERMISSION_SETS.flatMap((ps) => ACCOUNTS.map((account) => [INSTANCE, ps, account]));

@@ -180,6 +180,8 @@ export class TemplateResolver {
       case 'AWS::CloudWatch::Alarm':
       case 'AWS::Events::Rule':
         return name;
+      case 'AWS::S3::Bucket':
+        return name.toLowerCase();
       default:
         throw new Error(`Ref of ${Type} (${logicalId}) is not modelled in test/infra/iam-harness.ts`);
     }
@@ -192,6 +194,10 @@ export class TemplateResolver {
     switch (key) {
       case 'AWS::DynamoDB::Table.Arn':
         return this.arn('dynamodb', `table/${name}`);
+      case 'AWS::DynamoDB::Table.StreamArn':
+        return this.arn('dynamodb', `table/${name}/stream/2026-12-01T00:00:00.000`);
+      case 'AWS::S3::Bucket.Arn':
+        return `arn:${PARTITION}:s3:::${name.toLowerCase()}`;
       case 'AWS::Lambda::Function.Arn':
         return this.arn('lambda', `function:${name}`);
       case 'AWS::Logs::LogGroup.Arn':
@@ -288,6 +294,9 @@ export interface IamModel {
   functionNames: FunctionName[];
   stateTableArn: string;
   auditTableArn: string;
+  /** The audit archive bucket (Object Lock), and its bucket policy. */
+  archiveBucketArn: string;
+  archiveBucketPolicy: PolicyDocument | undefined;
   stateMachineArn: string;
   slackSecretArn: string;
   alarmTopicArn: string;
@@ -370,6 +379,17 @@ export function buildIamModel(synth: Synthesized): IamModel {
     (resources[auditTableId]?.Properties?.ResourcePolicy as { PolicyDocument?: unknown } | undefined)
       ?.PolicyDocument,
   ) as PolicyDocument | undefined;
+  const bucketId = logicalId(stack.auditArchive.bucket.node.defaultChild);
+  const archiveBucketArn = resolver.getAtt(bucketId, 'Arn');
+  const bucketPolicies = Object.values(resources).filter(
+    (r) =>
+      r.Type === 'AWS::S3::BucketPolicy' &&
+      JSON.stringify(r.Properties?.Bucket) === JSON.stringify({ Ref: bucketId }),
+  );
+  if (bucketPolicies.length > 1) throw new Error('More than one bucket policy for the archive bucket');
+  const archiveBucketPolicy = bucketPolicies[0]
+    ? (resolver.resolve(bucketPolicies[0].Properties?.PolicyDocument) as PolicyDocument)
+    : undefined;
   const topicId = logicalId(stack.alarmTopic.node.defaultChild);
   const alarmTopicArn = resolver.ref(topicId);
   const topicPolicies = Object.values(resources).filter(
@@ -408,6 +428,8 @@ export function buildIamModel(synth: Synthesized): IamModel {
     },
     stateTableArn,
     auditTableArn,
+    archiveBucketArn,
+    archiveBucketPolicy,
     stateMachineArn: resolver.ref(logicalId(stack.stateMachine.node.defaultChild)),
     slackSecretArn: resolver.ref(logicalId(stack.slackSecret.node.defaultChild)),
     alarmTopicArn,
@@ -486,6 +508,8 @@ export function buildIamModel(synth: Synthesized): IamModel {
   function resourcePolicyFor(resource: string): PolicyDocument | undefined {
     if (resource === auditTableArn || resource.startsWith(`${auditTableArn}/`)) return auditTablePolicy;
     if (resource === alarmTopicArn) return alarmTopicPolicy;
+    if (resource === archiveBucketArn || resource.startsWith(`${archiveBucketArn}/`))
+      return archiveBucketPolicy;
     // A KMS key is always evaluated with its key policy: the one docs/DEPLOY.md asks for (the key
     // policy's default statement, which lets IAM policies of the key's account grant its use).
     if (/^arn:[^:]+:kms:/.test(resource)) return defaultKeyPolicy(accountOf(resource));
