@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/shared/config';
-import { AUDIT_QUERIES } from './audit-queries';
+import { AUDIT_QUERIES, roleSessionQuery } from './audit-queries';
 import { acknowledge } from './nag';
 import type { ProductFunction } from './product-function';
 
@@ -24,6 +24,8 @@ export interface AuditArchiveProps {
   archiver: ProductFunction;
   /** Object Lock retention in days (cdk.json auditRetentionDays, default 400). */
   retentionDays: number;
+  /** An organization CloudTrail table in Athena: adds the role-session query. */
+  orgTrailTable?: string;
 }
 
 /** Actions no principal may take on archived objects (Object Lock stops most already; this says so twice). */
@@ -176,7 +178,11 @@ export class AuditArchive extends Construct {
       },
     });
     this.table.addDependency(this.database);
-    for (const [name, query] of Object.entries(AUDIT_QUERIES)) {
+    const queries = {
+      ...AUDIT_QUERIES,
+      ...(props.orgTrailTable ? { 'role-session-calls': roleSessionQuery(props.orgTrailTable) } : {}),
+    };
+    for (const [name, query] of Object.entries(queries)) {
       const named = new athena.CfnNamedQuery(
         this,
         `Query${name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`,

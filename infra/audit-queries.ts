@@ -71,3 +71,24 @@ WHERE g.action = 'grant.succeeded'
 ORDER BY g.at`,
   },
 };
+
+/**
+ * With an organization CloudTrail table in Athena (cdk.json `orgTrailTable`, "database.table" as
+ * the CloudTrail console's "Create Athena table" makes it), the API calls made with one grant's
+ * role session: Identity Center names the role AWSReservedSSO_<permission set>_<suffix> and the
+ * session after the user, in the account, during the window.
+ */
+export function roleSessionQuery(orgTrailTable: string): { description: string; sql: string } {
+  return {
+    description:
+      "The API calls made with one grant's role session in its account during its window (organization trail)",
+    sql: `-- Replace: account id, permission set name, user name (the Identity Center user), window start and end.
+SELECT eventtime, eventsource, eventname, awsregion, sourceipaddress, errorcode, requestparameters
+FROM ${orgTrailTable}
+WHERE recipientaccountid = '111111111111'
+  AND useridentity.arn LIKE 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_ReadOnly_%/alice%'
+  AND from_iso8601_timestamp(eventtime) BETWEEN from_iso8601_timestamp('2026-12-01T09:00:00Z')
+                                              AND from_iso8601_timestamp('2026-12-01T10:00:00Z')
+ORDER BY eventtime`,
+  };
+}

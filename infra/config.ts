@@ -31,6 +31,7 @@ export const CONTEXT_KEYS = [
   'dashboard',
   'identityCenterKmsKeyArn',
   'auditRetentionDays',
+  'orgTrailTable',
 ] as const;
 type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -100,6 +101,10 @@ const contextSchema = z.object({
       (v) => Number.isInteger(v) && v >= 1 && v <= 36_500,
       'must be a whole number of days from 1 to 36500',
     ),
+  orgTrailTable: optionalText.refine(
+    (v) => v === undefined || /^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(v),
+    'must be an Athena table as database.table, e.g. default.cloudtrail_logs_org',
+  ),
 });
 
 export interface DeployConfig {
@@ -125,6 +130,8 @@ export interface DeployConfig {
   identityCenterKmsKeyArn?: string;
   /** Object Lock retention of the audit archive, in days (compliance mode). */
   auditRetentionDays: number;
+  /** An organization CloudTrail table in Athena (database.table): adds the role-session query. */
+  orgTrailTable?: string;
 }
 
 /**
@@ -199,5 +206,6 @@ export function loadDeployConfig(context: (key: ContextKey) => unknown, projectR
     dashboard: settings.dashboard,
     ...(keyArn ? { identityCenterKmsKeyArn: keyArn } : {}),
     auditRetentionDays: settings.auditRetentionDays,
+    ...(settings.orgTrailTable ? { orgTrailTable: settings.orgTrailTable } : {}),
   };
 }

@@ -251,6 +251,7 @@ export class JitAccessStack extends Stack {
       auditTable: this.auditTable,
       archiver,
       retentionDays: config.auditRetentionDays,
+      ...(config.orgTrailTable ? { orgTrailTable: config.orgTrailTable } : {}),
     });
     // The Slack function hands decision clicks to `decisions` (asynchronous invoke) and holds
     // no permission to decide, complete task tokens or write the trail itself.

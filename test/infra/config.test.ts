@@ -103,6 +103,20 @@ describe('loadDeployConfig', () => {
     ]);
   });
 
+  it('locks the audit archive for 400 days unless told otherwise, and checks the retention and the trail table', () => {
+    expect(load({}).auditRetentionDays).toBe(400);
+    expect(load({ auditRetentionDays: '2555' }).auditRetentionDays).toBe(2555);
+    for (const bad of [0, 36_501, 1.5])
+      expect(problems({ auditRetentionDays: bad })).toEqual([
+        'auditRetentionDays: must be a whole number of days from 1 to 36500',
+      ]);
+    expect(load({}).orgTrailTable).toBeUndefined();
+    expect(load({ orgTrailTable: 'default.cloudtrail_org' }).orgTrailTable).toBe('default.cloudtrail_org');
+    expect(problems({ orgTrailTable: 'cloudtrail org' })).toEqual([
+      'orgTrailTable: must be an Athena table as database.table, e.g. default.cloudtrail_logs_org',
+    ]);
+  });
+
   it('takes the customer managed KMS key of Identity Center, when set, as a key ARN of its region (and account)', () => {
     const key = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const multiRegion = 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab';

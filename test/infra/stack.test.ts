@@ -259,6 +259,50 @@ describe('tables', () => {
   });
 });
 
+describe('audit archive', () => {
+  it('queries the archive from Glue with partition projection and named Athena queries', () => {
+    synth.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: {
+        Name: 'events',
+        PartitionKeys: [{ Name: 'date', Type: 'string' }],
+        Parameters: { 'projection.enabled': 'true', 'projection.date.type': 'date' },
+      },
+    });
+    const names = Object.values(synth.template.findResources('AWS::Athena::NamedQuery')).map(
+      (q) => (q as { Properties: { Name: string } }).Properties.Name,
+    );
+    expect(names.sort()).toEqual(
+      [
+        'approvals-by-person',
+        'auto-approved-grants',
+        'denied-or-expired',
+        'grants-of-permission-set',
+        'grants-without-revoke',
+      ].map((n) => `JitAccess-${n}`),
+    );
+  });
+
+  it('adds the role-session query over an organization trail when orgTrailTable is set', () => {
+    const withTrail = synthesize({ context: { orgTrailTable: 'default.cloudtrail_org' } });
+    {
+      const queries = Object.values(withTrail.template.findResources('AWS::Athena::NamedQuery')).map(
+        (q) => (q as { Properties: { Name: string; QueryString: string } }).Properties,
+      );
+      const session = queries.find((q) => q.Name === 'JitAccess-role-session-calls');
+      expect(session?.QueryString).toContain('FROM default.cloudtrail_org');
+    }
+  });
+
+  it('archives from the audit table stream with a dead-letter queue and alarms on lag and dead letters', () => {
+    synth.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+    const alarms = Object.keys(synth.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.some((id) => id.includes('ArchiveLag'))).toBe(true);
+    expect(alarms.some((id) => id.includes('ArchiveDeadLetters'))).toBe(true);
+  });
+});
+
 describe('least privilege', () => {
   it('scopes assignment creation to the instance, permission sets and accounts of the policy', () => {
     const creates = allStatements(synth.template).filter((s) =>

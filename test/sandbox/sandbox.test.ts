@@ -180,6 +180,12 @@ describe('startSandbox', () => {
         expect.stringMatching(/^Audit archive: S3 stand-in at http:\/\/127\.0\.0\.1:\d+/),
       ]),
     );
+    // The console shows what the archive holds.
+    const state = (await (await fetch(`${sb.url.replace('localhost', '127.0.0.1')}/api/state`)).json()) as {
+      archive: { objects: number; lagP50Ms: number | null } | null;
+    };
+    expect(state.archive?.objects).toBeGreaterThanOrEqual(keys.length);
+    expect(state.archive?.lagP50Ms).toEqual(expect.any(Number));
     const printed: string[] = [];
     expect(report(trail, (line) => printed.push(line))).toBe(true);
     const text = toJsonl(trail);
