@@ -10,7 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/shared/config';
 import { AUDIT_QUERIES, roleSessionQuery } from './audit-queries';
-import { acknowledge } from './nag';
+import { acknowledge, acknowledgeWildcardResources } from './nag';
 import type { ProductFunction } from './product-function';
 
 // The immutable archive of the audit trail (docs/AUDIT.md): the audit table's stream feeds the
@@ -88,13 +88,18 @@ export class AuditArchive extends Construct {
 
     archiver.setEnv(ENV.auditArchiveBucket, this.bucket.bucketName);
     archiver.bindAuditTable(auditTable, 'read');
-    archiver.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ArchiveNewObjects',
-        actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects('events/*')],
-        conditions: { Null: { 's3:if-none-match': 'false' } },
-      }),
+    const putNew = new iam.PolicyStatement({
+      sid: 'ArchiveNewObjects',
+      actions: ['s3:PutObject'],
+      resources: [this.bucket.arnForObjects('events/*')],
+      conditions: { Null: { 's3:if-none-match': 'false' } },
+    });
+    archiver.role.addToPolicy(putNew);
+    acknowledgeWildcardResources(
+      archiver.role,
+      putNew,
+      'One object per event under events/ of the archive bucket, only as a new key (If-None-Match): ' +
+        'the keys are made of request ids and link numbers, not known in advance.',
     );
 
     // Records the archiver still fails once the stream's retries give out (their metadata: the
@@ -127,6 +132,13 @@ export class AuditArchive extends Construct {
           }),
         ],
       }),
+    );
+
+    acknowledge(
+      archiver.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Added by the DynamoDB event source: dynamodb:ListStreams has no resource-level permissions; ' +
+        "reading the stream itself is granted on this table's stream only.",
     );
 
     // Glue table over the archive (one JSON object per file), partitioned by date with partition
@@ -177,7 +189,7 @@ export class AuditArchive extends Construct {
         },
       },
     });
-    this.table.addDependency(this.database);
+    this.table.addResourceDependency(this.database);
     const queries = {
       ...AUDIT_QUERIES,
       ...(props.orgTrailTable ? { 'role-session-calls': roleSessionQuery(props.orgTrailTable) } : {}),
@@ -193,7 +205,7 @@ export class AuditArchive extends Construct {
           queryString: query.sql,
         },
       );
-      named.addDependency(this.table);
+      named.addResourceDependency(this.table);
     }
   }
 }

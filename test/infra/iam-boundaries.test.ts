@@ -343,11 +343,12 @@ describe('audit archive: new objects only, never deleted or unlocked', () => {
     expect(await m.can('archiver', 's3:PutObject', `${m.archiveBucketArn}/other/x.json`, NEW_KEY)).toBe(
       false,
     );
-    for (const action of [...ARCHIVE_CHANGES, 's3:GetObject', 's3:ListBucket'])
+    for (const action of [...ARCHIVE_CHANGES, 's3:GetObject'])
       expect({ action, allowed: await m.can('archiver', action, object()) }).toEqual({
         action,
         allowed: false,
       });
+    expect(await m.can('archiver', 's3:ListBucket', m.archiveBucketArn)).toBe(false);
   });
 
   it('no other role may write to the bucket at all', async () => {

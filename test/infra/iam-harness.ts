@@ -608,9 +608,11 @@ async function evaluate(request: Request): Promise<Decision> {
 
 /** Variables of an ARN format that may hold "/" (paths); every other variable is one path segment. */
 const PATH_VARIABLES = /WithPath$|^LogGroupName$|^LogStreamName$|^ObjectName$/;
+/** Variables that may hold ":" — a DynamoDB stream label is a timestamp (2026-12-01T00:00:00.000). */
+const COLON_VARIABLES = /^StreamLabel$/;
 
 type PatternToken = { kind: 'lit'; char: string } | { kind: 'star' } | { kind: 'one' };
-type FormatToken = { kind: 'lit'; char: string } | { kind: 'var'; slash: boolean };
+type FormatToken = { kind: 'lit'; char: string } | { kind: 'var'; slash: boolean; colon: boolean };
 
 function patternTokens(pattern: string): PatternToken[] {
   return [...pattern].map((char) =>
@@ -622,7 +624,12 @@ function formatTokens(format: string): FormatToken[] {
   const tokens: FormatToken[] = [];
   for (const part of format.split(/(\$\{[^}]+\})/)) {
     const variable = /^\$\{([^}]+)\}$/.exec(part);
-    if (variable) tokens.push({ kind: 'var', slash: PATH_VARIABLES.test(variable[1] as string) });
+    if (variable)
+      tokens.push({
+        kind: 'var',
+        slash: PATH_VARIABLES.test(variable[1] as string),
+        colon: COLON_VARIABLES.test(variable[1] as string),
+      });
     else for (const char of part) tokens.push({ kind: 'lit', char });
   }
   return tokens;
@@ -652,7 +659,9 @@ export function patternMatchesFormat(pattern: string, format: string): boolean {
       const literal = pi.kind === 'lit' ? pi.char : fj.kind === 'lit' ? fj.char : undefined;
       const fits =
         (pi.kind !== 'lit' || fj.kind !== 'lit' || pi.char === fj.char) &&
-        (fj.kind !== 'var' || literal === undefined || (literal !== ':' && (fj.slash || literal !== '/')));
+        (fj.kind !== 'var' ||
+          literal === undefined ||
+          ((fj.colon || literal !== ':') && (fj.slash || literal !== '/')));
       if (fits)
         result = visit(pi.kind === 'star' ? i : i + 1, fj.kind === 'var' ? j : j + 1, fj.kind === 'var');
     }

@@ -112,7 +112,7 @@ describe('state machine', () => {
     const arn = (name: FunctionName) => JSON.stringify({ 'Fn::GetAtt': [functionId(name), 'Arn'] });
     for (const { name } of FUNCTIONS) {
       const expected =
-        name === 'audit-writer' || name === 'admit'
+        name === 'audit-writer' || name === 'admit' || name === 'archiver'
           ? []
           : name === 'slack'
             ? [arn('decisions')]
@@ -154,10 +154,17 @@ describe('functions', () => {
       const writer = { 'Fn::GetAtt': [functionId('audit-writer'), 'Arn'] };
       expect(variables).toEqual({
         POLICY_FILE: '/var/task/access-policy.yaml',
-        ...(name === 'audit-writer' ? {} : { STATE_TABLE: { Ref: stateTable } }),
-        ...(['audit-writer', 'slack', 'admit'].includes(name) ? {} : { AUDIT_WRITER_FUNCTION: writer }),
-        // The table itself: its one writer, and the reconciler, which reads trails.
-        ...(name === 'audit-writer' || name === 'reconciler' ? { AUDIT_TABLE: { Ref: auditTable } } : {}),
+        ...(name === 'audit-writer' || name === 'archiver' ? {} : { STATE_TABLE: { Ref: stateTable } }),
+        ...(['audit-writer', 'slack', 'admit', 'archiver'].includes(name)
+          ? {}
+          : { AUDIT_WRITER_FUNCTION: writer }),
+        // The table itself: its one writer, and the reconciler and archiver, which read trails.
+        ...(['audit-writer', 'reconciler', 'archiver'].includes(name)
+          ? { AUDIT_TABLE: { Ref: auditTable } }
+          : {}),
+        ...(name === 'archiver'
+          ? { AUDIT_ARCHIVE_BUCKET: { Ref: logicalId(synth.stack.auditArchive.bucket.node.defaultChild) } }
+          : {}),
         ...(SLACK_FUNCTIONS.includes(name) ? { SLACK_SECRET_ARN: { Ref: secret } } : {}),
         ALERT_CHANNEL: 'C0ALERTS1',
         POWERTOOLS_SERVICE_NAME: 'jit-access',
@@ -392,11 +399,20 @@ describe('least privilege', () => {
     const byRole = onAudit.map((s) => ({ roles: s.roles, actions: actionsOf(s).sort() }));
     expect(byRole).toEqual(
       expect.arrayContaining([
-        { roles: [{ Ref: roleId('audit-writer') }], actions: ['dynamodb:GetItem', 'dynamodb:PutItem'] },
+        {
+          roles: [{ Ref: roleId('audit-writer') }],
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        },
         { roles: [{ Ref: roleId('reconciler') }], actions: ['dynamodb:Query'] },
+        { roles: [{ Ref: roleId('archiver') }], actions: ['dynamodb:Query'] },
+        // The archiver's event source reads the table's stream.
+        {
+          roles: [{ Ref: roleId('archiver') }],
+          actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        },
       ]),
     );
-    expect(byRole).toHaveLength(2);
+    expect(byRole).toHaveLength(4);
   });
 
   it('gives DynamoDB actions only on this stack’s tables and indexes', () => {
@@ -407,6 +423,8 @@ describe('least privilege', () => {
       if (!actionsOf(statement).some((a) => a.startsWith('dynamodb:'))) continue;
       for (const resource of asArray(statement.Resource)) {
         const text = JSON.stringify(resource);
+        // ListStreams (the archiver's event source) has no resource-level permissions.
+        if (resource === '*' && actionsOf(statement).join() === 'dynamodb:ListStreams') continue;
         expect(tables.some((t) => text.includes(`"${t}"`))).toBe(true);
         expect(text).not.toMatch(/index\/\*/);
       }
@@ -429,7 +447,7 @@ describe('least privilege', () => {
 
   it('has no "*" resource except the actions that have no resource-level permissions', () => {
     const allowedOnStar =
-      /^(logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|xray:.*)$/;
+      /^(logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|xray:.*|dynamodb:ListStreams)$/;
     for (const statement of allStatements(synth.template)) {
       if (!asArray(statement.Resource).includes('*')) continue;
       for (const action of actionsOf(statement)) expect(action).toMatch(allowedOnStar);
