@@ -190,9 +190,11 @@ describe('a burst of requests for one approval channel', () => {
     expect(new Set(at).size).toBe(3);
     const seconds = at.map((t) => Date.parse(t)).sort((a, b) => a - b);
     expect(seconds.slice(1).map((t, i) => t - (seconds[i] ?? 0))).toEqual([1000, 1000]);
-    // Every approver was asked, in the channel.
-    const posts = harness.slackCalls('chat.postMessage').filter((c) => c.args.channel === 'C0APPROVALS');
-    expect(posts).toHaveLength(4);
+    // Every approver was asked, in the channel (the token is stored before the post goes out).
+    const posts = () =>
+      harness.slackCalls('chat.postMessage').filter((c) => c.args.channel === 'C0APPROVALS');
+    await harness.waitFor(async () => posts().length >= 4, 'four approval posts');
+    expect(posts()).toHaveLength(4);
     for (const requestId of ids) await (await requestDecisions()).decide(requestId, carol, 'deny', 'Not now');
     for (const arn of executions) expect((await harness.finished(arn)).status).toBe('SUCCEEDED');
   });
