@@ -2,14 +2,21 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { verifyChains } from '../../functions/core/audit-chain';
 import { type Actor, RequestDecisions } from '../../functions/core/decisions';
-import { assignmentKeyText, type ExecutionInput, type RequestRecord } from '../../functions/core/model';
+import {
+  type AuditEvent,
+  assignmentKeyText,
+  type ExecutionInput,
+  type RequestRecord,
+} from '../../functions/core/model';
 import { findRule } from '../../functions/core/policy';
 import type { Clock, Workflow } from '../../functions/core/ports';
 import { Reconciler } from '../../functions/core/reconciler';
 import { handler as reconcilerHandler } from '../../functions/reconciler';
 import {
   assignmentDirectory,
+  auditTable,
   auditTrail,
   policy,
   reconciler,
@@ -892,6 +899,9 @@ async function settleAndCheck(
       );
     for (const problem of auditTrailProblems(plan.requestId, events, record))
       verdict.auditGaps.push(`${plan.requestId}: ${problem} [${events.map((e) => e.action).join(' ')}]`);
+    // The hash chain holds through every fault: each event linked once, in one unbroken chain.
+    for (const problem of await chainProblems(plan.requestId, events))
+      verdict.auditGaps.push(`${plan.requestId}: chain: ${problem}`);
     for (const problem of decisionProblems(policy(), events, record))
       verdict.badDecisions.push(`${plan.requestId}: ${problem}`);
     if (record?.principalId) {
@@ -1032,4 +1042,25 @@ export function formatReport(report: CampaignReport): string {
     `faults: ${JSON.stringify(report.faults)}`,
     ...(report.findings.length ? ['findings:', ...report.findings.map((f) => `  ${f}`)] : []),
   ].join('\n');
+}
+
+/** What `npm run audit -- verify` would report for the request's chain in the table. */
+async function chainProblems(requestId: string, events: AuditEvent[]): Promise<string[]> {
+  const links = await auditTable().chain(requestId);
+  const byId = new Map(events.map((e) => [e.eventId, e]));
+  const linked = new Set(links.map((l) => l.eventId));
+  const lines = [
+    ...links.flatMap((link) => {
+      const event = byId.get(link.eventId);
+      return event ? [{ event, link }] : [];
+    }),
+    ...events.filter((e) => !linked.has(e.eventId)).map((event) => ({ event, link: null })),
+  ];
+  const missing = links.filter((l) => !byId.has(l.eventId)).map((l) => `link ${l.seq} names no event`);
+  const last = links.at(-1);
+  const heads = last ? { [requestId]: { seq: last.seq, hash: last.hash } } : {};
+  return [
+    ...missing,
+    ...verifyChains(lines, heads).breaks.map((b) => `${b.problem} (${b.eventId}, link ${b.seq})`),
+  ];
 }
