@@ -13,7 +13,7 @@ import { documentsOf } from '../../functions/adapters/dynamodb-documents';
 // shards, no 24-hour retention.
 
 export interface AuditStreamStandIn {
-  /** Delivers what is pending now (tests; the timer does the same). */
+  /** Delivers every link written before the call (tests; the timer does the same). */
   poll(): Promise<void>;
   /** Link written → archived, real ms, per delivered link. */
   lagsMs(): number[];
@@ -32,7 +32,6 @@ export function startAuditStream(options: {
   const delivered = new Set<string>();
   const lags: number[] = [];
   let sequence = 0;
-  let running: Promise<void> | undefined;
 
   const pollOnce = async () => {
     const pending: Record<string, unknown>[] = [];
@@ -66,14 +65,22 @@ export function startAuditStream(options: {
       if (failed.size) break; // later records wait for the failed one, as on a shard
     }
   };
+  // Polls run one after another; a poll asked for while one runs starts after it, so it sees
+  // every link written before it was asked for.
+  let chain: Promise<void> = Promise.resolve();
+  let timerBusy = false;
   const poll = () => {
-    running ??= pollOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
+    chain = chain.catch(() => undefined).then(pollOnce);
+    return chain;
   };
   const timer = setInterval(() => {
-    poll().catch(() => undefined); // the next poll retries
+    if (timerBusy) return;
+    timerBusy = true;
+    poll()
+      .catch(() => undefined) // the next poll retries
+      .finally(() => {
+        timerBusy = false;
+      });
   }, options.intervalMs ?? 1000);
   timer.unref();
   return {
@@ -81,7 +88,7 @@ export function startAuditStream(options: {
     lagsMs: () => [...lags],
     close: async () => {
       clearInterval(timer);
-      await running?.catch(() => undefined);
+      await chain.catch(() => undefined);
     },
   };
 }

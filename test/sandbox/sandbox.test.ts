@@ -165,9 +165,13 @@ describe('startSandbox', () => {
     );
     const archive = sb.standIns.archive;
     if (!archive) throw new Error('the sandbox has no archive');
-    await archive.stream.poll();
     const source = { client: new DynamoDBClient({}), table: sb.tables.auditTable };
-    const trail = await exportTrail(source, { requestId });
+    // The writer links an event right after putting it: wait for the last link, then deliver.
+    const trail = await waitFor(async () => {
+      const read = await exportTrail(source, { requestId });
+      return read.lines.every((l) => l.link !== null) && read;
+    }, 'every event linked');
+    await archive.stream.poll();
     // One object per linked event, none twice.
     const keys = archive.s3
       .written()
