@@ -4,8 +4,9 @@ import { revokeOutput } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
 // Revoke: deletes the assignment unless it pre-existed or another live request needs it. A
-// revoke never queues for admission (ending access on time comes first): its calls are charged
-// to the schedule afterwards, so the grants queued behind make room.
+// revoke never queues for admission (ending access on time comes first): the calls its grant's
+// admission did not reserve for it are charged to the schedule afterwards, so the grants queued
+// behind make room.
 export const handler = workerHandler('Revoke', (event) =>
   chargingCalls(
     reservedCalls('revoke', event),

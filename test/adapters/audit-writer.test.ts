@@ -4,6 +4,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { documentsOf } from '../../functions/adapters/dynamodb-documents';
 import { LambdaAuditLog } from '../../functions/adapters/lambda-audit-log';
+import { exportTrail } from '../../functions/cli/audit';
 import { verifyChains } from '../../functions/core/audit-chain';
 import { AuditConflictError, RetryableError } from '../../functions/core/errors';
 import type { AuditEvent } from '../../functions/core/model';
@@ -107,13 +108,14 @@ describe('audit writer', () => {
 });
 
 describe('the hash chain the writer builds', () => {
+  // The request's trail as `npm run audit -- export` reads it (events in chain order, heads).
   const chained = async (requestId: string) => {
-    const events = await table.list(requestId);
     const links = await table.chain(requestId);
-    const byId = new Map(events.map((e) => [e.eventId, e]));
-    const lines = links.map((link) => ({ event: byId.get(link.eventId) as AuditEvent, link }));
-    const last = links.at(-1);
-    return { events, links, lines, heads: last ? { [requestId]: { seq: last.seq, hash: last.hash } } : {} };
+    const { lines, heads } = await exportTrail(
+      { client: new DynamoDBClient({}), table: TABLES.auditTable },
+      { requestId },
+    );
+    return { links, lines, heads };
   };
 
   it('links concurrent writers of one request into one chain: numbers 1..n, no fork, every event once', async () => {

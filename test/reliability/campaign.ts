@@ -2,21 +2,16 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { auditSource, exportTrail } from '../../functions/cli/audit';
 import { verifyChains } from '../../functions/core/audit-chain';
 import { type Actor, RequestDecisions } from '../../functions/core/decisions';
-import {
-  type AuditEvent,
-  assignmentKeyText,
-  type ExecutionInput,
-  type RequestRecord,
-} from '../../functions/core/model';
+import { assignmentKeyText, type ExecutionInput, type RequestRecord } from '../../functions/core/model';
 import { findRule } from '../../functions/core/policy';
 import type { Clock, Workflow } from '../../functions/core/ports';
 import { Reconciler } from '../../functions/core/reconciler';
 import { handler as reconcilerHandler } from '../../functions/reconciler';
 import {
   assignmentDirectory,
-  auditTable,
   auditTrail,
   policy,
   reconciler,
@@ -900,7 +895,7 @@ async function settleAndCheck(
     for (const problem of auditTrailProblems(plan.requestId, events, record))
       verdict.auditGaps.push(`${plan.requestId}: ${problem} [${events.map((e) => e.action).join(' ')}]`);
     // The hash chain holds through every fault: each event linked once, in one unbroken chain.
-    for (const problem of await chainProblems(plan.requestId, events))
+    for (const problem of await chainProblems(plan.requestId))
       verdict.auditGaps.push(`${plan.requestId}: chain: ${problem}`);
     for (const problem of decisionProblems(policy(), events, record))
       verdict.badDecisions.push(`${plan.requestId}: ${problem}`);
@@ -1044,23 +1039,15 @@ export function formatReport(report: CampaignReport): string {
   ].join('\n');
 }
 
-/** What `npm run audit -- verify` would report for the request's chain in the table. */
-async function chainProblems(requestId: string, events: AuditEvent[]): Promise<string[]> {
-  const links = await auditTable().chain(requestId);
-  const byId = new Map(events.map((e) => [e.eventId, e]));
-  const linked = new Set(links.map((l) => l.eventId));
-  const lines = [
-    ...links.flatMap((link) => {
-      const event = byId.get(link.eventId);
-      return event ? [{ event, link }] : [];
-    }),
-    ...events.filter((e) => !linked.has(e.eventId)).map((event) => ({ event, link: null })),
-  ];
-  const missing = links.filter((l) => !byId.has(l.eventId)).map((l) => `link ${l.seq} names no event`);
-  const last = links.at(-1);
-  const heads = last ? { [requestId]: { seq: last.seq, hash: last.hash } } : {};
-  return [
-    ...missing,
-    ...verifyChains(lines, heads).breaks.map((b) => `${b.problem} (${b.eventId}, link ${b.seq})`),
-  ];
+/** What `npm run audit -- verify --table --request <id>` reports for the request's chain. */
+async function chainProblems(requestId: string): Promise<string[]> {
+  const source = auditSource();
+  try {
+    const trail = await exportTrail(source, { requestId });
+    return verifyChains(trail.lines, trail.heads).breaks.map(
+      (b) => `${b.problem} (${b.eventId}, link ${b.seq})`,
+    );
+  } finally {
+    source.client.destroy();
+  }
 }
