@@ -206,6 +206,9 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
     const grantedAfter: number[] = [];
     const lostReasons: Record<string, number> = {};
     const retriesByState: Record<string, number> = {};
+    // Grants Identity Center throttled anyway and sent back through AdmitGrant (NextGrantRound).
+    let readmissions = 0;
+    let readmitted = 0;
     // Revoke lag under load: each window's planned end (expiresAt, model time) to its
     // first DeleteAccountAssignment the stand-in accepted; and how many windows were open at once.
     const principals = new Map(stack.identityCenter.standIn.users().map((u) => [u.email, u.userId]));
@@ -227,6 +230,11 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
       transitions.push(stack.host.transitionCount(arn));
       const retried = history.filter((e) => e.type === 'StateRetried');
       retries.push(retried.length);
+      const rounds = history.filter(
+        (e) => e.type === 'StateEntered' && e.stateName === 'NextGrantRound',
+      ).length;
+      readmissions += rounds;
+      if (rounds > 0) readmitted += 1;
       for (const e of retried)
         retriesByState[e.stateName ?? '?'] = (retriesByState[e.stateName ?? '?'] ?? 0) + 1;
       if (description.status !== 'SUCCEEDED' || status !== 'REVOKED' || !granted || !revoked) {
@@ -324,6 +332,11 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
           result: `${counters.throttled} / ${retries.reduce((a, b) => a + b, 0)} (peak ${counters.peakCreationsInFlight} creations in flight)`,
           status: 'INFO',
         },
+        {
+          measure: 'grants throttled anyway and admitted again (executions / rounds)',
+          result: `${readmitted} / ${readmissions}`,
+          status: 'INFO',
+        },
         ...(refused > 0
           ? [
               {
@@ -384,6 +397,8 @@ export async function runThroughput(options: ThroughputOptions): Promise<Section
         peakOpenWindows,
         lost,
         refused,
+        readmitted,
+        readmissions,
         lostReasons,
         leakedAssignments: leaked,
         identityCenter: counters,

@@ -25,3 +25,10 @@ export function isTransientAwsError(error: unknown): error is Error {
 export function isConditionalFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/** Identity Center (or another AWS API) refused for its rate: the error or one of its causes. */
+export function isThrottling(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
+    if (e.name === 'ThrottlingException' || e.name === 'TooManyRequestsException') return true;
+  return false;
+}

@@ -7,7 +7,7 @@ import { workerHandler } from '../shared/worker-handler';
 // state machine Waits until `at`. A grant that would queue past the policy's admission.maxWait is
 // refused with AdmissionRefused (its requester is told). Writes no request record or event: a
 // retried Admit only reserves another slot, which slows the queue by one phase's calls.
-// A grant's input names its account, permission set and window (see Admission.admit).
+// A grant's input names its account, permission set, window and round (see Admission.admit).
 const inputSchema = z
   .object({
     phase: z.enum(['validate', 'grant']),
@@ -17,14 +17,17 @@ const inputSchema = z
       .optional(),
     permissionSetArn: z.string().min(1).max(1224).optional(),
     durationMinutes: z.number().int().positive().optional().catch(undefined),
+    /** A grant's admissions before this one (the definition's $.grantRound.n). */
+    round: z.number().int().nonnegative().optional().catch(undefined),
   })
   .passthrough();
 
 export const handler = workerHandler('Admit', async (event) => {
-  const { phase, accountId, permissionSetArn, durationMinutes } = inputSchema.parse(event);
+  const { phase, accountId, permissionSetArn, durationMinutes, round } = inputSchema.parse(event);
   return admission().admit(
     phase,
     accountId && permissionSetArn ? heldCounter(accountId, permissionSetArn) : undefined,
     durationMinutes === undefined ? undefined : durationMinutes * 60,
+    round,
   );
 });

@@ -103,17 +103,17 @@ describe('admission at Identity Center pace', () => {
     });
   });
 
-  it('reserves the revoke of a window shorter than maxWait with its grant, and not of a longer one', async () => {
+  it('reserves the revoke of a window no longer than maxWait with its grant, and not of a longer one', async () => {
     const schedule = await freshSchedule();
     const admission = new Admission(schedule, settings, () => new Date(T0));
-    const short = await admission.admit('grant', undefined, settings.maxWaitSeconds - 1);
+    const short = await admission.admit('grant', undefined, settings.maxWaitSeconds);
     expect(short).toMatchObject({ calls: PHASE_CALLS.grant, revokeCalls: PHASE_CALLS.revoke });
     const afterShort = await schedule.reserve(0, T0);
     expect(afterShort).toBeCloseTo(
       T0 + ((PHASE_CALLS.grant + PHASE_CALLS.revoke) * 1000) / settings.callsPerSecond,
       2,
     );
-    const long = await admission.admit('grant', undefined, settings.maxWaitSeconds);
+    const long = await admission.admit('grant', undefined, settings.maxWaitSeconds + 60);
     expect(long).toMatchObject({ calls: PHASE_CALLS.grant, revokeCalls: 0 });
     expect(((await schedule.reserve(0, T0)) ?? 0) - (afterShort ?? 0)).toBeCloseTo(
       (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
@@ -148,6 +148,18 @@ describe('grants held on one account and permission set (List pages)', () => {
     expect(((await schedule.reserve(0, T0)) ?? 0) - (after ?? 0)).toBe(
       (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
     );
+  });
+
+  it('counts a grant once however many rounds it is admitted (IdentityCenterBusy), each round reserving its pages', async () => {
+    const schedule = await freshSchedule();
+    const admission = new Admission(schedule, settings, () => new Date(T0));
+    for (let i = 0; i < 150; i++) await admission.admit('grant', pair);
+    const first = await admission.admit('grant', pair, undefined, 0);
+    const again = await admission.admit('grant', pair, undefined, 1);
+    expect(await schedule.count(pair, 0)).toBe(151);
+    // 151 held: two pages, one more than the common case, reserved in each round.
+    expect(first.calls).toBe(PHASE_CALLS.grant + 1);
+    expect(again.calls).toBe(PHASE_CALLS.grant + 1);
   });
 
   it('counts a revoke out, and raises (never lowers) the count to what a listing saw', async () => {

@@ -228,7 +228,7 @@ describe('grant failures', () => {
     expect(String(dm?.args.text)).toContain('Not supported role');
   });
 
-  it('retries throttling and conflicts with backoff, then succeeds', async () => {
+  it('retries throttling and conflicts with backoff (a throttled Grant takes a new number), then succeeds', async () => {
     harness = await startHarness();
     harness.identityCenter.inject(
       { command: 'List', error: 'Throttling' },
@@ -254,8 +254,66 @@ describe('grant failures', () => {
     const retries = harness.host
       .history(execution)
       .filter((e) => e.retryAttempt !== undefined && e.retryAttempt > 0);
-    expect(retries.length).toBeGreaterThanOrEqual(4);
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    const admissions = harness.host
+      .history(execution)
+      .filter((e) => e.type === 'StateEntered' && e.stateName === 'AdmitGrant');
+    expect(admissions).toHaveLength(3);
     expect((await requestStore().getRequest(requestId))?.status).toBe('REVOKED');
+  });
+
+  const entered = (execution: string) =>
+    harness.host
+      .history(execution)
+      .filter((e) => e.type === 'StateEntered')
+      .map((e) => e.stateName);
+
+  it('sends a throttled Grant back through admission for a new number instead of retrying it blind', async () => {
+    harness = await startHarness();
+    harness.identityCenter.inject(
+      { command: 'List', error: 'Throttling' },
+      { command: 'Create', error: 'Throttling' },
+    );
+    const requestId = newId();
+    const execution = await harness.start({ requestId, durationMinutes: 1 });
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    const states = entered(execution);
+    expect(states.filter((s) => s === 'AdmitGrant')).toHaveLength(3);
+    expect(states.filter((s) => s === 'NextGrantRound')).toHaveLength(2);
+    // Grant itself never retried: each throttled attempt took a new number.
+    const grantRetries = harness.host
+      .history(execution)
+      .filter((e) => e.type === 'StateRetried' && e.stateName === 'Grant');
+    expect(grantRetries).toEqual([]);
+    expect(harness.identityCenter.writes()).toEqual([
+      ['Create', ...stagingReadOnly],
+      ['Create', ...stagingReadOnly],
+      ['Delete', ...stagingReadOnly],
+    ]);
+    expect((await requestStore().getRequest(requestId))?.status).toBe('REVOKED');
+  });
+
+  it('tells the requester when Identity Center throttles the grant at every round, and leaves nothing', async () => {
+    harness = await startHarness();
+    harness.identityCenter.inject(
+      ...Array.from({ length: 4 }, () => ({ command: 'List' as const, error: 'Throttling' as const })),
+    );
+    const requestId = newId();
+    const execution = await harness.start({ requestId, durationMinutes: 1 });
+    const result = await harness.finished(execution);
+
+    // The revoke path (nothing to delete) closes it, as for any failure once a grant was tried.
+    expect(result).toMatchObject({ status: 'FAILED', error: 'FailedAfterGrant' });
+    expect(entered(execution).filter((s) => s === 'AdmitGrant')).toHaveLength(4);
+    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(await requestStore().getRequest(requestId)).toMatchObject({
+      status: 'GRANT_FAILED',
+      failureReason: expect.stringContaining('too busy'),
+    });
+    const dm = harness.slackCalls('chat.postMessage').find((c) => c.args.channel === alice.slackUserId);
+    expect(String(dm?.args.text)).toContain('too busy');
   });
 
   it('tells the requester when Validate keeps failing, and grants nothing', async () => {

@@ -139,43 +139,76 @@ describe('statemachines/access-request.asl.json', () => {
     expect(definition.States.RevokeFailedEnd).toMatchObject({ Type: 'Fail', Error: 'RevokeFailed' });
   });
 
-  it('has $.admission set on every path into the steps that read it (a missing path is an uncatchable States.Runtime)', () => {
-    // Forward dataflow over the graph: a state's input has `$.admission` when every edge into it
-    // carries it; an edge carries it when the input had it or the edge writes it (ResultPath of a
-    // success, or of the Catch taken). Nothing in the definition removes it once set.
-    type Edge = { from: string; to: string; resultPath?: string };
+  // Forward dataflow over the graph: a state's input has `path` when every edge into it carries
+  // it; an edge carries it when the input had it or the edge writes it (ResultPath of a success,
+  // or of the Catch taken, equal to `path`, or its parent when a ResultSelector writes the rest).
+  // Nothing in the definition removes these paths once set.
+  function setOnEveryPathInto(path: string): Map<string, boolean> {
+    type Edge = { from: string; to: string; resultPath?: string; selector?: unknown };
     const edges: Edge[] = [];
     for (const [name, state] of Object.entries(definition.States)) {
       const s = state as State & {
         ResultPath?: string;
         Catch?: Array<{ Next: string; ResultPath?: string }>;
       };
-      if (s.Next) edges.push({ from: name, to: s.Next, resultPath: s.ResultPath });
+      const selector = (s as { ResultSelector?: unknown }).ResultSelector;
+      if (s.Next) edges.push({ from: name, to: s.Next, resultPath: s.ResultPath, selector });
       if (s.Default) edges.push({ from: name, to: s.Default });
       for (const rule of s.Choices ?? []) if (rule.Next) edges.push({ from: name, to: rule.Next });
       for (const c of s.Catch ?? []) edges.push({ from: name, to: c.Next, resultPath: c.ResultPath });
     }
+    const writes = (e: Edge) => {
+      if (e.resultPath === path) return true;
+      if (!e.resultPath || !path.startsWith(`${e.resultPath}.`)) return false;
+      let selected: unknown = e.selector;
+      for (const key of path.slice(e.resultPath.length + 1).split('.'))
+        selected =
+          selected && typeof selected === 'object' ? (selected as Record<string, unknown>)[key] : undefined;
+      return selected !== undefined;
+    };
     const start = (definition as unknown as { StartAt: string }).StartAt;
     const has = new Map<string, boolean>(Object.keys(definition.States).map((n) => [n, n !== start]));
-    has.set(start, false);
     for (let changed = true; changed; ) {
       changed = false;
       for (const name of Object.keys(definition.States)) {
         if (name === start) continue;
         const into = edges.filter((e) => e.to === name);
-        const value = into.every((e) => has.get(e.from) || e.resultPath === '$.admission');
+        const value = into.every((e) => has.get(e.from) || writes(e));
         if (value !== has.get(name)) {
           has.set(name, value);
           changed = true;
         }
       }
     }
-    const readers = Object.entries(definition.States)
-      .filter(([, state]) => JSON.stringify((state as State).Parameters ?? {}).includes('"$.admission"'))
-      .map(([name]) => name);
-    expect(readers.sort()).toEqual(['Grant', 'Revoke']);
-    for (const name of readers) expect({ name, has: has.get(name) }).toEqual({ name, has: true });
-  });
+    return has;
+  }
+
+  /** States whose Parameters or Choices read `path` (or a field of it). */
+  function readersOf(path: string): string[] {
+    const quoted = new RegExp(`["(]${path.replace(/[$.]/g, '\\$&')}[".,)]`);
+    return Object.entries(definition.States)
+      .filter(([, state]) => {
+        const s = state as State & { Parameters?: unknown };
+        return (
+          quoted.test(JSON.stringify(s.Parameters ?? {})) || quoted.test(JSON.stringify(s.Choices ?? []))
+        );
+      })
+      .map(([name]) => name)
+      .sort();
+  }
+
+  it.each([
+    ['$.admission', ['Grant', 'GrantSlot', 'Revoke', 'ValidationSlot']],
+    ['$.validation.grantRound.n', ['AdmitGrant', 'GrantRoundsLeft', 'NextGrantRound']],
+  ])(
+    'has %s set on every path into the states that read it (a missing path is an uncatchable States.Runtime)',
+    (path, expected) => {
+      const has = setOnEveryPathInto(path);
+      const readers = readersOf(path);
+      expect(readers).toEqual(expected);
+      for (const name of readers) expect({ name, has: has.get(name) }).toEqual({ name, has: true });
+    },
+  );
 
   it('plans an extended window in a task from server-side facts, never from the callback alone', () => {
     const extend = definition.States.ExtendWindow as State & {

@@ -79,6 +79,19 @@ function pollBound(choice: string): number {
   return values[0] ?? 0;
 }
 
+/** Admissions a grant may take: the first, then one per `n NumericLessThan N` of GrantRoundsLeft. */
+function grantRounds(): number {
+  const rule = state('GrantRoundsLeft').Choices?.[0] as
+    | { Variable?: string; NumericLessThan?: number }
+    | undefined;
+  expect(rule?.Variable).toBe('$.validation.grantRound.n');
+  expect(state('Validate')).toMatchObject({
+    ResultSelector: { grantRound: { n: 0 } },
+    ResultPath: '$.validation',
+  });
+  return (rule?.NumericLessThan ?? 0) + 1;
+}
+
 function successors(name: string): string[] {
   const s = state(name);
   return [
@@ -128,8 +141,8 @@ function longestPathSeconds(): { total: number; perExtensionSeconds: number } {
   total += taskSeconds('AdmitValidation') + MAX_ADMISSION_WAIT_SECONDS;
   total += taskSeconds('Validate') + MAX_ADMISSION_WAIT_SECONDS; // then the approval channel's slot
   total += callbackSeconds('AwaitApproval', MAX_POLICY_SECONDS);
-  total += taskSeconds('AdmitGrant') + MAX_ADMISSION_WAIT_SECONDS;
-  total += taskSeconds('Grant');
+  // A grant throttled anyway is admitted again (IdentityCenterBusy), each round waiting its slot.
+  total += grantRounds() * (taskSeconds('AdmitGrant') + MAX_ADMISSION_WAIT_SECONDS + taskSeconds('Grant'));
   total += grantPolls * ((state('WaitForGrant').Seconds ?? 0) + taskSeconds('CheckGrant'));
   total += callbackSeconds('AccessWindow', MAX_POLICY_SECONDS);
   total += taskSeconds('Revoke');
@@ -157,6 +170,14 @@ describe('the execution timeout', () => {
     );
     expect(finishes.length).toBeGreaterThanOrEqual(5);
     for (const [name] of finishes) expect(taskSeconds(name)).toBeLessThanOrEqual(taskSeconds('Revoked'));
+  });
+
+  it('counts every round of a grant Identity Center throttled', () => {
+    expect(grantRounds()).toBe(4);
+    // Each round goes back through AdmitGrant with one more; the last goes to the revoke path.
+    expect(successors('GrantRoundsLeft')).toEqual(['RevokeAfterFailure', 'NextGrantRound']);
+    expect(state('NextGrantRound').Next).toBe('AdmitGrant');
+    expect(JSON.stringify(state('NextGrantRound'))).toContain('States.MathAdd($.validation.grantRound.n, 1)');
   });
 
   it('covers the longest path the policy allows, with every retry and poll', () => {
