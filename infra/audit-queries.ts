@@ -1,3 +1,5 @@
+import { roleSessionSql } from '../functions/core/activity-query';
+
 // Athena named queries over the archive's Glue table `events` (infra/audit-archive.ts; columns in
 // docs/AUDIT.md). A request's account and permission set are in its request.submitted event; the
 // queries join on it. Replace the literals in quotes (account, permission set, person, dates).
@@ -73,22 +75,24 @@ ORDER BY g.at`,
 };
 
 /**
- * With an organization CloudTrail table in Athena (cdk.json `orgTrailTable`, "database.table" as
- * the CloudTrail console's "Create Athena table" makes it), the API calls made with one grant's
- * role session: Identity Center names the role AWSReservedSSO_<permission set>_<suffix> and the
- * session after the user, in the account, during the window.
+ * With an organization CloudTrail table in Athena (cdk.json `orgTrailTable`), the API calls made
+ * with one grant's role session in its account, from its start until its last session can have
+ * ended (functions/core/activity-query.ts). The revoked DM carries this query filled in for its
+ * grant; the named query is the template.
  */
 export function roleSessionQuery(orgTrailTable: string): { description: string; sql: string } {
   return {
     description:
-      "The API calls made with one grant's role session in its account during its window (organization trail)",
-    sql: `-- Replace: account id, permission set name, user name (the Identity Center user), window start and end.
-SELECT eventtime, eventsource, eventname, awsregion, sourceipaddress, errorcode, requestparameters
-FROM ${orgTrailTable}
-WHERE recipientaccountid = '111111111111'
-  AND useridentity.arn LIKE 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_ReadOnly_%/alice%'
-  AND from_iso8601_timestamp(eventtime) BETWEEN from_iso8601_timestamp('2026-12-01T09:00:00Z')
-                                              AND from_iso8601_timestamp('2026-12-01T10:00:00Z')
-ORDER BY eventtime`,
+      "The API calls made with one grant's role session in its account, from its start to 12 h after its revoke (organization trail)",
+    sql: `-- Replace: account id, permission set name, user name, the window (start; revoke + the session duration).\n${roleSessionSql(
+      orgTrailTable,
+      {
+        accountId: '111111111111',
+        permissionSetName: 'ReadOnly',
+        userName: 'alice@example.com',
+        from: '2026-12-01T09:00:00Z',
+        to: '2026-12-01T22:00:00Z',
+      },
+    )}`,
   };
 }

@@ -243,7 +243,11 @@ export class JitAccessStack extends Stack {
       // The archiver copies events; it writes none.
       if (name !== 'audit-writer' && name !== 'slack' && name !== 'admit' && name !== 'archiver')
         product.bindAuditWriter(auditWriter.function);
-      if (SLACK_FUNCTIONS.includes(name)) product.bindSlackSecret(this.slackSecret);
+      if (SLACK_FUNCTIONS.includes(name)) {
+        product.bindSlackSecret(this.slackSecret);
+        // The revoked DM and the Home tab give each ended grant's query over the organization trail.
+        if (config.orgTrailTable) product.setEnv(ENV.orgTrailTable, config.orgTrailTable);
+      }
     }
     auditWriter.bindAuditTable(this.auditTable, 'append');
     reconciler.bindAuditTable(this.auditTable, 'read');

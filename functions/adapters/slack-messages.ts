@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/web-api';
+import { athenaConsoleUrl, grantActivity, type OrgTrail, roleSessionSql } from '../core/activity-query';
 import { formatMinutes } from '../core/duration';
 import { pendingExtensionOf, totalWith } from '../core/extensions';
 import type { PendingExtension, RequestRecord } from '../core/model';
@@ -183,12 +184,34 @@ export function grantControls(record: RequestRecord): KnownBlock {
   };
 }
 
+/**
+ * "What was done with this access": the organization trail's query for one ended grant, filled
+ * in, with a link to Athena (core/activity-query.ts); none when access never went live or the
+ * query would not fit a section.
+ */
+export function activityBlock(
+  record: RequestRecord,
+  orgTrail: OrgTrail,
+  endedAt: Date,
+): KnownBlock | undefined {
+  const activity = grantActivity(record, endedAt);
+  if (!activity) return undefined;
+  const text = `:mag: What was done with it: run this in <${athenaConsoleUrl(orgTrail.region)}|Athena> (organization trail).\n\`\`\`${escapeText(roleSessionSql(orgTrail.table, activity))}\`\`\``;
+  return text.length <= 3000 ? { type: 'section', text: { type: 'mrkdwn', text } } : undefined;
+}
+
+export interface NoticeLinks {
+  portalUrl?: string;
+  orgTrail?: OrgTrail;
+}
+
 export function requesterNotice(
   record: RequestRecord,
   notice: RequesterNotice,
   detail: string | undefined,
-  portalUrl: string | undefined,
+  links: NoticeLinks = {},
 ): { text: string; blocks: KnownBlock[] } {
+  const { portalUrl } = links;
   const where = `${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)} on ${escapeClamped(record.accountName ?? record.request.accountId, MAX.name)}`;
   const texts: Record<RequesterNotice, string> = {
     approved: `:white_check_mark: Your request for ${where} was approved. Granting access…`,
@@ -211,6 +234,10 @@ export function requesterNotice(
     record.status === 'ACTIVE'
   ) {
     blocks.push(grantControls(record));
+  }
+  if (notice === 'revoked' && links.orgTrail) {
+    const activity = activityBlock(record, links.orgTrail, new Date(record.updatedAt));
+    if (activity) blocks.push(activity);
   }
   return { text, blocks };
 }

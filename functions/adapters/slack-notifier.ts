@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import type { OrgTrail } from '../core/activity-query';
 import { RetryableError } from '../core/errors';
 import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
@@ -39,6 +40,8 @@ export interface SlackNotifierOptions {
   notifyApproversByDm: (record: RequestRecord) => boolean;
   alertChannel?: string;
   portalUrl?: string;
+  /** The organization trail: the revoked DM carries the query of what was done with the grant. */
+  orgTrail?: OrgTrail;
 }
 
 export class SlackNotifier implements Notifier {
@@ -107,7 +110,10 @@ export class SlackNotifier implements Notifier {
     await slack(() =>
       this.client.chat.postMessage({
         channel: record.request.requester.slackUserId,
-        ...requesterNotice(record, notice, detail, this.options.portalUrl),
+        ...requesterNotice(record, notice, detail, {
+          ...(this.options.portalUrl ? { portalUrl: this.options.portalUrl } : {}),
+          ...(this.options.orgTrail ? { orgTrail: this.options.orgTrail } : {}),
+        }),
       }),
     );
   }

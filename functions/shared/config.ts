@@ -36,4 +36,6 @@ export const ENV = {
   slackAppToken: 'SLACK_APP_TOKEN',
   slackApiUrl: 'SLACK_API_URL',
   alertChannel: 'ALERT_CHANNEL',
+  /** An organization CloudTrail table in Athena (cdk.json orgTrailTable): the revoked DM and the Home tab give the query over it. */
+  orgTrailTable: 'ORG_TRAIL_TABLE',
 } as const;

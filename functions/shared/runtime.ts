@@ -14,6 +14,7 @@ import { LambdaDecisionHandoff } from '../adapters/lambda-decisions';
 import { SlackNotifier } from '../adapters/slack-notifier';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
+import type { OrgTrail } from '../core/activity-query';
 import { Admission, ChannelPacing } from '../core/admission';
 import { AuditTrail } from '../core/audit';
 import { RequestDecisions } from '../core/decisions';
@@ -165,6 +166,7 @@ export function slackNotifier(): Promise<SlackNotifier> {
     const p = policy();
     const alertChannel = optionalEnv(ENV.alertChannel);
     const portalUrl = p.identityCenter.portalUrl;
+    const trail = orgTrail();
     return new SlackNotifier(client, {
       approvalChannelFor: (record) => {
         const rule = record.ruleName ? findRule(p, record.ruleName) : undefined;
@@ -176,9 +178,16 @@ export function slackNotifier(): Promise<SlackNotifier> {
       },
       ...(alertChannel ? { alertChannel } : {}),
       ...(portalUrl ? { portalUrl } : {}),
+      ...(trail ? { orgTrail: trail } : {}),
     });
   });
   return notifier;
+}
+
+/** The organization trail's Athena table, when the deployment names one (ORG_TRAIL_TABLE). */
+export function orgTrail(): OrgTrail | undefined {
+  const table = optionalEnv(ENV.orgTrailTable);
+  return table ? { table, region: optionalEnv('AWS_REGION') ?? 'us-east-1' } : undefined;
 }
 
 let decisionContext: Promise<{ ctx: DecisionContext; client: WebClient }> | undefined;
@@ -191,6 +200,7 @@ export function decisionContextFromRuntime(): Promise<{ ctx: DecisionContext; cl
         store: requestStore(),
         clock: systemClock,
         people: new SlackPeople(),
+        ...(orgTrail() ? { orgTrail: orgTrail() } : {}),
         decisions,
         notifier,
       },

@@ -1,3 +1,4 @@
+import type { OrgTrail } from '../core/activity-query';
 import type { Policy } from '../core/policy';
 import type { Clock, RequestStore, UserDirectory, Workflow } from '../core/ports';
 import type { DecisionHandoff } from './decision-job';
@@ -15,6 +16,8 @@ export interface SlackAppDeps {
   /** Identity Center users by email. */
   users: UserDirectory;
   clock: Clock;
+  /** The organization trail's Athena table, if the deployment names one: the Home tab gives each ended grant's query. */
+  orgTrail?: OrgTrail;
 }
 
 /** What every listener gets: the dependencies plus per-container caches. */

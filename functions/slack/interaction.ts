@@ -14,7 +14,7 @@ import { homeView } from './views/home';
 // answer the person there, and the Home tab.
 
 /** What answering a person and drawing their Home tab needs (the Slack and decisions functions both do). */
-export type AnswerContext = Pick<ListenerContext, 'policy' | 'store' | 'clock' | 'people'>;
+export type AnswerContext = Pick<ListenerContext, 'policy' | 'store' | 'clock' | 'people' | 'orgTrail'>;
 /** What the decisions function carries out a click with (functions/slack/decision-job.ts). */
 export type DecisionContext = AnswerContext & { decisions: RequestDecisions; notifier: Notifier };
 
@@ -226,6 +226,9 @@ export async function publishHome(
       pending: mine.filter((r) => PENDING_STATUSES.has(r.status)),
       toApprove,
       extensionsToApprove,
+      ...(ctx.orgTrail
+        ? { ended: mine.filter((r) => r.status === 'REVOKED' && r.windowStartedAt), orgTrail: ctx.orgTrail }
+        : {}),
       now: ctx.clock.now(),
     }),
   });

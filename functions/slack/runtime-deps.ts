@@ -1,5 +1,6 @@
 import {
   decisionHandoff,
+  orgTrail,
   policy,
   requestStore,
   stepFunctionsWorkflow,
@@ -16,5 +17,6 @@ export async function slackAppDepsFromRuntime(): Promise<SlackAppDeps> {
     workflow: stepFunctionsWorkflow(),
     users: userDirectory(),
     clock: { now: () => new Date() },
+    ...(orgTrail() ? { orgTrail: orgTrail() } : {}),
   };
 }

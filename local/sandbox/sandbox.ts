@@ -25,6 +25,9 @@ import type { SlackTeam } from './slack-payloads';
 import { SandboxState } from './state';
 import { describeScale, msPerAslSecond, REAL_TIME_MS_PER_MINUTE } from './time-scale';
 
+/** The organization trail table the sandbox's messages name (an example: nothing answers it locally). */
+export const SANDBOX_ORG_TRAIL_TABLE = 'example.org_cloudtrail';
+
 // The whole product on one machine: the real Slack handler (Bolt on its HTTP receiver) and the
 // real worker handlers, the very same ASL file run by the local Step Functions host, and
 // wire-faithful stand-ins for Identity Center, DynamoDB and the Slack Web API, reached through the
@@ -220,6 +223,9 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     // Credentials come from the environment here, never from Secrets Manager.
     restoreEnv.unset('SLACK_SECRET_ARN');
     restoreEnv.set('ALERT_CHANNEL', env.ALERT_CHANNEL || undefined);
+    // There is no CloudTrail here: an example table name, so the revoked DM and the Home tab show
+    // the organization-trail query a deployment with cdk.json `orgTrailTable` gives.
+    restoreEnv.set('ORG_TRAIL_TABLE', env.ORG_TRAIL_TABLE || SANDBOX_ORG_TRAIL_TABLE);
     resetRuntime();
     resetSlackCredentials();
 

@@ -173,12 +173,10 @@ describe('bad input: rendering in Slack', () => {
         fc.constantFrom(...NOTICES),
         fc.option(hostile(5000), { nil: undefined }),
         (parts, notice, detail) => {
-          const rendered = requesterNotice(
-            record(parts),
-            notice,
-            detail,
-            'https://example.awsapps.com/start',
-          );
+          const rendered = requesterNotice(record(parts), notice, detail, {
+            portalUrl: 'https://example.awsapps.com/start',
+            orgTrail: { table: 'default.cloudtrail_org', region: 'eu-west-1' },
+          });
           for (const { text, limit } of texts(rendered.blocks)) {
             expect(text.length).toBeLessThanOrEqual(limit);
             expect(userMarkup(text)).toEqual([]);

@@ -298,6 +298,15 @@ describe('audit archive', () => {
       const session = queries.find((q) => q.Name === 'JitAccess-role-session-calls');
       expect(session?.QueryString).toContain('FROM default.cloudtrail_org');
     }
+    // The functions that tell people about an ended grant know the table; the others do not.
+    const functions = withTrail.template.findResources('AWS::Lambda::Function');
+    const envOf = (name: FunctionName) =>
+      (functions[functionId(name)]?.Properties as { Environment?: { Variables?: Record<string, unknown> } })
+        ?.Environment?.Variables?.ORG_TRAIL_TABLE;
+    expect(envOf('finish')).toBe('default.cloudtrail_org');
+    expect(envOf('slack')).toBe('default.cloudtrail_org');
+    expect(envOf('grant')).toBeUndefined();
+    expect(JSON.stringify(synth.template.toJSON())).not.toContain('ORG_TRAIL_TABLE');
   });
 
   it('archives from the audit table stream with a dead-letter queue and alarms on lag and dead letters', () => {

@@ -1,5 +1,6 @@
 import type { HomeView, KnownBlock } from '@slack/web-api';
-import { ACTION_IDS, escapeText, statusLine, utcTime } from '../../adapters/slack-messages';
+import { ACTION_IDS, activityBlock, escapeText, statusLine, utcTime } from '../../adapters/slack-messages';
+import type { OrgTrail } from '../../core/activity-query';
 import { formatMinutes } from '../../core/duration';
 import { pendingExtensionOf } from '../../core/extensions';
 import type { RequestRecord } from '../../core/model';
@@ -15,8 +16,14 @@ export interface HomeInput {
   pending: RequestRecord[];
   toApprove: RequestRecord[];
   extensionsToApprove: RequestRecord[];
+  /** My ended grants, with the organization trail to query what was done with each (when configured). */
+  ended?: RequestRecord[];
+  orgTrail?: OrgTrail;
   now: Date;
 }
+
+/** Ended grants listed with their trail query: each is a long section, so only the latest few. */
+export const HOME_ENDED_LIMIT = 3;
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
 const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -115,5 +122,17 @@ export function homeView(input: HomeInput): HomeView {
         ]),
       ]),
     );
+  const { orgTrail } = input;
+  const ended = [...(input.ended ?? [])]
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    .slice(0, HOME_ENDED_LIMIT);
+  if (orgTrail && ended.length > 0) {
+    blocks.push({ type: 'header', text: plain('Recently ended') });
+    for (const r of ended) {
+      blocks.push(mrkdwn(`${where(r)} — ended ${utcTime(r.updatedAt)}`));
+      const activity = activityBlock(r, orgTrail, new Date(r.updatedAt));
+      if (activity) blocks.push(activity);
+    }
+  }
   return { type: 'home', blocks };
 }
