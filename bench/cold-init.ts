@@ -20,8 +20,18 @@ import { slackColdEvent } from './slack-events';
 
 const execFileAsync = promisify(execFile);
 const PROBE = path.join(__dirname, 'cold-init-probe.cjs');
-export const LOAD_TARGET_MS = { slack: 200, worker: 120 };
-export const SIZE_TARGET_BYTES = { slack: 1024 * 1024, worker: 500 * 1024 };
+/**
+ * Load time before per-function wiring and the compiled policy, as recorded in
+ * docs/BENCHMARKS.md (full run, every worker importing one composition root: 705 KB workers,
+ * 830 KB Slack). The targets are 0.7× these; they are a recorded figure, not re-measured here,
+ * so a run on a busier machine than that one errs towards MISS.
+ */
+export const RECORDED_LOAD_MS = { slack: 184, worker: 165 };
+export const LOAD_TARGET_MS = {
+  slack: Math.round(RECORDED_LOAD_MS.slack * 0.7),
+  worker: Math.round(RECORDED_LOAD_MS.worker * 0.7),
+};
+export const SIZE_TARGET_BYTES = { slack: 600 * 1024, worker: 350 * 1024 };
 
 export interface ColdInitOptions {
   quick: boolean;
@@ -196,7 +206,26 @@ export async function runColdInit(options: ColdInitOptions): Promise<SectionResu
     : [];
   const deployed = results.filter((r) => r.sdk === 'bundled');
   const rows: Row[] = deployed.map((r) => coldRow(r));
-  const worker = deployed.find((r) => isWorker(r.name));
+  const workers = deployed.filter((r) => isWorker(r.name));
+  const slackResult = deployed.find((r) => r.name === 'slack');
+  const ratios: string[] = [];
+  if (workers.length) {
+    const load = median(workers.map((r) => r.loadMs));
+    ratios.push(
+      `workers ${ms(load)} / ${RECORDED_LOAD_MS.worker} ms = ${(load / RECORDED_LOAD_MS.worker).toFixed(2)}`,
+    );
+  }
+  if (slackResult)
+    ratios.push(
+      `slack ${ms(slackResult.loadMs)} / ${RECORDED_LOAD_MS.slack} ms = ${(slackResult.loadMs / RECORDED_LOAD_MS.slack).toFixed(2)}`,
+    );
+  if (ratios.length)
+    rows.push({
+      measure: 'load vs recorded one-root layout (median)',
+      result: ratios.join('; '),
+      status: 'INFO',
+    });
+  const worker = workers[0];
   if (worker) rows.push(inputsRow(worker));
   const slack = deployed.find((r) => r.name === 'slack');
   if (slack) rows.push(inputsRow(slack));
@@ -262,7 +291,7 @@ function coldRow(r: ColdResult): Row {
   const slack = r.name === 'slack';
   const loadLimit = slack ? LOAD_TARGET_MS.slack : LOAD_TARGET_MS.worker;
   const sizeLimit = slack ? SIZE_TARGET_BYTES.slack : SIZE_TARGET_BYTES.worker;
-  const loadStatus = check(r.loadMs, '<', loadLimit);
+  const loadStatus = check(r.loadMs, '<=', loadLimit);
   const sizeStatus = check(r.bytes, '<', sizeLimit);
   const failed = r.failures.length > 0;
   const status: Status = failed ? 'FAIL' : loadStatus === 'PASS' && sizeStatus === 'PASS' ? 'PASS' : 'MISS';
@@ -270,7 +299,7 @@ function coldRow(r: ColdResult): Row {
   return {
     measure: `${r.name}: load / 1st event, size (gzip)`,
     result: `${ms(r.loadMs)} / ${ms(r.firstEventMs)}, ${kb(r.bytes)} (${kb(r.gzipBytes)})${misses.length ? ` [${misses.join(', ')}]` : ''}${failed ? ` ${r.failures.length} failed: ${r.failures[0]}` : ''}`,
-    target: `< ${loadLimit} ms, < ${slack ? '1 MB' : kb(sizeLimit)}`,
+    target: `<= ${loadLimit} ms (0.7x), < ${kb(sizeLimit)}`,
     status,
   };
 }

@@ -14,7 +14,7 @@ import { median } from './lib/stats';
 const execFileAsync = promisify(execFile);
 
 export const PACKAGE_CASES: Record<string, string> = {
-  'SDK: 6 clients (runtime.ts)': `
+  'SDK: 6 clients (the former one root)': `
     import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
     import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
     import { SFNClient } from '@aws-sdk/client-sfn';
@@ -22,12 +22,14 @@ export const PACKAGE_CASES: Record<string, string> = {
     import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
     import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
     export const clients = [DynamoDBClient, DynamoDBDocumentClient, SFNClient, SSOAdminClient, IdentitystoreClient, SecretsManagerClient];`,
-  'SDK: DynamoDB + sso-admin': `
+  'SDK: grant (DynamoDB, Lambda, sso-admin)': `
     import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
     import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+    import { LambdaClient } from '@aws-sdk/client-lambda';
     import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-    export const clients = [DynamoDBClient, DynamoDBDocumentClient, SSOAdminClient];`,
+    export const clients = [DynamoDBClient, DynamoDBDocumentClient, LambdaClient, SSOAdminClient];`,
   'zod (* as z)': `import * as z from 'zod'; export const s = z.object({ a: z.string().email() });`,
+  'zod/mini': `import * as z from 'zod/mini'; export const s = z.object({ a: z.email() });`,
   yaml: `import { parse } from 'yaml'; export const p = parse;`,
   'web-api': `import { WebClient } from '@slack/web-api'; export const W = WebClient;`,
   logger: `import { Logger } from '@aws-lambda-powertools/logger'; export const l = new Logger();`,

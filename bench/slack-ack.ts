@@ -221,7 +221,7 @@ export async function runSlackAck(options: SlackAckOptions): Promise<SectionResu
     const signingSecret = services.env.SLACK_SIGNING_SECRET ?? '';
     // Imported after the environment is set: the function reads it when it builds its clients.
     const { handler } = (await import('../functions/slack')) as unknown as { handler: Handler };
-    const { requestStore } = await import('../functions/shared/runtime');
+    const { requestStore } = await import('../local/product-wiring');
     const command = (user: { slackUserId: string }, n: number) =>
       slashCommandEvent(signingSecret, user, `${Math.floor(Date.now() / 1000)}.${n}.bench`);
     const emptyBody = (r: { body?: string }) =>

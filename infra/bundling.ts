@@ -1,5 +1,12 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Stage } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
+import type { Policy } from '../functions/core/policy';
+import { compilePolicy } from '../functions/core/policy-file';
 
 // The one place that says how each Lambda is bundled. The CDK stack (NodejsFunction) and the
 // benchmark (esbuild API, outside CDK) both read it, so they build the same bundles.
@@ -15,8 +22,24 @@ export const PROJECT_ROOT = path.join(__dirname, '..');
 export const NODE_MAJOR = 24;
 export const ESBUILD_TARGET = `node${NODE_MAJOR}`;
 
-/** File name of the access policy inside every bundle; POLICY_FILE=/var/task/<this>. */
-export const POLICY_FILE_IN_BUNDLE = 'access-policy.yaml';
+/** File name of the compiled access policy inside every bundle; POLICY_FILE=/var/task/<this>. */
+export const POLICY_FILE_IN_BUNDLE = 'access-policy.json';
+
+/**
+ * Writes the compiled policy (core/policy-file.ts) next to the cloud assembly and returns its
+ * path, named by its content: a policy change changes every bundle's asset hash.
+ */
+export function writeCompiledPolicy(scope: IConstruct, policy: Policy): string {
+  const json = compilePolicy(policy);
+  const outdir = Stage.of(scope)?.outdir ?? os.tmpdir();
+  const file = path.join(
+    outdir,
+    `access-policy.${createHash('sha256').update(json).digest('hex').slice(0, 16)}.json`,
+  );
+  mkdirSync(outdir, { recursive: true });
+  writeFileSync(file, json);
+  return file;
+}
 
 export type FunctionName =
   | 'admit'
@@ -88,6 +111,11 @@ const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
   '@slack/oauth': './infra/bundling-stubs/slack-oauth.cjs',
 };
 
+/** Every bundle: the default credential chain reduced to its link that answers in Lambda. */
+const LAMBDA_CREDENTIALS: Record<string, string> = {
+  '@aws-sdk/credential-provider-node': './infra/bundling-stubs/credential-provider-env-only.cjs',
+};
+
 /** esbuild options of one function, in the vocabulary both CDK and the esbuild API share. */
 export interface FunctionBundling {
   minify: boolean;
@@ -112,7 +140,8 @@ export function functionBundling(name: FunctionName): FunctionBundling {
     format: 'cjs',
     mainFields: ['module', 'main'],
     external: [],
-    alias: name === 'slack' ? { ...BOLT_UNUSED_RECEIVER_STUBS } : {},
+    alias:
+      name === 'slack' ? { ...LAMBDA_CREDENTIALS, ...BOLT_UNUSED_RECEIVER_STUBS } : { ...LAMBDA_CREDENTIALS },
   };
 }
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { PolicyError } from '../functions/core/errors';
-import { type Policy, parsePolicy } from '../functions/core/policy';
+import type { Policy } from '../functions/core/policy';
+import { parsePolicy } from '../functions/core/policy-file';
 
 // Deployment settings: cdk.json "context" (or `-c key=value`), validated once before any
 // construct exists. A mistake fails synth with every problem named, e.g.

@@ -17,7 +17,7 @@ import type { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS } from '../functions/shared/clients';
 import { ENV } from '../functions/shared/config';
 import { AuditArchive } from './audit-archive';
-import { type FunctionName, WORKERS } from './bundling';
+import { type FunctionName, WORKERS, writeCompiledPolicy } from './bundling';
 import type { DeployConfig } from './config';
 import {
   createAssignmentStatement,
@@ -198,11 +198,14 @@ export class JitAccessStack extends Stack {
     // ---------------------------------------------------------------------------------------
     // Functions
 
+    // The policy as every bundle carries it: validated here at synth (infra/config.ts), compiled
+    // to JSON, so no function parses YAML or runs the policy schema.
+    const compiledPolicy = writeCompiledPolicy(this, config.policy);
     const fn = (name: FunctionName, options: { memorySize?: number; timeout?: Duration } = {}) =>
       new ProductFunction(this, pascal(name), {
         name,
         description: FUNCTION_DESCRIPTIONS[name],
-        policyFile: config.policyFile,
+        compiledPolicyFile: compiledPolicy,
         logRetention: config.logRetention,
         tracing: config.tracing,
         ...options,
@@ -234,7 +237,7 @@ export class JitAccessStack extends Stack {
 
     for (const [name, product] of Object.entries(this.functions) as Array<[FunctionName, ProductFunction]>) {
       // Only the audit writer may put audit items; the others append by invoking it. Only
-      // the functions that talk to Slack read its secret (functions/shared/runtime.ts loads it on
+      // the functions that talk to Slack read its secret (functions/shared/slack.ts loads it on
       // the first message, so validate, grant, revoke and the polls never do).
       const access = STATE_ACCESS[name];
       if (access) product.bindStateTable(this.stateTable, access);
@@ -306,7 +309,7 @@ export class JitAccessStack extends Stack {
       .allow(describeStatusStatement(policy, ['deletion']));
     reservedRoles('delete', reconciler);
     // A customer managed key on Identity Center: every function that calls sso-admin or
-    // identitystore (functions/shared/runtime.ts assignmentDirectory / userDirectory) decrypts.
+    // identitystore (functions/shared/sso-admin.ts, identity-store.ts) decrypts.
     const { identityCenterKmsKeyArn } = config;
     if (identityCenterKmsKeyArn)
       for (const caller of [

@@ -52,7 +52,8 @@ export interface ProductFunctionProps {
   name: FunctionName;
   description: string;
   /** Absolute path of the policy file copied into the bundle. */
-  policyFile: string;
+  /** The compiled policy (infra/bundling.ts writeCompiledPolicy), copied into the bundle. */
+  compiledPolicyFile: string;
   logRetention: logs.RetentionDays;
   tracing: boolean;
   memorySize?: number;
@@ -90,7 +91,7 @@ export class ProductFunction extends Construct {
       }),
     );
 
-    const policySource = props.policyFile;
+    const policySource = props.compiledPolicyFile;
     this.function = new NodejsFunction(this, 'Function', {
       description: props.description,
       entry: path.join(PROJECT_ROOT, functionEntry(name).entry),
@@ -130,7 +131,7 @@ export class ProductFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The policy travels inside the bundle: functions read it from POLICY_FILE.
+          // The compiled policy travels inside the bundle: functions read it from POLICY_FILE.
           afterBundling: (_inputDir: string, outputDir: string) => [
             `cp ${shellQuote(policySource)} ${shellQuote(path.posix.join(outputDir, POLICY_FILE_IN_BUNDLE))}`,
           ],

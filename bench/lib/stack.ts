@@ -5,13 +5,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { StepFunctionsWorkflow } from '../../functions/adapters/step-functions-workflow';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
-import {
-  requestDecisions,
-  requestStore,
-  resetRuntime,
-  setRuntimeClock,
-} from '../../functions/shared/runtime';
-import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { compiledPolicyFile } from '../../local/compiled-policy';
 import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
 import {
   type IdentityCenterStandInOptions,
@@ -172,7 +166,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
     AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
-    POLICY_FILE: options.policyFile ?? POLICY_FILE,
+    POLICY_FILE: compiledPolicyFile(options.policyFile ?? POLICY_FILE),
     STATE_TABLE: tables.stateTable,
     AUDIT_TABLE: tables.auditTable,
     SLACK_BOT_TOKEN: 'xoxb-bench-token',
@@ -180,31 +174,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     SLACK_API_URL: `${slack.url}/api/`,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
-  const lambdas = await startProductLambdas();
+  const modelNow = () => new Date(clock.now());
+  const productClock = options.productOnModelClock ? { now: modelNow } : undefined;
+  const lambdas = await startProductLambdas(productClock ? { clock: productClock } : {});
   Object.assign(env, lambdas.env);
   Object.assign(process.env, env);
   delete process.env.SLACK_SECRET_ARN;
-  resetRuntime();
-  resetSlackCredentials();
-  const modelNow = () => new Date(clock.now());
-  if (options.productOnModelClock) setRuntimeClock({ now: modelNow });
   await createLocalTables(new DynamoDBClient({}), tables);
 
   const host = createProductStepFunctions({
     msPerSecond: options.msPerSecond,
-    ...(options.productOnModelClock ? { now: modelNow } : {}),
+    ...(productClock ? { now: modelNow, clock: productClock } : {}),
   });
   const endpoint = await startStepFunctionsEndpoint(host);
   env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   env.STATE_MACHINE_ARN = host.stateMachineArn;
   Object.assign(process.env, { AWS_ENDPOINT_URL_SFN: endpoint.url, STATE_MACHINE_ARN: host.stateMachineArn });
   // Started last, with the whole environment (the decisions function reaches Step Functions);
-  // nothing has run yet, so the workers' clients are unbuilt and all reach it once repointed.
+  // nothing has run yet, and each handler reads the environment on its first event.
   const lambdaProcess = options.separateLambda ? await startLambdaProcess(env) : undefined;
   if (lambdaProcess) {
     env.AWS_ENDPOINT_URL_LAMBDA = lambdaProcess.url;
     process.env.AWS_ENDPOINT_URL_LAMBDA = lambdaProcess.url;
-    resetRuntime();
   }
   const workflow = new StepFunctionsWorkflow(
     new SFNClient(awsClientConfig(AWS_CALLS.stepFunctions)),
@@ -233,7 +224,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return executionArn;
     },
     async close() {
-      if (options.productOnModelClock) setRuntimeClock();
       await host.shutdown();
       await endpoint.close();
       await lambdas.endpoint.close();
@@ -245,7 +235,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 }
 
-export { requestDecisions, requestStore };
+export { requestDecisions, requestStore } from '../../local/product-wiring';
 
 /** Polls until `probe` answers something other than undefined/false. */
 export async function waitFor<T>(

@@ -1,18 +1,27 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { lifecycleSteps } from '../shared/runtime';
+import type { Clock } from '../core/ports';
+import { systemClock } from '../shared/clock';
+import { workerSteps } from '../shared/lifecycle-steps';
+import { once } from '../shared/once';
+import { deferredNotifier, slackNotifier, slackWebClient } from '../shared/slack';
 import { workerHandler } from '../shared/worker-handler';
 
 // Two states of the access window share this function:
 //  - AccessWindow (callback task): keeps the token that ends or extends the window, tells the requester;
 //  - ExtendWindow (`{"plan": "extend", ...}`): plans the next window from server-side facts.
 
-const openWindow = workerHandler('AccessWindow', async (event) => (await lifecycleSteps()).openWindow(event));
-const planExtension = workerHandler('ExtendWindow', async (event) =>
-  (await lifecycleSteps()).planExtension(event),
-);
-
 const extendPlanRequest = z.object({ plan: z.literal('extend') });
 
-export const handler = (event: unknown, context?: Context) =>
-  extendPlanRequest.safeParse(event).success ? planExtension(event, context) : openWindow(event, context);
+export function createHandler(clock: Clock = systemClock) {
+  const worker = workerSteps('AccessWindow', clock, (policy) => {
+    const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
+    return { notifier: deferredNotifier(notifier) };
+  });
+  const openWindow = workerHandler('AccessWindow', async (event) => worker().steps.openWindow(event));
+  const planExtension = workerHandler('ExtendWindow', async (event) => worker().steps.planExtension(event));
+  return (event: unknown, context?: Context) =>
+    extendPlanRequest.safeParse(event).success ? planExtension(event, context) : openWindow(event, context);
+}
+
+export const handler = createHandler();

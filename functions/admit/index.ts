@@ -1,6 +1,10 @@
 import * as z from 'zod';
 import { heldCounter } from '../core/admission';
-import { admission } from '../shared/runtime';
+import type { Clock } from '../core/ports';
+import { systemClock } from '../shared/clock';
+import { admission, dynamoDbClient } from '../shared/dynamodb';
+import { once } from '../shared/once';
+import { loadPolicy } from '../shared/policy';
 import { workerHandler } from '../shared/worker-handler';
 
 // Admit: reserves a slot on the admission schedule for a phase's Identity Center calls; the
@@ -22,12 +26,17 @@ const inputSchema = z
   })
   .passthrough();
 
-export const handler = workerHandler('Admit', async (event) => {
-  const { phase, accountId, permissionSetArn, durationMinutes, round } = inputSchema.parse(event);
-  return admission().admit(
-    phase,
-    accountId && permissionSetArn ? heldCounter(accountId, permissionSetArn) : undefined,
-    durationMinutes === undefined ? undefined : durationMinutes * 60,
-    round,
-  );
-});
+export function createHandler(clock: Clock = systemClock) {
+  const schedule = once(() => admission(dynamoDbClient(), loadPolicy(), clock));
+  return workerHandler('Admit', async (event) => {
+    const { phase, accountId, permissionSetArn, durationMinutes, round } = inputSchema.parse(event);
+    return schedule().admit(
+      phase,
+      accountId && permissionSetArn ? heldCounter(accountId, permissionSetArn) : undefined,
+      durationMinutes === undefined ? undefined : durationMinutes * 60,
+      round,
+    );
+  });
+}
+
+export const handler = createHandler();

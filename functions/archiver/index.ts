@@ -6,8 +6,9 @@ import { archiveKey, archiveRecord } from '../core/audit-archive';
 import type { ChainLink } from '../core/audit-chain';
 import { AWS_CALLS, awsClientConfig } from '../shared/clients';
 import { ENV, requiredEnv } from '../shared/config';
+import { auditTable, dynamoDbClient } from '../shared/dynamodb';
 import { logger } from '../shared/logger';
-import { auditTable } from '../shared/runtime';
+import { once } from '../shared/once';
 import { workerHandler } from '../shared/worker-handler';
 
 // Archiver: fed by the audit table's stream (only inserted chain links, by the event source's
@@ -37,47 +38,46 @@ const streamSchema = z.object({
   ),
 });
 
-// Built here, not in shared/runtime.ts: only this function carries the S3 client. Rebuilt when
-// its settings change (the local stack starts a stand-in per run in one process).
-let archive: { settings: string; value: S3AuditArchive } | undefined;
-function auditArchive(): S3AuditArchive {
-  const bucket = requiredEnv(ENV.auditArchiveBucket);
-  const settings = `${bucket}|${process.env.AWS_ENDPOINT_URL_S3 ?? ''}`;
-  if (archive?.settings !== settings)
-    archive = {
-      settings,
-      value: new S3AuditArchive(new S3Client(awsClientConfig(AWS_CALLS.s3Archive)), bucket),
-    };
-  return archive.value;
+export function createHandler() {
+  // Only this function carries the S3 client.
+  const table = once(() => auditTable(dynamoDbClient()));
+  const archive = once(
+    () =>
+      new S3AuditArchive(
+        new S3Client(awsClientConfig(AWS_CALLS.s3Archive)),
+        requiredEnv(ENV.auditArchiveBucket),
+      ),
+  );
+  return workerHandler('Archiver', async (event) => {
+    const { Records } = streamSchema.parse(event);
+    for (const [index, record] of Records.entries()) {
+      try {
+        if (record.eventName !== 'INSERT' || !record.dynamodb.NewImage) continue;
+        const image = unmarshall(record.dynamodb.NewImage as Parameters<typeof unmarshall>[0]);
+        if (!String(image.sk).startsWith('CHAIN#')) continue;
+        const item = linkSchema.parse(image);
+        const link: ChainLink = {
+          requestId: item.pk,
+          seq: item.seq,
+          eventId: item.eventId,
+          prevHash: item.prevHash,
+          hash: item.hash,
+        };
+        const auditEvent = (await table().list(link.requestId)).find((e) => e.eventId === link.eventId);
+        // The event item is written before its link: one missing is a broken table, for verify to name.
+        if (!auditEvent)
+          throw new Error(`event ${link.eventId} of ${link.requestId} not found for link ${link.seq}`);
+        const outcome = await archive().put(archiveKey(auditEvent, link), archiveRecord(auditEvent, link));
+        logger.info('archived', { requestId: link.requestId, seq: link.seq, outcome });
+      } catch (error) {
+        logger.error('archive failed', { error });
+        return {
+          batchItemFailures: Records.slice(index).map((r) => ({ itemIdentifier: r.dynamodb.SequenceNumber })),
+        };
+      }
+    }
+    return { batchItemFailures: [] };
+  });
 }
 
-export const handler = workerHandler('Archiver', async (event) => {
-  const { Records } = streamSchema.parse(event);
-  for (const [index, record] of Records.entries()) {
-    try {
-      if (record.eventName !== 'INSERT' || !record.dynamodb.NewImage) continue;
-      const image = unmarshall(record.dynamodb.NewImage as Parameters<typeof unmarshall>[0]);
-      if (!String(image.sk).startsWith('CHAIN#')) continue;
-      const item = linkSchema.parse(image);
-      const link: ChainLink = {
-        requestId: item.pk,
-        seq: item.seq,
-        eventId: item.eventId,
-        prevHash: item.prevHash,
-        hash: item.hash,
-      };
-      const auditEvent = (await auditTable().list(link.requestId)).find((e) => e.eventId === link.eventId);
-      // The event item is written before its link: one missing is a broken table, for verify to name.
-      if (!auditEvent)
-        throw new Error(`event ${link.eventId} of ${link.requestId} not found for link ${link.seq}`);
-      const outcome = await auditArchive().put(archiveKey(auditEvent, link), archiveRecord(auditEvent, link));
-      logger.info('archived', { requestId: link.requestId, seq: link.seq, outcome });
-    } catch (error) {
-      logger.error('archive failed', { error });
-      return {
-        batchItemFailures: Records.slice(index).map((r) => ({ itemIdentifier: r.dynamodb.SequenceNumber })),
-      };
-    }
-  }
-  return { batchItemFailures: [] };
-});
+export const handler = createHandler();

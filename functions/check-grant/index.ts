@@ -1,8 +1,14 @@
-import { lifecycleSteps } from '../shared/runtime';
+import type { Clock } from '../core/ports';
+import { systemClock } from '../shared/clock';
+import { workerSteps } from '../shared/lifecycle-steps';
+import { assignmentDirectory } from '../shared/sso-admin';
 import { grantOutput } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
 // CheckGrant: polls the creation status.
-export const handler = workerHandler('CheckGrant', async (event) =>
-  grantOutput(await (await lifecycleSteps()).checkGrant(event)),
-);
+export function createHandler(clock: Clock = systemClock) {
+  const worker = workerSteps('CheckGrant', clock, (policy) => ({ assignments: assignmentDirectory(policy) }));
+  return workerHandler('CheckGrant', async (event) => grantOutput(await worker().steps.checkGrant(event)));
+}
+
+export const handler = createHandler();

@@ -1,8 +1,16 @@
-import { lifecycleSteps } from '../shared/runtime';
+import type { Clock } from '../core/ports';
+import { systemClock } from '../shared/clock';
+import { workerSteps } from '../shared/lifecycle-steps';
+import { assignmentDirectory } from '../shared/sso-admin';
 import { revokeOutput } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
 // CheckRevoke: polls the deletion status.
-export const handler = workerHandler('CheckRevoke', async (event) =>
-  revokeOutput(await (await lifecycleSteps()).checkRevoke(event)),
-);
+export function createHandler(clock: Clock = systemClock) {
+  const worker = workerSteps('CheckRevoke', clock, (policy) => ({
+    assignments: assignmentDirectory(policy),
+  }));
+  return workerHandler('CheckRevoke', async (event) => revokeOutput(await worker().steps.checkRevoke(event)));
+}
+
+export const handler = createHandler();

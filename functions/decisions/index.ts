@@ -1,20 +1,64 @@
+import { RequestDecisions } from '../core/decisions';
 import { AccessError } from '../core/errors';
-import { decisionContextFromRuntime } from '../shared/runtime';
+import type { Clock } from '../core/ports';
+import { auditTrail } from '../shared/audit-trail';
+import { systemClock } from '../shared/clock';
+import { orgTrail } from '../shared/config';
+import { dynamoDbClient, requestStore } from '../shared/dynamodb';
+import { notificationNotSent } from '../shared/logger';
+import { once } from '../shared/once';
+import { loadPolicy } from '../shared/policy';
+import { slackNotifier, slackWebClient } from '../shared/slack';
+import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
 import { decisionJobSchema, performDecision } from '../slack/decision-job';
+import type { DecisionContext } from '../slack/interaction';
+import { SlackPeople } from '../slack/people';
 
 // Decisions: Approve, Deny, End access now and Extend, handed off by the Slack function after it
 // verified the request's signature and acknowledged Slack. This function's role is the one that
 // may complete task tokens and record decisions; it checks the clicker against the policy in the
 // core, like any other input it does not trust.
 
-export const handler = workerHandler('Decisions', async (event) => {
-  const job = decisionJobSchema.safeParse(event);
-  if (!job.success)
-    throw new AccessError(
-      'invalid-decision-job',
-      `Decision refused: ${job.error.issues[0]?.path.join('.') ?? ''} ${job.error.issues[0]?.message ?? ''}`,
-    );
-  const { ctx, client } = await decisionContextFromRuntime();
-  await performDecision(ctx, client, job.data);
-});
+export function createHandler(clock: Clock = systemClock) {
+  // The core's decisions, the store, Slack (client, people cache): built on the first click.
+  const wiring = once(async () => {
+    const policy = loadPolicy();
+    const dynamo = dynamoDbClient();
+    const store = requestStore(dynamo, clock);
+    const client = await slackWebClient();
+    const notifier = slackNotifier(policy, client);
+    const trail = orgTrail();
+    const decisions = new RequestDecisions({
+      policy,
+      store,
+      audit: auditTrail(dynamo, clock),
+      workflow: stepFunctionsWorkflow(),
+      notifier,
+      clock,
+      onNotifyFailed: notificationNotSent,
+    });
+    const ctx: DecisionContext = {
+      policy,
+      store,
+      clock,
+      people: new SlackPeople(),
+      ...(trail ? { orgTrail: trail } : {}),
+      decisions,
+      notifier,
+    };
+    return { ctx, client };
+  });
+  return workerHandler('Decisions', async (event) => {
+    const job = decisionJobSchema.safeParse(event);
+    if (!job.success)
+      throw new AccessError(
+        'invalid-decision-job',
+        `Decision refused: ${job.error.issues[0]?.path.join('.') ?? ''} ${job.error.issues[0]?.message ?? ''}`,
+      );
+    const { ctx, client } = await wiring();
+    await performDecision(ctx, client, job.data);
+  });
+}
+
+export const handler = createHandler();

@@ -1,5 +1,14 @@
+import type { Clock } from '../core/ports';
+import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
+import { auditTrail } from '../shared/audit-trail';
+import { systemClock } from '../shared/clock';
+import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { logger } from '../shared/logger';
-import { reconciler } from '../shared/runtime';
+import { once } from '../shared/once';
+import { loadPolicy } from '../shared/policy';
+import { slackNotifier, slackWebClient } from '../shared/slack';
+import { assignmentDirectory } from '../shared/sso-admin';
+import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
 
 // Reconciler (EventBridge schedule, every 5 minutes): compares the grants in the store with
@@ -14,18 +23,43 @@ export class ReconcilerPassError extends Error {
   }
 }
 
-export const handler = workerHandler('Reconciler', async () => {
-  const report = await (await reconciler()).run();
-  const { errors, ...counts } = report;
-  const summary = { ...counts, errorCount: errors.length, errors: errors.slice(0, 20) };
-  if (errors.length === 0) {
-    logger.info('reconciler pass', { report: summary });
+/** The reconciler's core: the same adapters as the workflow, with the Step Functions client. */
+export function createReconciler(clock: Clock = systemClock, options: Partial<ReconcilerOptions> = {}) {
+  return once(async () => {
+    const policy = loadPolicy();
+    const dynamo = dynamoDbClient();
+    return new Reconciler(
+      {
+        policy,
+        store: requestStore(dynamo, clock),
+        assignments: assignmentDirectory(policy),
+        workflow: stepFunctionsWorkflow(),
+        audit: auditTrail(dynamo, clock),
+        notifier: slackNotifier(policy, await slackWebClient()),
+        clock,
+      },
+      options,
+    );
+  });
+}
+
+export function createHandler(clock: Clock = systemClock, options: Partial<ReconcilerOptions> = {}) {
+  const reconciler = createReconciler(clock, options);
+  return workerHandler('Reconciler', async () => {
+    const report = await (await reconciler()).run();
+    const { errors, ...counts } = report;
+    const summary = { ...counts, errorCount: errors.length, errors: errors.slice(0, 20) };
+    if (errors.length === 0) {
+      logger.info('reconciler pass', { report: summary });
+      return summary;
+    }
+    // One item's error (a throttled call) is retried by the next pass; a pass that could read
+    // nothing at all is an outage: fail the invocation so the Errors alarm fires.
+    if (counts.requestsChecked + counts.holdersChecked === 0)
+      throw new ReconcilerPassError(`Reconciler pass read nothing: ${errors.slice(0, 3).join('; ')}`);
+    logger.warn('reconciler pass with errors', { report: summary });
     return summary;
-  }
-  // One item's error (a throttled call) is retried by the next pass; a pass that could read
-  // nothing at all is an outage: fail the invocation so the Errors alarm fires.
-  if (counts.requestsChecked + counts.holdersChecked === 0)
-    throw new ReconcilerPassError(`Reconciler pass read nothing: ${errors.slice(0, 3).join('; ')}`);
-  logger.warn('reconciler pass with errors', { report: summary });
-  return summary;
-});
+  });
+}
+
+export const handler = createHandler();

@@ -1,5 +1,10 @@
+import type { Clock } from '../core/ports';
 import { chargingCalls, pairOf, reservedCalls } from '../shared/admission-charge';
-import { lifecycleSteps } from '../shared/runtime';
+import { systemClock } from '../shared/clock';
+import { admission } from '../shared/dynamodb';
+import { workerSteps } from '../shared/lifecycle-steps';
+import { once } from '../shared/once';
+import { assignmentDirectory } from '../shared/sso-admin';
 import { revokeOutput } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
@@ -7,15 +12,22 @@ import { workerHandler } from '../shared/worker-handler';
 // revoke never queues for admission (ending access on time comes first): the calls its grant's
 // admission did not reserve for it are charged to the schedule afterwards, so the grants queued
 // behind make room.
-export const handler = workerHandler('Revoke', (event) =>
-  chargingCalls(
-    reservedCalls('revoke', event),
-    async () => revokeOutput(await (await lifecycleSteps()).revoke(event)),
-    {
-      pair: pairOf(event),
-      // A deletion this run started or saw through (a kept assignment, a failed deletion, or a
-      // retry of a started one, which calls nothing, release nothing).
-      released: (result) => result.status === 'IN_PROGRESS' || result.status === 'SUCCEEDED',
-    },
-  ),
-);
+export function createHandler(clock: Clock = systemClock) {
+  const worker = workerSteps('Revoke', clock, (policy) => ({ assignments: assignmentDirectory(policy) }));
+  const schedule = once(() => admission(worker().dynamo, worker().policy, clock));
+  return workerHandler('Revoke', (event) =>
+    chargingCalls(
+      reservedCalls('revoke', event),
+      async () => revokeOutput(await worker().steps.revoke(event)),
+      {
+        admission: schedule(),
+        pair: pairOf(event),
+        // A deletion this run started or saw through (a kept assignment, a failed deletion, or a
+        // retry of a started one, which calls nothing, release nothing).
+        released: (result) => result.status === 'IN_PROGRESS' || result.status === 'SUCCEEDED',
+      },
+    ),
+  );
+}
+
+export const handler = createHandler();

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
+import type { Admission } from '../core/admission';
 import { heldCounter, PHASE_CALLS } from '../core/admission';
 import { logger } from './logger';
-import { admission } from './runtime';
 
 const pairSchema = z.object({ accountId: z.string().min(1), permissionSetArn: z.string().min(1) });
 
@@ -40,6 +40,8 @@ export function reservedCalls(step: 'grant' | 'revoke', event: unknown): number 
 }
 
 export interface Accounting<T> {
+  /** The schedule the step's calls are settled with. */
+  admission: Admission;
   /** The step's account and permission set (see pairOf). */
   pair?: string;
   /** Grant: the principals its pre-existing check listed raise the pair's held count. */
@@ -57,17 +59,17 @@ export interface Accounting<T> {
 export async function chargingCalls<T>(
   reserved: number,
   run: () => Promise<T>,
-  accounting: Accounting<T> = {},
+  accounting: Accounting<T>,
 ): Promise<T> {
   const { tally, result } = await SsoAdminDirectory.tallying(run);
   const made = tally.calls;
   const pollToCome = made > 0 ? 1 : 0;
-  const { pair, observeListing, released } = accounting;
+  const { admission, pair, observeListing, released } = accounting;
   const settle = async () => {
-    await admission().charge(made + pollToCome - reserved);
-    if (pair && observeListing && tally.listed !== undefined) await admission().observe(pair, tally.listed);
+    await admission.charge(made + pollToCome - reserved);
+    if (pair && observeListing && tally.listed !== undefined) await admission.observe(pair, tally.listed);
     if (pair && result.status === 'fulfilled' && made > 0 && released?.(result.value))
-      await admission().release(pair);
+      await admission.release(pair);
   };
   await settle().catch((error: unknown) =>
     logger.warn('calls not charged to the admission schedule', { error }),

@@ -2,7 +2,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { WebClientOptions } from '@slack/web-api';
 
 // Who retries each outside call, and how long one attempt may take. The product's clients
-// (functions/shared/runtime.ts), the Slack app's Bolt client, the sandbox, the benchmarks, the
+// (functions/shared/*.ts), the Slack app's Bolt client, the sandbox, the benchmarks, the
 // fault campaign and the tests all take their settings from here, so none of them runs with
 // retries or timeouts the product does not have.
 //

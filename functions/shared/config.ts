@@ -1,4 +1,6 @@
-// Configuration is read once, here; a missing variable fails at first use with its name.
+import type { OrgTrail } from '../core/activity-query';
+
+// Configuration is read here; a missing variable fails at first use with its name.
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -39,3 +41,9 @@ export const ENV = {
   /** An organization CloudTrail table in Athena (cdk.json orgTrailTable): the revoked DM and the Home tab give the query over it. */
   orgTrailTable: 'ORG_TRAIL_TABLE',
 } as const;
+
+/** The organization trail's Athena table, when the deployment names one (ORG_TRAIL_TABLE). */
+export function orgTrail(): OrgTrail | undefined {
+  const table = optionalEnv(ENV.orgTrailTable);
+  return table ? { table, region: optionalEnv('AWS_REGION') ?? 'us-east-1' } : undefined;
+}

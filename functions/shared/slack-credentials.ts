@@ -9,14 +9,9 @@ import { ConfigError, ENV, optionalEnv } from './config';
 const secretSchema = z.object({ botToken: z.string().min(1), signingSecret: z.string().min(1) });
 export type SlackCredentials = z.infer<typeof secretSchema>;
 
-let cached: Promise<SlackCredentials> | undefined;
-
-export function loadSlackCredentials(): Promise<SlackCredentials> {
-  cached ??= readCredentials().catch((error: unknown) => {
-    cached = undefined; // let the next invocation try again
-    throw error;
-  });
-  return cached;
+/** Read on each call: callers keep the result (once per container, a failure not kept). */
+export async function loadSlackCredentials(): Promise<SlackCredentials> {
+  return readCredentials();
 }
 
 async function readCredentials(): Promise<SlackCredentials> {
@@ -38,8 +33,4 @@ async function readCredentials(): Promise<SlackCredentials> {
       `Set ${ENV.slackSecretArn}, or both ${ENV.slackBotToken} and ${ENV.slackSigningSecret}`,
     );
   return { botToken, signingSecret };
-}
-
-export function resetSlackCredentials(): void {
-  cached = undefined;
 }

@@ -7,7 +7,7 @@ import { logger } from '../shared/logger';
 import { loadSlackCredentials } from '../shared/slack-credentials';
 import { createSlackApp } from './app';
 import { GuardedAwsLambdaReceiver } from './receivers';
-import { slackAppDepsFromRuntime } from './runtime-deps';
+import { slackAppDeps } from './runtime-deps';
 
 // Lambda entry: Slack's requests through API Gateway. Credentials come from Secrets Manager
 // (SLACK_SECRET_ARN) and the app is built once per container, on the first request.
@@ -17,7 +17,7 @@ let ready: Promise<AwsHandler> | undefined;
 
 async function build(): Promise<AwsHandler> {
   const credentials = await loadSlackCredentials();
-  const deps = await slackAppDepsFromRuntime();
+  const deps = slackAppDeps();
   const receiver = new GuardedAwsLambdaReceiver({ signingSecret: credentials.signingSecret });
   const slackApiUrl = optionalEnv(ENV.slackApiUrl);
   createSlackApp({

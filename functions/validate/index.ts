@@ -1,8 +1,18 @@
-import { lifecycleSteps } from '../shared/runtime';
+import type { Clock } from '../core/ports';
+import { systemClock } from '../shared/clock';
+import { channelPacing } from '../shared/dynamodb';
+import { userDirectory } from '../shared/identity-store';
+import { workerSteps } from '../shared/lifecycle-steps';
 import { validationOutput } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
 // Validate: re-checks the request against policy, resolves the user, stores the request.
-export const handler = workerHandler('Validate', async (event) =>
-  validationOutput(await (await lifecycleSteps()).validate(event)),
-);
+export function createHandler(clock: Clock = systemClock) {
+  const worker = workerSteps('Validate', clock, (policy, dynamo) => ({
+    users: userDirectory(policy),
+    channelPacing: channelPacing(dynamo, policy, clock),
+  }));
+  return workerHandler('Validate', async (event) => validationOutput(await worker().steps.validate(event)));
+}
+
+export const handler = createHandler();

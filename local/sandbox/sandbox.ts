@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Policy, parsePolicy } from '../../functions/core/policy';
-import { resetRuntime } from '../../functions/shared/runtime';
-import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import type { Policy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
+import { compiledPolicyFile } from '../compiled-policy';
 import { type AuditStreamStandIn, startAuditStream } from '../dynamodb/audit-stream';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
 import { type RunningIdentityCenter, startIdentityCenterStandIn } from '../identity-center/server';
@@ -117,8 +117,8 @@ export interface Sandbox {
 let running: Promise<unknown> | undefined;
 
 /**
- * Starts the sandbox. One per process: the handlers' wiring (functions/shared/runtime) is a
- * module singleton configured from process.env, which the sandbox sets and restores on stop().
+ * Starts the sandbox. One per process: the handlers read their configuration from process.env,
+ * which the sandbox sets and restores on stop().
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   if (running) throw new Error('A sandbox is already running in this process: stop() it first');
@@ -214,7 +214,8 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     restoreEnv.set('AWS_ENDPOINT_URL_DYNAMODB', dynamo?.endpoint);
     restoreEnv.set('AWS_ENDPOINT_URL_SSO_ADMIN', identityCenter?.url);
     restoreEnv.set('AWS_ENDPOINT_URL_IDENTITYSTORE', identityCenter?.url);
-    restoreEnv.set('POLICY_FILE', policyFile);
+    // Compiled as synth compiles it into every bundle (core/policy-file.ts).
+    restoreEnv.set('POLICY_FILE', compiledPolicyFile(policyFile));
     restoreEnv.set('STATE_TABLE', plan.dynamo.stateTable);
     restoreEnv.set('AUDIT_TABLE', plan.dynamo.auditTable);
     restoreEnv.set('SLACK_BOT_TOKEN', plan.slack.botToken);
@@ -226,8 +227,6 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     // There is no CloudTrail here: an example table name, so the revoked DM and the Home tab show
     // the organization-trail query a deployment with cdk.json `orgTrailTable` gives.
     restoreEnv.set('ORG_TRAIL_TABLE', env.ORG_TRAIL_TABLE || SANDBOX_ORG_TRAIL_TABLE);
-    resetRuntime();
-    resetSlackCredentials();
 
     const dynamoClient = new DynamoDBClient({ region });
     cleanups.push(() => dynamoClient.destroy());
@@ -250,7 +249,7 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       cleanups.push(() => s3.close());
       restoreEnv.set('AWS_ENDPOINT_URL_S3', s3.url);
       restoreEnv.set('AUDIT_ARCHIVE_BUCKET', s3.bucket);
-      const { handler: archiver } = await import('../../functions/archiver');
+      const archiver = (await import('../../functions/archiver')).createHandler();
       const stream = startAuditStream({
         client: dynamoClient,
         table: plan.dynamo.auditTable,
@@ -406,8 +405,6 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       },
       stop() {
         stopping ??= runCleanups(cleanups).finally(() => {
-          resetRuntime();
-          resetSlackCredentials();
           running = undefined;
         });
         return stopping;
@@ -416,8 +413,6 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     return sandbox;
   } catch (error) {
     await runCleanups(cleanups).catch(() => undefined);
-    resetRuntime();
-    resetSlackCredentials();
     throw error;
   }
 }

@@ -1,12 +1,12 @@
 import type http from 'node:http';
 import { SLACK_CLIENTS } from '../../functions/shared/clients';
 import { createHttpSlackApp } from '../../functions/slack/http';
-import { slackAppDepsFromRuntime } from '../../functions/slack/runtime-deps';
+import { slackAppDeps } from '../../functions/slack/runtime-deps';
 
 // The product's Slack app (functions/slack, Bolt) on Bolt's HTTPReceiver, mounted at
 // /slack/events of the sandbox's own server (its request listener, signature guard included).
 // Built after the sandbox has set the environment, so its dependencies — the same wiring the
-// Lambda uses (functions/shared/runtime.ts) — reach the stand-ins.
+// Lambda uses (functions/slack/runtime-deps.ts) — reach the stand-ins.
 
 export interface SlackAppHandle {
   /** Answers POST /slack/events (signature-checked by the app's guard, then Bolt). */
@@ -22,7 +22,7 @@ export interface SlackAppOptions {
 }
 
 export async function startSlackApp(options: SlackAppOptions): Promise<SlackAppHandle> {
-  const deps = await slackAppDepsFromRuntime();
+  const deps = slackAppDeps();
   const slackApp = createHttpSlackApp({
     signingSecret: options.signingSecret,
     botToken: options.botToken,

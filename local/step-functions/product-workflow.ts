@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Clock } from '../../functions/core/ports';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/shared/clients';
 import {
   type LambdaHandler,
@@ -40,11 +41,16 @@ export function loadDefinition(): object {
   return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')) as object;
 }
 
-/** The real handlers, loaded on demand (their modules build clients from the environment). */
-export function loadWorkerHandlers(): Record<WorkerName, LambdaHandler> {
+type HandlerModule = { createHandler: (clock?: Clock) => LambdaHandler };
+
+/**
+ * The real handlers, each a fresh instance (its clients are built from the environment on its
+ * first event), on the given clock: the model clock of a time-scaled run, real time otherwise.
+ */
+export function loadWorkerHandlers(clock?: Clock): Record<WorkerName, LambdaHandler> {
   const load = (name: WorkerName): LambdaHandler => {
-    const module = require(path.join(__dirname, '../../functions', name)) as { handler: LambdaHandler };
-    return module.handler;
+    const module = require(path.join(__dirname, '../../functions', name)) as HandlerModule;
+    return module.createHandler(clock);
   };
   return Object.fromEntries(Object.values(WORKER_FUNCTIONS).map((name) => [name, load(name)])) as Record<
     WorkerName,
@@ -55,21 +61,27 @@ export function loadWorkerHandlers(): Record<WorkerName, LambdaHandler> {
 export interface ProductStepFunctionsOptions
   extends Partial<Omit<LocalStepFunctionsOptions, 'definition' | 'substitutions'>> {
   region?: string;
+  /** The clock the product's handlers read (default: real time). */
+  clock?: Clock;
   /** Replace some handlers (fault injection: a crash before/after the AWS call). */
   wrapHandler?: (name: WorkerName, handler: LambdaHandler) => LambdaHandler;
 }
 
-export function createProductStepFunctions(options: ProductStepFunctionsOptions = {}): LocalStepFunctions {
-  const { region = 'us-east-1', wrapHandler, functions: extraFunctions, ...rest } = options;
-  const handlers = loadWorkerHandlers();
+/** The host, and a redeploy: every worker a new instance (its policy and clients read afresh), as after a deployment. */
+export type ProductStepFunctions = LocalStepFunctions & { redeploy(): void };
+
+export function createProductStepFunctions(options: ProductStepFunctionsOptions = {}): ProductStepFunctions {
+  const { region = 'us-east-1', wrapHandler, functions: extraFunctions, clock, ...rest } = options;
+  let handlers = loadWorkerHandlers(clock);
   const substitutions: Record<string, string> = {};
   const functions: Record<string, LambdaHandler> = { ...extraFunctions };
   for (const [substitution, name] of Object.entries(WORKER_FUNCTIONS)) {
     const arn = localFunctionArn(name, region);
     substitutions[substitution] = arn;
-    functions[arn] = wrapHandler ? wrapHandler(name, handlers[name]) : handlers[name];
+    const current: LambdaHandler = (event, context) => handlers[name](event, context);
+    functions[arn] = wrapHandler ? wrapHandler(name, current) : current;
   }
-  return new LocalStepFunctions({
+  const host = new LocalStepFunctions({
     definition: loadDefinition(),
     substitutions,
     functions,
@@ -78,4 +90,9 @@ export function createProductStepFunctions(options: ProductStepFunctionsOptions 
     functionTimeoutMs: FUNCTION_TIMEOUT_SECONDS.worker * 1000,
     ...rest,
   });
+  return Object.assign(host, {
+    redeploy: () => {
+      handlers = loadWorkerHandlers(clock);
+    },
+  }) as ProductStepFunctions;
 }

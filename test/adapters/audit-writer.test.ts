@@ -9,7 +9,6 @@ import { verifyChains } from '../../functions/core/audit-chain';
 import { AuditConflictError, RetryableError } from '../../functions/core/errors';
 import type { AuditEvent } from '../../functions/core/model';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
-import { resetRuntime } from '../../functions/shared/runtime';
 import { type RunningLambdaEndpoint, startLambdaEndpoint } from '../../local/lambda/server';
 import type { LambdaHandler } from '../../local/step-functions/local-step-functions';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
@@ -46,11 +45,10 @@ beforeAll(async () => {
     AUDIT_TABLE: TABLES.auditTable,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  resetRuntime();
   const client = new DynamoDBClient({});
   await createLocalTables(client, TABLES);
   table = new DynamoDbAuditLog(client, TABLES.auditTable);
-  const { handler } = (await import('../../functions/audit-writer')) as { handler: LambdaHandler };
+  const handler = (await import('../../functions/audit-writer')).createHandler() as LambdaHandler;
   lambda = await startLambdaEndpoint({
     'audit-writer': (payload, context) => {
       if (crashWriter) throw Object.assign(new Error('Task timed out'), { name: 'TimeoutError' });

@@ -4,7 +4,7 @@ import { DynamoDbRequestStore } from '../../functions/adapters/dynamodb-request-
 import type { RequestRecord } from '../../functions/core/model';
 import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
 
-// A Lambda builds all its DynamoDB adapters on one client (functions/shared/runtime.ts).
+// A Lambda builds all its DynamoDB adapters on one client (functions/shared/dynamodb.ts).
 // lib-dynamodb's document client writes its marshalling options onto the client it wraps, so an
 // adapter made later with other options used to switch off the request store's
 // removeUndefinedValues: a grant or validate worker that had taken an admission number then failed

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { parse as parseYaml, stringify } from 'yaml';
 import { parseDurationMinutes } from '../../functions/core/duration';
 import { PolicyError } from '../../functions/core/errors';
-import { evaluateRequest, parsePolicy, validatePolicy } from '../../functions/core/policy';
+import { evaluateRequest } from '../../functions/core/policy';
+import { parsePolicy, validatePolicy } from '../../functions/core/policy-file';
 
 // Policy files are edited by people and loaded by every function and by the CDK app: whatever a
 // file holds, the answer is a policy or a PolicyError naming where the problem is, and an edit

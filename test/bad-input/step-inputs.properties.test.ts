@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { RequestDecisions } from '../../functions/core/decisions';
 import { AccessError } from '../../functions/core/errors';
 import type { ExecutionInput } from '../../functions/core/model';
-import { parsePolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import { LifecycleSteps } from '../../functions/core/steps';
 import {
   FakeDirectory,

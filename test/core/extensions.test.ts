@@ -4,10 +4,10 @@ import path from 'node:path';
 import { approvalMessage } from '../../functions/adapters/slack-messages';
 import { evaluateExtension, pendingExtensionOf } from '../../functions/core/extensions';
 import type { AuditEvent, RequestRecord } from '../../functions/core/model';
-import { type PolicyInput, parsePolicy } from '../../functions/core/policy';
+import { type PolicyInput, parsePolicy } from '../../functions/core/policy-file';
 import { extensionChoices, isApproverOf, precheckDecision } from '../../functions/core/request-form';
 import { allowedWindow } from '../../functions/core/window';
-import { auditTrail, lifecycleSteps, resetRuntime } from '../../functions/shared/runtime';
+import { auditTrail, lifecycleSteps } from '../../local/product-wiring';
 import {
   ACCOUNTS,
   audited,
@@ -118,7 +118,7 @@ async function start(rules: RuleInput[], groups?: Record<string, string[]>, msPe
 /** A policy redeploy: the new file, and every function's cached policy forgotten. */
 function redeploy(rules: RuleInput[], groups?: Record<string, string[]>): void {
   writePolicy(policyFile, rules, groups);
-  resetRuntime();
+  harness.redeploy();
 }
 
 const decisions = () => requestDecisions();
@@ -718,7 +718,7 @@ describe('extensions: a window never outgrows the policy', () => {
       durationMinutes: 60,
     });
     const token = await requestStore().peekTaskToken(requestId, 'window');
-    const steps = await lifecycleSteps();
+    const steps = lifecycleSteps();
     // The previous definition's ExtendWindow copied the callback's expiresAt into the next AccessWindow.
     await steps.openWindow({
       taskToken: token,

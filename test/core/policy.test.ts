@@ -9,9 +9,8 @@ import {
   evaluateRequest,
   findRule,
   optionsFor,
-  parsePolicy,
-  validatePolicy,
 } from '../../functions/core/policy';
+import { parsePolicy, validatePolicy } from '../../functions/core/policy-file';
 
 const EXAMPLE = readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8');
 const policy = parsePolicy(EXAMPLE);

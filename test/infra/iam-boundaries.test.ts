@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parsePolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import type { FunctionName } from '../../infra/bundling';
 import { secretReadRuleName } from '../../infra/jit-access-stack';
 import {

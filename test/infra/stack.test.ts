@@ -153,7 +153,7 @@ describe('functions', () => {
       const variables = synth.template.toJSON().Resources[functionId(name)].Properties.Environment.Variables;
       const writer = { 'Fn::GetAtt': [functionId('audit-writer'), 'Arn'] };
       expect(variables).toEqual({
-        POLICY_FILE: '/var/task/access-policy.yaml',
+        POLICY_FILE: '/var/task/access-policy.json',
         ...(name === 'audit-writer' || name === 'archiver' ? {} : { STATE_TABLE: { Ref: stateTable } }),
         ...(['audit-writer', 'slack', 'admit', 'archiver'].includes(name)
           ? {}

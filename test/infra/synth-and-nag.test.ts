@@ -3,7 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { parsePolicy } from '../../functions/core/policy';
+import { readCompiledPolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import { FUNCTIONS } from '../../infra/bundling';
 import { EXAMPLE_POLICY_FILE, newOutdir, removeOutdirs, type Synthesized, synthesize } from './synth';
 
@@ -103,15 +104,38 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 });
 
 describe('bundles', () => {
-  it('builds every function with a source map and the policy file beside it', () => {
-    const policy = readFileSync(EXAMPLE_POLICY_FILE, 'utf8');
+  it('builds every function with a source map and the compiled policy beside it', () => {
+    const policy = parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
     for (const { name } of FUNCTIONS) {
       const dir = assetDirs[name] as string;
       expect(existsSync(path.join(dir, 'index.js'))).toBe(true);
       expect(existsSync(path.join(dir, 'index.js.map'))).toBe(true);
-      const copied = readFileSync(path.join(dir, 'access-policy.yaml'), 'utf8');
-      expect(copied).toBe(policy);
-      expect(() => parsePolicy(copied)).not.toThrow();
+      // The validated policy, as the functions read it; no YAML in the bundle.
+      const copied = readFileSync(path.join(dir, 'access-policy.json'), 'utf8');
+      expect(readCompiledPolicy(copied, 'bundle')).toEqual(policy);
+      expect(existsSync(path.join(dir, 'access-policy.yaml'))).toBe(false);
+    }
+  });
+
+  it('no bundle carries a YAML parser, the policy schema or the SDK credential chain beyond the environment', () => {
+    for (const { name } of FUNCTIONS) {
+      const code = readFileSync(path.join(assetDirs[name] as string, 'index.js.map'), 'utf8');
+      const sources = (JSON.parse(code) as { sources: string[] }).sources;
+      expect({ name, yaml: sources.filter((s) => /node_modules\/yaml\//.test(s)) }).toEqual({
+        name,
+        yaml: [],
+      });
+      expect({ name, schema: sources.filter((s) => s.endsWith('core/policy-file.ts')) }).toEqual({
+        name,
+        schema: [],
+      });
+      expect({
+        name,
+        sts: sources.filter((s) => /credential-provider-(ini|sso|web-identity|process)/.test(s)),
+      }).toEqual({
+        name,
+        sts: [],
+      });
     }
   });
 

@@ -6,7 +6,6 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { verifyChains } from '../../functions/core/audit-chain';
 import type { AuditEvent } from '../../functions/core/model';
-import { resetRuntime } from '../../functions/shared/runtime';
 import { startAuditStream } from '../../local/dynamodb/audit-stream';
 import { type RunningS3, startS3StandIn } from '../../local/s3/server';
 import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
@@ -50,8 +49,7 @@ beforeAll(async () => {
     AUDIT_ARCHIVE_BUCKET: BUCKET,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  resetRuntime();
-  ({ handler } = (await import('../../functions/archiver')) as { handler: typeof handler });
+  handler = (await import('../../functions/archiver')).createHandler();
 });
 afterAll(async () => {
   process.env = saved;

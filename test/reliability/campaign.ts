@@ -9,20 +9,13 @@ import { assignmentKeyText, type ExecutionInput, type RequestRecord } from '../.
 import { findRule } from '../../functions/core/policy';
 import type { Clock, Workflow } from '../../functions/core/ports';
 import { Reconciler } from '../../functions/core/reconciler';
-import { handler as reconcilerHandler } from '../../functions/reconciler';
-import {
-  assignmentDirectory,
-  auditTrail,
-  policy,
-  reconciler,
-  requestDecisions,
-  requestStore,
-  resetRuntime,
-  setRuntimeClock,
-  slackNotifier,
-  stepFunctionsWorkflow,
-} from '../../functions/shared/runtime';
-import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { createHandler as createReconcilerHandler } from '../../functions/reconciler';
+import { systemClock } from '../../functions/shared/clock';
+import { loadPolicy } from '../../functions/shared/policy';
+import { slackNotifier as notifierOf, slackWebClient } from '../../functions/shared/slack';
+import { assignmentDirectory as assignmentsOf } from '../../functions/shared/sso-admin';
+import { stepFunctionsWorkflow } from '../../functions/shared/step-functions';
+import { compiledPolicyFile } from '../../local/compiled-policy';
 import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
 import {
   deriveUserId,
@@ -34,6 +27,7 @@ import {
   startIdentityCenterStandIn,
 } from '../../local/identity-center';
 import { startProductLambdas } from '../../local/lambda/product-functions';
+import * as product from '../../local/product-wiring';
 import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api';
 import type { LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import { createProductStepFunctions, type WorkerName } from '../../local/step-functions/product-workflow';
@@ -46,6 +40,17 @@ import {
   holdingInterval,
   wrongDeletions,
 } from './invariants';
+
+// The product's objects as its handlers build them, on the campaign's model clock (set when a
+// campaign stack starts): the campaign checks and drives them as the handlers would.
+let modelClock: Clock = systemClock;
+let reconcilerHandler: LambdaHandler = createReconcilerHandler();
+const policy = () => loadPolicy();
+const requestStore = () => product.requestStore(modelClock);
+const auditTrail = () => product.auditTrail(modelClock);
+const requestDecisions = () => product.requestDecisions(modelClock);
+const assignmentDirectory = () => assignmentsOf(loadPolicy());
+const slackNotifier = async () => notifierOf(loadPolicy(), await slackWebClient());
 
 // The fault-injection campaign: randomized request lifecycles through the real state machine
 // (the local Step Functions host running statemachines/access-request.asl.json with the real
@@ -375,7 +380,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
     AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
-    POLICY_FILE: CAMPAIGN_POLICY_FILE,
+    POLICY_FILE: compiledPolicyFile(CAMPAIGN_POLICY_FILE),
     STATE_TABLE: tables.stateTable,
     AUDIT_TABLE: tables.auditTable,
     SLACK_BOT_TOKEN: 'xoxb-chaos-token',
@@ -384,11 +389,9 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     ALERT_CHANNEL: 'C0ALERTS',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  const lambdas = await startProductLambdas();
+  modelClock = clock;
+  const lambdas = await startProductLambdas({ clock });
   Object.assign(process.env, lambdas.env);
-  resetRuntime();
-  resetSlackCredentials();
-  setRuntimeClock(clock);
   await createLocalTables(new DynamoDBClient({}), tables);
 
   // Invocations still running, even of stopped executions (an in-process handler is not killed
@@ -432,6 +435,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
   };
   const host = createProductStepFunctions({
     msPerSecond: options.msPerSecond,
+    clock,
     now: () => clock.now(),
     wrapHandler,
   });
@@ -445,7 +449,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
   process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
   process.env.STATE_MACHINE_ARN = host.stateMachineArn;
   // The Lambda's reconciler, with its deletion polls on campaign time (2 ASL seconds).
-  await reconciler({ pollIntervalMs: clock.realMs(2000) });
+  reconcilerHandler = createReconcilerHandler(clock, { pollIntervalMs: clock.realMs(2000) });
 
   return {
     clock,
@@ -467,8 +471,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
       await identityCenter.close();
       await slack.close();
       await dynamo.close();
-      setRuntimeClock();
-      resetRuntime();
+      modelClock = systemClock;
     },
   };
 }

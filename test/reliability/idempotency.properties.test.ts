@@ -8,7 +8,7 @@ import { AuditTrail } from '../../functions/core/audit';
 import { type Actor, RequestDecisions } from '../../functions/core/decisions';
 import { RetryableError } from '../../functions/core/errors';
 import type { AssignmentKey, AuditEvent, ExecutionInput } from '../../functions/core/model';
-import { parsePolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import type { AuditLog } from '../../functions/core/ports';
 import type { GrantResult, RevokeResult, ValidationResult, WindowPlan } from '../../functions/core/steps';
 import { LifecycleSteps } from '../../functions/core/steps';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AuditEvent, RequestRecord } from '../../functions/core/model';
-import { parsePolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import { auditTrailProblems, decisionProblems, holdingInterval, wrongDeletions } from './invariants';
 
 // The campaign's judge must be able to fail: each check flags the defect it exists for.

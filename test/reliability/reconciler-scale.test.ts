@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbRequestStore } from '../../functions/adapters/dynamodb-request-store';
 import type { AssignmentKey, RequestRecord } from '../../functions/core/model';
-import { parsePolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import { Reconciler } from '../../functions/core/reconciler';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
 import { FakeDirectory, FakeWorkflow, ManualClock, memoryAudit, RecordingNotifier } from './fakes';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RetryableError } from '../../functions/core/errors';
 import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../../functions/core/model';
-import { type Policy, parsePolicy } from '../../functions/core/policy';
+import type { Policy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import { assignmentAuditId, RECONCILER_CLAIM, Reconciler } from '../../functions/core/reconciler';
 import { LifecycleSteps } from '../../functions/core/steps';
 import {

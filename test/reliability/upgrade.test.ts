@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AssignmentKey, ExecutionInput, HoldersRecord } from '../../functions/core/model';
-import { parsePolicy } from '../../functions/core/policy';
+import { parsePolicy } from '../../functions/core/policy-file';
 import { LifecycleSteps } from '../../functions/core/steps';
-import { lifecycleSteps, requestStore } from '../../functions/shared/runtime';
+import { lifecycleSteps, requestStore } from '../../local/product-wiring';
 import { type Harness, PEOPLE, PERMISSION_SETS, startHarness } from '../workflow/harness';
 import { FakeDirectory, ManualClock, MemoryStore, memoryAudit, RecordingNotifier } from './fakes';
 
@@ -115,12 +115,13 @@ describe('upgrade safety: the deployed revoke and check-revoke handlers', () => 
       it(`deletes the assignment of an older execution (${revokeName}; check: ${checkName})`, async () => {
         harness = await startHarness();
         const requestId = `req-upgrade-${Object.keys(OLDER_REVOKE_PAYLOADS).indexOf(revokeName)}-${checkName.length}`;
-        expect((await (await lifecycleSteps()).validate(input(requestId))).valid).toBe(true);
+        expect((await lifecycleSteps().validate(input(requestId))).valid).toBe(true);
         await requestStore().putHolders(holdersOf(requestId, new Date().toISOString()), undefined);
         harness.identityCenter.assign(key);
         harness.identityCenter.pollsBeforeDone = 2;
-        const { handler: revoke } = await import('../../functions/revoke');
-        const { handler: checkRevoke } = await import('../../functions/check-revoke');
+        // New instances on this harness's tables, as a deployment's new containers.
+        const revoke = (await import('../../functions/revoke')).createHandler();
+        const checkRevoke = (await import('../../functions/check-revoke')).createHandler();
 
         let result = await revoke(revokePayload(requestId));
         expect(result.status).toBe('IN_PROGRESS');

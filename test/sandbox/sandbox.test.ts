@@ -6,7 +6,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { exportTrail, fromJsonl, report, toJsonl } from '../../functions/cli/audit';
 import type { ExecutionInput } from '../../functions/core/model';
-import { requestDecisions } from '../../functions/shared/runtime';
+import { requestDecisions } from '../../local/product-wiring';
 import {
   DEFAULT_POLICY_FILE,
   DEFAULT_SANDBOX_FILE,

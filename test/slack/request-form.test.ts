@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { RequestRecord } from '../../functions/core/model';
-import { type Policy, validatePolicy } from '../../functions/core/policy';
+import type { Policy } from '../../functions/core/policy';
+import { validatePolicy } from '../../functions/core/policy-file';
 import {
   checkRequestForm,
   durationChoices,

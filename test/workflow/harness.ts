@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
-import { auditTrail, requestDecisions, requestStore, resetRuntime } from '../../functions/shared/runtime';
-import { resetSlackCredentials } from '../../functions/shared/slack-credentials';
+import { compiledPolicyFile } from '../../local/compiled-policy';
 import { startProductLambdas } from '../../local/lambda/product-functions';
+import { auditTrail, requestDecisions, requestStore } from '../../local/product-wiring';
 import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import {
@@ -33,6 +33,8 @@ export const PERMISSION_SETS = {
 
 export interface Harness {
   host: LocalStepFunctions;
+  /** A policy redeploy: the policy file compiled again and every function a new instance. */
+  redeploy(): void;
   identityCenter: IdentityCenterMock;
   /** The Slack Web API stand-in, for its refusals (a removed bot, an archived channel, faults). */
   slack: SlackApiStandIn;
@@ -53,6 +55,7 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const { policyFile, ...stepFunctions } = options;
+  const policySource = policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml');
   const dynamo = await startLocalDynamo();
   const slack = await startSlackApiStandIn({
     users: Object.values(PEOPLE).map((p) => ({
@@ -68,7 +71,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    POLICY_FILE: policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml'),
+    POLICY_FILE: compiledPolicyFile(policySource),
     STATE_TABLE: tables.stateTable,
     AUDIT_TABLE: tables.auditTable,
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -78,8 +81,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const lambdas = await startProductLambdas();
   Object.assign(process.env, lambdas.env);
-  resetRuntime();
-  resetSlackCredentials();
   await createLocalTables(new DynamoDBClient({}), tables);
 
   const identityCenter = new IdentityCenterMock(
@@ -124,6 +125,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       throw new Error(`Timed out waiting for ${what}`);
+    },
+    redeploy() {
+      process.env.POLICY_FILE = compiledPolicyFile(policySource);
+      host.redeploy();
+      lambdas.redeploy();
     },
     async auditActions(requestId) {
       return (await auditTrail().list(requestId)).map((event) => event.action);

@@ -1,4 +1,4 @@
-import { reconciler, setRuntimeClock } from '../../functions/shared/runtime';
+import { reconciler } from '../../local/product-wiring';
 import type { LambdaHandler } from '../../local/step-functions/local-step-functions';
 import type { WorkerName } from '../../local/step-functions/product-workflow';
 import {
@@ -192,15 +192,13 @@ describe('a callback output over the 256 KiB payload quota', () => {
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(harness.identityCenter.has(key)).toBe(true);
     // The reconciler honours an ACTIVE window whose execution is gone to its end, then revokes.
-    const pass = await reconciler({ settleSeconds: 0, graceSeconds: 0, pollIntervalMs: 10 });
+    let hoursLater = 0;
+    const clock = { now: () => new Date(Date.now() + hoursLater * 3600_000) };
+    const pass = await reconciler({ settleSeconds: 0, graceSeconds: 0, pollIntervalMs: 10 }, clock);
     await pass.run();
     expect(harness.identityCenter.has(key)).toBe(true);
-    setRuntimeClock({ now: () => new Date(Date.now() + 5 * 3600_000) });
-    try {
-      await pass.run();
-    } finally {
-      setRuntimeClock();
-    }
+    hoursLater = 5;
+    await pass.run();
     expect(harness.identityCenter.has(key)).toBe(false);
   });
 });

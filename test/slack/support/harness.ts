@@ -18,7 +18,8 @@ import { StepFunctionsWorkflow } from '../../../functions/adapters/step-function
 import { AuditTrail } from '../../../functions/core/audit';
 import { RequestDecisions } from '../../../functions/core/decisions';
 import type { ExecutionInput, RequestRecord } from '../../../functions/core/model';
-import { approvalChannelFor, findRule, type Policy, parsePolicy } from '../../../functions/core/policy';
+import { approvalChannelFor, findRule, type Policy } from '../../../functions/core/policy';
+import { parsePolicy } from '../../../functions/core/policy-file';
 import type { AssignmentDirectory, RequestStore, UserDirectory } from '../../../functions/core/ports';
 import { LifecycleSteps } from '../../../functions/core/steps';
 import { AWS_CALLS, awsClientConfig, SLACK_CLIENTS } from '../../../functions/shared/clients';

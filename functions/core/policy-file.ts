@@ -1,0 +1,293 @@
+import { parse as parseYaml } from 'yaml';
+import * as z from 'zod';
+import { DEFAULT_ADMISSION } from './admission';
+import { parseDurationMinutes } from './duration';
+import { PolicyError } from './errors';
+import {
+  COMPILED_POLICY_FORMAT,
+  expandPrincipals,
+  MAX_ADMISSION_WAIT_MINUTES,
+  MAX_DURATION_MINUTES,
+  type Policy,
+} from './policy';
+
+// The access policy's file format: the YAML an administrator writes, validated here by the CDK
+// app at synth, by the sandbox and by the tests, then compiled into the JSON every bundle
+// carries. No Lambda parses YAML or runs this schema: the bundles stay without yaml and zod's
+// classic build (its chained API is not tree-shakable), and a function cannot meet a policy
+// that synth did not accept.
+
+const ACCOUNT_ID = /^\d{12}$/;
+const INSTANCE_ARN = /^arn:aws:sso:::instance\/ssoins-[0-9a-f]{16}$/;
+const PERMISSION_SET_ARN = /^arn:aws:sso:::permissionSet\/ssoins-[0-9a-f]{16}\/ps-[0-9a-f]{16}$/;
+const IDENTITY_STORE_ID = /^d-[0-9a-f]{10}$|^[0-9a-f-]{36}$/;
+const EMAIL_PATTERN = /^[^@\s*]+@[^@\s]+$/;
+const REQUESTER_PATTERN = /^(group:[\w.-]+|[^@\s]+@[^@\s]+|\*)$/;
+const APPROVER_PATTERN = /^(group:[\w.-]+|[^@\s*]+@[^@\s*]+)$/;
+const SLACK_CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
+
+const durationText = (label: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const minutes = typeof value === 'number' ? value : parseDurationMinutes(value);
+    if (minutes === undefined || !Number.isInteger(minutes) || minutes <= 0) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration` });
+      return z.NEVER;
+    }
+    if (minutes > MAX_DURATION_MINUTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${label} of ${JSON.stringify(value)} is over the 7-day limit`,
+      });
+      return z.NEVER;
+    }
+    return minutes;
+  });
+
+const approversSchema = z
+  .object({
+    approvers: z
+      .array(z.string().regex(APPROVER_PATTERN, 'must be an email or group:<name>'))
+      .min(1, 'needs at least one approver'),
+    required: z.number().int().min(1).max(5).default(1),
+    allowSelfApproval: z.boolean().default(false),
+    timeout: durationText('approval timeout').default(60),
+    channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD').optional(),
+    notifyApproversByDm: z.boolean().default(true),
+  })
+  .strict();
+
+// `approval: none` (auto-approve) or an approvers object. A discriminated union so an error in
+// the object names its own field instead of a vague "invalid input".
+const approvalSchema = z
+  .preprocess(
+    (value) =>
+      value === 'none'
+        ? { mode: 'none' }
+        : value && typeof value === 'object'
+          ? { mode: 'approvers', ...value }
+          : value,
+    z.discriminatedUnion(
+      'mode',
+      [z.object({ mode: z.literal('none') }), approversSchema.extend({ mode: z.literal('approvers') })],
+      {
+        error: 'must be "none" or an object with approvers',
+      },
+    ),
+  )
+  .transform((value) => {
+    if (value.mode === 'none') return 'none' as const;
+    const { mode: _mode, ...approval } = value;
+    return approval;
+  });
+
+const ruleSchema = z
+  .object({
+    name: z.string().min(1).max(80),
+    requesters: z
+      .array(
+        z
+          .string()
+          .regex(REQUESTER_PATTERN, 'must be an email, a wildcard like *@example.com, or group:<name>'),
+      )
+      .min(1, 'needs at least one requester'),
+    accounts: z.array(z.string().min(1)).min(1, 'needs at least one account'),
+    permissionSets: z.array(z.string().min(1)).min(1, 'needs at least one permission set'),
+    maxDuration: durationText('maxDuration'),
+    approval: approvalSchema,
+  })
+  .strict();
+
+const policySchema = z
+  .object({
+    version: z.literal(1),
+    identityCenter: z
+      .object({
+        instanceArn: z.string().regex(INSTANCE_ARN, 'must look like arn:aws:sso:::instance/ssoins-<16 hex>'),
+        identityStoreId: z.string().regex(IDENTITY_STORE_ID, 'must look like d-<10 hex>'),
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1'),
+        portalUrl: z.string().url().optional(),
+      })
+      .strict(),
+    slack: z
+      .object({
+        approvalChannel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD'),
+        adminContact: z.string().min(1).default('your AWS platform team'),
+      })
+      .strict(),
+    accounts: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(ACCOUNT_ID, 'must be a 12-digit account id'),
+            name: z.string().min(1),
+          })
+          .strict(),
+      )
+      .min(1, 'needs at least one account'),
+    permissionSets: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[\w+=,.@-]{1,32}$/, 'must be a permission set name'),
+            arn: z
+              .string()
+              .regex(PERMISSION_SET_ARN, 'must look like arn:aws:sso:::permissionSet/ssoins-…/ps-…'),
+            description: z.string().optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'needs at least one permission set'),
+    groups: z
+      .record(
+        z.string().regex(/^[\w.-]+$/, 'group names are letters, digits, _, . or -'),
+        z.array(z.string().regex(EMAIL_PATTERN, 'must be an email')),
+      )
+      .default({}),
+    rules: z.array(ruleSchema).min(1, 'needs at least one rule'),
+    /** What the reconciler may do beyond cleaning up after this product's own grants. */
+    reconciler: z
+      .object({
+        /**
+         * An assignment whose holders record says this product removed it, found assigned again:
+         * false (default) alerts once and then treats it as pre-existing; true deletes it.
+         */
+        revokeUntracked: z.boolean().default(false),
+      })
+      .strict()
+      .default({ revokeUntracked: false }),
+    /**
+     * Admission control (core/admission.ts): the Identity Center calls per second the product's
+     * lifecycles take between them (the account's quota is about 20), and how long a grant may
+     * queue before its requester is told to ask again.
+     */
+    admission: z
+      .object({
+        callsPerSecond: z.number().min(1).max(100).default(DEFAULT_ADMISSION.callsPerSecond),
+        maxWait: z
+          .union([z.string(), z.number()])
+          .transform((value, ctx) => {
+            const minutes = typeof value === 'number' ? value : parseDurationMinutes(value);
+            if (
+              minutes === undefined ||
+              !Number.isInteger(minutes) ||
+              minutes < 1 ||
+              minutes > MAX_ADMISSION_WAIT_MINUTES
+            ) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `${JSON.stringify(value)} is not a duration from 1m to ${MAX_ADMISSION_WAIT_MINUTES}m`,
+              });
+              return z.NEVER;
+            }
+            return minutes;
+          })
+          .default(DEFAULT_ADMISSION.maxWaitSeconds / 60),
+      })
+      .strict()
+      .default({
+        callsPerSecond: DEFAULT_ADMISSION.callsPerSecond,
+        maxWait: DEFAULT_ADMISSION.maxWaitSeconds / 60,
+      }),
+  })
+  .strict();
+
+export type PolicyInput = z.input<typeof policySchema>;
+export type ParsedPolicy = z.output<typeof policySchema>;
+
+/** `rules[2].maxDuration` from a zod path. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    // An odd key (a group named ":") is quoted so the path never blurs into the message.
+    if (!/^[A-Za-z_$][\w$-]*$/.test(String(key))) return `${text}[${JSON.stringify(String(key))}]`;
+    return text ? `${text}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** zod's message, except for a bad record key, whose own rule says more than "Invalid key in record". */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key') return `not a valid name: ${issue.issues[0]?.message ?? issue.message}`;
+  return issue.message;
+}
+
+/** Cross-field checks a schema cannot express: references between sections. */
+function checkReferences(policy: Policy): string[] {
+  const problems: string[] = [];
+  const accountKeys = new Set(policy.accounts.flatMap((a) => [a.id, a.name]));
+  const permissionSetNames = new Set(policy.permissionSets.map((p) => p.name));
+  const groups = new Set(Object.keys(policy.groups));
+  const duplicates = (values: string[]) => values.filter((v, i) => values.indexOf(v) !== i);
+  for (const id of duplicates(policy.accounts.map((a) => a.id)))
+    problems.push(`accounts: id ${id} is listed twice`);
+  for (const name of duplicates(policy.accounts.map((a) => a.name)))
+    problems.push(`accounts: name "${name}" is listed twice`);
+  for (const name of duplicates(policy.permissionSets.map((p) => p.name)))
+    problems.push(`permissionSets: name "${name}" is listed twice`);
+  for (const name of duplicates(policy.rules.map((r) => r.name)))
+    problems.push(`rules: name "${name}" is listed twice`);
+  const instanceId = policy.identityCenter.instanceArn.split('/')[1];
+  policy.permissionSets.forEach((ps, i) => {
+    if (ps.arn.split('/')[1] !== instanceId)
+      problems.push(
+        `permissionSets[${i}].arn: belongs to another Identity Center instance than identityCenter.instanceArn`,
+      );
+  });
+  policy.rules.forEach((rule, i) => {
+    rule.accounts.forEach((account, j) => {
+      if (account !== '*' && !accountKeys.has(account))
+        problems.push(
+          `rules[${i}].accounts[${j}]: "${account}" is not an account id or name listed under accounts`,
+        );
+    });
+    rule.permissionSets.forEach((name, j) => {
+      if (name !== '*' && !permissionSetNames.has(name))
+        problems.push(
+          `rules[${i}].permissionSets[${j}]: "${name}" is not a permission set listed under permissionSets`,
+        );
+    });
+    const references = [...rule.requesters, ...(rule.approval === 'none' ? [] : rule.approval.approvers)];
+    for (const ref of references) {
+      if (ref.startsWith('group:') && !groups.has(ref.slice(6)))
+        problems.push(`rules[${i}]: group "${ref.slice(6)}" is not defined under groups`);
+    }
+    if (rule.approval !== 'none') {
+      const approverCount = expandPrincipals(policy, rule.approval.approvers).length;
+      if (approverCount < rule.approval.required)
+        problems.push(
+          `rules[${i}].approval.required: ${rule.approval.required} approvals needed but only ${approverCount} approver(s) named`,
+        );
+    }
+  });
+  return problems;
+}
+
+/** Validates a policy object (already parsed from YAML/JSON). Throws PolicyError naming every problem. */
+export function validatePolicy(input: unknown): Policy {
+  const result = policySchema.safeParse(input);
+  if (!result.success) {
+    throw new PolicyError(
+      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${describeIssue(issue)}`),
+    );
+  }
+  const problems = checkReferences(result.data);
+  if (problems.length) throw new PolicyError(problems);
+  return result.data;
+}
+
+/** Parses and validates the YAML text of a policy file. */
+export function parsePolicy(text: string): Policy {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new PolicyError([
+      `(file): not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
+    ]);
+  }
+  return validatePolicy(document);
+}
+
+/** The JSON a bundle carries: the validated policy, durations in minutes and defaults filled in. */
+export function compilePolicy(policy: Policy): string {
+  return `${JSON.stringify({ format: COMPILED_POLICY_FORMAT, policy })}\n`;
+}

@@ -1,0 +1,62 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Policy } from '../core/policy';
+import type { Clock } from '../core/ports';
+import { LifecycleSteps, type StepDependencies } from '../core/steps';
+import { auditTrail } from './audit-trail';
+import { ConfigError } from './config';
+import { dynamoDbClient, requestStore } from './dynamodb';
+import { notificationNotSent } from './logger';
+import { once } from './once';
+import { loadPolicy } from './policy';
+
+/** The ports a worker adds to the store and the trail every step uses. */
+export type WorkerPorts = Partial<
+  Pick<StepDependencies, 'assignments' | 'users' | 'notifier' | 'channelPacing'>
+>;
+
+/**
+ * A port this function does not wire: its bundle leaves the adapter out and its role has no
+ * permission for it, so reaching it is a wiring error, said as one (not a missing method).
+ */
+function unwired<T extends object>(port: string, step: string): T {
+  return new Proxy({} as T, {
+    get: (_target, method) => {
+      // Not a thenable: `await` on the port must not call through.
+      if (method === 'then') return undefined;
+      return () => {
+        throw new ConfigError(`${step} is not wired to ${port} (${String(method)})`);
+      };
+    },
+  });
+}
+
+export interface Worker {
+  steps: LifecycleSteps;
+  policy: Policy;
+  dynamo: DynamoDBClient;
+}
+
+/** One worker's LifecycleSteps, built on its first event: the store, the trail and its own ports. */
+export function workerSteps(
+  step: string,
+  clock: Clock,
+  ports: (policy: Policy, dynamo: DynamoDBClient) => WorkerPorts = () => ({}),
+): () => Worker {
+  return once(() => {
+    const policy = loadPolicy();
+    const dynamo = dynamoDbClient();
+    const own = ports(policy, dynamo);
+    const steps = new LifecycleSteps({
+      policy,
+      store: requestStore(dynamo, clock),
+      audit: auditTrail(dynamo, clock),
+      assignments: own.assignments ?? unwired('Identity Center assignments', step),
+      users: own.users ?? unwired('the identity store', step),
+      notifier: own.notifier ?? unwired('Slack', step),
+      clock,
+      onNotifyFailed: notificationNotSent,
+      ...(own.channelPacing ? { channelPacing: own.channelPacing } : {}),
+    });
+    return { steps, policy, dynamo };
+  });
+}

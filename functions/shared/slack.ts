@@ -1,0 +1,52 @@
+import { WebClient } from '@slack/web-api';
+import { SlackNotifier } from '../adapters/slack-notifier';
+import { approvalChannelFor, findRule, type Policy } from '../core/policy';
+import type { Notifier } from '../core/ports';
+import { SLACK_CLIENTS } from './clients';
+import { ENV, optionalEnv, orgTrail } from './config';
+import { loadSlackCredentials } from './slack-credentials';
+
+// Slack as the workers, decisions and the reconciler post to it (the Slack function's own client
+// is Bolt's). Retries and timeouts: SLACK_CLIENTS.worker in functions/shared/clients.ts.
+
+export async function slackWebClient(): Promise<WebClient> {
+  const credentials = await loadSlackCredentials();
+  const slackApiUrl = optionalEnv(ENV.slackApiUrl);
+  return new WebClient(credentials.botToken, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    ...SLACK_CLIENTS.worker.options,
+  });
+}
+
+export function slackNotifier(policy: Policy, client: WebClient): SlackNotifier {
+  const ruleOf = (ruleName: string | undefined) => (ruleName ? findRule(policy, ruleName) : undefined);
+  const alertChannel = optionalEnv(ENV.alertChannel);
+  const portalUrl = policy.identityCenter.portalUrl;
+  const trail = orgTrail();
+  return new SlackNotifier(client, {
+    approvalChannelFor: (record) => {
+      const rule = ruleOf(record.ruleName);
+      return rule ? approvalChannelFor(policy, rule) : policy.slack.approvalChannel;
+    },
+    notifyApproversByDm: (record) => {
+      const rule = ruleOf(record.ruleName);
+      return !!rule && rule.approval !== 'none' && rule.approval.notifyApproversByDm;
+    },
+    ...(alertChannel ? { alertChannel } : {}),
+    ...(portalUrl ? { portalUrl } : {}),
+    ...(trail ? { orgTrail: trail } : {}),
+  });
+}
+
+/**
+ * A notifier built on its first message: a step that never posts never reads the Slack secret.
+ * `load` is the caller's once(), so the client is built once per container.
+ */
+export function deferredNotifier(load: () => Promise<Notifier>): Notifier {
+  return {
+    requestApproval: async (...args) => (await load()).requestApproval(...args),
+    updateRequestMessages: async (...args) => (await load()).updateRequestMessages(...args),
+    notifyRequester: async (...args) => (await load()).notifyRequester(...args),
+    alert: async (...args) => (await load()).alert(...args),
+  };
+}
