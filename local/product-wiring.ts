@@ -9,7 +9,7 @@ import { channelPacing, dynamoDbClient, requestStore as storeOn } from '../funct
 import { userDirectory } from '../functions/shared/identity-store';
 import { notificationNotSent } from '../functions/shared/logger';
 import { loadPolicy } from '../functions/shared/policy';
-import { deferredNotifier, slackNotifier, slackWebClient } from '../functions/shared/slack';
+import { slackNotifier, slackPort, slackWebClient } from '../functions/shared/slack';
 import { assignmentDirectory } from '../functions/shared/sso-admin';
 import { stepFunctionsWorkflow } from '../functions/shared/step-functions';
 
@@ -49,7 +49,7 @@ export function lifecycleSteps(clock: Clock = systemClock): LifecycleSteps {
     audit: trailOn(dynamo, clock),
     assignments: assignmentDirectory(policy),
     users: userDirectory(policy),
-    notifier: deferredNotifier(async () => slackNotifier(policy, await slackWebClient())),
+    ...slackPort(policy),
     clock,
     onNotifyFailed: notificationNotSent,
     channelPacing: channelPacing(dynamo, policy, clock),

@@ -3,8 +3,7 @@ import * as z from 'zod';
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { workerSteps } from '../shared/lifecycle-steps';
-import { once } from '../shared/once';
-import { deferredNotifier, slackNotifier, slackWebClient } from '../shared/slack';
+import { slackPort } from '../shared/slack';
 import { workerHandler } from '../shared/worker-handler';
 
 // Two states of the access window share this function:
@@ -14,10 +13,7 @@ import { workerHandler } from '../shared/worker-handler';
 const extendPlanRequest = z.object({ plan: z.literal('extend') });
 
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('AccessWindow', clock, (policy) => {
-    const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
-    return { notifier: deferredNotifier(notifier) };
-  });
+  const worker = workerSteps('AccessWindow', clock, slackPort);
   const openWindow = workerHandler('AccessWindow', async (event) => worker().steps.openWindow(event));
   const planExtension = workerHandler('ExtendWindow', async (event) => worker().steps.planExtension(event));
   return (event: unknown, context?: Context) =>

@@ -1,17 +1,13 @@
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { workerSteps } from '../shared/lifecycle-steps';
-import { once } from '../shared/once';
-import { deferredNotifier, slackNotifier, slackWebClient } from '../shared/slack';
+import { slackPort } from '../shared/slack';
 
 import { workerHandler } from '../shared/worker-handler';
 
 // Finish: final status, message updates and the requester's DM.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('Finish', clock, (policy) => {
-    const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
-    return { notifier: deferredNotifier(notifier) };
-  });
+  const worker = workerSteps('Finish', clock, slackPort);
   return workerHandler('Finish', async (event) => worker().steps.finish(event));
 }
 

@@ -1,17 +1,13 @@
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { workerSteps } from '../shared/lifecycle-steps';
-import { once } from '../shared/once';
-import { deferredNotifier, slackNotifier, slackWebClient } from '../shared/slack';
+import { slackPort } from '../shared/slack';
 
 import { workerHandler } from '../shared/worker-handler';
 
 // RequestApproval (callback task): keeps the token server-side and asks the approvers.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('RequestApproval', clock, (policy) => {
-    const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
-    return { notifier: deferredNotifier(notifier) };
-  });
+  const worker = workerSteps('RequestApproval', clock, slackPort);
   return workerHandler('RequestApproval', async (event) => worker().steps.requestApproval(event));
 }
 

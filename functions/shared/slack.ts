@@ -4,6 +4,7 @@ import { approvalChannelFor, findRule, type Policy } from '../core/policy';
 import type { Notifier } from '../core/ports';
 import { SLACK_CLIENTS } from './clients';
 import { ENV, optionalEnv, orgTrail } from './config';
+import { once } from './once';
 import { loadSlackCredentials } from './slack-credentials';
 
 // Slack as the workers, decisions and the reconciler post to it (the Slack function's own client
@@ -36,6 +37,12 @@ export function slackNotifier(policy: Policy, client: WebClient): SlackNotifier 
     ...(portalUrl ? { portalUrl } : {}),
     ...(trail ? { orgTrail: trail } : {}),
   });
+}
+
+/** The Slack port of a worker that posts (request-approval, access-window, finish). */
+export function slackPort(policy: Policy): { notifier: Notifier } {
+  const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
+  return { notifier: deferredNotifier(notifier) };
 }
 
 /**
