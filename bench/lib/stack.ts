@@ -1,24 +1,18 @@
 import './env';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { StepFunctionsWorkflow } from '../../functions/adapters/step-functions-workflow';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
 import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
-import { compiledPolicyFile } from '../../local/compiled-policy';
-import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
 import {
   type IdentityCenterStandInOptions,
   type RunningIdentityCenter,
   type SandboxFileInput,
   sandboxFileSchema,
-  startIdentityCenterStandIn,
 } from '../../local/identity-center';
-import { startProductLambdas } from '../../local/lambda/product-functions';
-import { type RunningSlackApi, startSlackApiStandIn } from '../../local/slack-api';
+import type { RunningSlackApi } from '../../local/slack-api';
+import { startLocalStack } from '../../local/stack';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
-import { createProductStepFunctions } from '../../local/step-functions/product-workflow';
-import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
 import { startDynamoProcess, startLambdaProcess } from './processes';
 
 // The product as the sandbox runs it, assembled for benchmarks: the real ASL file and the real
@@ -130,12 +124,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const people: Person[] = [...Object.values(PEOPLE)];
   for (let i = 1; i <= userCount; i++) people.push(benchUser(i));
 
-  const dynamo = options.separateDynamo ? await startDynamoProcess() : await startLocalDynamo();
-  const slack = await startSlackApiStandIn({
-    latencyMs: options.slackLatencyMs ?? 0,
-    ...(options.slackRateLimits ? { rateLimits: true, now: clock.now } : {}),
-    users: people.map((p) => ({ id: p.slackUserId, name: p.email.split('@')[0] ?? p.email, email: p.email })),
-  });
   const sandbox = sandboxFileSchema.parse({
     instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6',
     identityStoreId: 'd-9067a1b2c3',
@@ -151,45 +139,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       { name: 'Admin', arn: PERMISSION_SETS.admin },
     ],
   } satisfies SandboxFileInput);
-  const identityCenter = await startIdentityCenterStandIn({
-    ...options.identityCenter,
-    sandbox,
-    now: clock.now,
-  });
-
-  sequence += 1;
-  const tables = { stateTable: `bench-state-${sequence}`, auditTable: `bench-audit-${sequence}` };
-  const env: Record<string, string> = {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
-    AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
-    POLICY_FILE: compiledPolicyFile(options.policyFile ?? POLICY_FILE),
-    STATE_TABLE: tables.stateTable,
-    AUDIT_TABLE: tables.auditTable,
-    SLACK_BOT_TOKEN: 'xoxb-bench-token',
-    SLACK_SIGNING_SECRET: 'bench-signing-secret',
-    SLACK_API_URL: `${slack.url}/api/`,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  };
   const modelNow = () => new Date(clock.now());
   const productClock = options.productOnModelClock ? { now: modelNow } : undefined;
-  const lambdas = await startProductLambdas(productClock ? { clock: productClock } : {});
-  Object.assign(env, lambdas.env);
-  Object.assign(process.env, env);
-  delete process.env.SLACK_SECRET_ARN;
-  await createLocalTables(new DynamoDBClient({}), tables);
-
-  const host = createProductStepFunctions({
-    msPerSecond: options.msPerSecond,
-    ...(productClock ? { now: modelNow, clock: productClock } : {}),
+  sequence += 1;
+  const stack = await startLocalStack({
+    policyFile: options.policyFile ?? POLICY_FILE,
+    tablePrefix: `bench-${sequence}`,
+    ...(options.separateDynamo ? { dynamo: await startDynamoProcess() } : {}),
+    slack: {
+      latencyMs: options.slackLatencyMs ?? 0,
+      ...(options.slackRateLimits ? { rateLimits: true, now: clock.now } : {}),
+      users: people.map((p) => ({
+        id: p.slackUserId,
+        name: p.email.split('@')[0] ?? p.email,
+        email: p.email,
+      })),
+    },
+    identityCenter: { ...options.identityCenter, sandbox, now: clock.now },
+    ...(productClock ? { clock: productClock } : {}),
+    stepFunctions: { msPerSecond: options.msPerSecond, ...(productClock ? { now: modelNow } : {}) },
   });
-  const endpoint = await startStepFunctionsEndpoint(host);
-  env.AWS_ENDPOINT_URL_SFN = endpoint.url;
-  env.STATE_MACHINE_ARN = host.stateMachineArn;
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SFN: endpoint.url, STATE_MACHINE_ARN: host.stateMachineArn });
+  const { host, env, slack } = stack;
+  const identityCenter = stack.identityCenter as RunningIdentityCenter;
   // Started last, with the whole environment (the decisions function reaches Step Functions);
   // nothing has run yet, and each handler reads the environment on its first event.
   const lambdaProcess = options.separateLambda ? await startLambdaProcess(env) : undefined;
@@ -224,13 +195,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       return executionArn;
     },
     async close() {
-      await host.shutdown();
-      await endpoint.close();
-      await lambdas.endpoint.close();
       lambdaProcess?.close();
-      await identityCenter.close();
-      await slack.close();
-      await dynamo.close();
+      await stack.close();
     },
   };
 }

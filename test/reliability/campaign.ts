@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { auditSource, exportTrail } from '../../functions/cli/audit';
 import { verifyChains } from '../../functions/core/audit-chain';
@@ -15,23 +14,20 @@ import { loadPolicy } from '../../functions/shared/policy';
 import { slackNotifier as notifierOf, slackWebClient } from '../../functions/shared/slack';
 import { assignmentDirectory as assignmentsOf } from '../../functions/shared/sso-admin';
 import { stepFunctionsWorkflow } from '../../functions/shared/step-functions';
-import { compiledPolicyFile } from '../../local/compiled-policy';
-import { createLocalTables, startLocalDynamo } from '../../local/dynamodb/local-dynamo';
 import {
   deriveUserId,
   type FaultSettings,
   type IdentityCenterStandIn,
+  type RunningIdentityCenter,
   type SandboxFile,
   sandboxFileSchema,
   seededRandom,
-  startIdentityCenterStandIn,
 } from '../../local/identity-center';
-import { startProductLambdas } from '../../local/lambda/product-functions';
 import * as product from '../../local/product-wiring';
-import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api';
+import type { SlackApiStandIn } from '../../local/slack-api';
+import { startLocalStack } from '../../local/stack';
 import type { LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
-import { createProductStepFunctions, type WorkerName } from '../../local/step-functions/product-workflow';
-import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
+import type { WorkerName } from '../../local/step-functions/product-workflow';
 import {
   auditTrailProblems,
   type CompletedDeletion,
@@ -354,46 +350,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
   };
   const plans = new Map<string, LifecyclePlan>();
 
-  const dynamo = await startLocalDynamo();
-  // Slack as it refuses: its published rate limits (chat.postMessage about 1/s per channel) on
-  // campaign time, plus seeded 429s and 5xx on any call. No notification may decide whether
-  // access exists: the invariants below must hold whatever Slack answers.
-  const slack = await startSlackApiStandIn({
-    users: PEOPLE.map((p) => ({ id: p.slackUserId, name: p.name, email: p.email })),
-    rateLimits: true,
-    now: () => clock.nowMs(),
-    seed: options.seed,
-    faults: SLACK_FAULTS,
-  });
-  const identityCenter = await startIdentityCenterStandIn({
-    sandbox: SANDBOX,
-    provisioningDelayMs: 5_000,
-    seed: options.seed,
-    faults: options.faults,
-    now: () => clock.nowMs(),
-  });
-  const tables = { stateTable: `chaos-state-${options.seed}`, auditTable: `chaos-audit-${options.seed}` };
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
-    AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
-    POLICY_FILE: compiledPolicyFile(CAMPAIGN_POLICY_FILE),
-    STATE_TABLE: tables.stateTable,
-    AUDIT_TABLE: tables.auditTable,
-    SLACK_BOT_TOKEN: 'xoxb-chaos-token',
-    SLACK_SIGNING_SECRET: 'chaos-signing-secret',
-    SLACK_API_URL: `${slack.url}/api/`,
-    ALERT_CHANNEL: 'C0ALERTS',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
   modelClock = clock;
-  const lambdas = await startProductLambdas({ clock });
-  Object.assign(process.env, lambdas.env);
-  await createLocalTables(new DynamoDBClient({}), tables);
-
   // Invocations still running, even of stopped executions (an in-process handler is not killed
   // with its execution). Time jumps only once they are done: on AWS a Lambda is dead within its
   // timeout (30 s), far inside the reconciler's settle period, which a jump would otherwise skip.
@@ -433,21 +390,38 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
       throw crash(kind, name, when);
     };
   };
-  const host = createProductStepFunctions({
-    msPerSecond: options.msPerSecond,
+  // Slack as it refuses: its published rate limits (chat.postMessage about 1/s per channel) on
+  // campaign time, plus seeded 429s and 5xx on any call. No notification may decide whether
+  // access exists: the invariants below must hold whatever Slack answers.
+  const stack = await startLocalStack({
+    policyFile: CAMPAIGN_POLICY_FILE,
+    tablePrefix: `chaos-${options.seed}`,
+    slack: {
+      users: PEOPLE.map((p) => ({ id: p.slackUserId, name: p.name, email: p.email })),
+      rateLimits: true,
+      now: () => clock.nowMs(),
+      seed: options.seed,
+      faults: SLACK_FAULTS,
+    },
+    identityCenter: {
+      sandbox: SANDBOX,
+      provisioningDelayMs: 5_000,
+      seed: options.seed,
+      faults: options.faults,
+      now: () => clock.nowMs(),
+    },
     clock,
-    now: () => clock.now(),
-    wrapHandler,
+    stepFunctions: { msPerSecond: options.msPerSecond, now: () => clock.now(), wrapHandler },
+    env: { ALERT_CHANNEL: 'C0ALERTS' },
   });
-  const endpoint = await startStepFunctionsEndpoint(host);
+  const { host, slack } = stack;
+  const identityCenter = stack.identityCenter as RunningIdentityCenter;
   const waited = new Map<string, Set<string>>();
   host.onTaskWaiting((event) => {
     const states = waited.get(event.executionArn) ?? new Set<string>();
     states.add(event.stateName);
     waited.set(event.executionArn, states);
   });
-  process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
-  process.env.STATE_MACHINE_ARN = host.stateMachineArn;
   // The Lambda's reconciler, with its deletion polls on campaign time (2 ASL seconds).
   reconcilerHandler = createReconcilerHandler(clock, { pollIntervalMs: clock.realMs(2000) });
 
@@ -465,12 +439,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     counters,
     findings: [],
     async close() {
-      await host.shutdown();
-      await endpoint.close();
-      await lambdas.endpoint.close();
-      await identityCenter.close();
-      await slack.close();
-      await dynamo.close();
+      await stack.close();
       modelClock = systemClock;
     },
   };

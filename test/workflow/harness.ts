@@ -1,17 +1,10 @@
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
-import { compiledPolicyFile } from '../../local/compiled-policy';
-import { startProductLambdas } from '../../local/lambda/product-functions';
 import { auditTrail, requestDecisions, requestStore } from '../../local/product-wiring';
-import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api';
+import type { SlackApiStandIn } from '../../local/slack-api';
+import { startLocalStack } from '../../local/stack';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
-import {
-  createProductStepFunctions,
-  type ProductStepFunctionsOptions,
-} from '../../local/step-functions/product-workflow';
-import { startStepFunctionsEndpoint } from '../../local/step-functions/sfn-http-endpoint';
-import { createLocalTables, startLocalDynamo } from '../support/dynamo';
+import type { ProductStepFunctionsOptions } from '../../local/step-functions/product-workflow';
 import { IdentityCenterMock } from '../support/identity-center-mock';
 
 // Runs the real ASL file with the real worker handlers: Step Functions is the local host (also
@@ -55,41 +48,23 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const { policyFile, ...stepFunctions } = options;
-  const policySource = policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml');
-  const dynamo = await startLocalDynamo();
-  const slack = await startSlackApiStandIn({
-    users: Object.values(PEOPLE).map((p) => ({
-      id: p.slackUserId,
-      name: p.email.split('@')[0] ?? p.email,
-      email: p.email,
-    })),
-  });
   sequence++;
-  const tables = { stateTable: `state-${sequence}`, auditTable: `audit-${sequence}` };
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    POLICY_FILE: compiledPolicyFile(policySource),
-    STATE_TABLE: tables.stateTable,
-    AUDIT_TABLE: tables.auditTable,
-    SLACK_BOT_TOKEN: 'xoxb-test-token',
-    SLACK_SIGNING_SECRET: 'test-signing-secret',
-    SLACK_API_URL: `${slack.url}/api/`,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  const stack = await startLocalStack({
+    policyFile: policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml'),
+    tablePrefix: `workflow-${sequence}`,
+    slack: {
+      users: Object.values(PEOPLE).map((p) => ({
+        id: p.slackUserId,
+        name: p.email.split('@')[0] ?? p.email,
+        email: p.email,
+      })),
+    },
+    stepFunctions: { msPerSecond: 1, ...stepFunctions },
   });
-  const lambdas = await startProductLambdas();
-  Object.assign(process.env, lambdas.env);
-  await createLocalTables(new DynamoDBClient({}), tables);
-
+  const { host, slack } = stack;
   const identityCenter = new IdentityCenterMock(
     Object.fromEntries(Object.values(PEOPLE).map((p) => [p.email, p.principalId])),
   );
-  const host = createProductStepFunctions({ msPerSecond: 1, ...stepFunctions });
-  const endpoint = await startStepFunctionsEndpoint(host);
-  process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
-  process.env.STATE_MACHINE_ARN = host.stateMachineArn;
 
   const harness: Harness = {
     host,
@@ -126,20 +101,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
       throw new Error(`Timed out waiting for ${what}`);
     },
-    redeploy() {
-      process.env.POLICY_FILE = compiledPolicyFile(policySource);
-      host.redeploy();
-      lambdas.redeploy();
-    },
+    redeploy: () => stack.redeploy(),
     async auditActions(requestId) {
       return (await auditTrail().list(requestId)).map((event) => event.action);
     },
     async close() {
-      await host.shutdown();
-      await endpoint.close();
-      await lambdas.endpoint.close();
-      await slack.close();
-      await dynamo.close();
+      await stack.close();
       identityCenter.restore();
     },
   };
