@@ -123,6 +123,8 @@ export class RequestDecisions {
           'Denied',
           JSON.stringify({ reason: record.denial?.reason ?? 'denied', by }),
         );
+      const denied = record;
+      await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(denied));
       return { kind: 'denied', record };
     }
 
@@ -588,6 +590,8 @@ export class RequestDecisions {
     });
     await onApplied(extensionOccurrence((record.extensions ?? []).length));
     if (sent !== 'sent') return { kind: 'not-active', record: updated.value };
+    // At once, for the approvers; the window step renders again with the new end time.
+    await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(updated.value));
     return { kind: 'extended', record: updated.value, expiresAt };
   }
 

@@ -45,7 +45,6 @@ export function createHandler(clock: Clock = systemClock) {
       people: new SlackPeople(),
       ...(trail ? { orgTrail: trail } : {}),
       decisions,
-      notifier,
     };
     return { ctx, client };
   });

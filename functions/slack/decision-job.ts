@@ -1,7 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod';
-import { bestEffort } from '../core/best-effort';
-import { logger, notificationNotSent } from '../shared/logger';
+import { logger } from '../shared/logger';
 import {
   type DecisionContext,
   decisionText,
@@ -58,11 +57,6 @@ export interface DecisionHandoff {
   submit(job: DecisionJob): Promise<void>;
 }
 
-/** The decision is stored already: a message Slack refuses to re-render is logged, and the click still answered. */
-function rendered(render: () => Promise<void>): Promise<void> {
-  return bestEffort('request messages', render, notificationNotSent);
-}
-
 /** Carries out one job: the person is resolved from Slack, the core decides, the person is answered where they clicked. */
 export async function performDecision(
   ctx: DecisionContext,
@@ -84,7 +78,6 @@ export async function performDecision(
     case 'deny': {
       const outcome = await ctx.decisions.decide(requestId, actor, 'deny', job.reason);
       logger.info('deny', { requestId, correlation_id: requestId, outcome: outcome.kind });
-      if (outcome.kind === 'denied') await rendered(() => ctx.notifier.updateRequestMessages(outcome.record));
       text = decisionText(outcome);
       break;
     }
@@ -95,17 +88,12 @@ export async function performDecision(
         correlation_id: requestId,
         outcome: outcome.kind,
       });
-      if (outcome.kind === 'extended')
-        await rendered(() => ctx.notifier.updateRequestMessages(outcome.record));
       text = outcome.kind === 'extended' ? 'Extension approved.' : decisionText(outcome);
       break;
     }
     case 'deny-extension': {
       const outcome = await ctx.decisions.decideExtension(requestId, actor, 'deny', job.reason, job.jobId);
       logger.info('deny extension', { requestId, correlation_id: requestId, outcome: outcome.kind });
-      const latest = await ctx.store.getRequest(requestId);
-      if (outcome.kind === 'not-allowed' && latest)
-        await rendered(() => ctx.notifier.updateRequestMessages(latest));
       text =
         outcome.kind === 'not-allowed'
           ? 'Extension denied; the requester has been told.'

@@ -3,7 +3,6 @@ import * as z from 'zod';
 import { utcTime } from '../adapters/slack-messages';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
 import type { RequestRecord } from '../core/model';
-import type { Notifier } from '../core/ports';
 import { isApproverOf } from '../core/request-form';
 import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
@@ -16,7 +15,8 @@ import { homeView } from './views/home';
 /** What answering a person and drawing their Home tab needs (the Slack and decisions functions both do). */
 export type AnswerContext = Pick<ListenerContext, 'policy' | 'store' | 'clock' | 'people' | 'orgTrail'>;
 /** What the decisions function carries out a click with (functions/slack/decision-job.ts). */
-export type DecisionContext = AnswerContext & { decisions: RequestDecisions; notifier: Notifier };
+/** The core re-renders the request's messages on every decision; the job answers the person who clicked. */
+export type DecisionContext = AnswerContext & { decisions: RequestDecisions };
 
 export const slackUserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,30}$/);
 export const requestIdValue = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);

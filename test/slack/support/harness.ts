@@ -234,7 +234,7 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
   // Lambda boundary, runs afterwards; `post` waits for it, so a test still sees all a click caused.
   const pendingJobs = new Set<Promise<void>>();
   const decisionClient = new WebClient(BOT_TOKEN, { slackApiUrl, ...SLACK_CLIENTS.worker.options });
-  const decisionContext = { policy, store, clock, people: new SlackPeople(), decisions, notifier };
+  const decisionContext = { policy, store, clock, people: new SlackPeople(), decisions };
   const handoff: DecisionHandoff = {
     submit: async (job) => {
       const received = decisionJobSchema.parse(JSON.parse(JSON.stringify(job)));
