@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
-import { ACTION_IDS } from '../functions/adapters/slack-messages';
+import { ACTION_IDS } from '../functions/slack/render/messages';
 import { check, ms, type Row, type SectionResult } from './lib/report';
 import { startServicesProcess } from './lib/services-process';
 import { ACCOUNTS, benchUser, PEOPLE, PERMISSION_SETS } from './lib/stack';

@@ -5,7 +5,7 @@ import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
 import { logger } from '../shared/logger';
 import { slackErrorCode } from '../slack/people';
-import { approvalMessage, escapeText, requesterNotice } from './slack-messages';
+import { approvalMessage, escapeText, requesterNotice } from '../slack/render/messages';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
 // updated in place (chat.update) as the request moves.

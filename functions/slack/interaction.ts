@@ -1,13 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod';
-import { utcTime } from '../adapters/slack-messages';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
 import type { RequestRecord } from '../core/model';
 import { isApproverOf } from '../core/request-form';
 import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
 import { slackErrorCode } from './people';
-import { homeView } from './views/home';
+import { homeView } from './render/home';
+import { utcTime } from './render/messages';
 
 // What listeners share: payload shapes (parsed, never trusted), where a click came from, how to
 // answer the person there, and the Home tab.

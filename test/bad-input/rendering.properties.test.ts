@@ -1,12 +1,12 @@
 import fc from 'fast-check';
+import { REQUEST_STATUSES, type RequestRecord } from '../../functions/core/model';
+import type { RequesterNotice } from '../../functions/core/ports';
 import {
   approvalMessage,
   escapeClamped,
   escapeText,
   requesterNotice,
-} from '../../functions/adapters/slack-messages';
-import { REQUEST_STATUSES, type RequestRecord } from '../../functions/core/model';
-import type { RequesterNotice } from '../../functions/core/ports';
+} from '../../functions/slack/render/messages';
 
 // People's text (reasons, tickets, denial reasons, failure reasons) rendered in Block Kit: shown
 // literally (never as a mention, link or formatting that pings @channel), and never so long that

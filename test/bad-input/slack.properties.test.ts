@@ -1,8 +1,8 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
-import { ACTION_IDS } from '../../functions/adapters/slack-messages';
 import type { ExecutionInput } from '../../functions/core/model';
-import { CALLBACK_IDS, FORM_FIELDS } from '../../functions/slack/views/ids';
+import { CALLBACK_IDS, FORM_FIELDS } from '../../functions/slack/render/ids';
+import { ACTION_IDS } from '../../functions/slack/render/messages';
 import { FORM, type Harness, PEOPLE, sign, startHarness, TEAM_ID } from '../slack/support/harness';
 
 // Every Slack entry — slash command text, modal submissions, button clicks, and the HTTP

@@ -1,4 +1,3 @@
-import { requesterNotice } from '../../functions/adapters/slack-messages';
 import {
   athenaConsoleUrl,
   grantActivity,
@@ -6,7 +5,8 @@ import {
   roleSessionSql,
 } from '../../functions/core/activity-query';
 import type { RequestRecord } from '../../functions/core/model';
-import { homeView } from '../../functions/slack/views/home';
+import { homeView } from '../../functions/slack/render/home';
+import { requesterNotice } from '../../functions/slack/render/messages';
 
 const record = (over: Partial<RequestRecord> = {}): RequestRecord => ({
   version: 1,

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { approvalMessage } from '../../functions/adapters/slack-messages';
 import { evaluateExtension, pendingExtensionOf } from '../../functions/core/extensions';
 import type { AuditEvent, RequestRecord } from '../../functions/core/model';
 import { type PolicyInput, parsePolicy } from '../../functions/core/policy-file';
 import { extensionChoices, isApproverOf, precheckDecision } from '../../functions/core/request-form';
 import { allowedWindow } from '../../functions/core/window';
+import { approvalMessage } from '../../functions/slack/render/messages';
 import { auditTrail, lifecycleSteps } from '../../local/product-wiring';
 import {
   ACCOUNTS,

@@ -1,7 +1,7 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ACTION_IDS } from '../../functions/adapters/slack-messages';
 import { executionInputSchema } from '../../functions/core/model';
-import { CALLBACK_IDS } from '../../functions/slack/views/ids';
+import { CALLBACK_IDS } from '../../functions/slack/render/ids';
+import { ACTION_IDS } from '../../functions/slack/render/messages';
 import { formValues, type Harness, PEOPLE, startHarness, TEAM_ID } from './support/harness';
 
 // Every listener acknowledges before slow work. On Lambda (AwsLambdaReceiver) the answer leaves

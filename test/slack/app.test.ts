@@ -1,8 +1,8 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { ACTION_IDS } from '../../functions/adapters/slack-messages';
 import { type ExecutionInput, executionInputSchema, type RequestRecord } from '../../functions/core/model';
 import { requestIdForView } from '../../functions/core/request-form';
-import { CALLBACK_IDS } from '../../functions/slack/views/ids';
+import { CALLBACK_IDS } from '../../functions/slack/render/ids';
+import { ACTION_IDS } from '../../functions/slack/render/messages';
 import {
   formValues,
   type Harness,

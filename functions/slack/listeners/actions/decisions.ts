@@ -5,7 +5,7 @@ import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { decisionText, notAuthorizedText, parseClick, resolveClick, tell } from '../../interaction';
 import { slackErrorCode } from '../../people';
-import { denyReasonModal } from '../../views/modals';
+import { denyReasonModal } from '../../render/modals';
 
 // Approve / Deny (a request or an extension). The button carries only the request id; the
 // decisions function (functions/slack/decision-job.ts) has the core check that the clicker is an

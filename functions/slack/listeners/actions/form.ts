@@ -5,8 +5,8 @@ import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema, tell } from '../../interaction';
 import { slackErrorCode } from '../../people';
-import { FORM_FIELDS } from '../../views/ids';
-import { type RequestFormState, requestFormModal } from '../../views/modals';
+import { FORM_FIELDS } from '../../render/ids';
+import { type RequestFormState, requestFormModal } from '../../render/modals';
 
 // The request form from the Home tab, and the form's own reaction to a picked account or
 // permission set: the duration choices narrow to that pair's maximum (views.update).

@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
-import { ACTION_IDS } from '../../../adapters/slack-messages';
 import type { ListenerContext } from '../../deps';
-import { FORM_FIELDS } from '../../views/ids';
+import { FORM_FIELDS } from '../../render/ids';
+import { ACTION_IDS } from '../../render/messages';
 import { approveButton, denyButton } from './decisions';
 import { formSelectionChanged, openFormFromHome } from './form';
 import { unknownAction } from './unknown';

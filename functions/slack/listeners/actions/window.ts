@@ -5,7 +5,7 @@ import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { buttonClickSchema, originOf, parseClick, publishHome, tell } from '../../interaction';
 import { slackErrorCode } from '../../people';
-import { extendModal } from '../../views/modals';
+import { extendModal } from '../../render/modals';
 
 // "End access now" and "Extend" on an active grant (requester's DM, Home tab).
 

@@ -1,12 +1,12 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod';
-import { escapeText, statusLine } from '../../../adapters/slack-messages';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { slackErrorCode } from '../../people';
-import { requestFormModal } from '../../views/modals';
+import { escapeText, statusLine } from '../../render/messages';
+import { requestFormModal } from '../../render/modals';
 
 // `/request-access` opens the form; `help` and `status` answer in an ephemeral message.
 

@@ -3,8 +3,8 @@ import * as z from 'zod';
 import { searchAccounts, searchPermissionSets } from '../../../core/request-form';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
-import { FORM_FIELDS } from '../../views/ids';
-import { accountOption, option, permissionSetOption } from '../../views/modals';
+import { FORM_FIELDS } from '../../render/ids';
+import { accountOption, option, permissionSetOption } from '../../render/modals';
 
 // Options of the request form's selects, loaded as the person types: filtered to what the
 // policy lets this requester ask for, at most 100 (Slack's limit), so policies with hundreds of

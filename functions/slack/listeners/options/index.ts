@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { ListenerContext } from '../../deps';
-import { FORM_FIELDS } from '../../views/ids';
+import { FORM_FIELDS } from '../../render/ids';
 import { accountOptions, permissionSetOptions } from './form-options';
 
 export function register(app: App, ctx: ListenerContext): void {

@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import * as z from 'zod';
 import type { ListenerContext } from '../../deps';
 import { originSchema, readMetadata, requestIdValue } from '../../interaction';
-import { DENY_FIELDS, EXTEND_FIELDS } from '../../views/ids';
+import { DENY_FIELDS, EXTEND_FIELDS } from '../../render/ids';
 import { fieldValue, viewSubmissionSchema } from './request-form';
 
 // The deny-reason and extension modals' submissions: validated and acknowledged here (errors

@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import { CALLBACK_IDS } from '../../views/ids';
+import { CALLBACK_IDS } from '../../render/ids';
 import { denyReasonSubmitted, extendSubmitted } from './decisions';
 import { requestFormSubmitted } from './request-form';
 

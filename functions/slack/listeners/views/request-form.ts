@@ -1,6 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import * as z from 'zod';
-import { escapeText } from '../../../adapters/slack-messages';
 import { formatMinutes } from '../../../core/duration';
 import { errorMessage, errorName } from '../../../core/errors';
 import { accessRequestSchema } from '../../../core/model';
@@ -15,8 +14,9 @@ import {
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
-import { FORM_FIELDS } from '../../views/ids';
-import { submittedModal } from '../../views/modals';
+import { FORM_FIELDS } from '../../render/ids';
+import { escapeText } from '../../render/messages';
+import { submittedModal } from '../../render/modals';
 
 // The request form's submission: checked against the policy (errors shown inline), the Slack
 // user mapped to an Identity Center user, then the state machine started under a name derived

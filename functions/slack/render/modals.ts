@@ -1,10 +1,10 @@
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/web-api';
-import { escapeText, summaryFields, utcTime } from '../../adapters/slack-messages';
 import { formatMinutes } from '../../core/duration';
 import type { RequestRecord } from '../../core/model';
 import type { Account, PermissionSet } from '../../core/policy';
 import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH } from '../../core/request-form';
 import { CALLBACK_IDS, DENY_FIELDS, EXTEND_FIELDS, FORM_FIELDS } from './ids';
+import { escapeText, summaryFields, utcTime } from './messages';
 
 // Modals: the request form, the deny reason, the extension. Pure functions of their inputs.
 

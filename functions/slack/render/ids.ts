@@ -1,5 +1,5 @@
 // Block and action ids of the app's modals. Messages' button ids live in
-// functions/adapters/slack-messages.ts (ACTION_IDS), shared with the workflow's notifier.
+// render/messages.ts (ACTION_IDS), shared with the workflow's notifier.
 
 export const CALLBACK_IDS = {
   requestForm: 'request_access_form',

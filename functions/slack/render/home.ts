@@ -1,9 +1,9 @@
 import type { HomeView, KnownBlock } from '@slack/web-api';
-import { ACTION_IDS, activityBlock, escapeText, statusLine, utcTime } from '../../adapters/slack-messages';
 import type { OrgTrail } from '../../core/activity-query';
 import { formatMinutes } from '../../core/duration';
 import { pendingExtensionOf } from '../../core/extensions';
 import type { RequestRecord } from '../../core/model';
+import { ACTION_IDS, activityBlock, escapeText, statusLine, utcTime } from './messages';
 
 // The Home tab: my active grants (time left, End / Extend), my pending requests, and what waits
 // for my approval. Each list is capped so the tab stays under Slack's 100 blocks.

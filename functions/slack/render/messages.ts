@@ -1,9 +1,9 @@
 import type { KnownBlock } from '@slack/web-api';
-import { athenaConsoleUrl, grantActivity, type OrgTrail, roleSessionSql } from '../core/activity-query';
-import { formatMinutes } from '../core/duration';
-import { pendingExtensionOf, totalWith } from '../core/extensions';
-import type { PendingExtension, RequestRecord } from '../core/model';
-import type { RequesterNotice } from '../core/ports';
+import { athenaConsoleUrl, grantActivity, type OrgTrail, roleSessionSql } from '../../core/activity-query';
+import { formatMinutes } from '../../core/duration';
+import { pendingExtensionOf, totalWith } from '../../core/extensions';
+import type { PendingExtension, RequestRecord } from '../../core/model';
+import type { RequesterNotice } from '../../core/ports';
 
 // Block Kit for the request's messages. Pure functions of the stored record, so every update
 // re-renders the whole message from the truth. Buttons carry only the request id.
