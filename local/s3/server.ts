@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { type Listening, listen, readBody } from '../http';
@@ -12,8 +12,17 @@ import { type Listening, listen, readBody } from '../http';
 //                            (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html)
 //   GET /{bucket}/{key}      the object, or 404 NoSuchKey
 //   GET /{bucket}?list-type=2[&prefix=]   ListObjectsV2 (one page)
+//   HEAD /{bucket}/{key}     its headers
 //   DELETE                   403 AccessDenied (Object Lock in compliance mode, and the policy)
-// Simulated: no versions, no retention dates, no checksums checked, no auth.
+// Object Lock as the bucket's default retention applies it: every object is locked in COMPLIANCE
+// mode until its creation time plus the default retention period, which S3 computes at write
+// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html, "Bucket configuration"),
+// shown on GET/HEAD as x-amz-object-lock-mode and x-amz-object-lock-retain-until-date, and by
+//   GET /{bucket}/{key}?retention   GetObjectRetention
+//   PUT /{bucket}/{key}?retention   403 AccessDenied (a compliance lock cannot be shortened, and
+//                                   the bucket policy denies s3:PutObjectRetention)
+// A delete is refused inside the retention and after it alike (the bucket policy).
+// Simulated: no versions, no checksums checked, no auth; the creation time is the file's mtime.
 
 export interface RunningS3 extends Listening {
   bucket: string;
@@ -40,11 +49,25 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
     .sort();
 }
 
+/** cdk.json `auditRetentionDays`, as deployed by default. */
+export const DEFAULT_RETENTION_DAYS = 400;
+
 export async function startS3StandIn(options: {
   directory: string;
   bucket: string;
   port?: number;
+  /** The bucket's default retention (cdk.json auditRetentionDays). */
+  retentionDays?: number;
+  now?: () => number;
 }): Promise<RunningS3> {
+  const retentionMs = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400_000;
+  const now = options.now ?? Date.now;
+  const retainUntil = async (file: string) =>
+    new Date((await stat(file)).mtimeMs + retentionMs).toISOString();
+  const lockHeaders = async (file: string) => ({
+    'x-amz-object-lock-mode': 'COMPLIANCE',
+    'x-amz-object-lock-retain-until-date': await retainUntil(file),
+  });
   const root = path.join(options.directory, options.bucket);
   const written: Array<{ key: string; at: number }> = [];
   const server = http.createServer(async (req, res) => {
@@ -55,6 +78,17 @@ export async function startS3StandIn(options: {
       if (bucket !== options.bucket) return error(res, 404, 'NoSuchBucket', `No bucket ${bucket}`);
       if (key.split('/').some((part) => part === '..')) return error(res, 400, 'InvalidArgument', 'bad key');
       const file = path.join(root, ...key.split('/'));
+      if (url.searchParams.has('retention') && key) {
+        if (!existsSync(file)) return error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+        if (req.method === 'PUT')
+          return error(res, 403, 'AccessDenied', 'A compliance-mode retention cannot be changed');
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        return res.end(
+          xml(
+            `<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>${await retainUntil(file)}</RetainUntilDate></Retention>`,
+          ),
+        );
+      }
       if (req.method === 'PUT' && key) {
         const body = await readBody(req);
         if (req.headers['if-none-match'] !== '*')
@@ -88,13 +122,26 @@ export async function startS3StandIn(options: {
           ),
         );
       }
-      if (req.method === 'GET' && key) {
-        if (!existsSync(file)) return error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
-        res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(await readFile(file));
+      if ((req.method === 'GET' || req.method === 'HEAD') && key) {
+        if (!existsSync(file)) {
+          if (req.method === 'HEAD') {
+            res.writeHead(404);
+            return res.end();
+          }
+          return error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+        }
+        res.writeHead(200, { 'content-type': 'application/json', ...(await lockHeaders(file)) });
+        return res.end(req.method === 'HEAD' ? undefined : await readFile(file));
       }
-      if (req.method === 'DELETE')
-        return error(res, 403, 'AccessDenied', 'Objects are locked (compliance mode)');
+      if (req.method === 'DELETE') {
+        const locked = existsSync(file) && Date.parse(await retainUntil(file)) > now();
+        return error(
+          res,
+          403,
+          'AccessDenied',
+          locked ? 'The object is locked in compliance mode' : 'The bucket policy denies every delete',
+        );
+      }
       return error(res, 405, 'MethodNotAllowed', `${req.method} is not modelled`);
     } catch (e) {
       return error(res, 500, 'InternalError', (e as Error).message);

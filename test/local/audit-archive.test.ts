@@ -2,12 +2,19 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectRetentionCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectRetentionCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { verifyChains } from '../../functions/core/audit-chain';
 import type { AuditEvent } from '../../functions/core/model';
 import { startAuditStream } from '../../local/dynamodb/audit-stream';
-import { type RunningS3, startS3StandIn } from '../../local/s3/server';
+import { DEFAULT_RETENTION_DAYS, type RunningS3, startS3StandIn } from '../../local/s3/server';
 import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
 
 // The archive as the sandbox runs it: the audit table's stream (modelled) feeds the archiver,
@@ -146,6 +153,39 @@ describe('audit archive', () => {
       direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'forged', IfNoneMatch: '*' })),
     ).rejects.toMatchObject({ name: 'PreconditionFailed' });
     expect(archived(key).eventId).toBe('evt-1');
+    direct.destroy();
+  });
+
+  it('locks every object in compliance mode for the default retention, and refuses to shorten it', async () => {
+    const direct = new S3Client({
+      endpoint: s3.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    const key = s3.written()[0]?.key as string;
+    const writtenAt = s3.written()[0]?.at as number;
+    const retention = await direct.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: key }));
+    expect(retention.Retention?.Mode).toBe('COMPLIANCE');
+    const until = retention.Retention?.RetainUntilDate?.getTime() ?? 0;
+    // Creation time plus 400 days (cdk.json's default), within the second the file system keeps.
+    expect(Math.abs(until - (writtenAt + DEFAULT_RETENTION_DAYS * 86_400_000))).toBeLessThan(2000);
+    const head = await direct.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(head).toMatchObject({ ObjectLockMode: 'COMPLIANCE' });
+    expect(head.ObjectLockRetainUntilDate?.getTime()).toBe(until);
+    await expect(
+      direct.send(
+        new PutObjectRetentionCommand({
+          Bucket: BUCKET,
+          Key: key,
+          Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(writtenAt + 1000) },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(direct.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: 'The object is locked in compliance mode',
+    });
     direct.destroy();
   });
 });
