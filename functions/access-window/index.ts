@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { workerSteps } from '../shared/lifecycle-steps';

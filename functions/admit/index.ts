@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { heldCounter } from '../core/admission';
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
@@ -12,19 +13,17 @@ import { workerHandler } from '../shared/worker-handler';
 // refused with AdmissionRefused (its requester is told). Writes no request record or event: a
 // retried Admit only reserves another slot, which slows the queue by one phase's calls.
 // A grant's input names its account, permission set, window and round (see Admission.admit).
-const inputSchema = z
-  .object({
-    phase: z.enum(['validate', 'grant']),
-    accountId: z
-      .string()
-      .regex(/^\d{12}$/)
-      .optional(),
-    permissionSetArn: z.string().min(1).max(1224).optional(),
-    durationMinutes: z.number().int().positive().optional().catch(undefined),
-    /** A grant's admissions before this one (the definition's $.grantRound.n). */
-    round: z.number().int().nonnegative().optional().catch(undefined),
-  })
-  .passthrough();
+const inputSchema = z.looseObject({
+  phase: z.enum(['validate', 'grant']),
+  accountId: z.optional(z.string().check(z.regex(/^\d{12}$/))),
+  permissionSetArn: z.optional(z.string().check(z.minLength(1), z.maxLength(1224))),
+  durationMinutes: z.catch(z.optional(z.int().check(z.positive())), undefined),
+  /** A grant's admissions before this one (the definition's $.grantRound.n). */
+  round: z.catch(z.optional(z.int().check(z.nonnegative())), undefined),
+});
+
+// A refused input's error names what was wrong in words (zod/mini carries no locale).
+z.config(en());
 
 export function createHandler(clock: Clock = systemClock) {
   const schedule = once(() => admission(dynamoDbClient(), loadPolicy(), clock));

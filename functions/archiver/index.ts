@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { S3AuditArchive } from '../adapters/s3-audit-archive';
 import { archiveKey, archiveRecord } from '../core/audit-archive';
 import type { ChainLink } from '../core/audit-chain';
@@ -17,13 +18,16 @@ import { workerHandler } from '../shared/worker-handler';
 // come in stream order per request; on a failure the record and every later one are reported
 // (ReportBatchItemFailures), so Lambda retries from there and the archive never skips ahead.
 
+// A refused record's error names what was wrong in words (zod/mini carries no locale).
+z.config(en());
+
 const linkSchema = z.object({
-  pk: z.string().min(1),
-  sk: z.string().startsWith('CHAIN#'),
-  seq: z.number().int().positive(),
-  eventId: z.string().min(1),
-  prevHash: z.string().regex(/^[0-9a-f]{64}$/),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  pk: z.string().check(z.minLength(1)),
+  sk: z.string().check(z.startsWith('CHAIN#')),
+  seq: z.int().check(z.positive()),
+  eventId: z.string().check(z.minLength(1)),
+  prevHash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
 });
 
 const streamSchema = z.object({
@@ -31,7 +35,7 @@ const streamSchema = z.object({
     z.object({
       eventName: z.string(),
       dynamodb: z.object({
-        NewImage: z.record(z.string(), z.unknown()).optional(),
+        NewImage: z.optional(z.record(z.string(), z.unknown())),
         SequenceNumber: z.string(),
       }),
     }),

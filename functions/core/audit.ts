@@ -1,21 +1,22 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEvent } from './model';
 import type { AuditLog, Clock, Ids } from './ports';
 
 /** An audit event as the audit writer accepts it from another function: checked, never trusted. */
-export const auditEventSchema = z
-  .object({
-    version: z.literal(1),
-    requestId: z.string().min(1).max(128),
-    eventId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/),
-    at: z.string().datetime(),
-    actor: z.string().min(1).max(320),
-    action: z.enum(AUDIT_ACTIONS),
-    outcome: z.enum(['success', 'failure', 'info']),
-    details: z.record(z.string().max(64), z.union([z.string().max(4000), z.number(), z.boolean(), z.null()])),
-  })
-  .strict() satisfies z.ZodType<AuditEvent>;
+export const auditEventSchema = z.strictObject({
+  version: z.literal(1),
+  requestId: z.string().check(z.minLength(1), z.maxLength(128)),
+  eventId: z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/)),
+  at: z.iso.datetime(),
+  actor: z.string().check(z.minLength(1), z.maxLength(320)),
+  action: z.enum(AUDIT_ACTIONS),
+  outcome: z.enum(['success', 'failure', 'info']),
+  details: z.record(
+    z.string().check(z.maxLength(64)),
+    z.union([z.string().check(z.maxLength(4000)), z.number(), z.boolean(), z.null()]),
+  ),
+}) satisfies z.ZodMiniType<AuditEvent>;
 
 /**
  * One occurrence of an event: the step (or decision) that writes it and what tells this

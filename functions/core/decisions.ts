@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
 import { formatMinutes } from './duration';
@@ -63,7 +63,7 @@ const POLICY_ACTOR = 'system:policy';
 /** The longest window any policy can allow (its schema's ceiling). */
 const MAX_WINDOW_MINUTES = 7 * 24 * 60;
 /** Extra minutes as the core accepts them: whole minutes, at most the 7-day ceiling. */
-const extensionMinutesSchema = z.number().int().positive().max(MAX_WINDOW_MINUTES);
+const extensionMinutesSchema = z.int().check(z.positive(), z.maximum(MAX_WINDOW_MINUTES));
 const EXTENSION_DECISION_ATTEMPTS = 4;
 /** A guarded write lost to a concurrent click: decide again from what it left. */
 const RETRY = Symbol('retry');

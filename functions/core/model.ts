@@ -1,5 +1,10 @@
-// Namespace import: lets esbuild drop the parts of zod the functions never use (locales, JSON schema).
-import * as z from 'zod';
+import { en } from 'zod/locales';
+// zod/mini: functional and tree-shakable, so a bundle carries only the validators it uses.
+import * as z from 'zod/mini';
+
+// Issue messages in English (zod/mini carries no locale): requesters and operators read them
+// (a malformed request's reason, a refused step input, audit event or decision).
+z.config(en());
 
 // Shapes that cross process boundaries: the execution input, the stored request, audit events.
 // Every payload carries `version` so a deployed upgrade can still read what an older version wrote.
@@ -7,21 +12,20 @@ import * as z from 'zod';
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
 
 export const accessRequestSchema = z.object({
-  requestId: z.string().regex(REQUEST_ID_PATTERN, 'must be 6-64 letters, digits, - or _'),
+  requestId: z.string().check(z.regex(REQUEST_ID_PATTERN, 'must be 6-64 letters, digits, - or _')),
   requester: z.object({
-    slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id'),
-    email: z.string().email().max(254),
+    slackUserId: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id')),
+    email: z.email().check(z.maxLength(254)),
   }),
-  accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
-  permissionSetArn: z.string().min(1).max(200),
-  durationMinutes: z
-    .number()
-    .int()
-    .positive()
-    .max(7 * 24 * 60),
-  reason: z.string().trim().min(1, 'is required').max(1000, 'is over 1,000 characters'),
-  ticket: z.string().trim().max(100).optional(),
-  requestedAt: z.string().datetime(),
+  accountId: z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id')),
+  permissionSetArn: z.string().check(z.minLength(1), z.maxLength(200)),
+  durationMinutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
+  // Trimmed before the lengths are checked, and stored trimmed.
+  reason: z
+    .string()
+    .check(z.trim(), z.minLength(1, 'is required'), z.maxLength(1000, 'is over 1,000 characters')),
+  ticket: z.optional(z.string().check(z.trim(), z.maxLength(100))),
+  requestedAt: z.iso.datetime(),
 });
 export type AccessRequest = z.infer<typeof accessRequestSchema>;
 

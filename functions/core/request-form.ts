@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { formatMinutes } from './duration';
 import { pendingExtensionOf, pendingExtensionRule, totalWith } from './extensions';
 import type { AccessRequest, RequestRecord } from './model';
@@ -297,4 +297,4 @@ export function isApproverOf(
   return kind === 'request' || !pendingExtensionOf(record)?.approvals.some((a) => a.by === email);
 }
 
-export const requestIdSchema = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
+export const requestIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{6,64}$/));

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ChannelPacing } from './admission';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
@@ -80,24 +80,24 @@ export type ValidationResult =
   | { valid: false; reason: string };
 
 const assignmentStepSchema = z.object({
-  version: z.number().int().optional(),
-  requestId: z.string().min(1),
-  accountId: z.string().regex(/^\d{12}$/),
-  permissionSetArn: z.string().min(1),
-  principalId: z.string().min(1),
+  version: z.optional(z.int()),
+  requestId: z.string().check(z.minLength(1)),
+  accountId: z.string().check(z.regex(/^\d{12}$/)),
+  permissionSetArn: z.string().check(z.minLength(1)),
+  principalId: z.string().check(z.minLength(1)),
 });
 export type AssignmentStepInput = z.infer<typeof assignmentStepSchema>;
 
-const checkStepSchema = assignmentStepSchema.extend({
-  operationId: z.string().min(1),
+const checkStepSchema = z.extend(assignmentStepSchema, {
+  operationId: z.string().check(z.minLength(1)),
   // Older executions may carry no attempt (or null): start counting again rather than fail the poll.
-  attempt: z.number().int().nonnegative().catch(0),
+  attempt: z.catch(z.int().check(z.nonnegative()), 0),
 });
 export type CheckStepInput = z.input<typeof checkStepSchema>;
 
-const revokeStepSchema = assignmentStepSchema.extend({
+const revokeStepSchema = z.extend(assignmentStepSchema, {
   // Older executions may lack a reason: the revoke path must still run.
-  reason: z.enum(['expired', 'ended-early', 'failure']).catch('failure'),
+  reason: z.catch(z.enum(['expired', 'ended-early', 'failure']), 'failure'),
 });
 export type RevokeStepInput = z.input<typeof revokeStepSchema>;
 
@@ -108,35 +108,36 @@ export interface WindowPlan {
   seconds: number;
 }
 
-const isoTime = z.string().datetime();
+const isoTime = z.iso.datetime();
 /** How long an extend callback may take from the Slack click's SendTaskSuccess to the ExtendWindow state. */
 const CALLBACK_TRANSIT_MS = 60_000;
 
 const openWindowSchema = z.object({
-  taskToken: z.string().min(1),
-  requestId: z.string().min(1),
+  taskToken: z.string().check(z.minLength(1)),
+  requestId: z.string().check(z.minLength(1)),
   expiresAt: isoTime,
   // The state's `$.grant.window` (absent from executions of earlier definitions).
-  window: z.object({ startedAt: isoTime.optional() }).catch({}).optional(),
+  window: z.optional(z.catch(z.object({ startedAt: z.optional(isoTime) }), {})),
 });
 
 /** The callback's answer to an extension, as far as it is compared with the plan (untrusted). */
 const extendCallbackSchema = z.object({
-  expiresAt: isoTime.optional().catch(undefined),
-  seconds: z.number().finite().optional().catch(undefined),
+  expiresAt: z.catch(z.optional(isoTime), undefined),
+  // zod numbers are finite: Infinity and NaN are refused.
+  seconds: z.catch(z.optional(z.number()), undefined),
 });
 
 const planExtensionSchema = z.object({
   plan: z.literal('extend'),
-  requestId: z.string().min(1),
+  requestId: z.string().check(z.minLength(1)),
   /** The execution input's own duration ($.request.durationMinutes). */
-  durationMinutes: z.number().int().positive(),
+  durationMinutes: z.int().check(z.positive()),
   /** `$.grant.window` as the previous window was planned. */
-  window: z.object({ startedAt: isoTime.optional().catch(undefined) }).catch({}),
+  window: z.catch(z.object({ startedAt: z.catch(z.optional(isoTime), undefined) }), {}),
   /** `$.windowResult`: what the AccessWindow callback was completed with. */
   callback: z.unknown(),
   /** When the callback arrived (`$$.State.EnteredTime` of ExtendWindow). */
-  callbackAt: isoTime.optional().catch(undefined),
+  callbackAt: z.catch(z.optional(isoTime), undefined),
 });
 export type PlanExtensionInput = z.input<typeof planExtensionSchema>;
 
@@ -160,12 +161,12 @@ const OUTCOMES = [
   'revoke-failed',
 ] as const;
 const finishSchema = z.object({
-  requestId: z.string().min(1),
+  requestId: z.string().check(z.minLength(1)),
   /** The execution's request, passed when Validate failed and nothing may be stored yet. */
-  request: z.unknown().optional(),
+  request: z.optional(z.unknown()),
   outcome: z.enum(OUTCOMES),
   // Step Functions error objects; fields may be null when a path had nothing to carry.
-  error: z.object({ Error: z.string().nullish(), Cause: z.string().nullish() }).optional(),
+  error: z.optional(z.object({ Error: z.nullish(z.string()), Cause: z.nullish(z.string()) })),
 });
 export type FinishInput = z.input<typeof finishSchema>;
 
@@ -197,7 +198,7 @@ const OUTCOME_STATUS: Record<
   },
 };
 
-function parseInput<T>(schema: z.ZodType<T>, input: unknown, step: string): T {
+function parseInput<T>(schema: z.ZodMiniType<T>, input: unknown, step: string): T {
   const result = schema.safeParse(input);
   if (!result.success) {
     throw new AccessError(
@@ -307,7 +308,7 @@ export class LifecycleSteps {
   /** RequestApproval (callback): keeps the task token server-side and asks the approvers. */
   async requestApproval(input: unknown): Promise<void> {
     const { taskToken, requestId } = parseInput(
-      z.object({ taskToken: z.string().min(1), requestId: z.string().min(1) }),
+      z.object({ taskToken: z.string().check(z.minLength(1)), requestId: z.string().check(z.minLength(1)) }),
       input,
       'RequestApproval',
     );

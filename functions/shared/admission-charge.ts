@@ -1,10 +1,13 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import type { Admission } from '../core/admission';
 import { heldCounter, PHASE_CALLS } from '../core/admission';
 import { logger } from './logger';
 
-const pairSchema = z.object({ accountId: z.string().min(1), permissionSetArn: z.string().min(1) });
+const pairSchema = z.object({
+  accountId: z.string().check(z.minLength(1)),
+  permissionSetArn: z.string().check(z.minLength(1)),
+});
 
 /** The held-grants counter of the account and permission set a step input names, if it names them. */
 export function pairOf(event: unknown): string | undefined {
@@ -17,14 +20,16 @@ export function pairOf(event: unknown): string | undefined {
 // `retryCount` is `$$.State.RetryCount`: only a step's first attempt runs on the reservation (a
 // retry's calls were never reserved).
 const reservationSchema = z.object({
-  admission: z
-    .object({
-      calls: z.number().int().nonnegative().catch(0),
-      revokeCalls: z.number().int().nonnegative().catch(0),
-    })
-    .optional()
-    .catch(undefined),
-  retryCount: z.number().int().nonnegative().optional().catch(undefined),
+  admission: z.catch(
+    z.optional(
+      z.object({
+        calls: z.catch(z.int().check(z.nonnegative()), 0),
+        revokeCalls: z.catch(z.int().check(z.nonnegative()), 0),
+      }),
+    ),
+    undefined,
+  ),
+  retryCount: z.catch(z.optional(z.int().check(z.nonnegative())), undefined),
 });
 
 /**

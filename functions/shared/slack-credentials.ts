@@ -1,12 +1,15 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { AWS_CALLS, awsClientConfig } from './clients';
 import { ConfigError, ENV, optionalEnv } from './config';
 
 // Slack credentials: from Secrets Manager on AWS (SLACK_SECRET_ARN, a JSON secret), from the
 // environment locally. Never logged.
 
-const secretSchema = z.object({ botToken: z.string().min(1), signingSecret: z.string().min(1) });
+const secretSchema = z.object({
+  botToken: z.string().check(z.minLength(1)),
+  signingSecret: z.string().check(z.minLength(1)),
+});
 export type SlackCredentials = z.infer<typeof secretSchema>;
 
 /** Read on each call: callers keep the result (once per container, a failure not kept). */

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { logger } from '../shared/logger';
 import {
   type DecisionContext,
@@ -25,30 +25,22 @@ const base = {
    * Names this click for as long as Lambda redelivers it (given at handoff): an extension asked
    * for or decided by it is not asked for or decided again. Absent in jobs of earlier versions.
    */
-  jobId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
-    .optional(),
+  jobId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,64}$/))),
 };
-const reason = z.string().trim().min(1).max(500);
+// Trimmed before the lengths are checked, and passed on trimmed.
+const reason = z.string().check(z.trim(), z.minLength(1), z.maxLength(500));
 
 export const decisionJobSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('approve'), ...base }).strict(),
-  z.object({ kind: z.literal('deny'), ...base, reason }).strict(),
-  z.object({ kind: z.literal('approve-extension'), ...base }).strict(),
-  z.object({ kind: z.literal('deny-extension'), ...base, reason }).strict(),
-  z.object({ kind: z.literal('end'), ...base }).strict(),
-  z
-    .object({
-      kind: z.literal('extend'),
-      ...base,
-      minutes: z
-        .number()
-        .int()
-        .positive()
-        .max(7 * 24 * 60),
-    })
-    .strict(),
+  z.strictObject({ kind: z.literal('approve'), ...base }),
+  z.strictObject({ kind: z.literal('deny'), ...base, reason }),
+  z.strictObject({ kind: z.literal('approve-extension'), ...base }),
+  z.strictObject({ kind: z.literal('deny-extension'), ...base, reason }),
+  z.strictObject({ kind: z.literal('end'), ...base }),
+  z.strictObject({
+    kind: z.literal('extend'),
+    ...base,
+    minutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
+  }),
 ]);
 export type DecisionJob = z.infer<typeof decisionJobSchema>;
 

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
 import type { RequestRecord } from '../core/model';
 import { isApproverOf } from '../core/request-form';
@@ -18,28 +18,33 @@ export type AnswerContext = Pick<ListenerContext, 'policy' | 'store' | 'clock' |
 /** The core re-renders the request's messages on every decision; the job answers the person who clicked. */
 export type DecisionContext = AnswerContext & { decisions: RequestDecisions };
 
-export const slackUserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,30}$/);
-export const requestIdValue = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/);
+export const slackUserIdSchema = z.string().check(z.regex(/^[UW][A-Z0-9]{2,30}$/));
+export const requestIdValue = z.string().check(z.regex(/^[A-Za-z0-9_-]{6,64}$/));
 
 /** A button click (block_actions) as far as the app reads it. */
 export const buttonClickSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: slackUserIdSchema }),
-  trigger_id: z.string().min(1).max(200).optional(),
+  trigger_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   actions: z
-    .array(z.object({ action_id: z.string().max(255), value: requestIdValue }))
-    .min(1)
-    .max(1),
-  channel: z.object({ id: z.string().min(1).max(30) }).optional(),
-  message: z.object({ ts: z.string().min(1).max(30) }).optional(),
-  view: z.object({ id: z.string().max(50), type: z.string().max(20) }).optional(),
+    .array(z.object({ action_id: z.string().check(z.maxLength(255)), value: requestIdValue }))
+    .check(z.minLength(1), z.maxLength(1)),
+  channel: z.optional(z.object({ id: z.string().check(z.minLength(1), z.maxLength(30)) })),
+  message: z.optional(z.object({ ts: z.string().check(z.minLength(1), z.maxLength(30)) })),
+  view: z.optional(
+    z.object({ id: z.string().check(z.maxLength(50)), type: z.string().check(z.maxLength(20)) }),
+  ),
 });
 export type ButtonClick = z.infer<typeof buttonClickSchema>;
 
 /** Where a click came from: a message (channel or DM), the Home tab, or somewhere else (answer by DM). */
 export type Origin = { kind: 'message'; channel: string; ts: string } | { kind: 'home' } | { kind: 'dm' };
-export const originSchema: z.ZodType<Origin> = z.union([
-  z.object({ kind: z.literal('message'), channel: z.string().max(30), ts: z.string().max(30) }),
+export const originSchema: z.ZodMiniType<Origin> = z.union([
+  z.object({
+    kind: z.literal('message'),
+    channel: z.string().check(z.maxLength(30)),
+    ts: z.string().check(z.maxLength(30)),
+  }),
   z.object({ kind: z.literal('home') }),
   z.object({ kind: z.literal('dm') }),
 ]);
@@ -235,7 +240,7 @@ export async function publishHome(
 }
 
 /** Private metadata of a modal: JSON, checked on the way back in. */
-export function readMetadata<T>(schema: z.ZodType<T>, text: unknown): T | undefined {
+export function readMetadata<T>(schema: z.ZodMiniType<T>, text: unknown): T | undefined {
   if (typeof text !== 'string' || text.length > 3000) return undefined;
   try {
     const parsed = schema.safeParse(JSON.parse(text));

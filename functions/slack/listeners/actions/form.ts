@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
@@ -15,7 +15,7 @@ type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
 const homeClickSchema = z.object({
   user: z.object({ id: slackUserIdSchema }),
-  trigger_id: z.string().min(1).max(200),
+  trigger_id: z.string().check(z.minLength(1), z.maxLength(200)),
 });
 
 export function openFormFromHome(ctx: ListenerContext) {
@@ -46,18 +46,18 @@ export function openFormFromHome(ctx: ListenerContext) {
   };
 }
 
-const optionSchema = z
-  .object({
-    text: z.object({ type: z.literal('plain_text'), text: z.string().max(75) }),
-    value: z.string().max(150),
-  })
-  .nullish();
+const optionSchema = z.nullish(
+  z.object({
+    text: z.object({ type: z.literal('plain_text'), text: z.string().check(z.maxLength(75)) }),
+    value: z.string().check(z.maxLength(150)),
+  }),
+);
 const formChangeSchema = z.object({
   user: z.object({ id: slackUserIdSchema }),
   view: z.object({
-    id: z.string().min(1).max(50),
-    hash: z.string().max(100).optional(),
-    private_metadata: z.string().max(3000).default(''),
+    id: z.string().check(z.minLength(1), z.maxLength(50)),
+    hash: z.optional(z.string().check(z.maxLength(100))),
+    private_metadata: z._default(z.string().check(z.maxLength(3000)), ''),
     state: z.object({ values: z.record(z.string(), z.record(z.string(), z.unknown())) }),
   }),
 });

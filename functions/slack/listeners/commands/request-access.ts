@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
@@ -14,9 +14,9 @@ export const REQUEST_COMMAND = '/request-access';
 
 const commandSchema = z.object({
   user_id: slackUserIdSchema,
-  trigger_id: z.string().min(1).max(200),
-  channel_id: z.string().max(30).optional(),
-  text: z.string().max(200).default(''),
+  trigger_id: z.string().check(z.minLength(1), z.maxLength(200)),
+  channel_id: z.optional(z.string().check(z.maxLength(30))),
+  text: z._default(z.string().check(z.maxLength(200)), ''),
 });
 
 export function helpText(adminContact: string): string {

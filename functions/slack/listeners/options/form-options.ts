@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackOptionsMiddlewareArgs } from '@slack/bolt';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { searchAccounts, searchPermissionSets } from '../../../core/request-form';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
@@ -13,19 +13,21 @@ import { accountOption, option, permissionSetOption } from '../../render/modals'
 const suggestionSchema = z.object({
   type: z.literal('block_suggestion'),
   user: z.object({ id: slackUserIdSchema }),
-  value: z.string().max(200).default(''),
-  view: z
-    .object({
-      state: z
-        .object({
+  value: z._default(z.string().check(z.maxLength(200)), ''),
+  view: z.optional(
+    z.object({
+      state: z.optional(
+        z.object({
           values: z.record(z.string(), z.record(z.string(), z.unknown())),
-        })
-        .optional(),
-    })
-    .optional(),
+        }),
+      ),
+    }),
+  ),
 });
 
-const selectedValue = z.object({ selected_option: z.object({ value: z.string().max(150) }).nullish() });
+const selectedValue = z.object({
+  selected_option: z.nullish(z.object({ value: z.string().check(z.maxLength(150)) })),
+});
 
 type OptionsArgs = SlackOptionsMiddlewareArgs<'block_suggestion'> & AllMiddlewareArgs;
 

@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ListenerContext } from '../../deps';
 import { originSchema, readMetadata, requestIdValue } from '../../interaction';
 import { DENY_FIELDS, EXTEND_FIELDS } from '../../render/ids';

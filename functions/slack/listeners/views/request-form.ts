@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { formatMinutes } from '../../../core/duration';
 import { errorMessage, errorName } from '../../../core/errors';
 import { accessRequestSchema } from '../../../core/model';
@@ -24,21 +24,24 @@ import { submittedModal } from '../../render/modals';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
-const stateValues = z.record(z.string().max(255), z.record(z.string().max(255), z.unknown()));
+const stateValues = z.record(
+  z.string().check(z.maxLength(255)),
+  z.record(z.string().check(z.maxLength(255)), z.unknown()),
+);
 export const viewSubmissionSchema = z.object({
   type: z.literal('view_submission'),
-  team: z.object({ id: z.string().max(30) }).nullish(),
-  user: z.object({ id: slackUserIdSchema, team_id: z.string().max(30).optional() }),
+  team: z.nullish(z.object({ id: z.string().check(z.maxLength(30)) })),
+  user: z.object({ id: slackUserIdSchema, team_id: z.optional(z.string().check(z.maxLength(30))) }),
   view: z.object({
-    id: z.string().min(1).max(50),
-    private_metadata: z.string().max(3000).default(''),
+    id: z.string().check(z.minLength(1), z.maxLength(50)),
+    private_metadata: z._default(z.string().check(z.maxLength(3000)), ''),
     state: z.object({ values: stateValues }),
   }),
 });
 
 const elementState = z.object({
-  value: z.string().nullish(),
-  selected_option: z.object({ value: z.string() }).nullish(),
+  value: z.nullish(z.string()),
+  selected_option: z.nullish(z.object({ value: z.string() })),
 });
 
 /** The text or the selected option's value of one input (block_id = action_id); undefined when absent or of another type. */
