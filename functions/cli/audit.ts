@@ -6,6 +6,7 @@ import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { documentsOf } from '../adapters/dynamodb-documents';
 import { type ChainedEvent, type ChainHeads, type ChainLink, verifyChains } from '../core/audit-chain';
 import type { AuditEvent } from '../core/model';
+import { runMain } from './run';
 
 // `npm run audit -- <command>`: the audit trail for auditors, through the real DynamoDB API.
 //   export [--request ID] [--from TIME] [--to TIME] [--format jsonl|csv] [--out FILE|-]
@@ -277,13 +278,4 @@ function iso(value: string | undefined): string | undefined {
   return value === undefined ? undefined : new Date(value).toISOString();
 }
 
-if (require.main === module)
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exitCode = 2;
-    },
-  );
+if (require.main === module) runMain(main);

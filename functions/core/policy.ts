@@ -55,7 +55,7 @@ export function expandPrincipals(policy: Policy, refs: string[]): string[] {
   return [...new Set(emails.map(normalizeEmail))];
 }
 
-function matchesRequester(policy: Policy, patterns: string[], email: string): boolean {
+export function matchesRequester(policy: Policy, patterns: string[], email: string): boolean {
   const target = normalizeEmail(email);
   return patterns.some((pattern) => {
     if (pattern === '*') return true;
@@ -73,12 +73,12 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function ruleAccounts(policy: Policy, rule: Rule): Account[] {
+export function ruleAccounts(policy: Policy, rule: Rule): Account[] {
   if (rule.accounts.includes('*')) return policy.accounts;
   return policy.accounts.filter((a) => rule.accounts.includes(a.id) || rule.accounts.includes(a.name));
 }
 
-function rulePermissionSets(policy: Policy, rule: Rule): PermissionSet[] {
+export function rulePermissionSets(policy: Policy, rule: Rule): PermissionSet[] {
   if (rule.permissionSets.includes('*')) return policy.permissionSets;
   return policy.permissionSets.filter((p) => rule.permissionSets.includes(p.name));
 }

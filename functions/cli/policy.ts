@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatMinutes, parseDurationMinutes } from '../core/duration';
+import { PolicyError } from '../core/errors';
+import type { Policy } from '../core/policy';
+import { parsePolicy } from '../core/policy-file';
+import { type AccessChange, diffPolicies, explain, offerText, unreachableRules } from '../core/policy-review';
+import { runMain } from './run';
+
+// `npm run policy -- <command>`: the access policy for the people who review it, offline.
+//   validate FILE              problems with their paths (exit 1); warnings for rules that never decide
+//   explain FILE --requester EMAIL --account NAME|ID --permission-set NAME [--duration 2h]
+//   diff OLD NEW [--json]      what NEW grants and takes away compared with OLD (exit 0; with
+//                              --exit-code, 1 when anything changed, as `git diff --exit-code`)
+
+const USAGE = `Usage: npm run policy -- validate FILE
+       npm run policy -- explain FILE --requester EMAIL --account NAME|ID --permission-set NAME [--duration 1h]
+       npm run policy -- diff OLD NEW [--json] [--exit-code]`;
+
+function load(file: string | undefined, what: string): Policy {
+  if (!file) throw new Error(`${what} is missing\n${USAGE}`);
+  return parsePolicy(readFileSync(file, 'utf8'));
+}
+
+export async function main(argv: string[], print: (line: string) => void = console.log): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      requester: { type: 'string' },
+      account: { type: 'string' },
+      'permission-set': { type: 'string' },
+      duration: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'exit-code': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const [command, first, second] = positionals;
+  if (values.help || !command) {
+    print(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  try {
+    if (command === 'validate') return validate(load(first, 'FILE'), first as string, print);
+    if (command === 'explain') {
+      const { requester, account } = values;
+      const permissionSet = values['permission-set'];
+      if (!requester || !account || !permissionSet)
+        throw new Error(`explain needs --requester, --account and --permission-set\n${USAGE}`);
+      const durationMinutes = values.duration === undefined ? 1 : parseDurationMinutes(values.duration);
+      if (!durationMinutes) throw new Error(`--duration ${values.duration} is not a duration (e.g. 30m, 2h)`);
+      return explainRequest(
+        load(first, 'FILE'),
+        { requester, account, permissionSet, durationMinutes },
+        values.duration !== undefined,
+        print,
+      );
+    }
+    if (command === 'diff') {
+      const changes = diffPolicies(load(first, 'OLD'), load(second, 'NEW'));
+      if (values.json) print(JSON.stringify(changes, null, 2));
+      else printChanges(changes, print);
+      return values['exit-code'] && changes.length ? 1 : 0;
+    }
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    for (const problem of error.problems) print(`error: ${problem}`);
+    return 1;
+  }
+  throw new Error(`Unknown command ${command}\n${USAGE}`);
+}
+
+function validate(policy: Policy, file: string, print: (line: string) => void): number {
+  const unreachable = unreachableRules(policy);
+  for (const rule of unreachable)
+    print(`warning: rule ${rule} never decides: every request it matches is decided by an earlier rule`);
+  print(
+    `OK: ${file}: ${policy.rules.length} rules, ${policy.accounts.length} accounts, ` +
+      `${policy.permissionSets.length} permission sets${unreachable.length ? `, ${unreachable.length} warnings` : ''}`,
+  );
+  return 0;
+}
+
+function explainRequest(
+  policy: Policy,
+  request: Parameters<typeof explain>[1],
+  given: boolean,
+  print: (line: string) => void,
+): number {
+  const result = explain(policy, request);
+  const target = `${result.permissionSet?.name ?? request.permissionSet} on ${result.account?.name ?? request.account}`;
+  const duration = `${formatMinutes(request.durationMinutes)}${given ? '' : ' (no --duration: the shortest request)'}`;
+  print(`${request.requester}, ${target}, ${duration}:`);
+  for (const { rule, why } of result.passedOver) print(`  rule ${rule}: not this one, ${why}`);
+  const { decision } = result;
+  if (!decision.allowed) {
+    print(`  refused: ${decision.reason}`);
+    return 1;
+  }
+  print(`  decided by rule ${decision.rule}`);
+  if (decision.approval === 'auto') print('  approval: none (granted at once)');
+  else {
+    const { approvers, required, selfApproval, channel } = decision.approval;
+    print(
+      `  approval: ${required} of ${approvers.length ? approvers.join(', ') : 'nobody (no approver other than the requester)'}`,
+    );
+    print(
+      `  self-approval: ${selfApproval ? 'allowed' : 'not allowed'}${channel ? `; posted to ${channel}` : ''}`,
+    );
+  }
+  if (result.longestMinutes) print(`  longest any rule allows: ${formatMinutes(result.longestMinutes)}`);
+  return 0;
+}
+
+function printChanges(changes: AccessChange[], print: (line: string) => void): void {
+  if (!changes.length) {
+    print('No change in what anyone may request.');
+    return;
+  }
+  const sign = { gained: '+', lost: '-', changed: '~' } as const;
+  for (const change of changes) {
+    const what = `${sign[change.change]} ${change.requester}: ${change.permissionSet} on ${change.account}`;
+    if (change.change === 'gained') print(`${what}: ${offerText(change.after)}`);
+    else if (change.change === 'lost') print(`${what}: was ${offerText(change.before)}`);
+    else print(`${what}: ${offerText(change.before)} -> ${offerText(change.after)}`);
+  }
+  const count = (kind: AccessChange['change']) => changes.filter((c) => c.change === kind).length;
+  print(`${count('gained')} gained, ${count('lost')} lost, ${count('changed')} changed`);
+}
+
+if (require.main === module) runMain(main);

@@ -1,0 +1,249 @@
+import { formatMinutes } from './duration';
+import {
+  type Account,
+  approversFor,
+  evaluateRequest,
+  expandPrincipals,
+  findAccount,
+  findPermissionSet,
+  matchesRequester,
+  type PermissionSet,
+  type Policy,
+  type Rule,
+  ruleAccounts,
+  rulePermissionSets,
+} from './policy';
+
+// What a policy grants, for people reviewing it: which rule decides a request and why the earlier
+// ones did not (explain), what a change grants and takes away (diff), and rules that can never
+// decide (a warning of validate). Computed from the same questions the functions ask
+// (core/policy.ts), so the review cannot disagree with what the product does.
+
+/** The terms under which a request is granted for durations up to `upToMinutes`. */
+export interface Terms {
+  upToMinutes: number;
+  rule: string;
+  /** 'auto' or "N of [approvers]" (self-approval said when allowed). */
+  approval: string;
+}
+
+/**
+ * What one requester may get for one account and permission set: the first matching rule decides
+ * each duration, so the offer is a list of duration ranges, each with its deciding rule.
+ */
+export function offerFor(
+  policy: Policy,
+  email: string,
+  account: Account,
+  permissionSet: PermissionSet,
+): Terms[] {
+  const terms: Terms[] = [];
+  let covered = 0;
+  for (const rule of policy.rules) {
+    if (!matches(policy, rule, email, account, permissionSet) || rule.maxDuration <= covered) continue;
+    terms.push({
+      upToMinutes: rule.maxDuration,
+      rule: rule.name,
+      approval: approvalText(policy, rule, email),
+    });
+    covered = rule.maxDuration;
+  }
+  return terms;
+}
+
+function matches(policy: Policy, rule: Rule, email: string, account: Account, permissionSet: PermissionSet) {
+  return (
+    matchesRequester(policy, rule.requesters, email) &&
+    ruleAccounts(policy, rule).some((a) => a.id === account.id) &&
+    rulePermissionSets(policy, rule).some((p) => p.name === permissionSet.name)
+  );
+}
+
+function approvalText(policy: Policy, rule: Rule, email: string): string {
+  if (rule.approval === 'none') return 'auto';
+  const approvers = approversFor(policy, rule, email).sort();
+  const self = rule.approval.allowSelfApproval ? ', self-approval allowed' : '';
+  return `${rule.approval.required} of [${approvers.join(', ')}]${self}`;
+}
+
+export const offerText = (terms: Terms[]): string =>
+  terms.map((t) => `up to ${formatMinutes(t.upToMinutes)}: ${t.approval} (rule ${t.rule})`).join('; ');
+
+// ---------------------------------------------------------------------------------------------
+// explain
+
+export interface Explanation {
+  requester: string;
+  account?: Account;
+  permissionSet?: PermissionSet;
+  durationMinutes: number;
+  /** Every rule before the deciding one (or all, if none decides), with why it did not. */
+  passedOver: Array<{ rule: string; why: string }>;
+  decision:
+    | {
+        allowed: true;
+        rule: string;
+        approval: 'auto' | { approvers: string[]; required: number; selfApproval: boolean; channel?: string };
+      }
+    | { allowed: false; reason: string };
+  /** The longest duration any rule allows this requester here (undefined: none). */
+  longestMinutes?: number;
+}
+
+/** Which rule decides this request and why each earlier rule did not. */
+export function explain(
+  policy: Policy,
+  request: { requester: string; account: string; permissionSet: string; durationMinutes: number },
+): Explanation {
+  const account = findAccount(policy, request.account);
+  const permissionSet = findPermissionSet(policy, request.permissionSet);
+  const base = { requester: request.requester, durationMinutes: request.durationMinutes };
+  if (!account || !permissionSet) {
+    const what = account ? `Permission set ${request.permissionSet}` : `Account ${request.account}`;
+    return { ...base, passedOver: [], decision: { allowed: false, reason: `${what} is not in the policy.` } };
+  }
+  const verdict = evaluateRequest(policy, {
+    requesterEmail: request.requester,
+    accountId: account.id,
+    permissionSet: permissionSet.name,
+    durationMinutes: request.durationMinutes,
+  });
+  const decidingIndex = verdict.allowed ? policy.rules.indexOf(verdict.rule) : policy.rules.length;
+  const passedOver = policy.rules.slice(0, decidingIndex).map((rule) => ({
+    rule: rule.name,
+    why: whyNot(policy, rule, request.requester, account, permissionSet, request.durationMinutes),
+  }));
+  const offer = offerFor(policy, request.requester, account, permissionSet);
+  const longest = offer.at(-1)?.upToMinutes;
+  const found = {
+    ...base,
+    account,
+    permissionSet,
+    passedOver,
+    ...(longest ? { longestMinutes: longest } : {}),
+  };
+  if (!verdict.allowed) return { ...found, decision: { allowed: false, reason: verdict.reason } };
+  const rule = verdict.rule;
+  return {
+    ...found,
+    decision: {
+      allowed: true,
+      rule: rule.name,
+      approval:
+        rule.approval === 'none'
+          ? 'auto'
+          : {
+              approvers: approversFor(policy, rule, request.requester).sort(),
+              required: rule.approval.required,
+              selfApproval: rule.approval.allowSelfApproval,
+              ...(rule.approval.channel ? { channel: rule.approval.channel } : {}),
+            },
+    },
+  };
+}
+
+function whyNot(
+  policy: Policy,
+  rule: Rule,
+  email: string,
+  account: Account,
+  permissionSet: PermissionSet,
+  durationMinutes: number,
+): string {
+  if (!matchesRequester(policy, rule.requesters, email))
+    return `${email} is not among its requesters (${rule.requesters.join(', ')})`;
+  if (!ruleAccounts(policy, rule).some((a) => a.id === account.id))
+    return `it does not cover ${account.name}`;
+  if (!rulePermissionSets(policy, rule).some((p) => p.name === permissionSet.name))
+    return `it does not offer ${permissionSet.name}`;
+  return `its maximum of ${formatMinutes(rule.maxDuration)} is shorter than ${formatMinutes(durationMinutes)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff and unreachable rules
+
+/** A requester the review evaluates: a named person, or one standing for everyone a wildcard admits. */
+export interface Requester {
+  email: string;
+  /** How to show it: the email, or "anyone else at @example.com" for a wildcard's representative. */
+  label: string;
+}
+
+/**
+ * Everyone who can tell two policies apart: every person either names (requesters, group members,
+ * approvers: being an approver changes what a person may self-approve), and for each wildcard one
+ * person it admits that no policy names.
+ */
+export function requestersOf(...policies: Policy[]): Requester[] {
+  const named = new Set<string>();
+  const wildcards = new Set<string>();
+  for (const policy of policies)
+    for (const rule of policy.rules) {
+      for (const ref of rule.requesters) {
+        if (ref === '*' || (ref.includes('*') && !ref.startsWith('group:'))) wildcards.add(ref.toLowerCase());
+        else for (const email of expandPrincipals(policy, [ref])) named.add(email);
+      }
+      if (rule.approval !== 'none')
+        for (const email of expandPrincipals(policy, rule.approval.approvers)) named.add(email);
+    }
+  const people: Requester[] = [...named].sort().map((email) => ({ email, label: email }));
+  for (const pattern of [...wildcards].sort()) {
+    const email =
+      pattern === '*' ? 'someone-not-named@elsewhere.invalid' : pattern.replaceAll('*', 'someone-not-named');
+    if (!named.has(email))
+      people.push({ email, label: pattern === '*' ? 'anyone not named' : `anyone else matching ${pattern}` });
+  }
+  return people;
+}
+
+export interface AccessChange {
+  requester: string;
+  account: string;
+  permissionSet: string;
+  change: 'gained' | 'lost' | 'changed';
+  before: Terms[];
+  after: Terms[];
+}
+
+/** What `after` grants and takes away compared with `before`, per requester × account × permission set. */
+export function diffPolicies(before: Policy, after: Policy): AccessChange[] {
+  const accounts = new Map<string, string>();
+  for (const a of [...before.accounts, ...after.accounts]) accounts.set(a.id, a.name);
+  const permissionSets = [...new Set([...before.permissionSets, ...after.permissionSets].map((p) => p.name))];
+  const changes: AccessChange[] = [];
+  for (const requester of requestersOf(before, after))
+    for (const [accountId, accountName] of accounts)
+      for (const name of permissionSets) {
+        const offer = (policy: Policy) => {
+          const account = findAccount(policy, accountId);
+          const permissionSet = findPermissionSet(policy, name);
+          return account && permissionSet ? offerFor(policy, requester.email, account, permissionSet) : [];
+        };
+        const was = offer(before);
+        const is = offer(after);
+        if (termsKey(was) === termsKey(is)) continue;
+        changes.push({
+          requester: requester.label,
+          account: `${accountName} (${accountId})`,
+          permissionSet: name,
+          change: was.length === 0 ? 'gained' : is.length === 0 ? 'lost' : 'changed',
+          before: was,
+          after: is,
+        });
+      }
+  return changes;
+}
+
+/** Terms compared by what they grant; a renamed rule that grants the same is no change. */
+const termsKey = (terms: Terms[]) => JSON.stringify(terms.map((t) => [t.upToMinutes, t.approval]));
+
+/** Rules that decide no request of anyone: every request they match is decided by an earlier rule. */
+export function unreachableRules(policy: Policy): string[] {
+  const deciding = new Set<string>();
+  for (const requester of requestersOf(policy))
+    for (const account of policy.accounts)
+      for (const permissionSet of policy.permissionSets)
+        for (const terms of offerFor(policy, requester.email, account, permissionSet))
+          deciding.add(terms.rule);
+  return policy.rules.filter((r) => !deciding.has(r.name)).map((r) => r.name);
+}
