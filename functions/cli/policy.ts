@@ -4,7 +4,14 @@ import { formatMinutes, parseDurationMinutes } from '../core/duration';
 import { PolicyError } from '../core/errors';
 import type { Policy } from '../core/policy';
 import { parsePolicy } from '../core/policy-file';
-import { type AccessChange, diffPolicies, explain, offerText, unreachableRules } from '../core/policy-review';
+import {
+  type AccessChange,
+  diffPolicies,
+  explain,
+  offerText,
+  unapprovable,
+  unreachableRules,
+} from '../core/policy-review';
 import { runMain } from './run';
 
 // `npm run policy -- <command>`: the access policy for the people who review it, offline.
@@ -76,9 +83,15 @@ function validate(policy: Policy, file: string, print: (line: string) => void): 
   const unreachable = unreachableRules(policy);
   for (const rule of unreachable)
     print(`warning: rule ${rule} never decides: every request it matches is decided by an earlier rule`);
+  const stuck = unapprovable(policy);
+  for (const { rule, requester, approvers, required } of stuck)
+    print(
+      `warning: rule ${rule} cannot approve requests by ${requester}: ${approvers} approver(s) other than the requester, ${required} required`,
+    );
+  const warnings = unreachable.length + stuck.length;
   print(
     `OK: ${file}: ${policy.rules.length} rules, ${policy.accounts.length} accounts, ` +
-      `${policy.permissionSets.length} permission sets${unreachable.length ? `, ${unreachable.length} warnings` : ''}`,
+      `${policy.permissionSets.length} permission sets${warnings ? `, ${warnings} warnings` : ''}`,
   );
   return 0;
 }

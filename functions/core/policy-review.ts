@@ -247,3 +247,29 @@ export function unreachableRules(policy: Policy): string[] {
           deciding.add(terms.rule);
   return policy.rules.filter((r) => !deciding.has(r.name)).map((r) => r.name);
 }
+
+/**
+ * Requests a rule decides but nobody can approve: fewer approvers other than the requester than
+ * the quorum (the policy's own check counts the requester among the approvers).
+ */
+export function unapprovable(
+  policy: Policy,
+): Array<{ rule: string; requester: string; approvers: number; required: number }> {
+  const found = new Map<string, { rule: string; requester: string; approvers: number; required: number }>();
+  for (const requester of requestersOf(policy))
+    for (const account of policy.accounts)
+      for (const permissionSet of policy.permissionSets)
+        for (const terms of offerFor(policy, requester.email, account, permissionSet)) {
+          const rule = policy.rules.find((r) => r.name === terms.rule);
+          if (!rule || rule.approval === 'none') continue;
+          const approvers = approversFor(policy, rule, requester.email).length;
+          if (approvers < rule.approval.required)
+            found.set(`${rule.name}|${requester.label}`, {
+              rule: rule.name,
+              requester: requester.label,
+              approvers,
+              required: rule.approval.required,
+            });
+        }
+  return [...found.values()];
+}

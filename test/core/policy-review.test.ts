@@ -8,6 +8,7 @@ import {
   explain,
   offerFor,
   requestersOf,
+  unapprovable,
   unreachableRules,
 } from '../../functions/core/policy-review';
 
@@ -176,5 +177,21 @@ describe('unreachable rules', () => {
       rules.items.push(copy);
     });
     expect(unreachableRules(shadowed)).toEqual(['never-decides']);
+  });
+});
+
+describe('unapprovable requests', () => {
+  it('finds the requests whose only approver is the requester', () => {
+    // dave is an SRE (a requester of production-admin and production-extended) and the only
+    // platform admin (their approvers), and self-approval is off: his own can never be approved.
+    expect(unapprovable(policy)).toEqual(
+      expect.arrayContaining([
+        { rule: 'production-admin', requester: 'dave@example.com', approvers: 0, required: 1 },
+        { rule: 'production-extended', requester: 'dave@example.com', approvers: 0, required: 1 },
+      ]),
+    );
+    expect(unapprovable(policy)).toHaveLength(2);
+    const secondAdmin = edited((doc) => doc.addIn(['groups', 'platform-admins'], 'carol@example.com'));
+    expect(unapprovable(secondAdmin)).toEqual([]);
   });
 });
