@@ -89,22 +89,23 @@ export class MemoryStore implements RequestStore {
     if (!current) return { ok: false as const, current: undefined };
     if (current.status !== 'PENDING_APPROVAL' || current.approvals.some((a) => a.by === approval.by))
       return { ok: false as const, current: clone(current) };
-    const next = { ...current, approvals: [...current.approvals, approval] };
+    const next = { ...current, approvals: [...current.approvals, approval], updatedAt: approval.at };
     this.requests.set(requestId, next);
     return { ok: true as const, value: clone(next) };
   }
 
-  async listByRequester(slackUserId: string) {
+  async listByRequester(slackUserId: string, limit = 50) {
     await tick();
-    return [...this.requests.values()]
-      .filter((r) => r.request.requester.slackUserId === slackUserId)
+    return newestFirst(
+      [...this.requests.values()].filter((r) => r.request.requester.slackUserId === slackUserId),
+    )
+      .slice(0, limit)
       .map(clone);
   }
 
   async listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY) {
     await tick();
-    return [...this.requests.values()]
-      .filter((r) => r.status === status)
+    return newestFirst([...this.requests.values()].filter((r) => r.status === status))
       .slice(0, limit)
       .map(clone);
   }
@@ -148,6 +149,17 @@ export class MemoryStore implements RequestStore {
   }
 }
 
+/** As the store's indexes order them: by requestedAt, newest first. */
+function newestFirst(records: RequestRecord[]): RequestRecord[] {
+  return records.sort((a, b) =>
+    a.request.requestedAt < b.request.requestedAt
+      ? 1
+      : a.request.requestedAt > b.request.requestedAt
+        ? -1
+        : 0,
+  );
+}
+
 /** The audit writer's rule: an event is identified by request and event id; the same event again is accepted, a different one refused. */
 export class MemoryAuditLog implements AuditLog {
   readonly events: AuditEvent[] = [];
@@ -164,9 +176,18 @@ export class MemoryAuditLog implements AuditLog {
     this.events.push(clone(event));
     return 'written' as const;
   }
+  /** In time order, events of one time by id, as the audit table answers. */
   async list(requestId: string) {
     await tick();
-    return this.events.filter((e) => e.requestId === requestId).map(clone);
+    return this.events
+      .filter((e) => e.requestId === requestId)
+      .map(clone)
+      .sort(
+        (a, b) =>
+          Date.parse(a.at) - Date.parse(b.at) ||
+          a.at.localeCompare(b.at) ||
+          a.eventId.localeCompare(b.eventId),
+      );
   }
   actions(requestId: string): string[] {
     return this.events.filter((e) => e.requestId === requestId).map((e) => e.action);
@@ -258,12 +279,13 @@ export class FakeDirectory implements AssignmentDirectory {
     await tick();
     this.calls.push({ op: 'create', key: assignmentKeyText(key) });
     if (this.createGate) await this.createGate;
+    if (this.inProgress(key)) throw new RetryableError('CreateAccountAssignment: ConflictException');
     return this.start('create', key, this.failCreations.shift());
   }
 
   async creationStatus(operationId: string) {
     await tick();
-    return this.poll(operationId);
+    return this.poll('create', operationId);
   }
 
   async delete(key: AssignmentKey) {
@@ -272,16 +294,20 @@ export class FakeDirectory implements AssignmentDirectory {
     if (this.deleteGate) await this.deleteGate;
     const error = this.deleteErrors.shift();
     if (error) throw error;
-    const inProgress = [...this.operations.values()].some(
-      (o) => o.status.status === 'IN_PROGRESS' && assignmentKeyText(o.key) === assignmentKeyText(key),
-    );
-    if (inProgress) throw new RetryableError('DeleteAccountAssignment: ConflictException');
+    if (this.inProgress(key)) throw new RetryableError('DeleteAccountAssignment: ConflictException');
     return this.start('delete', key, this.failDeletions.shift());
   }
 
   async deletionStatus(operationId: string) {
     await tick();
-    return this.poll(operationId);
+    return this.poll('delete', operationId);
+  }
+
+  /** Identity Center refuses a write to an assignment with an operation in progress (ConflictException). */
+  private inProgress(key: AssignmentKey): boolean {
+    return [...this.operations.values()].some(
+      (o) => o.status.status === 'IN_PROGRESS' && assignmentKeyText(o.key) === assignmentKeyText(key),
+    );
   }
 
   private start(kind: 'create' | 'delete', key: AssignmentKey, failWith?: string) {
@@ -298,9 +324,9 @@ export class FakeDirectory implements AssignmentDirectory {
     return clone(operation.status);
   }
 
-  private poll(operationId: string): AssignmentOperationStatus {
+  private poll(kind: 'create' | 'delete', operationId: string): AssignmentOperationStatus {
     const operation = this.operations.get(operationId);
-    if (!operation) throw new AccessError('not-found', `no operation ${operationId}`);
+    if (operation?.kind !== kind) throw new AccessError('not-found', `no ${kind} operation ${operationId}`);
     if (this.progressOnPolls && operation.status.status === 'IN_PROGRESS') {
       operation.pollsLeft--;
       if (operation.pollsLeft <= 0) this.complete(operation);
