@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { slackSignature } from '../local/sandbox/slack-payloads';
 import { PEOPLE, type Stack } from './lib/stack';
 
 // Signed Slack requests as Lambda receives them behind a Function URL / API Gateway HTTP API
@@ -33,7 +33,7 @@ export function signedEvent(
   contentType = 'application/x-www-form-urlencoded',
 ): FunctionUrlEvent {
   const timestamp = Math.floor(Date.now() / 1000);
-  const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  const signature = slackSignature(signingSecret, timestamp, body);
   const now = new Date();
   sequence += 1;
   return {

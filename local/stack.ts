@@ -33,8 +33,8 @@ export interface LocalStackOptions {
   tablePrefix: string;
   /** The Slack stand-in (its users, rate limits, faults). */
   slack?: StartSlackApiOptions;
-  /** The Identity Center stand-in; none: the caller models Identity Center itself (an SDK mock). */
-  identityCenter?: StartIdentityCenterOptions;
+  /** The Identity Center stand-in (its organisation, quotas, provisioning delay, faults). */
+  identityCenter: StartIdentityCenterOptions;
   /** A DynamoDB already started (a separate process); default: dynalite in this process. */
   dynamo?: { endpoint: string; close(): void | Promise<void> };
   /** The clock the product's handlers read (a time-scaled run); default real time. */
@@ -49,7 +49,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   dynamo: { endpoint: string };
   slack: RunningSlackApi;
-  identityCenter?: RunningIdentityCenter;
+  identityCenter: RunningIdentityCenter;
   lambdas: ProductLambdas;
   host: ProductStepFunctions;
   sfn: Awaited<ReturnType<typeof startStepFunctionsEndpoint>>;
@@ -64,9 +64,7 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dynamo = options.dynamo ?? (await startLocalDynamo());
   const slack = await startSlackApiStandIn(options.slack);
-  const identityCenter = options.identityCenter
-    ? await startIdentityCenterStandIn(options.identityCenter)
-    : undefined;
+  const identityCenter = await startIdentityCenterStandIn(options.identityCenter);
   const tables = { stateTable: `${options.tablePrefix}-state`, auditTable: `${options.tablePrefix}-audit` };
   const env: Record<string, string> = {
     AWS_REGION: 'us-east-1',
@@ -74,9 +72,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    ...(identityCenter
-      ? { AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url, AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url }
-      : {}),
+    AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
+    AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
     POLICY_FILE: compiledPolicyFile(options.policyFile),
     STATE_TABLE: tables.stateTable,
     AUDIT_TABLE: tables.auditTable,
@@ -105,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     dynamo,
     slack,
-    ...(identityCenter ? { identityCenter } : {}),
+    identityCenter,
     lambdas,
     host,
     sfn,
@@ -121,7 +118,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await host.shutdown();
       await sfn.close();
       await lambdas.endpoint.close();
-      await identityCenter?.close();
+      await identityCenter.close();
       await slack.close();
       await dynamo.close();
     },

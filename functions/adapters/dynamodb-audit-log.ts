@@ -1,11 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  paginateQuery,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { type ChainLink, canonicalJson, nextLink } from '../core/audit-chain';
 import { AuditConflictError, RetryableError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
@@ -129,24 +123,21 @@ export class DynamoDbAuditLog implements AuditLog {
 
   async list(requestId: string): Promise<AuditEvent[]> {
     const events: AuditEvent[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :r',
-          ExpressionAttributeValues: { ':r': requestId },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :r',
+        ExpressionAttributeValues: { ':r': requestId },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
       for (const item of page.Items ?? []) {
         if (String(item.sk).startsWith(CHAIN_PREFIX)) continue;
         const { pk: _pk, sk: _sk, ...event } = item;
         events.push(event as AuditEvent);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
     // The key no longer orders by time (and old and new items interleave): sort here.
     return events.sort(
       (a, b) =>

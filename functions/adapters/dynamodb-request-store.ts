@@ -5,7 +5,6 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
-  QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { RetryableError } from '../core/errors';
 import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
@@ -289,20 +288,17 @@ export class DynamoDbRequestStore implements RequestStore {
 
   async listHolders(): Promise<HoldersRecord[]> {
     const records: HoldersRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: STATUS_INDEX,
-          KeyConditionExpression: 'gsi2pk = :h',
-          ExpressionAttributeValues: { ':h': 'HOLDERS' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: 'gsi2pk = :h',
+        ExpressionAttributeValues: { ':h': 'HOLDERS' },
+      },
+    );
+    for await (const page of pages)
       for (const item of page.Items ?? []) records.push(item.holders as HoldersRecord);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
     return records;
   }
 }

@@ -34,8 +34,6 @@ export const ENV = {
   slackSecretArn: 'SLACK_SECRET_ARN',
   slackBotToken: 'SLACK_BOT_TOKEN',
   slackSigningSecret: 'SLACK_SIGNING_SECRET',
-  /** App-level token (xapp-…): when set, the local Slack app connects over Socket Mode. */
-  slackAppToken: 'SLACK_APP_TOKEN',
   slackApiUrl: 'SLACK_API_URL',
   alertChannel: 'ALERT_CHANNEL',
   /** An organization CloudTrail table in Athena (cdk.json orgTrailTable): the revoked DM and the Home tab give the query over it. */

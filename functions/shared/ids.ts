@@ -12,8 +12,3 @@ export const sortableIds: Ids = {
     return `${Date.now().toString(36).padStart(9, '0')}${counter.toString(36).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
   },
 };
-
-/** A request id: short, URL- and execution-name-safe, sortable by creation time. */
-export function newRequestId(): string {
-  return `req-${sortableIds.next()}`;
-}

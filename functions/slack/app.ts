@@ -1,4 +1,4 @@
-import { App, type AppOptions, type Receiver, SocketModeReceiver } from '@slack/bolt';
+import { App, type AppOptions, type Receiver } from '@slack/bolt';
 import type { ExtendedErrorHandler } from '@slack/bolt/dist/App';
 import { errorMessage, errorName } from '../core/errors';
 import { logger } from '../shared/logger';
@@ -12,8 +12,8 @@ import { SlackPeople } from './people';
 import { boltLogger, createHttpReceiver } from './receivers';
 
 // The Slack app: one Bolt App whose listeners are the same wherever it runs. The receiver —
-// AwsLambdaReceiver on AWS, HTTPReceiver in the sandbox, Socket Mode from a laptop — is chosen
-// by whoever builds it (index.ts, http.ts, local.ts), never inside a listener.
+// AwsLambdaReceiver on AWS, HTTPReceiver in the sandbox — is chosen by whoever builds it
+// (index.ts, http.ts), never inside a listener.
 
 export type { SlackAppDeps } from './deps';
 
@@ -67,21 +67,4 @@ export function createSlackApp(options: CreateSlackAppOptions): App {
   };
   app.error(onError);
   return app;
-}
-
-export interface SocketModeOptions {
-  appToken: string;
-  botToken: string;
-  clientOptions?: AppOptions['clientOptions'];
-  deps: SlackAppDeps;
-}
-
-/** The same app over Socket Mode (a real workspace from a laptop: no public URL, no request signing). */
-export function createSocketModeSlackApp(options: SocketModeOptions): App {
-  return createSlackApp({
-    receiver: new SocketModeReceiver({ appToken: options.appToken, logger: boltLogger() }),
-    botToken: options.botToken,
-    deps: options.deps,
-    ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
-  });
 }

@@ -1,10 +1,11 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
+import { verifySlackRequest } from '@slack/bolt';
 
 // Slack request signing (v0): `v0=` + hex HMAC-SHA256(signing secret, `v0:{timestamp}:{raw body}`),
-// accepted only within five minutes of now in either direction. Bolt checks the signature and
-// the past; a timestamp from the future passes Bolt 5.1, so every receiver here runs this check
-// first (receivers.ts) and Bolt's own check after it.
+// accepted only within five minutes of now in either direction. Bolt's verifySlackRequest checks
+// the signature and the past; a timestamp from the future passes Bolt 5.1, so this adds that check
+// (and the headers' form) on top. Every receiver here runs it first (receivers.ts) and Bolt's own
+// check after it.
 
 export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
@@ -24,15 +25,22 @@ export function verifySlackSignature(parts: SignedRequestParts): SignatureVerdic
   const { signature, timestamp } = parts;
   if (!signature || !timestamp) return { ok: false, reason: 'missing-headers' };
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'bad-timestamp' };
-  const skew = Number(timestamp) - Math.floor(parts.nowMs / 1000);
-  if (skew < -SIGNATURE_TOLERANCE_SECONDS) return { ok: false, reason: 'stale' };
-  if (skew > SIGNATURE_TOLERANCE_SECONDS) return { ok: false, reason: 'future' };
-  const expected = Buffer.from(
-    `v0=${createHmac('sha256', parts.signingSecret).update(`v0:${timestamp}:${parts.rawBody}`).digest('hex')}`,
-  );
-  const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    return { ok: false, reason: 'bad-signature' };
+  if (Number(timestamp) - Math.floor(parts.nowMs / 1000) > SIGNATURE_TOLERANCE_SECONDS)
+    return { ok: false, reason: 'future' };
+  // Bolt compares only the text between the first and second `=`: anything but the exact form is refused here.
+  if (!/^v0=[0-9a-f]{64}$/.test(signature)) return { ok: false, reason: 'bad-signature' };
+  try {
+    verifySlackRequest({
+      signingSecret: parts.signingSecret,
+      body: parts.rawBody,
+      headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) },
+      nowMilliseconds: parts.nowMs,
+    });
+  } catch (error) {
+    // Bolt throws a plain Error; only its message tells a stale timestamp from a wrong signature.
+    const stale = error instanceof Error && error.message.includes('request is stale');
+    return { ok: false, reason: stale ? 'stale' : 'bad-signature' };
+  }
   return { ok: true };
 }
 

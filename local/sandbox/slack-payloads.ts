@@ -31,7 +31,10 @@ export interface SignOptions {
   signature?: string;
 }
 
-/** `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`). */
+/**
+ * `v0=` + hex HMAC-SHA256(secret, `v0:{timestamp}:{body}`): the one signer of Slack requests for
+ * the sandbox, the benchmarks and the tests.
+ */
 export function slackSignature(signingSecret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }

@@ -175,15 +175,31 @@ describe('bad input: state machine inputs', () => {
       fc.asyncProperty(corruptedInput, async ({ where, input }) => {
         const w = world();
         const result = await w.steps.validate(input);
-        if (result.valid) return;
-        if (result.reason.startsWith('Malformed request'))
-          expect(result.reason).toContain(
-            where
-              .split('.')
-              .slice(0, 2)
-              .join('.')
-              .replace(/^request\.?/, '') || '',
-          );
+        const stored = [...w.store.requests.values()];
+        if (result.valid) {
+          // The corruption kept a valid input (an optional field removed, a value of the right
+          // kind): the request is stored as the input says, and goes on.
+          expect(stored.map((record) => record.request.requestId)).toEqual([
+            (input.request as { requestId: string }).requestId,
+          ]);
+          expect(stored[0]?.status).not.toBe('REJECTED');
+          return;
+        }
+        const malformed = /^Malformed request: (\S+)/.exec(result.reason);
+        if (malformed) {
+          // The reason's path is the corrupted field, or a field inside it (a replaced object).
+          const named = malformed[1] as string;
+          expect({ where, named: named === where || named.startsWith(`${where}.`) }).toEqual({
+            where,
+            named: true,
+          });
+          expect(stored).toEqual([]);
+        } else {
+          // Well-formed but refused by policy: one REJECTED record, carrying the reason given.
+          expect(stored.map((record) => [record.status, record.failureReason])).toEqual([
+            ['REJECTED', result.reason],
+          ]);
+        }
       }),
       { numRuns: 200 },
     );

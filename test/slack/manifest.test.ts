@@ -73,7 +73,7 @@ describe('slack/manifest.yaml', () => {
     );
   });
 
-  it('is an HTTP app by default (Socket Mode is a per-developer choice)', () => {
+  it('is an HTTP app, not a Socket Mode one', () => {
     expect(manifest.settings.socket_mode_enabled).toBe(false);
   });
 });

@@ -34,11 +34,11 @@ describe('auto-approved request', () => {
     const result = await harness.finished(execution);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
     ]);
-    expect(harness.identityCenter.assignments.size).toBe(0);
+    expect(harness.identityCenter.listAssignments()).toEqual([]);
     expect(await harness.auditActions(requestId)).toEqual([
       'request.submitted',
       'approval.auto',
@@ -66,14 +66,14 @@ describe('request that needs approval', () => {
     const execution = await harness.start({ requestId, accountId: ACCOUNTS.production, durationMinutes: 1 });
     await tokenStored(harness, requestId, 'approval');
     await audited(harness, requestId, 'approval.requested');
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
 
     const outcome = await (await requestDecisions()).decide(requestId, carol, 'approve');
     expect(outcome.kind).toBe('approved');
     const result = await harness.finished(execution);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...productionReadOnly],
       ['Delete', ...productionReadOnly],
     ]);
@@ -106,7 +106,7 @@ describe('request that needs approval', () => {
     const result = await harness.finished(execution);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
     expect(await harness.auditActions(requestId)).toEqual([
       'request.submitted',
       'approval.requested',
@@ -127,7 +127,7 @@ describe('request that needs approval', () => {
     const result = await harness.finished(execution);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
     expect(await harness.auditActions(requestId)).toEqual([
       'request.submitted',
       'approval.requested',
@@ -136,7 +136,7 @@ describe('request that needs approval', () => {
     ]);
     const late = await (await requestDecisions()).decide(requestId, carol, 'approve');
     expect(late.kind).toBe('expired');
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
   });
 
   it('refuses the requester approving their own request and anyone who is not an approver', async () => {
@@ -165,7 +165,7 @@ describe('request that needs approval', () => {
     const second = await decisions.decide(requestId, dave, 'approve');
     expect(second).toMatchObject({ kind: 'already-decided', by: 'dave@example.com' });
     expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
   });
 });
 
@@ -203,15 +203,20 @@ describe('a burst of requests for one approval channel', () => {
 describe('grant failures', () => {
   it('reports a FAILED creation with AWS\u2019s reason and grants nothing', async () => {
     harness = await startHarness();
-    harness.identityCenter.inject({
-      command: 'CreateOutcome',
-      failureReason: 'Received a 404 status error: Not supported role',
+    harness.identityCenter.setFaults({
+      failNext: [
+        {
+          operation: 'CreateAccountAssignment',
+          error: 'FAILED',
+          message: 'Received a 404 status error: Not supported role',
+        },
+      ],
     });
     const requestId = newId();
     const result = await harness.finished(await harness.start({ requestId }));
 
     expect(result).toMatchObject({ status: 'FAILED', error: 'GrantFailed' });
-    expect(harness.identityCenter.writes()).toEqual([['Create', ...stagingReadOnly]]);
+    expect(harness.writes()).toEqual([['Create', ...stagingReadOnly]]);
     expect(await harness.auditActions(requestId)).toEqual([
       'request.submitted',
       'approval.auto',
@@ -230,27 +235,29 @@ describe('grant failures', () => {
 
   it('retries throttling and conflicts with backoff (a throttled Grant takes a new number), then succeeds', async () => {
     harness = await startHarness();
-    harness.identityCenter.inject(
-      { command: 'List', error: 'Throttling' },
-      { command: 'Create', error: 'Throttling' },
-      { command: 'Create', error: 'Conflict' },
-      { command: 'DescribeCreation', error: 'Throttling' },
-      { command: 'Delete', error: 'Throttling' },
-    );
+    harness.identityCenter.setFaults({
+      failNext: [
+        { operation: 'ListAccountAssignments', error: 'ThrottlingException' },
+        { operation: 'CreateAccountAssignment', error: 'ThrottlingException' },
+        { operation: 'CreateAccountAssignment', error: 'ConflictException' },
+        { operation: 'DescribeAccountAssignmentCreationStatus', error: 'ThrottlingException' },
+        { operation: 'DeleteAccountAssignment', error: 'ThrottlingException' },
+      ],
+    });
     const requestId = newId();
     const execution = await harness.start({ requestId, durationMinutes: 1 });
     const result = await harness.finished(execution);
 
     expect(result.status).toBe('SUCCEEDED');
     // Three Create attempts (two refused), one Delete that counted after one refusal.
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Create', ...stagingReadOnly],
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
     ]);
-    expect(harness.identityCenter.assignments.size).toBe(0);
+    expect(harness.identityCenter.listAssignments()).toEqual([]);
     const retries = harness.host
       .history(execution)
       .filter((e) => e.retryAttempt !== undefined && e.retryAttempt > 0);
@@ -270,10 +277,12 @@ describe('grant failures', () => {
 
   it('sends a throttled Grant back through admission for a new number instead of retrying it blind', async () => {
     harness = await startHarness();
-    harness.identityCenter.inject(
-      { command: 'List', error: 'Throttling' },
-      { command: 'Create', error: 'Throttling' },
-    );
+    harness.identityCenter.setFaults({
+      failNext: [
+        { operation: 'ListAccountAssignments', error: 'ThrottlingException' },
+        { operation: 'CreateAccountAssignment', error: 'ThrottlingException' },
+      ],
+    });
     const requestId = newId();
     const execution = await harness.start({ requestId, durationMinutes: 1 });
     const result = await harness.finished(execution);
@@ -287,7 +296,7 @@ describe('grant failures', () => {
       .history(execution)
       .filter((e) => e.type === 'StateRetried' && e.stateName === 'Grant');
     expect(grantRetries).toEqual([]);
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
@@ -297,9 +306,12 @@ describe('grant failures', () => {
 
   it('tells the requester when Identity Center throttles the grant at every round, and leaves nothing', async () => {
     harness = await startHarness();
-    harness.identityCenter.inject(
-      ...Array.from({ length: 4 }, () => ({ command: 'List' as const, error: 'Throttling' as const })),
-    );
+    harness.identityCenter.setFaults({
+      failNext: Array.from({ length: 4 }, () => ({
+        operation: 'ListAccountAssignments',
+        error: 'ThrottlingException' as const,
+      })),
+    });
     const requestId = newId();
     const execution = await harness.start({ requestId, durationMinutes: 1 });
     const result = await harness.finished(execution);
@@ -307,7 +319,7 @@ describe('grant failures', () => {
     // The revoke path (nothing to delete) closes it, as for any failure once a grant was tried.
     expect(result).toMatchObject({ status: 'FAILED', error: 'FailedAfterGrant' });
     expect(entered(execution).filter((s) => s === 'AdmitGrant')).toHaveLength(4);
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
     expect(await requestStore().getRequest(requestId)).toMatchObject({
       status: 'GRANT_FAILED',
       failureReason: expect.stringContaining('too busy'),
@@ -329,7 +341,7 @@ describe('grant failures', () => {
     const result = await harness.finished(await harness.start({ requestId }));
 
     expect(result).toMatchObject({ status: 'FAILED', error: 'ValidationFailed' });
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
     expect(await requestStore().getRequest(requestId)).toMatchObject({
       status: 'REJECTED',
       failureReason: expect.stringContaining('policy store unreachable'),
@@ -356,11 +368,11 @@ describe('grant failures', () => {
     const result = await harness.finished(await harness.start({ requestId }));
 
     expect(result).toMatchObject({ status: 'FAILED', error: 'FailedAfterGrant' });
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
     ]);
-    expect(harness.identityCenter.assignments.size).toBe(0);
+    expect(harness.identityCenter.listAssignments()).toEqual([]);
     expect(await harness.auditActions(requestId)).toEqual([
       'request.submitted',
       'approval.auto',
@@ -387,7 +399,7 @@ describe('the access window', () => {
     const result = await harness.finished(execution);
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
     ]);
@@ -435,7 +447,7 @@ describe('the access window', () => {
     await tokenStored(harness, requestId, 'window');
     expect((await (await requestDecisions()).endAccess(requestId, aliceActor)).kind).toBe('ended');
     expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
     ]);
@@ -459,19 +471,22 @@ describe('the access window', () => {
 
 describe('assignments this product did not create, or still needs', () => {
   it('keeps a pre-existing assignment after the window ends', async () => {
-    harness = await startHarness();
-    harness.identityCenter.assign({
-      accountId: ACCOUNTS.staging,
-      permissionSetArn: PERMISSION_SETS.readOnly,
-      principalId: alice.principalId,
+    harness = await startHarness({
+      assignments: [
+        {
+          accountId: ACCOUNTS.staging,
+          permissionSetArn: PERMISSION_SETS.readOnly,
+          principalId: alice.principalId,
+        },
+      ],
     });
     const requestId = newId();
     const result = await harness.finished(await harness.start({ requestId, durationMinutes: 1 }));
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.writes()).toEqual([]);
+    expect(harness.writes()).toEqual([]);
     expect(
-      harness.identityCenter.has({
+      harness.hasAssignment({
         accountId: ACCOUNTS.staging,
         permissionSetArn: PERMISSION_SETS.readOnly,
         principalId: alice.principalId,
@@ -505,14 +520,14 @@ describe('assignments this product did not create, or still needs', () => {
       permissionSetArn: PERMISSION_SETS.readOnly,
       principalId: alice.principalId,
     };
-    expect(harness.identityCenter.has(key)).toBe(true);
-    expect(harness.identityCenter.writes()).toEqual([['Create', ...stagingReadOnly]]);
+    expect(harness.hasAssignment(key)).toBe(true);
+    expect(harness.writes()).toEqual([['Create', ...stagingReadOnly]]);
     expect(await harness.auditActions(first)).toContain('revoke.kept');
 
     expect((await (await requestDecisions()).endAccess(second, aliceActor)).kind).toBe('ended');
     expect((await harness.finished(secondExecution)).status).toBe('SUCCEEDED');
-    expect(harness.identityCenter.has(key)).toBe(false);
-    expect(harness.identityCenter.writes()).toEqual([
+    expect(harness.hasAssignment(key)).toBe(false);
+    expect(harness.writes()).toEqual([
       ['Create', ...stagingReadOnly],
       ['Delete', ...stagingReadOnly],
     ]);

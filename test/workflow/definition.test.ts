@@ -21,7 +21,12 @@ type ChoiceRule = {
 type State = {
   Type: string;
   Resource?: string;
-  Retry?: Array<{ ErrorEquals: string[]; JitterStrategy?: string; BackoffRate?: number }>;
+  Retry?: Array<{
+    ErrorEquals: string[];
+    JitterStrategy?: string;
+    BackoffRate?: number;
+    MaxAttempts?: number;
+  }>;
   Catch?: Array<{ Next: string }>;
   Parameters?: { FunctionName?: string };
   TimeoutSecondsPath?: string;
@@ -120,7 +125,13 @@ describe('statemachines/access-request.asl.json', () => {
     const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
     expect(tasks.length).toBeGreaterThanOrEqual(8);
     for (const [name, state] of tasks) {
-      expect({ name, retry: state.Retry?.length ?? 0 }).toEqual({ name, retry: expect.any(Number) });
+      // The transient-error retrier, then at most a catch-all (States.ALL) one.
+      expect({ name, retriers: [1, 2].includes(state.Retry?.length ?? 0) }).toEqual({ name, retriers: true });
+      // A retrier without MaxAttempts retries 3 times; 0 would disable it.
+      const attempts = state.Retry?.[0]?.MaxAttempts ?? 3;
+      expect({ name, attempts: attempts >= 3 && attempts <= 25 }).toEqual({ name, attempts: true });
+      if (state.Retry?.[1])
+        expect({ name, second: state.Retry[1].ErrorEquals }).toEqual({ name, second: ['States.ALL'] });
       expect(state.Retry?.[0]?.ErrorEquals).toEqual(
         expect.arrayContaining(['RetryableError', 'Lambda.TooManyRequestsException']),
       );

@@ -1,15 +1,20 @@
 import path from 'node:path';
-import type { AccessRequest, ExecutionInput } from '../../functions/core/model';
+import type { AccessRequest, AssignmentKey, ExecutionInput } from '../../functions/core/model';
+import {
+  type IdentityCenterStandIn,
+  type SandboxFileInput,
+  type StartIdentityCenterOptions,
+  sandboxFileSchema,
+} from '../../local/identity-center';
 import { auditTrail, requestDecisions, requestStore } from '../../local/product-wiring';
 import type { SlackApiStandIn } from '../../local/slack-api';
 import { startLocalStack } from '../../local/stack';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import type { ProductStepFunctionsOptions } from '../../local/step-functions/product-workflow';
-import { IdentityCenterMock } from '../support/identity-center-mock';
 
 // Runs the real ASL file with the real worker handlers: Step Functions is the local host (also
-// reached over its HTTP endpoint by the real SFN adapter), DynamoDB is dynalite, Slack is the
-// Web API stand-in, and Identity Center is mocked at the SDK so each call can be asserted.
+// reached over its HTTP endpoint by the real SFN adapter), DynamoDB is dynalite, Slack and
+// Identity Center are their stand-ins over HTTP, whose call logs the tests assert.
 
 export const PEOPLE = {
   alice: { email: 'alice@example.com', slackUserId: 'U0ALICE', principalId: 'user-alice' },
@@ -24,11 +29,36 @@ export const PERMISSION_SETS = {
   powerUser: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
 } as const;
 
+/** The organisation the policy files name (config/access-policy.example.yaml). */
+const SANDBOX: SandboxFileInput = {
+  instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6',
+  identityStoreId: 'd-9067a1b2c3',
+  users: Object.entries(PEOPLE).map(([name, p]) => ({
+    userId: p.principalId,
+    userName: name,
+    email: p.email,
+    displayName: name,
+  })),
+  accounts: Object.entries(ACCOUNTS).map(([name, id]) => ({ id, name })),
+  permissionSets: [
+    { name: 'ReadOnly', arn: PERMISSION_SETS.readOnly },
+    { name: 'PowerUser', arn: PERMISSION_SETS.powerUser },
+  ],
+};
+
+/** [operation, account, permission set, principal]. */
+export type AssignmentWrite = ['Create' | 'Delete', string, string, string];
+
 export interface Harness {
   host: LocalStepFunctions;
   /** A policy redeploy: the policy file compiled again and every function a new instance. */
   redeploy(): void;
-  identityCenter: IdentityCenterMock;
+  /** The Identity Center stand-in: its assignments, operation log, faults (`setFaults`). */
+  identityCenter: IdentityCenterStandIn;
+  /** Every Create/DeleteAccountAssignment call the stand-in received, refused ones included, in order. */
+  writes(): AssignmentWrite[];
+  /** Whether the assignment exists now. */
+  hasAssignment(key: AssignmentKey): boolean;
   /** The Slack Web API stand-in, for its refusals (a removed bot, an archived channel, faults). */
   slack: SlackApiStandIn;
   slackCalls(method?: string): Array<{ method: string; args: Record<string, unknown> }>;
@@ -44,10 +74,14 @@ let sequence = 0;
 export interface HarnessOptions extends ProductStepFunctionsOptions {
   /** The policy file the functions load (default: config/access-policy.example.yaml). */
   policyFile?: string;
+  /** Assignments that exist before any request, made outside the product. */
+  assignments?: AssignmentKey[];
+  /** The Identity Center stand-in; default: no quotas, provisioning done at the next call. */
+  identityCenter?: Omit<StartIdentityCenterOptions, 'sandbox'>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { policyFile, ...stepFunctions } = options;
+  const { policyFile, assignments = [], identityCenter: identityCenterOptions, ...stepFunctions } = options;
   sequence++;
   const stack = await startLocalStack({
     policyFile: policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml'),
@@ -59,16 +93,38 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         email: p.email,
       })),
     },
+    identityCenter: {
+      sandbox: sandboxFileSchema.parse({ ...SANDBOX, assignments }),
+      provisioningDelayMs: 0,
+      requestsPerSecond: Number.POSITIVE_INFINITY,
+      maxCreationsInFlight: Number.POSITIVE_INFINITY,
+      ...identityCenterOptions,
+    },
     stepFunctions: { msPerSecond: 1, ...stepFunctions },
   });
   const { host, slack } = stack;
-  const identityCenter = new IdentityCenterMock(
-    Object.fromEntries(Object.values(PEOPLE).map((p) => [p.email, p.principalId])),
-  );
+  const identityCenter = stack.identityCenter.standIn;
 
   const harness: Harness = {
     host,
     identityCenter,
+    writes: () =>
+      identityCenter.operationLog().flatMap((entry) => {
+        if (entry.operation !== 'CreateAccountAssignment' && entry.operation !== 'DeleteAccountAssignment')
+          return [];
+        const input = entry.params as { TargetId: string; PermissionSetArn: string; PrincipalId: string };
+        const kind = entry.operation === 'CreateAccountAssignment' ? 'Create' : 'Delete';
+        return [[kind, input.TargetId, input.PermissionSetArn, input.PrincipalId] as AssignmentWrite];
+      }),
+    hasAssignment: (key) =>
+      identityCenter
+        .listAssignments()
+        .some(
+          (a) =>
+            a.accountId === key.accountId &&
+            a.permissionSetArn === key.permissionSetArn &&
+            a.principalId === key.principalId,
+        ),
     slack: slack.standIn,
     slackCalls: (method) =>
       slack.standIn
@@ -107,7 +163,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await stack.close();
-      identityCenter.restore();
     },
   };
   return harness;

@@ -80,7 +80,7 @@ describe('Slack refusing after the approval', () => {
       expect(record?.status).toBe('REVOKED');
       // The window ran its full minute: neither shortened nor ended by a failure path.
       expect(Date.parse(record?.expiresAt ?? '') - Date.parse(record?.windowStartedAt ?? '')).toBe(60_000);
-      expect(harness.identityCenter.writes().map((w) => w[0])).toEqual(['Create', 'Delete']);
+      expect(harness.writes().map((w) => w[0])).toEqual(['Create', 'Delete']);
       // Slack was asked and did refuse (the refusal was real, not skipped).
       const refused = harness.slack
         .calls()

@@ -51,8 +51,6 @@ export function nextWaitingTask(host: LocalStepFunctions, stateName?: string): P
   });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function run(host: LocalStepFunctions, input: unknown = {}, name?: string) {
   const { executionArn } = await host.startExecution({ name, input: JSON.stringify(input) });
   return host.waitForExecution(executionArn);

@@ -1,4 +1,4 @@
-import { createHost, NamedError, nextWaitingTask, parseOutput, run, shutdownHosts, sleep } from './helpers';
+import { createHost, NamedError, nextWaitingTask, parseOutput, run, shutdownHosts } from './helpers';
 
 afterEach(shutdownHosts);
 
@@ -261,44 +261,59 @@ describe('callback tasks (.waitForTaskToken)', () => {
   });
 
   it('keeps a task alive while heartbeats arrive and fails it with States.HeartbeatTimeout when they stop', async () => {
-    const host = createHost(
-      {
-        StartAt: 'Approve',
-        States: {
-          Approve: callback('Notify', {
-            HeartbeatSeconds: 60,
-            TimeoutSeconds: 100_000,
-            Catch: [{ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.heartbeat', Next: 'Lost' }],
-            ResultPath: '$.approval',
-            Next: 'Again',
-          }),
-          Again: callback('Notify', {
-            HeartbeatSeconds: 30,
-            Catch: [{ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.heartbeat', Next: 'Lost' }],
-            End: true,
-          }),
-          Lost: { Type: 'Pass', End: true },
+    // Fake time: the heartbeats land exactly 10 ms apart, however busy the machine is.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const host = createHost(
+        {
+          StartAt: 'Approve',
+          States: {
+            Approve: callback('Notify', {
+              HeartbeatSeconds: 60,
+              TimeoutSeconds: 100_000,
+              Catch: [{ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.heartbeat', Next: 'Lost' }],
+              ResultPath: '$.approval',
+              Next: 'Again',
+            }),
+            Again: callback('Notify', {
+              HeartbeatSeconds: 30,
+              Catch: [{ ErrorEquals: ['States.HeartbeatTimeout'], ResultPath: '$.heartbeat', Next: 'Lost' }],
+              End: true,
+            }),
+            Lost: { Type: 'Pass', End: true },
+          },
         },
-      },
-      { Notify: async () => ({}) },
-      { msPerSecond: 2 },
-    );
-    const waiting = nextWaitingTask(host, 'Approve');
-    const { executionArn } = await host.startExecution({ input: JSON.stringify({ request: 'r-3' }) });
-    const task = await waiting;
-    // 200 ms of heartbeats against a 120 ms heartbeat window.
-    for (let beat = 0; beat < 20; beat += 1) {
-      await sleep(10);
-      await host.sendTaskHeartbeat(task.taskToken);
+        { Notify: async () => ({}) },
+        { msPerSecond: 2 },
+      );
+      const waiting = nextWaitingTask(host, 'Approve');
+      const started = host.startExecution({ input: JSON.stringify({ request: 'r-3' }) });
+      await jest.advanceTimersByTimeAsync(1);
+      const { executionArn } = await started;
+      const task = await waiting;
+      // 200 ms of heartbeats against a 120 ms heartbeat window.
+      for (let beat = 0; beat < 20; beat += 1) {
+        await jest.advanceTimersByTimeAsync(10);
+        await host.sendTaskHeartbeat(task.taskToken);
+      }
+      expect(host.describeExecution(executionArn).status).toBe('RUNNING');
+      const again = nextWaitingTask(host, 'Again');
+      await host.sendTaskSuccess(task.taskToken, '"yes"');
+      await jest.advanceTimersByTimeAsync(1);
+      await again;
+      // Then no heartbeat: alive until its 60 ms window ends, caught as States.HeartbeatTimeout after.
+      await jest.advanceTimersByTimeAsync(55);
+      expect(host.describeExecution(executionArn).status).toBe('RUNNING');
+      await jest.advanceTimersByTimeAsync(10);
+      expect(host.describeExecution(executionArn).status).toBe('SUCCEEDED');
+      expect(parseOutput(host.describeExecution(executionArn).output)).toEqual({
+        request: 'r-3',
+        approval: 'yes',
+        heartbeat: { Error: 'States.HeartbeatTimeout', Cause: 'No heartbeat within HeartbeatSeconds' },
+      });
+    } finally {
+      jest.useRealTimers();
     }
-    expect(host.describeExecution(executionArn).status).toBe('RUNNING');
-    await host.sendTaskSuccess(task.taskToken, '"yes"');
-    const result = await host.waitForExecution(executionArn);
-    expect(parseOutput(result.output)).toEqual({
-      request: 'r-3',
-      approval: 'yes',
-      heartbeat: { Error: 'States.HeartbeatTimeout', Cause: 'No heartbeat within HeartbeatSeconds' },
-    });
   });
 
   it('has no timeout when neither TimeoutSeconds nor TimeoutSecondsPath is set (the engine defaults to 60 s)', async () => {

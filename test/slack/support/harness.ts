@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -32,6 +31,7 @@ import {
 import type { SlackAppDeps } from '../../../functions/slack/deps';
 import { createHttpSlackApp, type HttpSlackApp } from '../../../functions/slack/http';
 import { SlackPeople } from '../../../functions/slack/people';
+import { slackSignature } from '../../../local/sandbox/slack-payloads';
 import { type RunningSlackApi, startSlackApiStandIn } from '../../../local/slack-api';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../../support/dynamo';
 
@@ -133,7 +133,7 @@ export interface SignOptions {
 }
 
 export function sign(body: string, timestamp: number, secret = SIGNING_SECRET): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return slackSignature(secret, timestamp, body);
 }
 
 export const FORM = 'application/x-www-form-urlencoded';
