@@ -160,7 +160,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stepFunctions: { msPerSecond: options.msPerSecond, ...(productClock ? { now: modelNow } : {}) },
   });
   const { host, env, slack } = stack;
-  const identityCenter = stack.identityCenter as RunningIdentityCenter;
+  const { identityCenter } = stack;
   // Started last, with the whole environment (the decisions function reaches Step Functions);
   // nothing has run yet, and each handler reads the environment on its first event.
   const lambdaProcess = options.separateLambda ? await startLambdaProcess(env) : undefined;

@@ -18,7 +18,6 @@ import {
   deriveUserId,
   type FaultSettings,
   type IdentityCenterStandIn,
-  type RunningIdentityCenter,
   type SandboxFile,
   sandboxFileSchema,
   seededRandom,
@@ -415,7 +414,7 @@ async function startEnvironment(options: Required<Omit<CampaignOptions, 'log'>>)
     env: { ALERT_CHANNEL: 'C0ALERTS' },
   });
   const { host, slack } = stack;
-  const identityCenter = stack.identityCenter as RunningIdentityCenter;
+  const { identityCenter } = stack;
   const waited = new Map<string, Set<string>>();
   host.onTaskWaiting((event) => {
     const states = waited.get(event.executionArn) ?? new Set<string>();
