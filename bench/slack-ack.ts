@@ -245,8 +245,8 @@ export async function runSlackAck(options: SlackAckOptions): Promise<SectionResu
       );
       return sample;
     });
-    // The request ids the function derived from the view ids (core/request-form.ts requestIdForView).
-    const { requestIdForView } = await import('../functions/core/request-form');
+    // The request ids the function derived from the view ids (core/request-id.ts requestIdForView).
+    const { requestIdForView } = await import('../functions/core/request-id');
     for (let i = 0; i < count; i++) requestIds.push(requestIdForView('T0SANDBOX', `VBENCH${i + 1}`));
 
     // The workflow (other process) asks for approval: wait until every approval message is out.

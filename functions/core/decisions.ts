@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
+import { decidingRule, mayDecide, mayEnd, mayExtend } from './authority';
 import { bestEffort, type OnFailed } from './best-effort';
 import { formatMinutes } from './duration';
 import {
@@ -11,8 +12,10 @@ import {
   pendingUnder,
   totalWith,
 } from './extensions';
+import { EDITS, movesInto } from './lifecycle';
 import type { ApprovedExtension, Decision, PendingExtension, RequestRecord } from './model';
-import { checkApprover, findRule, type Policy, type Rule } from './policy';
+import { CONFLICT, type Conflict, retryOnConflict } from './optimistic';
+import type { Policy, Rule } from './policy';
 import type { Clock, Notifier, RequestStore, Workflow } from './ports';
 import { windowSeconds } from './window';
 
@@ -65,8 +68,6 @@ const MAX_WINDOW_MINUTES = 7 * 24 * 60;
 /** Extra minutes as the core accepts them: whole minutes, at most the 7-day ceiling. */
 const extensionMinutesSchema = z.int().check(z.positive(), z.maximum(MAX_WINDOW_MINUTES));
 const EXTENSION_DECISION_ATTEMPTS = 4;
-/** A guarded write lost to a concurrent click: decide again from what it left. */
-const RETRY = Symbol('retry');
 const ALREADY_PENDING = 'An extension is already waiting for approval.';
 const CHANGED_MEANWHILE = 'This access changed while you asked; please try again.';
 const ALREADY_ANSWERED = 'This extension request was already answered.';
@@ -84,9 +85,7 @@ export class RequestDecisions {
     const { store, policy, audit, workflow } = this.deps;
     let record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
-    const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
-    if (!rule) return { kind: 'not-authorized', reason: 'no-approval' };
-    const verdict = checkApprover(policy, rule, actor.email, record.request.requester.email);
+    const verdict = mayDecide(policy, decidingRule(policy, record, 'request'), record, actor.email);
     if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };
     const by = actor.email.toLowerCase();
     const entry: Decision = {
@@ -99,7 +98,7 @@ export class RequestDecisions {
     if (decision === 'deny') {
       if (record.status !== 'DENIED' || record.denial?.by !== by) {
         if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
-        const written = await store.updateRequest(requestId, ['PENDING_APPROVAL'], {
+        const written = await store.updateRequest(requestId, movesInto('DENIED'), {
           status: 'DENIED',
           denial: entry,
         });
@@ -155,7 +154,9 @@ export class RequestDecisions {
     }
     let approvedHere = false;
     if (record.status === 'PENDING_APPROVAL') {
-      const approved = await store.updateRequest(requestId, ['PENDING_APPROVAL'], { status: 'APPROVED' });
+      const approved = await store.updateRequest(requestId, movesInto('APPROVED'), {
+        status: 'APPROVED',
+      });
       if (!approved.ok && approved.current?.status !== 'APPROVED')
         return approved.current ? alreadyDecided(approved.current) : { kind: 'not-found' };
       record = approved.ok ? approved.value : (approved.current as RequestRecord);
@@ -189,12 +190,14 @@ export class RequestDecisions {
     const { store, audit, workflow } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
-    if (!this.mayManage(record, actor))
+    if (!mayEnd(this.deps.policy, record, actor))
       return { kind: 'not-allowed', reason: 'Only the requester or an approver can end this access.' };
     if (record.status !== 'ACTIVE') return { kind: 'not-active', record };
     const token = await store.takeTaskToken(requestId, 'window');
     if (!token) return { kind: 'not-active', record };
-    const updated = await store.updateRequest(requestId, ['ACTIVE'], { endedBy: actor.email.toLowerCase() });
+    const updated = await store.updateRequest(requestId, EDITS.window, {
+      endedBy: actor.email.toLowerCase(),
+    });
     const sent = await workflow.sendSuccess(token, { action: 'end', by: actor.email.toLowerCase() });
     // Only a click that reached the window ended it; one that lost the race with the window's
     // own timeout did nothing (the trail then shows window.expired, not both).
@@ -230,7 +233,7 @@ export class RequestDecisions {
     const minutes = extensionMinutesSchema.safeParse(extraMinutes);
     // A refusal writes nothing else: the job's id is all that tells a redelivery from a new click.
     const refusal: Occurrence | undefined = jobId ? { step: 'extend', key: `job:${jobId}` } : undefined;
-    if (actor.slackUserId !== record.request.requester.slackUserId) {
+    if (!mayExtend(record, actor.slackUserId)) {
       await audit.record(
         requestId,
         'window.extend-refused',
@@ -318,7 +321,7 @@ export class RequestDecisions {
         },
         jobId,
       );
-      return applied === RETRY ? { kind: 'not-allowed', reason: CHANGED_MEANWHILE } : applied;
+      return applied === CONFLICT ? { kind: 'not-allowed', reason: CHANGED_MEANWHILE } : applied;
     }
     const pending: PendingExtension = {
       ...pendingUnder(policy, rule, record, extra, this.deps.clock.now().toISOString(), []),
@@ -326,7 +329,7 @@ export class RequestDecisions {
     };
     const stored = await store.updateRequest(
       requestId,
-      ['ACTIVE'],
+      EDITS.window,
       {
         pendingExtension: pending,
         pendingExtensionMinutes: undefined,
@@ -347,7 +350,7 @@ export class RequestDecisions {
       async (message) => {
         const kept = await store.updateRequest(
           requestId,
-          ['ACTIVE'],
+          EDITS.window,
           { approvalMessage: message },
           (c) => !c.approvalMessage,
         );
@@ -371,12 +374,14 @@ export class RequestDecisions {
     jobId?: string,
   ): Promise<WindowOutcome | DecisionOutcome> {
     // A guarded write that loses a race re-reads and decides again on what the other click left.
-    for (let attempt = 0; attempt < EXTENSION_DECISION_ATTEMPTS; attempt++) {
-      const outcome = await this.decideExtensionOnce(requestId, actor, decision, reason, jobId);
-      if (outcome !== RETRY) return outcome;
-    }
-    const record = await this.deps.store.getRequest(requestId);
-    return record ? extensionDecided(record) : { kind: 'not-found' };
+    return retryOnConflict(
+      EXTENSION_DECISION_ATTEMPTS,
+      () => this.decideExtensionOnce(requestId, actor, decision, reason, jobId),
+      async () => {
+        const record = await this.deps.store.getRequest(requestId);
+        return record ? extensionDecided(record) : { kind: 'not-found' };
+      },
+    );
   }
 
   private async decideExtensionOnce(
@@ -385,7 +390,7 @@ export class RequestDecisions {
     decision: 'approve' | 'deny',
     reason: string | undefined,
     jobId: string | undefined,
-  ): Promise<WindowOutcome | DecisionOutcome | typeof RETRY> {
+  ): Promise<WindowOutcome | DecisionOutcome | Conflict> {
     const { store, policy, audit, notifier } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
@@ -406,8 +411,8 @@ export class RequestDecisions {
     const verdict = evaluateExtension(policy, record, pending.minutes);
     if (!verdict.allowed) {
       const why = extensionRefusal(policy, record, pending.minutes, verdict);
-      const cleared = await store.updateRequest(requestId, ['ACTIVE'], clear, unchanged);
-      if (!cleared.ok) return cleared.current ? RETRY : { kind: 'not-found' };
+      const cleared = await store.updateRequest(requestId, EDITS.window, clear, unchanged);
+      if (!cleared.ok) return cleared.current ? CONFLICT : { kind: 'not-found' };
       await audit.record(
         requestId,
         'window.extend-refused',
@@ -453,13 +458,13 @@ export class RequestDecisions {
         jobId,
       );
     }
-    const check = checkApprover(policy, rule, actor.email, record.request.requester.email);
+    const check = mayDecide(policy, rule, record, actor.email);
     if (!check.authorized) return { kind: 'not-authorized', reason: check.reason };
 
     const at = this.deps.clock.now().toISOString();
     if (decision === 'deny') {
-      const cleared = await store.updateRequest(requestId, ['ACTIVE'], clear, unchanged);
-      if (!cleared.ok) return cleared.current ? RETRY : { kind: 'not-found' };
+      const cleared = await store.updateRequest(requestId, EDITS.window, clear, unchanged);
+      if (!cleared.ok) return cleared.current ? CONFLICT : { kind: 'not-found' };
       await audit.record(
         requestId,
         'approval.denied',
@@ -501,11 +506,11 @@ export class RequestDecisions {
       };
       const saved = await store.updateRequest(
         requestId,
-        ['ACTIVE'],
+        EDITS.window,
         { pendingExtension: next, pendingExtensionMinutes: undefined, ...decidedBy },
         unchanged,
       );
-      if (!saved.ok) return saved.current ? RETRY : { kind: 'not-found' };
+      if (!saved.ok) return saved.current ? CONFLICT : { kind: 'not-found' };
       await approved(pendingOccurrence(pending, `approved:${by}`));
       await this.notify('request messages', () => notifier.updateRequestMessages(saved.value));
       return { kind: 'approval-recorded', record: saved.value, remaining: required - approvals.length };
@@ -537,14 +542,14 @@ export class RequestDecisions {
     onApplied: (extension: Occurrence) => Promise<unknown>,
     /** The job applying it (an extend click, or the deciding approver's), recorded in the same write. */
     jobId?: string,
-  ): Promise<WindowOutcome | typeof RETRY> {
+  ): Promise<WindowOutcome | Conflict> {
     const { store, workflow } = this.deps;
     const requestId = record.request.requestId;
     if (!record.expiresAt) return { kind: 'not-active', record };
     const token = await store.takeTaskToken(requestId, 'window');
     if (!token) {
       const current = await store.getRequest(requestId);
-      if (current?.status === 'ACTIVE' && pendingKey(current) !== pendingKey(record)) return RETRY;
+      if (current?.status === 'ACTIVE' && pendingKey(current) !== pendingKey(record)) return CONFLICT;
       return { kind: 'not-active', record: current ?? record };
     }
     const now = this.deps.clock.now();
@@ -559,7 +564,7 @@ export class RequestDecisions {
     };
     const updated = await store.updateRequest(
       requestId,
-      ['ACTIVE'],
+      EDITS.window,
       {
         extendedMinutes: (record.extendedMinutes ?? 0) + minutes,
         extensions: [...(record.extensions ?? []), extension],
@@ -573,7 +578,7 @@ export class RequestDecisions {
       // Another click changed the request first: the window stays as it was, its token back in place.
       if (updated.current?.status === 'ACTIVE') {
         await store.putTaskToken(requestId, 'window', token);
-        return RETRY;
+        return CONFLICT;
       }
       return updated.current ? { kind: 'not-active', record: updated.current } : { kind: 'not-found' };
     }
@@ -689,14 +694,6 @@ export class RequestDecisions {
       'success',
       { extensionMinutes: extension.minutes, rule: extension.ruleName },
       occurrence,
-    );
-  }
-
-  private mayManage(record: RequestRecord, actor: Actor): boolean {
-    if (actor.slackUserId === record.request.requester.slackUserId) return true;
-    const rule = record.ruleName ? findRule(this.deps.policy, record.ruleName) : undefined;
-    return (
-      !!rule && checkApprover(this.deps.policy, rule, actor.email, record.request.requester.email).authorized
     );
   }
 }

@@ -10,7 +10,9 @@ import {
   type Policy,
   type RequestVerdict,
   type Rule,
+  rulesFor,
 } from './policy';
+import { durationChoices } from './request-form';
 
 // Which rule decides an extension. Not the request's own rule: the rule that allows the new
 // total (request + applied extensions + the extra minutes), found the way Validate finds one
@@ -131,4 +133,23 @@ export function extensionRefusal(
   const account =
     findAccount(policy, record.request.accountId)?.name ?? record.accountName ?? record.request.accountId;
   return `No rule allows ${formatMinutes(totalWith(record, extraMinutes))} in total for ${permissionSet} on ${account}; the longest allowed is ${formatMinutes(longest)}.`;
+}
+
+/**
+ * Extra minutes the requester may still add to an active grant (empty when at the maximum).
+ * Exactly what some rule allows for this requester, account and permission set: every choice
+ * keeps the total within the longest rule (so the core accepts it), and each rule's own maximum
+ * is offered too, so the longest total a stricter rule (other approvers) allows is never missing.
+ */
+export function extensionChoices(policy: Policy, record: RequestRecord): number[] {
+  const rules = rulesFor(policy, {
+    requesterEmail: record.request.requester.email,
+    accountId: record.request.accountId,
+    permissionSet: record.request.permissionSetArn,
+  });
+  const used = totalWith(record, 0);
+  const room = Math.max(0, ...rules.map((r) => r.maxDuration)) - used;
+  if (!Number.isInteger(room) || room <= 0) return [];
+  const limits = rules.map((r) => r.maxDuration - used).filter((m) => m > 0);
+  return [...new Set([...durationChoices(room), ...limits])].sort((a, b) => a - b);
 }

@@ -1,6 +1,7 @@
 import type { AuditTrail } from './audit';
 import { bestEffort } from './best-effort';
 import { AccessError, errorMessage, RetryableError } from './errors';
+import { CLOSE_AS, EDITS } from './lifecycle';
 import {
   type AssignmentKey,
   type AuditEvent,
@@ -11,13 +12,13 @@ import {
   type RequestRecord,
   type RequestStatus,
 } from './model';
+import { changeHolders } from './optimistic';
 import type { Policy } from './policy';
 import type {
   AssignmentDirectory,
   AssignmentOperationStatus,
   Clock,
   Notifier,
-  RequesterNotice,
   RequestStore,
   Workflow,
 } from './ports';
@@ -39,6 +40,8 @@ import { windowLimit, windowStartMs } from './window';
 export const RECONCILER_ACTOR = 'system:reconciler';
 /** `deletingBy` of a holders record the reconciler is deleting. */
 export const RECONCILER_CLAIM = 'reconciler';
+/** Writes a pass tries to confirm a deletion before leaving it to the next pass. */
+const MARK_ABSENT_ATTEMPTS = 3;
 
 export interface ReconcilerDependencies {
   policy: Policy;
@@ -114,15 +117,6 @@ const OPEN_STATUSES: readonly RequestStatus[] = [
 ];
 /** Every status a pass reads: open ones, and closed ones whose Finish may have crashed (no closedAt). */
 const SCANNED_STATUSES: readonly RequestStatus[] = [...OPEN_STATUSES, ...FINAL_STATUSES, 'GRANT_FAILED'];
-
-/** What a request whose execution ended without closing it is closed as. */
-const CLOSE_AS: Partial<Record<RequestStatus, { status: RequestStatus; notice: RequesterNotice }>> = {
-  PENDING_APPROVAL: { status: 'APPROVAL_EXPIRED', notice: 'approval-expired' },
-  APPROVED: { status: 'GRANT_FAILED', notice: 'grant-failed' },
-  GRANTING: { status: 'GRANT_FAILED', notice: 'grant-failed' },
-  ACTIVE: { status: 'REVOKED', notice: 'revoked' },
-  REVOKING: { status: 'REVOKED', notice: 'revoked' },
-};
 
 type Verdict = 'live' | 'dead' | 'unknown';
 
@@ -298,7 +292,7 @@ class Pass {
     if (!(left > 0 && left <= noticeMs) || windowMinutes <= this.options.expiryNoticeMinutes) return;
     const marked = await this.deps.store.updateRequest(
       requestId,
-      ['ACTIVE'],
+      EDITS.window,
       { expiringNoticeFor: expiresAt },
       (current) => current.expiresAt === expiresAt && current.expiringNoticeFor !== expiresAt,
     );
@@ -317,6 +311,7 @@ class Pass {
     let current = record;
     const target = CLOSE_AS[record.status];
     if (target) {
+      // From the status it was judged in: a request that moved meanwhile waits for the next pass.
       const closed = await store.updateRequest(
         requestId,
         [record.status],
@@ -622,27 +617,22 @@ class Pass {
 
   /** DELETING → ABSENT, if the record is still in the deletion we know of. */
   private async markAbsent(known: HoldersRecord): Promise<boolean> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await this.deps.store.getHolders(known);
+    const options = { attempts: MARK_ABSENT_ATTEMPTS, now: () => this.now.toISOString() };
+    const outcome = await changeHolders(this.deps.store, known, options, (current) => {
       if (
-        current?.state !== 'DELETING' ||
+        current.state !== 'DELETING' ||
         current.deletingBy !== known.deletingBy ||
         (known.deletionRequestId !== undefined && current.deletionRequestId !== known.deletionRequestId)
       )
-        return false;
-      const absent: HoldersRecord = {
-        ...current,
-        state: 'ABSENT',
-        preExisting: false,
-        holders: [],
-        ...this.bump(current),
-      };
+        return undefined;
+      const absent: HoldersRecord = { ...current, state: 'ABSENT', preExisting: false, holders: [] };
       delete absent.deletingBy;
       delete absent.deletingFor;
       delete absent.deletionRequestId;
-      if (await this.deps.store.putHolders(absent, current.revision)) return true;
-    }
-    return false;
+      return absent;
+    });
+    // Lost to every concurrent write: a later pass confirms it.
+    return outcome === 'written';
   }
 
   /** Is the assignment in Identity Center? One listing per account × permission set and pass. */

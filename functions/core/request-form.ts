@@ -1,25 +1,18 @@
-import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
 import { formatMinutes } from './duration';
-import { pendingExtensionOf, pendingExtensionRule, totalWith } from './extensions';
-import type { AccessRequest, RequestRecord } from './model';
+import type { AccessRequest } from './model';
 import {
   type Account,
-  checkApprover,
   evaluateRequest,
   findAccount,
-  findRule,
   optionsFor,
   type PermissionSet,
   type Policy,
   type RequestVerdict,
-  rulesFor,
 } from './policy';
-import type { UserDirectory } from './ports';
 
-// The Slack-facing questions about a request form: which choices a requester gets, whether a
-// submitted form is acceptable (answers keyed by form field so the Slack layer can show them
-// inline), and the request id of a submission. Pure apart from the identity-store lookup.
+// The Slack-facing questions about a request form: which choices a requester gets, and whether
+// a submitted form is acceptable (answers keyed by form field so the Slack layer can show them
+// inline).
 
 /** Durations offered in the form; the rule's maximum is always offered as well. */
 export const DURATION_STEPS = [15, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 10080] as const;
@@ -180,32 +173,6 @@ export function checkRequestForm(
   return { ok: false, errors };
 }
 
-/**
- * The request id of a form submission: derived from the modal's view id (unique per opened
- * modal, identical when Slack retries or the person double-clicks Submit), so a second
- * submission names the same execution and starts nothing new.
- */
-export function requestIdForView(teamId: string, viewId: string): string {
-  const digest = createHash('sha256').update(`${teamId}:${viewId}`).digest('hex');
-  return `req-${digest.slice(0, 24)}`;
-}
-
-/**
- * The Identity Center user of an email. Emails are compared case-insensitively by people, not
- * always by directories: the address as Slack has it is tried first, then its lower-case form.
- */
-export async function resolvePrincipal(
-  users: UserDirectory,
-  email: string,
-): Promise<{ principalId: string; email: string } | undefined> {
-  const candidates = [...new Set([email.trim(), email.trim().toLowerCase()])];
-  for (const candidate of candidates) {
-    const principalId = await users.findUserIdByEmail(candidate);
-    if (principalId) return { principalId, email: candidate };
-  }
-  return undefined;
-}
-
 export function buildAccessRequest(
   requestId: string,
   requester: { slackUserId: string; email: string },
@@ -223,78 +190,3 @@ export function buildAccessRequest(
     requestedAt: now.toISOString(),
   };
 }
-
-/**
- * Extra minutes the requester may still add to an active grant (empty when at the maximum).
- * Exactly what some rule allows for this requester, account and permission set: every choice
- * keeps the total within the longest rule (so the core accepts it), and each rule's own maximum
- * is offered too, so the longest total a stricter rule (other approvers) allows is never missing.
- */
-export function extensionChoices(policy: Policy, record: RequestRecord): number[] {
-  const rules = rulesFor(policy, {
-    requesterEmail: record.request.requester.email,
-    accountId: record.request.accountId,
-    permissionSet: record.request.permissionSetArn,
-  });
-  const used = totalWith(record, 0);
-  const room = Math.max(0, ...rules.map((r) => r.maxDuration)) - used;
-  if (!Number.isInteger(room) || room <= 0) return [];
-  const limits = rules.map((r) => r.maxDuration - used).filter((m) => m > 0);
-  return [...new Set([...durationChoices(room), ...limits])].sort((a, b) => a - b);
-}
-
-export type DecisionPrecheck =
-  | { ok: true }
-  | { ok: false; reason: 'not-found' | 'not-approver' | 'self-approval' | 'no-approval' | 'already-decided' };
-
-/**
- * May this person decide on this request now? (The same rules RequestDecisions applies at the
- * click.) A pending extension is decided by the rule that allows its new total, not the request's.
- */
-export function precheckDecision(
-  policy: Policy,
-  record: RequestRecord | undefined,
-  approverEmail: string,
-  kind: 'request' | 'extension' = 'request',
-): DecisionPrecheck {
-  if (!record) return { ok: false, reason: 'not-found' };
-  if (kind === 'extension') {
-    const pending = pendingExtensionOf(record);
-    if (!pending || record.status !== 'ACTIVE') return { ok: false, reason: 'already-decided' };
-    // No rule allows it any more: the click goes through, and the core refuses and clears it.
-    const rule = pendingExtensionRule(policy, record);
-    if (!rule) return { ok: true };
-    const verdict = checkApprover(policy, rule, approverEmail, record.request.requester.email);
-    return verdict.authorized ? { ok: true } : { ok: false, reason: verdict.reason };
-  }
-  const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
-  if (!rule) return { ok: false, reason: 'no-approval' };
-  const verdict = checkApprover(policy, rule, approverEmail, record.request.requester.email);
-  if (!verdict.authorized) return { ok: false, reason: verdict.reason };
-  return record.status === 'PENDING_APPROVAL' ? { ok: true } : { ok: false, reason: 'already-decided' };
-}
-
-/**
- * May this person approve under the record's rule (used to fill an approver's Home tab)? For
- * `extension`: may they approve its pending extension, under the rule deciding it now, and have
- * they not approved it yet.
- */
-export function isApproverOf(
-  policy: Policy,
-  record: RequestRecord,
-  approverEmail: string,
-  kind: 'request' | 'extension' = 'request',
-): boolean {
-  const rule =
-    kind === 'extension'
-      ? pendingExtensionRule(policy, record)
-      : record.ruleName
-        ? findRule(policy, record.ruleName)
-        : undefined;
-  if (!rule || !checkApprover(policy, rule, approverEmail, record.request.requester.email).authorized)
-    return false;
-  const email = approverEmail.trim().toLowerCase();
-  return kind === 'request' || !pendingExtensionOf(record)?.approvals.some((a) => a.by === email);
-}
-
-export const requestIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{6,64}$/));

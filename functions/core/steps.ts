@@ -3,6 +3,7 @@ import type { ChannelPacing } from './admission';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
 import { AccessError, errorMessage, RetryableError } from './errors';
+import { EDITS, GRANTING_PHASE, movesInto } from './lifecycle';
 import {
   type AccessRequest,
   type AssignmentKey,
@@ -12,6 +13,7 @@ import {
   type RequestRecord,
   type RequestStatus,
 } from './model';
+import { CONFLICT, type Conflict, changeHolders, retryOnConflict } from './optimistic';
 import { approvalChannelFor, approversFor, evaluateRequest, findRule, type Policy } from './policy';
 import type {
   AssignmentDirectory,
@@ -174,28 +176,20 @@ const OUTCOME_STATUS: Record<
   (typeof OUTCOMES)[number],
   { status: RequestStatus; from: RequestStatus[]; notice: RequesterNotice }
 > = {
-  denied: { status: 'DENIED', from: ['PENDING_APPROVAL', 'DENIED'], notice: 'denied' },
+  denied: { status: 'DENIED', from: movesInto('DENIED', { orAlready: true }), notice: 'denied' },
   'approval-expired': {
     status: 'APPROVAL_EXPIRED',
-    from: ['PENDING_APPROVAL', 'APPROVED'],
+    from: movesInto('APPROVAL_EXPIRED'),
     notice: 'approval-expired',
   },
-  rejected: { status: 'REJECTED', from: ['PENDING_APPROVAL', 'APPROVED', 'REJECTED'], notice: 'rejected' },
-  revoked: {
-    status: 'REVOKED',
-    from: ['GRANTING', 'ACTIVE', 'REVOKING', 'APPROVED', 'GRANT_FAILED'],
-    notice: 'revoked',
-  },
+  rejected: { status: 'REJECTED', from: movesInto('REJECTED', { orAlready: true }), notice: 'rejected' },
+  revoked: { status: 'REVOKED', from: movesInto('REVOKED'), notice: 'revoked' },
   'grant-failed': {
     status: 'GRANT_FAILED',
-    from: ['APPROVED', 'GRANTING', 'ACTIVE', 'REVOKING', 'GRANT_FAILED'],
+    from: movesInto('GRANT_FAILED', { orAlready: true }),
     notice: 'grant-failed',
   },
-  'revoke-failed': {
-    status: 'REVOKE_FAILED',
-    from: ['APPROVED', 'GRANTING', 'ACTIVE', 'REVOKING', 'GRANT_FAILED'],
-    notice: 'revoke-failed',
-  },
+  'revoke-failed': { status: 'REVOKE_FAILED', from: movesInto('REVOKE_FAILED'), notice: 'revoke-failed' },
 };
 
 function parseInput<T>(schema: z.ZodMiniType<T>, input: unknown, step: string): T {
@@ -336,7 +330,7 @@ export class LifecycleSteps {
     await notifier.requestApproval(record, approvers, async (message) => {
       await store.updateRequest(
         requestId,
-        ['PENDING_APPROVAL'],
+        EDITS.approvalMessage,
         { approvalMessage: message },
         (current) => !current.approvalMessage,
       );
@@ -360,7 +354,7 @@ export class LifecycleSteps {
         'not-approved',
         `Grant: request ${step.requestId} is ${request.status}, not approved`,
       );
-    for (let attempt = 0; attempt < HOLDERS_WRITE_ATTEMPTS; attempt++) {
+    return this.holdersLoop(key, async () => {
       const holders = await store.getHolders(key);
       if (holders?.holders.includes(step.requestId)) {
         // A retry of this step: carry on from what the first run did.
@@ -412,7 +406,7 @@ export class LifecycleSteps {
           )
         )
           return this.opened(step, joined, joined);
-        continue;
+        return CONFLICT;
       }
       // Nobody of ours holds it: ask Identity Center whether the user already has it.
       const principals = await assignments.listUserPrincipals(key.accountId, key.permissionSetArn);
@@ -444,12 +438,13 @@ export class LifecycleSteps {
         revision: (holders?.revision ?? 0) + 1,
         updatedAt: now,
       };
-      if (!(await store.putHolders(next, holders?.revision))) continue;
+      if (!(await store.putHolders(next, holders?.revision))) return CONFLICT;
       if (alreadyAssigned) return this.opened(step, found, found);
-      await store.updateRequest(step.requestId, ['APPROVED', 'GRANTING'], { status: 'GRANTING' });
+      await store.updateRequest(step.requestId, movesInto('GRANTING', { orAlready: true }), {
+        status: 'GRANTING',
+      });
       return this.requestCreation(key, step);
-    }
-    throw new RetryableError(`Concurrent changes to the holders of ${describeKey(key)}`);
+    });
   }
 
   /** CheckGrant: polls the creation; SUCCEEDED opens the window, FAILED releases the holder with AWS's reason. */
@@ -483,7 +478,8 @@ export class LifecycleSteps {
         creationsInFlight: open,
       };
     });
-    await this.deps.store.updateRequest(step.requestId, ['APPROVED', 'GRANTING'], {
+    // Only while granting: a request revoked meanwhile keeps its status.
+    await this.deps.store.updateRequest(step.requestId, GRANTING_PHASE, {
       status: 'GRANT_FAILED',
       failureReason: status.failureReason,
     });
@@ -549,7 +545,7 @@ export class LifecycleSteps {
     // Extending: only the window this run read, so a concurrent run's change is not made twice.
     const updated = await store.updateRequest(
       requestId,
-      opening ? ['APPROVED', 'GRANTING'] : ['ACTIVE'],
+      opening ? movesInto('ACTIVE') : EDITS.window,
       {
         status: 'ACTIVE',
         expiresAt,
@@ -655,11 +651,7 @@ export class LifecycleSteps {
     // Tolerant of older payloads, not of another assignment than the request's.
     const request = await store.getRequest(step.requestId);
     if (request) assertSameAssignment(request, step);
-    const revoking = await store.updateRequest(
-      step.requestId,
-      ['APPROVED', 'GRANTING', 'ACTIVE', 'GRANT_FAILED'],
-      { status: 'REVOKING' },
-    );
+    const revoking = await store.updateRequest(step.requestId, movesInto('REVOKING'), { status: 'REVOKING' });
     const record = revoking.ok ? revoking.value : revoking.current;
     // Why the access ends, once per request (a retry writes the same event), and only while this
     // revoke is the request's (not for a request the reconciler already closed).
@@ -670,7 +662,7 @@ export class LifecycleSteps {
       if (step.reason === 'ended-early' && record?.endedBy)
         await audit.record(step.requestId, 'window.ended-early', record.endedBy, 'success', {}, ENDED_EARLY);
     }
-    for (let attempt = 0; attempt < HOLDERS_WRITE_ATTEMPTS; attempt++) {
+    return this.holdersLoop(key, async () => {
       const holders = await store.getHolders(key);
       if (!holders) {
         // Nothing this product created is recorded for it: deleting could remove access it never granted.
@@ -707,7 +699,8 @@ export class LifecycleSteps {
       }
       const remaining = holders.holders.filter((id) => id !== step.requestId);
       if (remaining.length > 0 || holders.preExisting || holders.state === 'ABSENT') {
-        if (!(await store.putHolders(this.withHolders(holders, remaining), holders.revision))) continue;
+        if (!(await store.putHolders(this.withHolders(holders, remaining), holders.revision)))
+          return CONFLICT;
         if (holders.state === 'ABSENT') return { status: 'SUCCEEDED' };
         return this.kept(step.requestId, holders.preExisting ? 'pre-existing' : 'shared', remaining);
       }
@@ -718,10 +711,9 @@ export class LifecycleSteps {
       };
       delete deleting.deletionRequestId;
       delete deleting.deletionCallFailedAt;
-      if (!(await store.putHolders(deleting, holders.revision))) continue;
+      if (!(await store.putHolders(deleting, holders.revision))) return CONFLICT;
       return this.startDeletion(key, step.requestId);
-    }
-    throw new RetryableError(`Concurrent changes to the holders of ${describeKey(key)}`);
+    });
   }
 
   /** CheckRevoke: polls the deletion; SUCCEEDED marks the assignment absent. */
@@ -880,20 +872,16 @@ export class LifecycleSteps {
     key: AssignmentKey,
     change: (h: HoldersRecord) => HoldersRecord | undefined,
   ): Promise<void> {
-    for (let attempt = 0; attempt < HOLDERS_WRITE_ATTEMPTS; attempt++) {
-      const current = await this.deps.store.getHolders(key);
-      if (!current) return;
-      const next = change(current);
-      if (!next) return;
-      if (
-        await this.deps.store.putHolders(
-          { ...next, revision: current.revision + 1, updatedAt: this.now().toISOString() },
-          current.revision,
-        )
-      )
-        return;
-    }
-    throw new RetryableError(`Concurrent changes to the holders of ${describeKey(key)}`);
+    const options = { attempts: HOLDERS_WRITE_ATTEMPTS, now: () => this.now().toISOString() };
+    if ((await changeHolders(this.deps.store, key, options, change)) === 'conflict')
+      throw concurrentChanges(key);
+  }
+
+  /** A step's decisions on the holders record, decided again after each lost write; the workflow retries when all lose. */
+  private holdersLoop<T>(key: AssignmentKey, attempt: () => Promise<T | Conflict>): Promise<T> {
+    return retryOnConflict(HOLDERS_WRITE_ATTEMPTS, attempt, () => {
+      throw concurrentChanges(key);
+    });
   }
 
   /** CreateAccountAssignment, then the operation id on this request's open creation (best effort: without it the reconciler waits out the creation instead of asking for its status). */
@@ -1030,7 +1018,7 @@ export class LifecycleSteps {
   private async intendGrant(requestId: string, granted: Granted): Promise<void> {
     await this.deps.store.updateRequest(
       requestId,
-      ['APPROVED', 'GRANTING'],
+      EDITS.grant,
       { granted },
       (current) => !current.windowStartedAt,
     );
@@ -1052,7 +1040,7 @@ export class LifecycleSteps {
     if (!record.windowStartedAt) {
       const fixed = await this.deps.store.updateRequest(
         step.requestId,
-        ['APPROVED', 'GRANTING'],
+        EDITS.grant,
         { windowStartedAt: this.now().toISOString(), granted: known ?? record.granted ?? fallback },
         (current) => !current.windowStartedAt,
       );
@@ -1147,6 +1135,9 @@ function keyOf(step: AssignmentStepInput): AssignmentKey {
     principalId: step.principalId,
   };
 }
+
+const concurrentChanges = (key: AssignmentKey) =>
+  new RetryableError(`Concurrent changes to the holders of ${describeKey(key)}`);
 
 function describeKey(key: AssignmentKey): string {
   return `${key.permissionSetArn.split('/').pop()} on ${key.accountId} for ${key.principalId}`;

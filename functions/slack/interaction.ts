@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
+import { isApproverOf } from '../core/authority';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
 import type { RequestRecord } from '../core/model';
-import { isApproverOf } from '../core/request-form';
 import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
 import { slackErrorCode } from './people';

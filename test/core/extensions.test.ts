@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { evaluateExtension, pendingExtensionOf } from '../../functions/core/extensions';
+import { isApproverOf, precheckDecision } from '../../functions/core/authority';
+import { evaluateExtension, extensionChoices, pendingExtensionOf } from '../../functions/core/extensions';
 import type { AuditEvent, RequestRecord } from '../../functions/core/model';
 import { type PolicyInput, parsePolicy } from '../../functions/core/policy-file';
-import { extensionChoices, isApproverOf, precheckDecision } from '../../functions/core/request-form';
 import { allowedWindow } from '../../functions/core/window';
 import { approvalMessage } from '../../functions/slack/render/messages';
 import { auditTrail, lifecycleSteps } from '../../local/product-wiring';

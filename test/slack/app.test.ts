@@ -1,6 +1,6 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { type ExecutionInput, executionInputSchema, type RequestRecord } from '../../functions/core/model';
-import { requestIdForView } from '../../functions/core/request-form';
+import { requestIdForView } from '../../functions/core/request-id';
 import { CALLBACK_IDS } from '../../functions/slack/render/ids';
 import { ACTION_IDS } from '../../functions/slack/render/messages';
 import {

@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { extensionChoices } from '../../functions/core/extensions';
 import type { RequestRecord } from '../../functions/core/model';
 import type { Policy } from '../../functions/core/policy';
 import { validatePolicy } from '../../functions/core/policy-file';
+import { resolvePrincipal } from '../../functions/core/principal';
 import {
   checkRequestForm,
   durationChoices,
-  extensionChoices,
   maxMinutesFor,
-  requestIdForView,
-  resolvePrincipal,
   searchAccounts,
   searchPermissionSets,
 } from '../../functions/core/request-form';
+import { requestIdForView } from '../../functions/core/request-id';
 import { examplePolicy } from './support/harness';
 
 describe('request form rules', () => {

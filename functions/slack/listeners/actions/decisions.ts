@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { precheckDecision } from '../../../core/authority';
 import type { RequestRecord } from '../../../core/model';
-import { precheckDecision } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { decisionText, notAuthorizedText, parseClick, resolveClick, tell } from '../../interaction';

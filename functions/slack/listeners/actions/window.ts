@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { pendingExtensionOf } from '../../../core/extensions';
-import { extensionChoices } from '../../../core/request-form';
+import { mayExtend } from '../../../core/authority';
+import { extensionChoices, pendingExtensionOf } from '../../../core/extensions';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { buttonClickSchema, originOf, parseClick, publishHome, tell } from '../../interaction';
@@ -40,7 +40,7 @@ export function extendButton(ctx: ListenerContext) {
     const requestId = click.data.actions[0]?.value ?? '';
     const record = await ctx.store.getRequest(requestId);
     if (!record) return tell(ctx, client, userId, origin, 'I cannot find this request any more.');
-    if (record.request.requester.slackUserId !== userId)
+    if (!mayExtend(record, userId))
       return tell(ctx, client, userId, origin, 'Only the requester can extend this access.');
     if (record.status !== 'ACTIVE')
       return tell(ctx, client, userId, origin, 'This access is not active any more.');

@@ -3,14 +3,14 @@ import * as z from 'zod/mini';
 import { formatMinutes } from '../../../core/duration';
 import { errorMessage, errorName } from '../../../core/errors';
 import { accessRequestSchema } from '../../../core/model';
+import { resolvePrincipal } from '../../../core/principal';
 import {
   buildAccessRequest,
   checkRequestForm,
   type FormErrors,
   type FormField,
-  requestIdForView,
-  resolvePrincipal,
 } from '../../../core/request-form';
+import { requestIdForView } from '../../../core/request-id';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';

@@ -1,0 +1,89 @@
+import { pendingExtensionOf, pendingExtensionRule } from './extensions';
+import type { RequestRecord } from './model';
+import { type ApproverVerdict, checkApprover, findRule, type Policy, type Rule } from './policy';
+
+// Who may do what to a request: decide it (or its pending extension), end its window, extend it.
+// The core decides with these at the click; the Slack layer asks the same questions first, to
+// offer a form or a button only to whoever may use it.
+
+export type DecisionKind = 'request' | 'extension';
+
+/**
+ * The rule whose approvers decide: the request's own, or for a pending extension the rule that
+ * allows its new total under the policy as deployed (undefined: none).
+ */
+export function decidingRule(policy: Policy, record: RequestRecord, kind: DecisionKind): Rule | undefined {
+  if (kind === 'extension') return pendingExtensionRule(policy, record);
+  return record.ruleName ? findRule(policy, record.ruleName) : undefined;
+}
+
+/** May this person approve or deny under `rule` (never the requester unless the rule allows self-approval)? */
+export function mayDecide(
+  policy: Policy,
+  rule: Rule | undefined,
+  record: RequestRecord,
+  email: string,
+): ApproverVerdict {
+  if (!rule) return { authorized: false, reason: 'no-approval' };
+  return checkApprover(policy, rule, email, record.request.requester.email);
+}
+
+/** Only the requester extends their own access. */
+export function mayExtend(record: RequestRecord, slackUserId: string): boolean {
+  return slackUserId === record.request.requester.slackUserId;
+}
+
+/** The requester, or an approver of the request's rule, may end the window early. */
+export function mayEnd(
+  policy: Policy,
+  record: RequestRecord,
+  actor: { email: string; slackUserId: string },
+): boolean {
+  if (mayExtend(record, actor.slackUserId)) return true;
+  return mayDecide(policy, decidingRule(policy, record, 'request'), record, actor.email).authorized;
+}
+
+export type DecisionPrecheck =
+  | { ok: true }
+  | { ok: false; reason: 'not-found' | 'not-approver' | 'self-approval' | 'no-approval' | 'already-decided' };
+
+/**
+ * May this person decide on this request now? (The same rules RequestDecisions applies at the
+ * click.) A pending extension is decided by the rule that allows its new total, not the request's.
+ */
+export function precheckDecision(
+  policy: Policy,
+  record: RequestRecord | undefined,
+  approverEmail: string,
+  kind: DecisionKind = 'request',
+): DecisionPrecheck {
+  if (!record) return { ok: false, reason: 'not-found' };
+  if (kind === 'extension') {
+    const pending = pendingExtensionOf(record);
+    if (!pending || record.status !== 'ACTIVE') return { ok: false, reason: 'already-decided' };
+    // No rule allows it any more: the click goes through, and the core refuses and clears it.
+    const rule = decidingRule(policy, record, kind);
+    if (!rule) return { ok: true };
+    const verdict = mayDecide(policy, rule, record, approverEmail);
+    return verdict.authorized ? { ok: true } : { ok: false, reason: verdict.reason };
+  }
+  const verdict = mayDecide(policy, decidingRule(policy, record, kind), record, approverEmail);
+  if (!verdict.authorized) return { ok: false, reason: verdict.reason };
+  return record.status === 'PENDING_APPROVAL' ? { ok: true } : { ok: false, reason: 'already-decided' };
+}
+
+/**
+ * May this person approve under the record's rule (used to fill an approver's Home tab)? For
+ * `extension`: may they approve its pending extension, under the rule deciding it now, and have
+ * they not approved it yet.
+ */
+export function isApproverOf(
+  policy: Policy,
+  record: RequestRecord,
+  approverEmail: string,
+  kind: DecisionKind = 'request',
+): boolean {
+  if (!mayDecide(policy, decidingRule(policy, record, kind), record, approverEmail).authorized) return false;
+  const email = approverEmail.trim().toLowerCase();
+  return kind === 'request' || !pendingExtensionOf(record)?.approvals.some((a) => a.by === email);
+}

@@ -1,0 +1,51 @@
+import type { AssignmentKey, HoldersRecord } from './model';
+import type { RequestStore } from './ports';
+
+// Optimistic locking. The holders record (under its revision) and the request (under its status
+// and a guard) are written conditionally on what was read; a write that loses to a concurrent
+// one reads again and decides again, a bounded number of times, since the winner may have
+// changed what there is to do.
+
+/** An attempt lost its conditional write to a concurrent one: read again and decide again. */
+export const CONFLICT: unique symbol = Symbol('conflict');
+export type Conflict = typeof CONFLICT;
+
+/** Runs `attempt` until it ends other than in CONFLICT, at most `attempts` times; then `exhausted`. */
+export async function retryOnConflict<T>(
+  attempts: number,
+  attempt: () => Promise<T | Conflict>,
+  exhausted: () => T | Promise<T>,
+): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const outcome = await attempt();
+    if (outcome !== CONFLICT) return outcome;
+  }
+  return exhausted();
+}
+
+/**
+ * Reads the holders record, applies `change` (undefined: nothing to write, or no record) and
+ * writes the result under the revision read, bumped. 'written', 'unchanged', or 'conflict'
+ * when every attempt lost.
+ */
+export function changeHolders(
+  store: RequestStore,
+  key: AssignmentKey,
+  options: { attempts: number; now: () => string },
+  change: (current: HoldersRecord) => HoldersRecord | undefined,
+): Promise<'written' | 'unchanged' | 'conflict'> {
+  return retryOnConflict(
+    options.attempts,
+    async () => {
+      const current = await store.getHolders(key);
+      const next = current && change(current);
+      if (!current || !next) return 'unchanged' as const;
+      const written = await store.putHolders(
+        { ...next, revision: current.revision + 1, updatedAt: options.now() },
+        current.revision,
+      );
+      return written ? ('written' as const) : CONFLICT;
+    },
+    () => 'conflict' as const,
+  );
+}
