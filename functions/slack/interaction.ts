@@ -56,6 +56,34 @@ export function originOf(click: Pick<ButtonClick, 'channel' | 'message' | 'view'
   return { kind: 'dm' };
 }
 
+/**
+ * Opens a button's form with the click's trigger id (it lives 3 s); a click without one, or a
+ * Slack too slow to open it, is told to click `button` again.
+ */
+export async function openForm(
+  ctx: AnswerContext,
+  client: WebClient,
+  click: { userId: string; origin: Origin; requestId: string; triggerId: string | undefined },
+  view: Parameters<WebClient['views']['open']>[0]['view'],
+  button: string,
+): Promise<void> {
+  const { userId, origin, requestId, triggerId } = click;
+  if (!triggerId)
+    return tell(ctx, client, userId, origin, `Slack sent no trigger id; click ${button} again.`);
+  try {
+    await client.views.open({ trigger_id: triggerId, view });
+  } catch (error) {
+    logger.warn('views.open failed', { slackError: slackErrorCode(error), requestId });
+    await tell(
+      ctx,
+      client,
+      userId,
+      origin,
+      `Slack took too long to open the form; please click ${button} again.`,
+    );
+  }
+}
+
 /** Tells one person something where they acted: an ephemeral under the message, a Home tab notice, or a DM. */
 export async function tell(
   ctx: AnswerContext,

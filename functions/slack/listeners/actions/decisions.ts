@@ -1,10 +1,8 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { precheckDecision } from '../../../core/authority';
 import type { RequestRecord } from '../../../core/model';
-import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import { decisionText, notAuthorizedText, parseClick, resolveClick, tell } from '../../interaction';
-import { slackErrorCode } from '../../people';
+import { decisionText, notAuthorizedText, openForm, parseClick, resolveClick, tell } from '../../interaction';
 import { denyReasonModal } from '../../render/modals';
 
 // Approve / Deny (a request or an extension). The button carries only the request id; the
@@ -42,23 +40,13 @@ export function denyButton(ctx: ListenerContext, kind: 'request' | 'extension') 
       const reason = check.ok ? 'not-found' : check.reason;
       return tell(ctx, client, userId, origin, refusal(reason, record));
     }
-    if (!click.triggerId)
-      return tell(ctx, client, userId, origin, 'Slack sent no trigger id; click Deny again.');
-    try {
-      await client.views.open({
-        trigger_id: click.triggerId,
-        view: denyReasonModal(record, JSON.stringify({ requestId, kind, origin }), kind),
-      });
-    } catch (error) {
-      logger.warn('views.open failed', { slackError: slackErrorCode(error), requestId });
-      await tell(
-        ctx,
-        client,
-        userId,
-        origin,
-        'Slack took too long to open the form; please click Deny again.',
-      );
-    }
+    await openForm(
+      ctx,
+      client,
+      { userId, origin, requestId, triggerId: click.triggerId },
+      denyReasonModal(record, JSON.stringify({ requestId, kind, origin }), kind),
+      'Deny',
+    );
   };
 }
 

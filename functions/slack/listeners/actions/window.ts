@@ -3,8 +3,7 @@ import { mayExtend } from '../../../core/authority';
 import { extensionChoices, pendingExtensionOf } from '../../../core/extensions';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
-import { buttonClickSchema, originOf, parseClick, publishHome, tell } from '../../interaction';
-import { slackErrorCode } from '../../people';
+import { buttonClickSchema, openForm, originOf, parseClick, publishHome, tell } from '../../interaction';
 import { extendModal } from '../../render/modals';
 
 // "End access now" and "Extend" on an active grant (requester's DM, Home tab).
@@ -55,23 +54,13 @@ export function extendButton(ctx: ListenerContext) {
         origin,
         'This access is already at the longest duration the policy allows.',
       );
-    if (!click.data.trigger_id)
-      return tell(ctx, client, userId, origin, 'Slack sent no trigger id; click Extend again.');
-    try {
-      await client.views.open({
-        trigger_id: click.data.trigger_id,
-        view: extendModal(record, choices, JSON.stringify({ requestId, origin })),
-      });
-    } catch (error) {
-      logger.warn('views.open failed', { slackError: slackErrorCode(error), requestId });
-      await tell(
-        ctx,
-        client,
-        userId,
-        origin,
-        'Slack took too long to open the form; please click Extend again.',
-      );
-    }
+    await openForm(
+      ctx,
+      client,
+      { userId, origin, requestId, triggerId: click.data.trigger_id },
+      extendModal(record, choices, JSON.stringify({ requestId, origin })),
+      'Extend',
+    );
   };
 }
 
