@@ -1,10 +1,9 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { AuditConflictError } from '../../functions/core/errors';
 import type { AuditEvent } from '../../functions/core/model';
 import type { AuditLog } from '../../functions/core/ports';
 import { MemoryAuditLog } from '../reliability/fakes';
-import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
+import { useLocalDynamo } from '../support/dynamo';
 
 // What the core relies on from its AuditLog (append-only, identified by request and event id,
 // listed in time order), checked on the in-memory fake and on the DynamoDB table alike. The hash
@@ -99,21 +98,6 @@ describe('AuditLog contract: MemoryAuditLog', () => {
 });
 
 describe('AuditLog contract: DynamoDbAuditLog on dynalite', () => {
-  let dynamo: LocalDynamo;
-  let client: DynamoDBClient;
-  let tables = 0;
-  beforeAll(async () => {
-    dynamo = await startLocalDynamo();
-    client = localDynamoClient(dynamo.endpoint);
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.close();
-  });
-
-  auditLogContract(async () => {
-    const names = { stateTable: `contract-state-${++tables}`, auditTable: `contract-audit-${tables}` };
-    await createLocalTables(client, names);
-    return new DynamoDbAuditLog(client, names.auditTable);
-  });
+  const local = useLocalDynamo('contract');
+  auditLogContract(async () => new DynamoDbAuditLog(local.client(), (await local.freshTables()).auditTable));
 });

@@ -1,4 +1,3 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbRequestStore } from '../../functions/adapters/dynamodb-request-store';
 import {
   type AssignmentKey,
@@ -9,7 +8,7 @@ import {
 } from '../../functions/core/model';
 import type { RequestStore } from '../../functions/core/ports';
 import { ManualClock, MemoryStore } from '../reliability/fakes';
-import { createLocalTables, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../support/dynamo';
+import { useLocalDynamo } from '../support/dynamo';
 
 // What the core relies on from its RequestStore, checked on the in-memory fake and on the
 // DynamoDB store alike, so the tests that run on the fake see what production would do.
@@ -346,23 +345,11 @@ describe('RequestStore contract: MemoryStore', () => {
 });
 
 describe('RequestStore contract: DynamoDbRequestStore on dynalite', () => {
-  let dynamo: LocalDynamo;
-  let client: DynamoDBClient;
-  let tables = 0;
-  beforeAll(async () => {
-    dynamo = await startLocalDynamo();
-    client = localDynamoClient(dynamo.endpoint);
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.close();
-  });
-
+  const local = useLocalDynamo('contract');
   // A fresh table per test: listHolders reads the whole table.
   requestStoreContract(async () => {
-    const names = { stateTable: `contract-state-${++tables}`, auditTable: `contract-audit-${tables}` };
-    await createLocalTables(client, names);
+    const names = await local.freshTables();
     const clock = new ManualClock();
-    return { store: new DynamoDbRequestStore(client, names.stateTable, clock), clock };
+    return { store: new DynamoDbRequestStore(local.client(), names.stateTable, clock), clock };
   });
 });

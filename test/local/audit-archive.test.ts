@@ -135,13 +135,17 @@ describe('audit archive', () => {
     expect(r2Keys()).toEqual([1, 2, 3, 4].map((n) => `events/date=2026-12-02/request=r-2/0000000${n}.json`));
   });
 
-  it('models the bucket: no put without If-None-Match, no delete', async () => {
-    const direct = new S3Client({
+  /** The bucket as anyone with credentials reaches it, not through the archiver. */
+  const directClient = () =>
+    new S3Client({
       endpoint: s3.url,
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
     });
+
+  it('models the bucket: no put without If-None-Match, no delete', async () => {
+    const direct = directClient();
     const key = s3.written()[0]?.key as string;
     await expect(
       direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'forged' })),
@@ -157,12 +161,7 @@ describe('audit archive', () => {
   });
 
   it('locks every object in compliance mode for the default retention, and refuses to shorten it', async () => {
-    const direct = new S3Client({
-      endpoint: s3.url,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    });
+    const direct = directClient();
     const key = s3.written()[0]?.key as string;
     const writtenAt = s3.written()[0]?.at as number;
     const retention = await direct.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: key }));
