@@ -1,8 +1,16 @@
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { DEFAULT_ADMISSION } from './admission';
+import { groupSelector, type OrganizationDirectory, SLACK_USER_GROUP } from './directory';
 import { parseDurationMinutes } from './duration';
 import { PolicyError } from './errors';
+import { DEFAULT_USER_MAPPING } from './identity-mapping';
+import {
+  accountEntryProblem,
+  accountSelector,
+  needsOrganization,
+  resolvePolicyAccounts,
+} from './organization';
 import {
   COMPILED_POLICY_FORMAT,
   expandPrincipals,
@@ -22,8 +30,11 @@ const INSTANCE_ARN = /^arn:aws:sso:::instance\/ssoins-[0-9a-f]{16}$/;
 const PERMISSION_SET_ARN = /^arn:aws:sso:::permissionSet\/ssoins-[0-9a-f]{16}\/ps-[0-9a-f]{16}$/;
 const IDENTITY_STORE_ID = /^d-[0-9a-f]{10}$|^[0-9a-f-]{36}$/;
 const EMAIL_PATTERN = /^[^@\s*]+@[^@\s]+$/;
-const REQUESTER_PATTERN = /^(group:[\w.-]+|[^@\s]+@[^@\s]+|\*)$/;
-const APPROVER_PATTERN = /^(group:[\w.-]+|[^@\s*]+@[^@\s*]+)$/;
+// Directory groups: an Identity Center group's display name (up to 1,024 characters, the
+// identitystore Group DisplayName limit) or a Slack user group's handle.
+const DIRECTORY_GROUP = 'identityCenterGroup:\\S.{0,1023}|slackUserGroup:[a-z0-9._-]{1,80}';
+const REQUESTER_PATTERN = new RegExp(`^(group:[\\w.-]+|[^@\\s]+@[^@\\s]+|\\*|${DIRECTORY_GROUP})$`);
+const APPROVER_PATTERN = new RegExp(`^(group:[\\w.-]+|[^@\\s*]+@[^@\\s*]+|${DIRECTORY_GROUP})$`);
 const SLACK_CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
 
 const durationText = (label: string) =>
@@ -46,7 +57,14 @@ const durationText = (label: string) =>
 const approversSchema = z
   .object({
     approvers: z
-      .array(z.string().regex(APPROVER_PATTERN, 'must be an email or group:<name>'))
+      .array(
+        z
+          .string()
+          .regex(
+            APPROVER_PATTERN,
+            'must be an email, group:<name>, identityCenterGroup:<DisplayName> or slackUserGroup:<handle>',
+          ),
+      )
       .min(1, 'needs at least one approver'),
     required: z.number().int().min(1).max(5).default(1),
     allowSelfApproval: z.boolean().default(false),
@@ -80,6 +98,30 @@ const approvalSchema = z
     return approval;
   });
 
+// The pattern is compiled here as core/ticket.ts compiles it (no flags), so a Lambda never meets
+// one that does not compile.
+const ticketSchema = z
+  .object({
+    required: z.boolean().default(false),
+    pattern: z
+      .string()
+      .min(1)
+      .max(200)
+      .superRefine((pattern, ctx) => {
+        try {
+          new RegExp(pattern);
+        } catch (error) {
+          const why =
+            error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : '';
+          ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${why}` });
+        }
+      })
+      .optional(),
+    /** Shown under the form's ticket input, e.g. "INC-1234 or CHG-1234". */
+    hint: z.string().min(1).max(150).optional(),
+  })
+  .strict();
+
 const ruleSchema = z
   .object({
     name: z.string().min(1).max(80),
@@ -87,13 +129,44 @@ const ruleSchema = z
       .array(
         z
           .string()
-          .regex(REQUESTER_PATTERN, 'must be an email, a wildcard like *@example.com, or group:<name>'),
+          .regex(
+            REQUESTER_PATTERN,
+            'must be an email, a wildcard like *@example.com, group:<name> or identityCenterGroup:<DisplayName>',
+          )
+          // Who may request is re-checked by Validate, which holds no Slack token: a Slack user
+          // group can choose approvers (the rota), not requesters.
+          .refine((ref) => !ref.startsWith(SLACK_USER_GROUP), 'slackUserGroup selects approvers only'),
       )
       .min(1, 'needs at least one requester'),
-    accounts: z.array(z.string().min(1)).min(1, 'needs at least one account'),
+    /** Names or ids of listed accounts, `*`, `ou:<id>` (nested OUs included), `tag:<key>=<value>`, or an account id. */
+    accounts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((entry, ctx) => {
+            const problem = accountEntryProblem(entry);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+      )
+      .min(1, 'needs at least one account'),
+    /** Carve-outs from `accounts`: names, ids, OUs or tags, taken out after the rest is expanded. */
+    exceptAccounts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((entry, ctx) => {
+            const problem = entry === '*' ? '"*" would leave nothing' : accountEntryProblem(entry);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+      )
+      .default([]),
     permissionSets: z.array(z.string().min(1)).min(1, 'needs at least one permission set'),
     maxDuration: durationText('maxDuration'),
     approval: approvalSchema,
+    /** The ticket reference a request under this rule must carry (core/ticket.ts checks it). */
+    ticket: ticketSchema.optional(),
   })
   .strict();
 
@@ -106,6 +179,21 @@ const policySchema = z
         identityStoreId: z.string().regex(IDENTITY_STORE_ID, 'must look like d-<10 hex>'),
         region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1'),
         portalUrl: z.string().url().optional(),
+        /** How a Slack person is found in Identity Center (core/identity-mapping.ts). */
+        userMapping: z
+          .discriminatedUnion('by', [
+            z.object({ by: z.literal('email') }).strict(),
+            z.object({ by: z.literal('userName') }).strict(),
+            z
+              .object({
+                by: z.literal('userNameLocalPart'),
+                domain: z
+                  .string()
+                  .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be an email domain like example.com'),
+              })
+              .strict(),
+          ])
+          .default(DEFAULT_USER_MAPPING),
       })
       .strict(),
     slack: z
@@ -123,7 +211,8 @@ const policySchema = z
           })
           .strict(),
       )
-      .min(1, 'needs at least one account'),
+      // Empty when every account comes from the organization (core/organization.ts).
+      .default([]),
     permissionSets: z
       .array(
         z
@@ -234,7 +323,13 @@ function checkReferences(policy: Policy): string[] {
   });
   policy.rules.forEach((rule, i) => {
     rule.accounts.forEach((account, j) => {
-      if (account !== '*' && !accountKeys.has(account))
+      // OUs, tags and unlisted account ids are checked when the organization resolves them.
+      if (
+        account !== '*' &&
+        !accountKeys.has(account) &&
+        !accountSelector(account) &&
+        !ACCOUNT_ID.test(account)
+      )
         problems.push(
           `rules[${i}].accounts[${j}]: "${account}" is not an account id or name listed under accounts`,
         );
@@ -250,7 +345,8 @@ function checkReferences(policy: Policy): string[] {
       if (ref.startsWith('group:') && !groups.has(ref.slice(6)))
         problems.push(`rules[${i}]: group "${ref.slice(6)}" is not defined under groups`);
     }
-    if (rule.approval !== 'none') {
+    // Directory groups are counted by `npm run policy -- validate` against the directory.
+    if (rule.approval !== 'none' && !rule.approval.approvers.some((ref) => groupSelector(ref))) {
       const approverCount = expandPrincipals(policy, rule.approval.approvers).length;
       if (approverCount < rule.approval.required)
         problems.push(
@@ -288,6 +384,18 @@ export function parsePolicy(text: string): Policy {
 }
 
 /** The JSON a bundle carries: the validated policy, durations in minutes and defaults filled in. */
+/** Parses, validates and resolves the accounts of a policy file (the organization: core/organization.ts). */
+export async function loadPolicyFile(text: string, organization?: OrganizationDirectory): Promise<Policy> {
+  return resolvePolicyAccounts(parsePolicy(text), organization);
+}
+
+/**
+ * The JSON a bundle carries: the validated policy with its accounts resolved (every rule names
+ * listed account ids), durations in minutes and defaults filled in.
+ */
 export function compilePolicy(policy: Policy): string {
-  return `${JSON.stringify({ format: COMPILED_POLICY_FORMAT, policy })}\n`;
+  if (needsOrganization(policy))
+    throw new Error('compilePolicy: resolve the accounts first (loadPolicyFile)');
+  const { directory: _directory, ...compiled } = policy;
+  return `${JSON.stringify({ format: COMPILED_POLICY_FORMAT, policy: compiled })}\n`;
 }

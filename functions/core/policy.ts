@@ -1,3 +1,4 @@
+import { type DirectoryCache, type DirectoryView, groupSelector } from './directory';
 import { PolicyError } from './errors';
 import type { ParsedPolicy } from './policy-file';
 
@@ -14,7 +15,12 @@ export const MAX_DURATION_MINUTES = 7 * 24 * 60;
 /** The longest admission.maxWait: a lifecycle Waits at most this long (+1 s) for each admission slot. */
 export const MAX_ADMISSION_WAIT_MINUTES = 60;
 
-export type Policy = ParsedPolicy;
+/**
+ * The policy the functions ask. `directory` answers for its directory groups
+ * (identityCenterGroup:, slackUserGroup:), resolved before the questions are asked
+ * (core/directory.ts); the compiled file never carries it.
+ */
+export type Policy = ParsedPolicy & { directory?: DirectoryView };
 export type Rule = Policy['rules'][number];
 export type Account = Policy['accounts'][number];
 export type PermissionSet = Policy['permissionSets'][number];
@@ -48,10 +54,39 @@ export function readCompiledPolicy(text: string, source: string): Policy {
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
+/** The emails a policy group or a directory group stands for (a directory group needs the directory). */
+function groupMembers(policy: Policy, ref: string): readonly string[] | undefined {
+  if (ref.startsWith('group:')) return policy.groups[ref.slice(6)] ?? [];
+  if (!groupSelector(ref)) return undefined;
+  if (!policy.directory)
+    throw new Error(`${ref}: the policy names a directory group and no directory answers for it`);
+  return policy.directory.membersOf(ref);
+}
+
+/** Every directory group selector the policy names (what a function resolves before asking). */
+export function directorySelectors(policy: Policy): string[] {
+  const refs = policy.rules.flatMap((rule) => [
+    ...rule.requesters,
+    ...(rule.approval === 'none' ? [] : rule.approval.approvers),
+  ]);
+  return [...new Set(refs.filter((ref) => groupSelector(ref)))];
+}
+
+/**
+ * The policy answering its directory groups from `cache`, and what to run before an event's
+ * questions (they are synchronous): a policy without directory groups needs nothing.
+ */
+export function withDirectory(
+  policy: Policy,
+  cache: DirectoryCache,
+): { policy: Policy; refresh(): Promise<void> } {
+  const selectors = directorySelectors(policy);
+  if (selectors.length === 0) return { policy, refresh: async () => {} };
+  return { policy: { ...policy, directory: cache }, refresh: () => cache.refresh(selectors) };
+}
+
 export function expandPrincipals(policy: Policy, refs: string[]): string[] {
-  const emails = refs.flatMap((ref) =>
-    ref.startsWith('group:') ? (policy.groups[ref.slice(6)] ?? []) : ref.includes('*') ? [] : [ref],
-  );
+  const emails = refs.flatMap((ref) => groupMembers(policy, ref) ?? (ref.includes('*') ? [] : [ref]));
   return [...new Set(emails.map(normalizeEmail))];
 }
 
@@ -59,8 +94,8 @@ export function matchesRequester(policy: Policy, patterns: string[], email: stri
   const target = normalizeEmail(email);
   return patterns.some((pattern) => {
     if (pattern === '*') return true;
-    if (pattern.startsWith('group:'))
-      return (policy.groups[pattern.slice(6)] ?? []).some((m) => normalizeEmail(m) === target);
+    const members = groupMembers(policy, pattern);
+    if (members) return members.some((m) => normalizeEmail(m) === target);
     if (pattern.includes('*')) {
       const regex = new RegExp(`^${pattern.toLowerCase().split('*').map(escapeRegex).join('[^@]*')}$`);
       return regex.test(target);

@@ -1,18 +1,22 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Policy } from '../core/policy';
+import { DirectoryCache, type GroupKind, type GroupSource } from '../core/directory';
+import { type Policy, withDirectory } from '../core/policy';
 import type { Clock } from '../core/ports';
 import { LifecycleSteps, type StepDependencies } from '../core/steps';
 import { auditTrail } from './audit-trail';
 import { ConfigError } from './config';
 import { dynamoDbClient, requestStore } from './dynamodb';
-import { notificationNotSent } from './logger';
+import { directoryAnswerStale, notificationNotSent } from './logger';
 import { once } from './once';
 import { loadPolicy } from './policy';
 
 /** The ports a worker adds to the store and the trail every step uses. */
 export type WorkerPorts = Partial<
   Pick<StepDependencies, 'assignments' | 'users' | 'notifier' | 'channelPacing'>
->;
+> & {
+  /** The directory groups this worker's questions may name (requesters, approvers). */
+  groups?: Partial<Record<GroupKind, GroupSource>>;
+};
 
 /**
  * A port this function does not wire: its bundle leaves the adapter out and its role has no
@@ -34,18 +38,28 @@ export interface Worker {
   steps: LifecycleSteps;
   policy: Policy;
   dynamo: DynamoDBClient;
+  /** Brings the directory groups up to date (core/directory.ts): before a step that asks about people. */
+  refreshDirectory(): Promise<void>;
 }
 
-/** One worker's LifecycleSteps, built on its first event: the store, the trail and its own ports. */
+/**
+ * One worker's LifecycleSteps, built on its first event: the store, the trail and its own ports.
+ * `ready()` is the worker with its directory groups refreshed, for the steps that ask who may
+ * request or approve.
+ */
 export function workerSteps(
   step: string,
   clock: Clock,
   ports: (policy: Policy, dynamo: DynamoDBClient) => WorkerPorts = () => ({}),
-): () => Worker {
-  return once(() => {
-    const policy = loadPolicy();
+): (() => Worker) & { ready(): Promise<Worker> } {
+  const worker = once(() => {
+    const compiled = loadPolicy();
     const dynamo = dynamoDbClient();
-    const own = ports(policy, dynamo);
+    const own = ports(compiled, dynamo);
+    const { policy, refresh } = withDirectory(
+      compiled,
+      new DirectoryCache(own.groups ?? {}, clock, undefined, directoryAnswerStale),
+    );
     const steps = new LifecycleSteps({
       policy,
       store: requestStore(dynamo, clock),
@@ -57,6 +71,13 @@ export function workerSteps(
       onNotifyFailed: notificationNotSent,
       ...(own.channelPacing ? { channelPacing: own.channelPacing } : {}),
     });
-    return { steps, policy, dynamo };
+    return { steps, policy, dynamo, refreshDirectory: refresh };
+  });
+  return Object.assign(worker, {
+    ready: async () => {
+      const built = worker();
+      await built.refreshDirectory();
+      return built;
+    },
   });
 }

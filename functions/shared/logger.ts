@@ -13,3 +13,12 @@ export function notificationNotSent(what: string, error: unknown): void {
     errorMessage: errorMessage(error),
   });
 }
+
+/** A directory group answered from the cache because the directory failed, or does not exist. */
+export function directoryAnswerStale(selector: string, error: unknown): void {
+  logger.warn('directory group not read', {
+    selector,
+    errorName: errorName(error),
+    errorMessage: errorMessage(error),
+  });
+}
