@@ -9,7 +9,7 @@ import type { SectionOptions } from './section';
 
 // `npm run bench` — every section, one table, bench/results.json.
 //   --quick                 the short version CI runs as a smoke test (targets shown, not enforced)
-//   --only a,b              run some sections: lifecycle, revoke-lag, throughput, cold-init, slack-ack, audit-verify
+//   --only a,b              run some sections: lifecycle, revoke-lag, throughput, cold-init, slack-ack, audit-verify, directory
 //   --time-scale N          throughput: model seconds per real second (default 1 = real time; quick 6)
 //   --requests N            throughput: requests submitted at once (default 1000; quick 50)
 //   --window-minutes N      throughput: each request's window (default 5; quick 1)

@@ -2,6 +2,7 @@ import './lib/env';
 import { writeFileSync } from 'node:fs';
 import { runAuditVerify } from './audit-verify';
 import { runColdInit } from './cold-init';
+import { runDirectory } from './directory';
 import type { SectionId, SectionResult } from './lib/report';
 import { runLifecycleCost } from './lifecycle-cost';
 import { runRevokeLag } from './revoke-lag';
@@ -27,6 +28,7 @@ const runners: Record<SectionId, (options: SectionOptions) => Promise<SectionRes
   'cold-init': (o) => runColdInit(o),
   'slack-ack': (o) => runSlackAck(o),
   'audit-verify': (o) => runAuditVerify(o),
+  directory: (o) => runDirectory(o),
 };
 
 async function main(): Promise<void> {

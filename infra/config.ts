@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
+import { openDirectory } from '../functions/cli/directory';
 import { PolicyError } from '../functions/core/errors';
+import { resolvePolicyAccounts } from '../functions/core/organization';
 import type { Policy } from '../functions/core/policy';
 import { parsePolicy } from '../functions/core/policy-file';
 
@@ -33,6 +35,7 @@ export const CONTEXT_KEYS = [
   'identityCenterKmsKeyArn',
   'auditRetentionDays',
   'orgTrailTable',
+  'directory',
 ] as const;
 type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -102,6 +105,10 @@ const contextSchema = z.object({
       (v) => Number.isInteger(v) && v >= 1 && v <= 36_500,
       'must be a whole number of days from 1 to 36500',
     ),
+  // Where `ou:`/`tag:` account selectors are resolved: a directory file (the sandbox file's
+  // format, e.g. a snapshot of the organization) or `live` (Organizations, with the credentials
+  // synth runs with). Unset: the policy may only name listed accounts.
+  directory: optionalText,
   orgTrailTable: optionalText.refine(
     (v) => v === undefined || /^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(v),
     'must be an Athena table as database.table, e.g. default.cloudtrail_logs_org',
@@ -139,7 +146,10 @@ export interface DeployConfig {
  * Reads and validates the deployment configuration. `context` returns a context value (e.g.
  * `(key) => app.node.tryGetContext(key)`); relative paths are resolved against `projectRoot`.
  */
-export function loadDeployConfig(context: (key: ContextKey) => unknown, projectRoot: string): DeployConfig {
+export async function loadDeployConfig(
+  context: (key: ContextKey) => unknown,
+  projectRoot: string,
+): Promise<DeployConfig> {
   const raw = Object.fromEntries(CONTEXT_KEYS.map((key) => [key, context(key)]));
   const parsed = contextSchema.safeParse(raw);
   if (!parsed.success) {
@@ -156,7 +166,14 @@ export function loadDeployConfig(context: (key: ContextKey) => unknown, projectR
 
   let policy: Policy;
   try {
-    policy = parsePolicy(readFileSync(policyFile, 'utf8'));
+    const parsed = parsePolicy(readFileSync(policyFile, 'utf8'));
+    const directory = settings.directory
+      ? await openDirectory(
+          settings.directory === 'live' ? 'live' : path.resolve(projectRoot, settings.directory),
+          parsed,
+        )
+      : undefined;
+    policy = await resolvePolicyAccounts(parsed, directory?.organization);
   } catch (error) {
     if (error instanceof PolicyError)
       throw new DeployConfigError(error.problems.map((p) => `policyFile ${settings.policyFile}: ${p}`));

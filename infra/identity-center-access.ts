@@ -96,6 +96,40 @@ export function getUserIdStatement(policy: Policy, managementAccountId?: string)
 }
 
 /**
+ * Reading identitystore groups for the policy's identityCenterGroup: selectors (GetGroupId,
+ * ListGroupMemberships, DescribeUser; GetUserId, ListGroupMembershipsForMember for one person's). The Service Authorization Reference gives these actions
+ * the store, `group/<id>`, `membership/*` and `user/<id>` resource types; group ids are assigned
+ * by the IdP's SCIM and not known at synth, members even less, hence the wildcards on those, and
+ * the store ARN names this policy's store only (as for GetUserId). Read-only: no role may create
+ * or delete a membership.
+ */
+export const GROUP_READ_REASON =
+  'identitystore group reads for identityCenterGroup: selectors: group, membership and user ids are ' +
+  "assigned by the IdP's SCIM and unknown at synth, hence group/*, membership/* and user/*; the " +
+  "store ARN names this policy's store only; read actions only.";
+
+export function readGroupsStatement(policy: Policy, managementAccountId?: string): iam.PolicyStatement {
+  const prefix = partitionPrefix(policy);
+  return new iam.PolicyStatement({
+    sid: 'ReadIdentityStoreGroups',
+    actions: [
+      'identitystore:GetGroupId',
+      'identitystore:ListGroupMemberships',
+      'identitystore:DescribeUser',
+      // A person's own groups (may this requester request, may this clicker approve).
+      'identitystore:GetUserId',
+      'identitystore:ListGroupMembershipsForMember',
+    ],
+    resources: [
+      `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`,
+      `${prefix}:identitystore:::group/*`,
+      `${prefix}:identitystore:::membership/*`,
+      `${prefix}:identitystore:::user/*`,
+    ],
+  });
+}
+
+/**
  * When an assignment targets the account Identity Center runs in (the management account),
  * Identity Center provisions the AWSReservedSSO_* role there with the caller's own credentials
  * (in member accounts its service-linked role does it). Followed: IAM Identity Center User Guide,

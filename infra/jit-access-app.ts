@@ -14,8 +14,8 @@ export interface JitAccessApp {
  * cdk-nag's AWS Solutions checks as a validation plugin: an unacknowledged finding fails synth.
  * Context `nag=false` leaves the plugin out (tests that look at other things).
  */
-export function buildJitAccessApp(app: App): JitAccessApp {
-  const config = loadDeployConfig((key) => app.node.tryGetContext(key), PROJECT_ROOT);
+export async function buildJitAccessApp(app: App): Promise<JitAccessApp> {
+  const config = await loadDeployConfig((key) => app.node.tryGetContext(key), PROJECT_ROOT);
   const stack = new JitAccessStack(app, config.stackName, {
     stackName: config.stackName,
     description: 'Just-in-time AWS access through Slack (IAM Identity Center assignments)',

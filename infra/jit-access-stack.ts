@@ -14,6 +14,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { IDENTITY_CENTER_GROUP } from '../functions/core/directory';
+import { directorySelectors } from '../functions/core/policy';
 import { FUNCTION_TIMEOUT_SECONDS } from '../functions/shared/clients';
 import { ENV } from '../functions/shared/config';
 import { AuditArchive } from './audit-archive';
@@ -23,11 +25,13 @@ import {
   createAssignmentStatement,
   deleteAssignmentStatement,
   describeStatusStatement,
+  GROUP_READ_REASON,
   getUserIdStatement,
   identityCenterKeyStatement,
   listAssignmentsStatement,
   provisionReservedRolesStatements,
   RESERVED_ROLES_REASON,
+  readGroupsStatement,
   reservedRolesNeeded,
   USER_LOOKUP_REASON,
 } from './identity-center-access';
@@ -303,6 +307,20 @@ export class JitAccessStack extends Stack {
     reservedRoles('delete', workers.revoke);
     workers['check-revoke'].allow(describeStatusStatement(policy, ['deletion']));
     slack.allow(getUserIdStatement(policy, config.managementAccountId), USER_LOOKUP_REASON);
+    // identityCenterGroup: selectors: the functions that ask who may request or approve read the
+    // groups (functions/shared/directory.ts); a policy without them grants no group read.
+    const groupReaders = [
+      workers.validate,
+      workers['request-approval'],
+      workers['access-window'],
+      decisions,
+      slack,
+      reconciler,
+    ];
+    const readsGroups = directorySelectors(policy).some((ref) => ref.startsWith(IDENTITY_CENTER_GROUP));
+    if (readsGroups)
+      for (const reader of groupReaders)
+        reader.allow(readGroupsStatement(policy, config.managementAccountId), GROUP_READ_REASON);
     reconciler
       .allow(listAssignmentsStatement(policy))
       .allow(deleteAssignmentStatement(policy))
@@ -320,6 +338,7 @@ export class JitAccessStack extends Stack {
         workers['check-revoke'],
         slack,
         reconciler,
+        ...(readsGroups ? groupReaders : []),
       ])
         caller.allow(identityCenterKeyStatement(policy, identityCenterKmsKeyArn));
 

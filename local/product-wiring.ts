@@ -5,10 +5,11 @@ import { LifecycleSteps } from '../functions/core/steps';
 import { createReconciler } from '../functions/reconciler';
 import { auditTrail as trailOn } from '../functions/shared/audit-trail';
 import { systemClock } from '../functions/shared/clock';
+import { deployedPolicy } from '../functions/shared/directory';
 import { channelPacing, dynamoDbClient, requestStore as storeOn } from '../functions/shared/dynamodb';
 import { userDirectory } from '../functions/shared/identity-store';
 import { notificationNotSent } from '../functions/shared/logger';
-import { loadPolicy } from '../functions/shared/policy';
+import { once } from '../functions/shared/once';
 import { slackNotifier, slackPort, slackWebClient } from '../functions/shared/slack';
 import { assignmentDirectory } from '../functions/shared/sso-admin';
 import { stepFunctionsWorkflow } from '../functions/shared/step-functions';
@@ -26,10 +27,11 @@ export function auditTrail(clock: Clock = systemClock) {
 }
 
 export async function requestDecisions(clock: Clock = systemClock): Promise<RequestDecisions> {
-  const policy = loadPolicy();
+  const { policy, refresh } = deployedPolicy(clock, once(slackWebClient));
   const dynamo = dynamoDbClient();
   return new RequestDecisions({
     policy,
+    directory: refresh,
     store: storeOn(dynamo, clock),
     audit: trailOn(dynamo, clock),
     workflow: stepFunctionsWorkflow(),
@@ -41,10 +43,11 @@ export async function requestDecisions(clock: Clock = systemClock): Promise<Requ
 
 /** Every step with every port, as the nine workers have them between them. */
 export function lifecycleSteps(clock: Clock = systemClock): LifecycleSteps {
-  const policy = loadPolicy();
+  const { policy, refresh } = deployedPolicy(clock, once(slackWebClient));
   const dynamo = dynamoDbClient();
   return new LifecycleSteps({
     policy,
+    directory: refresh,
     store: storeOn(dynamo, clock),
     audit: trailOn(dynamo, clock),
     assignments: assignmentDirectory(policy),

@@ -29,6 +29,8 @@ import { startStepFunctionsEndpoint } from './step-functions/sfn-http-endpoint';
 export interface LocalStackOptions {
   /** The policy YAML; the functions read it compiled, as from a bundle. */
   policyFile: string;
+  /** Where the policy's `ou:`/`tag:` accounts are resolved (the sandbox file), as synth's `directory`. */
+  directoryFile?: string;
   /** Table names: `<prefix>-state`, `<prefix>-audit`. */
   tablePrefix: string;
   /** The Slack stand-in (its users, rate limits, faults). */
@@ -57,7 +59,7 @@ export interface LocalStack {
   /** What the handlers read, also in process.env. */
   env: Record<string, string>;
   /** A policy redeploy: compiled again, every function a new instance. */
-  redeploy(): void;
+  redeploy(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SSO_ADMIN: identityCenter.url,
     AWS_ENDPOINT_URL_IDENTITYSTORE: identityCenter.url,
-    POLICY_FILE: compiledPolicyFile(options.policyFile),
+    // Organizations is served by the same stand-in (local/organizations), seeded from the same file.
+    AWS_ENDPOINT_URL_ORGANIZATIONS: identityCenter.url,
+    POLICY_FILE: await compiledPolicyFile(options.policyFile, options.directoryFile),
     STATE_TABLE: tables.stateTable,
     AUDIT_TABLE: tables.auditTable,
     SLACK_BOT_TOKEN: 'xoxb-local-token',
@@ -108,8 +112,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sfn,
     tables,
     env,
-    redeploy() {
-      process.env.POLICY_FILE = compiledPolicyFile(options.policyFile);
+    async redeploy() {
+      process.env.POLICY_FILE = await compiledPolicyFile(options.policyFile, options.directoryFile);
       env.POLICY_FILE = process.env.POLICY_FILE;
       host.redeploy();
       lambdas.redeploy();

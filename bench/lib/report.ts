@@ -30,6 +30,7 @@ export const SECTION_IDS = [
   'cold-init',
   'slack-ack',
   'audit-verify',
+  'directory',
 ] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 /** The issue's numbering, used in the table. */
@@ -40,6 +41,7 @@ export const SECTION_NUMBERS: Record<SectionId, number> = {
   'revoke-lag': 4,
   throughput: 5,
   'audit-verify': 6,
+  directory: 7,
 };
 
 /** PASS/MISS for `value op limit`; MISS on NaN (a figure that could not be taken never passes). */

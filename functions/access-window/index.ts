@@ -2,8 +2,10 @@ import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
+import { directoryGroups } from '../shared/directory';
 import { workerSteps } from '../shared/lifecycle-steps';
-import { slackPort } from '../shared/slack';
+import { once } from '../shared/once';
+import { slackPort, slackWebClient } from '../shared/slack';
 import { workerHandler } from '../shared/worker-handler';
 
 // Two states of the access window share this function:
@@ -13,7 +15,11 @@ import { workerHandler } from '../shared/worker-handler';
 const extendPlanRequest = z.object({ plan: z.literal('extend') });
 
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('AccessWindow', clock, slackPort);
+  // The window's cap is the longest the requester may have now: their groups are asked.
+  const worker = workerSteps('AccessWindow', clock, (policy) => ({
+    ...slackPort(policy),
+    groups: directoryGroups(policy, clock, once(slackWebClient)),
+  }));
   const openWindow = workerHandler('AccessWindow', async (event) => worker().steps.openWindow(event));
   const planExtension = workerHandler('ExtendWindow', async (event) => worker().steps.planExtension(event));
   return (event: unknown, context?: Context) =>

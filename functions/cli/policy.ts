@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMinutes, parseDurationMinutes } from '../core/duration';
 import { PolicyError } from '../core/errors';
-import type { Policy } from '../core/policy';
-import { parsePolicy } from '../core/policy-file';
+import { type Policy, rulePermissionSets } from '../core/policy';
 import {
   type AccessChange,
   diffPolicies,
@@ -12,6 +12,8 @@ import {
   unapprovable,
   unreachableRules,
 } from '../core/policy-review';
+import { ticketRuleText } from '../core/ticket';
+import { loadPolicyWithDirectory, type PolicyDirectory, type ResolvedPolicy } from './directory';
 import { runMain } from './run';
 
 // `npm run policy -- <command>`: the access policy for the people who review it, offline.
@@ -20,13 +22,30 @@ import { runMain } from './run';
 //   diff OLD NEW [--json]      what NEW grants and takes away compared with OLD (exit 0; with
 //                              --exit-code, 1 when anything changed, as `git diff --exit-code`)
 
-const USAGE = `Usage: npm run policy -- validate FILE
-       npm run policy -- explain FILE --requester EMAIL --account NAME|ID --permission-set NAME [--duration 1h]
-       npm run policy -- diff OLD NEW [--json] [--exit-code]`;
+const USAGE = `Usage: npm run policy -- validate FILE [--directory FILE | --live]
+       npm run policy -- explain FILE --requester EMAIL --account NAME|ID --permission-set NAME [--duration 1h] [--directory FILE | --live]
+       npm run policy -- diff OLD NEW [--json] [--exit-code] [--directory FILE | --live]
+  --directory FILE  resolve groups, OUs and tags from a directory file (config/sandbox.yaml's format)
+  --live            resolve them from Organizations, identitystore and Slack (AWS credentials, SLACK_BOT_TOKEN)
+  Default: the directory synth compiles the policy with (cdk.json context "directory").`;
 
-function load(file: string | undefined, what: string): Policy {
+/** cdk.json's `directory` (a file relative to cdk.json, or `live`), when this runs beside one. */
+function deploymentDirectory(): string | undefined {
+  const file = path.resolve('cdk.json');
+  if (!existsSync(file)) return undefined;
+  const directory = (JSON.parse(readFileSync(file, 'utf8')) as { context?: { directory?: unknown } }).context
+    ?.directory;
+  if (typeof directory !== 'string' || !directory.trim()) return undefined;
+  return directory === 'live' ? 'live' : path.resolve(path.dirname(file), directory);
+}
+
+async function load(
+  file: string | undefined,
+  what: string,
+  where: string | undefined,
+): Promise<ResolvedPolicy> {
   if (!file) throw new Error(`${what} is missing\n${USAGE}`);
-  return parsePolicy(readFileSync(file, 'utf8'));
+  return loadPolicyWithDirectory(readFileSync(file, 'utf8'), where);
 }
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<number> {
@@ -41,6 +60,8 @@ export async function main(argv: string[], print: (line: string) => void = conso
       duration: { type: 'string' },
       json: { type: 'boolean', default: false },
       'exit-code': { type: 'boolean', default: false },
+      directory: { type: 'string' },
+      live: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -49,8 +70,11 @@ export async function main(argv: string[], print: (line: string) => void = conso
     print(USAGE);
     return command || values.help ? 0 : 2;
   }
+  if (values.directory && values.live) throw new Error(`--directory and --live exclude each other\n${USAGE}`);
+  const where = values.live ? 'live' : (values.directory ?? deploymentDirectory());
   try {
-    if (command === 'validate') return validate(load(first, 'FILE'), first as string, print);
+    if (command === 'validate')
+      return await validate(await load(first, 'FILE', where), first as string, print);
     if (command === 'explain') {
       const { requester, account } = values;
       const permissionSet = values['permission-set'];
@@ -59,14 +83,17 @@ export async function main(argv: string[], print: (line: string) => void = conso
       const durationMinutes = values.duration === undefined ? 1 : parseDurationMinutes(values.duration);
       if (!durationMinutes) throw new Error(`--duration ${values.duration} is not a duration (e.g. 30m, 2h)`);
       return explainRequest(
-        load(first, 'FILE'),
+        (await load(first, 'FILE', where)).policy,
         { requester, account, permissionSet, durationMinutes },
         values.duration !== undefined,
         print,
       );
     }
     if (command === 'diff') {
-      const changes = diffPolicies(load(first, 'OLD'), load(second, 'NEW'));
+      const changes = diffPolicies(
+        (await load(first, 'OLD', where)).policy,
+        (await load(second, 'NEW', where)).policy,
+      );
       if (values.json) print(JSON.stringify(changes, null, 2));
       else printChanges(changes, print);
       return values['exit-code'] && changes.length ? 1 : 0;
@@ -79,7 +106,18 @@ export async function main(argv: string[], print: (line: string) => void = conso
   throw new Error(`Unknown command ${command}\n${USAGE}`);
 }
 
-function validate(policy: Policy, file: string, print: (line: string) => void): number {
+async function validate(
+  { policy, directory, missingGroups }: ResolvedPolicy,
+  file: string,
+  print: (line: string) => void,
+): Promise<number> {
+  for (const selector of missingGroups)
+    print(`warning: ${selector} is not in the ${directory?.source ?? 'directory'}: it selects nobody`);
+  const longSessions = directory ? await sessionsOverMaximum(policy, directory) : [];
+  for (const { rule, permissionSet, sessionMinutes } of longSessions)
+    print(
+      `warning: rule ${rule} allows ${permissionSet} for at most ${formatMinutes(ruleMax(policy, rule))}, but its session duration is ${formatMinutes(sessionMinutes)}: a session opened near the end outlives the grant`,
+    );
   const unreachable = unreachableRules(policy);
   for (const rule of unreachable)
     print(`warning: rule ${rule} never decides: every request it matches is decided by an earlier rule`);
@@ -88,12 +126,26 @@ function validate(policy: Policy, file: string, print: (line: string) => void): 
     print(
       `warning: rule ${rule} cannot approve requests by ${requester}: ${approvers} approver(s) other than the requester, ${required} required`,
     );
-  const warnings = unreachable.length + stuck.length;
+  const warnings = missingGroups.length + longSessions.length + unreachable.length + stuck.length;
   print(
     `OK: ${file}: ${policy.rules.length} rules, ${policy.accounts.length} accounts, ` +
       `${policy.permissionSets.length} permission sets${warnings ? `, ${warnings} warnings` : ''}`,
   );
   return 0;
+}
+
+const ruleMax = (policy: Policy, name: string) => policy.rules.find((r) => r.name === name)?.maxDuration ?? 0;
+
+/** Rule × permission set pairs whose permission set's session duration is longer than the rule's maximum. */
+async function sessionsOverMaximum(policy: Policy, directory: PolicyDirectory) {
+  const found: Array<{ rule: string; permissionSet: string; sessionMinutes: number }> = [];
+  for (const rule of policy.rules)
+    for (const permissionSet of rulePermissionSets(policy, rule)) {
+      const sessionMinutes = await directory.sessionDurationMinutes(permissionSet.arn);
+      if (sessionMinutes !== undefined && sessionMinutes > rule.maxDuration)
+        found.push({ rule: rule.name, permissionSet: permissionSet.name, sessionMinutes });
+    }
+  return found;
 }
 
 function explainRequest(
@@ -123,6 +175,7 @@ function explainRequest(
       `  self-approval: ${selfApproval ? 'allowed' : 'not allowed'}${channel ? `; posted to ${channel}` : ''}`,
     );
   }
+  print(`  ticket: ${ticketRuleText(decision.ticket)}`);
   if (result.longestMinutes) print(`  longest any rule allows: ${formatMinutes(result.longestMinutes)}`);
   return 0;
 }

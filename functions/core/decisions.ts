@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { decidingRule, mayDecide, mayEnd, mayExtend } from './authority';
 import { bestEffort, type OnFailed } from './best-effort';
+import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { formatMinutes } from './duration';
 import {
   countingApprovals,
@@ -37,6 +38,8 @@ export interface DecisionDependencies {
   clock: Clock;
   /** Where a message that could not be re-rendered after a decision is reported. */
   onNotifyFailed?: OnFailed;
+  /** Brings the policy's directory groups up to date before a decision asks who may decide. */
+  directory?: DirectoryRefresh;
 }
 
 export interface Actor {
@@ -75,6 +78,10 @@ const ALREADY_ANSWERED = 'This extension request was already answered.';
 export class RequestDecisions {
   constructor(private readonly deps: DecisionDependencies) {}
 
+  private get directory(): DirectoryRefresh {
+    return this.deps.directory ?? NOTHING_TO_REFRESH;
+  }
+
   /** An approver's click. The first decision wins; only approvers named by policy count. */
   async decide(
     requestId: string,
@@ -85,6 +92,7 @@ export class RequestDecisions {
     const { store, policy, audit, workflow } = this.deps;
     let record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
+    await this.directory.forPeople([actor.email]);
     const verdict = mayDecide(policy, decidingRule(policy, record, 'request'), record, actor.email);
     if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };
     const by = actor.email.toLowerCase();
@@ -190,6 +198,7 @@ export class RequestDecisions {
     const { store, audit, workflow } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
+    await this.directory.forPeople([actor.email]);
     if (!mayEnd(this.deps.policy, record, actor))
       return { kind: 'not-allowed', reason: 'Only the requester or an approver can end this access.' };
     if (record.status !== 'ACTIVE') return { kind: 'not-active', record };
@@ -229,6 +238,8 @@ export class RequestDecisions {
     const { store, policy, audit, notifier } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
+    // The rule of the new total and its approvers (whom to ask): whole member lists.
+    await this.directory.all();
     const by = normalizeEmail(actor.email);
     const minutes = extensionMinutesSchema.safeParse(extraMinutes);
     // A refusal writes nothing else: the job's id is all that tells a redelivery from a new click.
@@ -394,6 +405,7 @@ export class RequestDecisions {
     const { store, policy, audit, notifier } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
+    await this.directory.all();
     const pending = pendingExtensionOf(record);
     const by = normalizeEmail(actor.email);
     // A redelivered job decided an extension already (maybe the one before this pending one): its

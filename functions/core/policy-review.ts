@@ -11,8 +11,10 @@ import {
   type Policy,
   type Rule,
   ruleAccounts,
+  ruleCoversAccount,
   rulePermissionSets,
 } from './policy';
+import { type TicketRule, ticketRuleText } from './ticket';
 
 // What a policy grants, for people reviewing it: which rule decides a request and why the earlier
 // ones did not (explain), what a change grants and takes away (diff), and rules that can never
@@ -54,16 +56,19 @@ export function offerFor(
 function matches(policy: Policy, rule: Rule, email: string, account: Account, permissionSet: PermissionSet) {
   return (
     matchesRequester(policy, rule.requesters, email) &&
-    ruleAccounts(policy, rule).some((a) => a.id === account.id) &&
+    ruleCoversAccount(rule, account) &&
     rulePermissionSets(policy, rule).some((p) => p.name === permissionSet.name)
   );
 }
 
+/** How a request is approved, and the ticket it must carry when the rule asks (a diff shows either change). */
 function approvalText(policy: Policy, rule: Rule, email: string): string {
-  if (rule.approval === 'none') return 'auto';
+  const ticket =
+    rule.ticket?.required || rule.ticket?.pattern ? `, ticket ${ticketRuleText(rule.ticket)}` : '';
+  if (rule.approval === 'none') return `auto${ticket}`;
   const approvers = approversFor(policy, rule, email).sort();
   const self = rule.approval.allowSelfApproval ? ', self-approval allowed' : '';
-  return `${rule.approval.required} of [${approvers.join(', ')}]${self}`;
+  return `${rule.approval.required} of [${approvers.join(', ')}]${self}${ticket}`;
 }
 
 export const offerText = (terms: Terms[]): string =>
@@ -84,6 +89,8 @@ export interface Explanation {
         allowed: true;
         rule: string;
         approval: 'auto' | { approvers: string[]; required: number; selfApproval: boolean; channel?: string };
+        /** The deciding rule's ticket requirement (core/ticket.ts). */
+        ticket: TicketRule;
       }
     | { allowed: false; reason: string };
   /** The longest duration any rule allows this requester here (undefined: none). */
@@ -138,6 +145,7 @@ export function explain(
               selfApproval: rule.approval.allowSelfApproval,
               ...(rule.approval.channel ? { channel: rule.approval.channel } : {}),
             },
+      ticket: rule.ticket ?? { required: false },
     },
   };
 }

@@ -1,4 +1,10 @@
-import { type DirectoryCache, type DirectoryView, groupSelector } from './directory';
+import {
+  type DirectoryCache,
+  type DirectoryRefresh,
+  type DirectoryView,
+  groupSelector,
+  NOTHING_TO_REFRESH,
+} from './directory';
 import { PolicyError } from './errors';
 import type { ParsedPolicy } from './policy-file';
 
@@ -54,13 +60,18 @@ export function readCompiledPolicy(text: string, source: string): Policy {
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
+/** The directory that answers for a directory group (a policy naming one must have it). */
+function directoryFor(policy: Policy, ref: string): DirectoryView {
+  if (!policy.directory)
+    throw new Error(`${ref}: the policy names a directory group and no directory answers for it`);
+  return policy.directory;
+}
+
 /** The emails a policy group or a directory group stands for (a directory group needs the directory). */
 function groupMembers(policy: Policy, ref: string): readonly string[] | undefined {
   if (ref.startsWith('group:')) return policy.groups[ref.slice(6)] ?? [];
   if (!groupSelector(ref)) return undefined;
-  if (!policy.directory)
-    throw new Error(`${ref}: the policy names a directory group and no directory answers for it`);
-  return policy.directory.membersOf(ref);
+  return directoryFor(policy, ref).membersOf(ref);
 }
 
 /** Every directory group selector the policy names (what a function resolves before asking). */
@@ -79,10 +90,16 @@ export function directorySelectors(policy: Policy): string[] {
 export function withDirectory(
   policy: Policy,
   cache: DirectoryCache,
-): { policy: Policy; refresh(): Promise<void> } {
+): { policy: Policy; refresh: DirectoryRefresh } {
   const selectors = directorySelectors(policy);
-  if (selectors.length === 0) return { policy, refresh: async () => {} };
-  return { policy: { ...policy, directory: cache }, refresh: () => cache.refresh(selectors) };
+  if (selectors.length === 0) return { policy, refresh: NOTHING_TO_REFRESH };
+  return {
+    policy: { ...policy, directory: cache },
+    refresh: {
+      forPeople: (emails) => cache.refreshFor(emails, selectors),
+      all: () => cache.refresh(selectors),
+    },
+  };
 }
 
 export function expandPrincipals(policy: Policy, refs: string[]): string[] {
@@ -94,6 +111,7 @@ export function matchesRequester(policy: Policy, patterns: string[], email: stri
   const target = normalizeEmail(email);
   return patterns.some((pattern) => {
     if (pattern === '*') return true;
+    if (groupSelector(pattern)) return directoryFor(policy, pattern).hasMember(pattern, target);
     const members = groupMembers(policy, pattern);
     if (members) return members.some((m) => normalizeEmail(m) === target);
     if (pattern.includes('*')) {
@@ -108,9 +126,26 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+// A rule reaches hundreds of accounts once OUs are resolved: its account keys as a set, per rule.
+const accountKeys = new WeakMap<Rule, ReadonlySet<string>>();
+function ruleAccountKeys(rule: Rule): ReadonlySet<string> {
+  let keys = accountKeys.get(rule);
+  if (!keys) {
+    keys = new Set(rule.accounts);
+    accountKeys.set(rule, keys);
+  }
+  return keys;
+}
+
+/** Does this rule reach this account (by id or name, or `*`)? */
+export function ruleCoversAccount(rule: Rule, account: Account): boolean {
+  const keys = ruleAccountKeys(rule);
+  return keys.has('*') || keys.has(account.id) || keys.has(account.name);
+}
+
 export function ruleAccounts(policy: Policy, rule: Rule): Account[] {
   if (rule.accounts.includes('*')) return policy.accounts;
-  return policy.accounts.filter((a) => rule.accounts.includes(a.id) || rule.accounts.includes(a.name));
+  return policy.accounts.filter((a) => ruleCoversAccount(rule, a));
 }
 
 export function rulePermissionSets(policy: Policy, rule: Rule): PermissionSet[] {
@@ -183,7 +218,7 @@ function matchingRules(
   return policy.rules.filter(
     (rule) =>
       matchesRequester(policy, rule.requesters, requesterEmail) &&
-      ruleAccounts(policy, rule).some((a) => a.id === account.id) &&
+      ruleCoversAccount(rule, account) &&
       rulePermissionSets(policy, rule).some((p) => p.arn === permissionSet.arn),
   );
 }
@@ -266,7 +301,8 @@ export function checkApprover(
 ): ApproverVerdict {
   if (rule.approval === 'none') return { authorized: false, reason: 'no-approval' };
   const approver = normalizeEmail(approverEmail);
-  if (!expandPrincipals(policy, rule.approval.approvers).includes(approver))
+  // A membership question (never a member list): approvers have no wildcards (policy-file.ts).
+  if (!matchesRequester(policy, rule.approval.approvers, approver))
     return { authorized: false, reason: 'not-approver' };
   if (approver === normalizeEmail(requesterEmail) && !rule.approval.allowSelfApproval)
     return { authorized: false, reason: 'self-approval' };

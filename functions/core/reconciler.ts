@@ -1,5 +1,6 @@
 import type { AuditTrail } from './audit';
 import { bestEffort } from './best-effort';
+import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import { CLOSE_AS, EDITS } from './lifecycle';
 import {
@@ -53,6 +54,8 @@ export interface ReconcilerDependencies {
   clock: Clock;
   /** Waits between deletion status polls (tests pass a no-op). */
   wait?: (ms: number) => Promise<void>;
+  /** Brings the policy's directory groups up to date before a window's cap is computed. */
+  directory?: DirectoryRefresh;
 }
 
 export interface ReconcilerOptions {
@@ -684,7 +687,21 @@ class Pass {
     // updatedAt is no start at all (every write moves it). Without either, windowStartMs takes
     // the earliest the window can have opened, which never allows more than the policy does.
     const startedAt = record.windowStartedAt ?? (await this.grantStart(record));
-    const limit = windowLimit(this.deps.policy, record, windowStartMs(record, [startedAt], nowMs));
+    // With the directory unable to answer, the cap is what was approved (core/window.ts): an
+    // outage must never keep the reconciler from ending an expired window, nor widen one.
+    const requesterKnown = await (this.deps.directory ?? NOTHING_TO_REFRESH)
+      .forPeople([record.request.requester.email])
+      .then(
+        () => true,
+        () => false,
+      );
+    const limit = windowLimit(
+      this.deps.policy,
+      record,
+      windowStartMs(record, [startedAt], nowMs),
+      undefined,
+      requesterKnown,
+    );
     const recorded = Date.parse(record.expiresAt);
     if (!(limit.expiresAtMs < recorded)) return { at: record.expiresAt, capped: false };
     return { at: limit.expiresAt, capped: true };

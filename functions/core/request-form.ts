@@ -9,6 +9,7 @@ import {
   type Policy,
   type RequestVerdict,
 } from './policy';
+import { checkTicket } from './ticket';
 
 // The Slack-facing questions about a request form: which choices a requester gets, and whether
 // a submitted form is acceptable (answers keyed by form field so the Slack layer can show them
@@ -156,7 +157,12 @@ export function checkRequestForm(
           : verdict.field === 'requester'
             ? `You cannot request ${input.permissionSet} on ${account.name}.`
             : verdict.reason;
-    } else if (Object.keys(errors).length === 0) {
+    } else if (!errors.ticket) {
+      // Against the rule that decides this request: the check Validate repeats server-side.
+      const ticketCheck = checkTicket(verdict.rule, ticket);
+      if (!ticketCheck.ok) errors.ticket = ticketCheck.message;
+    }
+    if (verdict.allowed && Object.keys(errors).length === 0) {
       return {
         ok: true,
         value: {

@@ -2,7 +2,9 @@ import * as z from 'zod/mini';
 import type { ChannelPacing } from './admission';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
+import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
+import { DEFAULT_USER_MAPPING, noUserError } from './identity-mapping';
 import { EDITS, GRANTING_PHASE, movesInto } from './lifecycle';
 import {
   type AccessRequest,
@@ -24,6 +26,7 @@ import type {
   RequestStore,
   UserDirectory,
 } from './ports';
+import { checkTicket } from './ticket';
 import { windowLimit, windowSeconds, windowStartMs } from './window';
 
 // The rules of one request's lifecycle, one method per state machine task. Every method is
@@ -47,6 +50,8 @@ export interface StepDependencies {
   onNotifyFailed?: OnFailed;
   /** Approval posts paced per channel (Validate takes the number); none: posted at once. */
   channelPacing?: ChannelPacing;
+  /** Brings the policy's directory groups up to date before a step asks about people (core/directory.ts). */
+  directory?: DirectoryRefresh;
 }
 
 const SYSTEM = 'system:workflow';
@@ -210,6 +215,22 @@ export class LifecycleSteps {
     return this.deps.clock.now();
   }
 
+  private get directory(): DirectoryRefresh {
+    return this.deps.directory ?? NOTHING_TO_REFRESH;
+  }
+
+  /**
+   * The requester's groups brought up to date for a live window's cap; false when the directory
+   * cannot answer (the cache logged why). Access is already granted: a directory outage must not
+   * end it, so the window then keeps what was approved (core/window.ts `windowLimit`).
+   */
+  private requesterKnown(record: RequestRecord): Promise<boolean> {
+    return this.directory.forPeople([record.request.requester.email]).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** Validate: re-checks the request against policy, resolves the Identity Center user, stores the request. */
   async validate(input: unknown): Promise<ValidationResult> {
     const { policy, store, audit, users } = this.deps;
@@ -222,18 +243,26 @@ export class LifecycleSteps {
       };
     }
     const request = parsed.data.request;
+    await this.directory.forPeople([request.requester.email]);
     const verdict = evaluateRequest(policy, {
       requesterEmail: request.requester.email,
       accountId: request.accountId,
       permissionSet: request.permissionSetArn,
       durationMinutes: request.durationMinutes,
     });
-    const principalId = verdict.allowed ? await users.findUserIdByEmail(request.requester.email) : undefined;
+    // Asked again here, not only by the form: the Slack function faces the internet and is not
+    // trusted to have asked. No user lookup for a ticket refused.
+    const ticket = verdict.allowed ? checkTicket(verdict.rule, request.ticket) : undefined;
+    const principalId =
+      verdict.allowed && ticket?.ok ? await users.findUserIdByEmail(request.requester.email) : undefined;
     const reason = !verdict.allowed
       ? verdict.reason
-      : !principalId
-        ? `No Identity Center user has the email ${request.requester.email}.`
-        : undefined;
+      : ticket && !ticket.ok
+        ? `Rule ${verdict.rule.name}: ${ticket.message}`
+        : !principalId
+          ? noUserError(policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING, request.requester.email)
+              .message
+          : undefined;
 
     const base: RequestRecord = {
       version: 1,
@@ -317,6 +346,7 @@ export class LifecycleSteps {
         'rule-gone',
         `Rule ${record.ruleName} of request ${requestId} is no longer in the policy`,
       );
+    await this.directory.all();
     const approvers = approversFor(policy, rule, record.request.requester.email);
     await audit.record(
       requestId,
@@ -509,7 +539,8 @@ export class LifecycleSteps {
       opening ? new Date(now).toISOString() : undefined,
     ];
     const startedAtMs = windowStartMs(before, known, now);
-    const limit = windowLimit(policy, before, startedAtMs);
+    const requesterKnown = await this.requesterKnown(before);
+    const limit = windowLimit(policy, before, startedAtMs, undefined, requesterKnown);
     const askedMs = Date.parse(step.expiresAt);
     const refused = askedMs > limit.expiresAtMs;
     const expiresAt = refused ? limit.expiresAt : new Date(askedMs).toISOString();
@@ -598,7 +629,8 @@ export class LifecycleSteps {
     const record = await this.requireRequest(step.requestId);
     const now = this.now().getTime();
     const startedAtMs = windowStartMs(record, [step.window.startedAt, record.windowStartedAt], now);
-    const limit = windowLimit(policy, record, startedAtMs, step.durationMinutes);
+    const requesterKnown = await this.requesterKnown(record);
+    const limit = windowLimit(policy, record, startedAtMs, step.durationMinutes, requesterKnown);
     const plan: WindowPlan = {
       startedAt: new Date(startedAtMs).toISOString(),
       expiresAt: limit.expiresAt,

@@ -50,12 +50,18 @@ export function allowedWindow(facts: WindowFacts): WindowLimit {
   return { allowedMinutes, expiresAtMs, expiresAt: new Date(expiresAtMs).toISOString() };
 }
 
-/** `allowedWindow` for a stored request under the policy as deployed. */
+/**
+ * `allowedWindow` for a stored request under the policy as deployed. `requesterKnown` false: the
+ * directory could not say which groups the requester is in now, so the ceiling is what was
+ * approved already (the request's own duration, the extensions' recorded maximums): a directory
+ * outage neither widens a window nor cuts one short.
+ */
 export function windowLimit(
   policy: Policy,
   record: RequestRecord,
   startedAtMs: number,
   durationMinutes = record.request.durationMinutes,
+  requesterKnown = true,
 ): WindowLimit {
   return allowedWindow({
     startedAtMs,
@@ -63,11 +69,13 @@ export function windowLimit(
     durationMinutes: Math.min(durationMinutes, record.request.durationMinutes),
     extendedMinutes: record.extendedMinutes ?? 0,
     extensions: record.extensions ?? [],
-    policyMaxMinutes: longestAllowedMinutes(policy, {
-      requesterEmail: record.request.requester.email,
-      accountId: record.request.accountId,
-      permissionSet: record.request.permissionSetArn,
-    }),
+    policyMaxMinutes: requesterKnown
+      ? longestAllowedMinutes(policy, {
+          requesterEmail: record.request.requester.email,
+          accountId: record.request.accountId,
+          permissionSet: record.request.permissionSetArn,
+        })
+      : Math.max(0, ...(record.extensions ?? []).map((e) => e.maxTotalMinutes)) || undefined,
   });
 }
 

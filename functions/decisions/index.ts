@@ -4,10 +4,10 @@ import type { Clock } from '../core/ports';
 import { auditTrail } from '../shared/audit-trail';
 import { systemClock } from '../shared/clock';
 import { orgTrail } from '../shared/config';
+import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { notificationNotSent } from '../shared/logger';
 import { once } from '../shared/once';
-import { loadPolicy } from '../shared/policy';
 import { slackNotifier, slackWebClient } from '../shared/slack';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
@@ -23,10 +23,10 @@ import { SlackPeople } from '../slack/people';
 export function createHandler(clock: Clock = systemClock) {
   // The core's decisions, the store, Slack (client, people cache): built on the first click.
   const wiring = once(async () => {
-    const policy = loadPolicy();
+    const client = await slackWebClient();
+    const { policy, refresh } = deployedPolicy(clock, async () => client);
     const dynamo = dynamoDbClient();
     const store = requestStore(dynamo, clock);
-    const client = await slackWebClient();
     const notifier = slackNotifier(policy, client);
     const trail = orgTrail();
     const decisions = new RequestDecisions({
@@ -37,12 +37,14 @@ export function createHandler(clock: Clock = systemClock) {
       notifier,
       clock,
       onNotifyFailed: notificationNotSent,
+      directory: refresh,
     });
     const ctx: DecisionContext = {
       policy,
       store,
       clock,
       people: new SlackPeople(),
+      directory: refresh,
       ...(trail ? { orgTrail: trail } : {}),
       decisions,
     };

@@ -2,10 +2,10 @@ import type { Clock } from '../core/ports';
 import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
 import { auditTrail } from '../shared/audit-trail';
 import { systemClock } from '../shared/clock';
+import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { logger } from '../shared/logger';
 import { once } from '../shared/once';
-import { loadPolicy } from '../shared/policy';
 import { slackNotifier, slackWebClient } from '../shared/slack';
 import { assignmentDirectory } from '../shared/sso-admin';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
@@ -26,7 +26,9 @@ export class ReconcilerPassError extends Error {
 /** The reconciler's core: the same adapters as the workflow, with the Step Functions client. */
 export function createReconciler(clock: Clock = systemClock, options: Partial<ReconcilerOptions> = {}) {
   return once(async () => {
-    const policy = loadPolicy();
+    const client = await slackWebClient();
+    // A window's cap is the longest its requester may have now: their groups are asked.
+    const { policy, refresh } = deployedPolicy(clock, async () => client);
     const dynamo = dynamoDbClient();
     return new Reconciler(
       {
@@ -35,8 +37,9 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
         assignments: assignmentDirectory(policy),
         workflow: stepFunctionsWorkflow(),
         audit: auditTrail(dynamo, clock),
-        notifier: slackNotifier(policy, await slackWebClient()),
+        notifier: slackNotifier(policy, client),
         clock,
+        directory: refresh,
       },
       options,
     );

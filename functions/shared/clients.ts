@@ -78,6 +78,17 @@ export const AWS_CALLS = {
     requestTimeoutMs: 5000,
     usedBy: ['slack', 'worker'],
   },
+  // Organizations, read when the policy is compiled (synth, the policy CLI, the sandbox), never
+  // in a Lambda: no step retries these reads and repeating one is safe, so the SDK retries what
+  // is transient (TooManyRequestsException, ServiceException, timeouts) a few times; what still
+  // fails surfaces as RetryableError (adapters/organizations-accounts.ts) and the command fails.
+  organizations: {
+    attempts: 4,
+    retries: 'transient',
+    connectionTimeoutMs: 2000,
+    requestTimeoutMs: 10_000,
+    usedBy: [],
+  },
   // One SDK retry, for what DynamoDB did not apply (a throttle, a dropped connection): repeating
   // any call is then safe, and not worth a Step Functions transition. A timeout or a 5xx may have
   // been applied: repeating a conditional write would then read as a lost race, and repeating the

@@ -1,15 +1,34 @@
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import { IdentityStoreGroups } from '../adapters/identity-store-groups';
 import { IdentityStoreUsers } from '../adapters/identity-store-users';
+import { DEFAULT_USER_MAPPING } from '../core/identity-mapping';
 import type { Policy } from '../core/policy';
+import type { Clock } from '../core/ports';
 import { AWS_CALLS, awsClientConfig } from './clients';
+import { systemClock } from './clock';
 
-/** Identity Center's users (identitystore), in the policy's region. */
+function identityStoreClient(policy: Policy): IdentitystoreClient {
+  return new IdentitystoreClient({
+    region: policy.identityCenter.region,
+    ...awsClientConfig(AWS_CALLS.identityStore),
+  });
+}
+
+/** Identity Center's users (identitystore), in the policy's region, matched as the policy's userMapping says. */
 export function userDirectory(policy: Policy): IdentityStoreUsers {
   return new IdentityStoreUsers(
-    new IdentitystoreClient({
-      region: policy.identityCenter.region,
-      ...awsClientConfig(AWS_CALLS.identityStore),
-    }),
+    identityStoreClient(policy),
     policy.identityCenter.identityStoreId,
+    policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING,
+  );
+}
+
+/** Identity Center groups (`identityCenterGroup:` selectors): members as Slack emails, through the userMapping. */
+export function identityStoreGroups(policy: Policy, clock: Clock = systemClock): IdentityStoreGroups {
+  return new IdentityStoreGroups(
+    identityStoreClient(policy),
+    policy.identityCenter.identityStoreId,
+    policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING,
+    clock,
   );
 }

@@ -1,12 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DirectoryCache, type GroupKind, type GroupSource } from '../core/directory';
-import { type Policy, withDirectory } from '../core/policy';
+import type { GroupKind, GroupSource } from '../core/directory';
+import type { Policy } from '../core/policy';
 import type { Clock } from '../core/ports';
 import { LifecycleSteps, type StepDependencies } from '../core/steps';
 import { auditTrail } from './audit-trail';
 import { ConfigError } from './config';
+import { policyDirectory } from './directory';
 import { dynamoDbClient, requestStore } from './dynamodb';
-import { directoryAnswerStale, notificationNotSent } from './logger';
+import { notificationNotSent } from './logger';
 import { once } from './once';
 import { loadPolicy } from './policy';
 
@@ -38,28 +39,22 @@ export interface Worker {
   steps: LifecycleSteps;
   policy: Policy;
   dynamo: DynamoDBClient;
-  /** Brings the directory groups up to date (core/directory.ts): before a step that asks about people. */
-  refreshDirectory(): Promise<void>;
 }
 
 /**
- * One worker's LifecycleSteps, built on its first event: the store, the trail and its own ports.
- * `ready()` is the worker with its directory groups refreshed, for the steps that ask who may
- * request or approve.
+ * One worker's LifecycleSteps, built on its first event: the store, the trail and its own ports
+ * (the directory groups among them: the steps refresh what they ask about, core/directory.ts).
  */
 export function workerSteps(
   step: string,
   clock: Clock,
   ports: (policy: Policy, dynamo: DynamoDBClient) => WorkerPorts = () => ({}),
-): (() => Worker) & { ready(): Promise<Worker> } {
-  const worker = once(() => {
+): () => Worker {
+  return once(() => {
     const compiled = loadPolicy();
     const dynamo = dynamoDbClient();
     const own = ports(compiled, dynamo);
-    const { policy, refresh } = withDirectory(
-      compiled,
-      new DirectoryCache(own.groups ?? {}, clock, undefined, directoryAnswerStale),
-    );
+    const { policy, refresh } = policyDirectory(compiled, clock, own.groups ?? {});
     const steps = new LifecycleSteps({
       policy,
       store: requestStore(dynamo, clock),
@@ -70,14 +65,8 @@ export function workerSteps(
       clock,
       onNotifyFailed: notificationNotSent,
       ...(own.channelPacing ? { channelPacing: own.channelPacing } : {}),
+      directory: refresh,
     });
-    return { steps, policy, dynamo, refreshDirectory: refresh };
-  });
-  return Object.assign(worker, {
-    ready: async () => {
-      const built = worker();
-      await built.refreshDirectory();
-      return built;
-    },
+    return { steps, policy, dynamo };
   });
 }

@@ -1,5 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { SlackNotifier } from '../adapters/slack-notifier';
+import { SlackUserGroups, type SlackUserGroupsOptions } from '../adapters/slack-user-groups';
+import type { GroupSource } from '../core/directory';
 import { approvalChannelFor, findRule, type Policy } from '../core/policy';
 import type { Notifier } from '../core/ports';
 import { SLACK_CLIENTS } from './clients';
@@ -43,6 +45,20 @@ export function slackNotifier(policy: Policy, client: WebClient): SlackNotifier 
 export function slackPort(policy: Policy): { notifier: Notifier } {
   const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
   return { notifier: deferredNotifier(notifier) };
+}
+
+/**
+ * The `slackUserGroup:` directory (a DirectoryCache source): user groups and their members'
+ * emails (bot scopes usergroups:read, users:read, users:read.email). Its client is built on the
+ * first lookup, so a function that never resolves a group never reads the Slack secret; pass the
+ * handler's own once(slackWebClient) to share the client it posts with.
+ */
+export function slackUserGroups(
+  client: () => Promise<WebClient> = slackWebClient,
+  options: SlackUserGroupsOptions = {},
+): GroupSource {
+  const source = once(async () => new SlackUserGroups(await client(), options));
+  return { members: async (handle) => (await source()).members(handle) };
 }
 
 /**

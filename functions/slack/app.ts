@@ -42,6 +42,18 @@ export function createSlackApp(options: CreateSlackAppOptions): App {
     ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
   });
   const ctx: ListenerContext = { ...options.deps, people: new SlackPeople() };
+  // Every listener's policy questions are synchronous and about the person acting (may they
+  // request, may they approve): their directory groups are read (or taken from the cache) first,
+  // a few calls whatever the groups' sizes. A directory that cannot answer fails the event
+  // (onError tells the person); a person Slack cannot name is told so by the listener itself.
+  const { directory } = options.deps;
+  if (directory)
+    app.use(async ({ body, client, next }) => {
+      const userId = actingUserId(body);
+      const lookup = userId ? await ctx.people.emailOf(client, userId) : undefined;
+      if (lookup?.ok) await directory.forPeople([lookup.email]);
+      await next();
+    });
   registerCommands(app, ctx);
   registerViews(app, ctx);
   registerActions(app, ctx);
@@ -67,4 +79,14 @@ export function createSlackApp(options: CreateSlackAppOptions): App {
   };
   app.error(onError);
   return app;
+}
+
+/** Who acts in a Slack payload: a click or a form (user.id), a command (user_id), an event (event.user). */
+function actingUserId(body: unknown): string | undefined {
+  const payload = body as { user?: { id?: unknown } | string; user_id?: unknown; event?: { user?: unknown } };
+  const id =
+    (typeof payload.user === 'object' ? payload.user?.id : payload.user) ??
+    payload.user_id ??
+    payload.event?.user;
+  return typeof id === 'string' && /^[UW][A-Z0-9]{2,30}$/.test(id) ? id : undefined;
 }

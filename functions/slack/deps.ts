@@ -1,4 +1,5 @@
 import type { OrgTrail } from '../core/activity-query';
+import type { DirectoryRefresh } from '../core/directory';
 import type { Policy } from '../core/policy';
 import type { Clock, RequestStore, UserDirectory, Workflow } from '../core/ports';
 import type { DecisionHandoff } from './decision-job';
@@ -16,6 +17,8 @@ export interface SlackAppDeps {
   /** Identity Center users by email. */
   users: UserDirectory;
   clock: Clock;
+  /** Brings the policy's directory groups up to date before a listener asks about the person acting. */
+  directory?: DirectoryRefresh;
   /** The organization trail's Athena table, if the deployment names one: the Home tab gives each ended grant's query. */
   orgTrail?: OrgTrail;
 }

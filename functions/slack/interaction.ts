@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
 import { isApproverOf } from '../core/authority';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
+import { pendingExtensionOf } from '../core/extensions';
 import type { RequestRecord } from '../core/model';
 import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
@@ -13,7 +14,10 @@ import { utcTime } from './render/messages';
 // answer the person there, and the Home tab.
 
 /** What answering a person and drawing their Home tab needs (the Slack and decisions functions both do). */
-export type AnswerContext = Pick<ListenerContext, 'policy' | 'store' | 'clock' | 'people' | 'orgTrail'>;
+export type AnswerContext = Pick<
+  ListenerContext,
+  'policy' | 'store' | 'clock' | 'people' | 'orgTrail' | 'directory'
+>;
 /** What the decisions function carries out a click with (functions/slack/decision-job.ts). */
 /** The core re-renders the request's messages on every decision; the job answers the person who clicked. */
 export type DecisionContext = AnswerContext & { decisions: RequestDecisions };
@@ -248,6 +252,10 @@ export async function publishHome(
       ctx.store.listByStatus('ACTIVE', HOME_SCAN_LIMIT),
     ]);
     toApprove = pending.filter((r) => isApproverOf(ctx.policy, r, lookup.email));
+    // An extension is decided by the rule of its new total, which asks about its requester.
+    await ctx.directory?.forPeople(
+      active.filter((r) => pendingExtensionOf(r)).map((r) => r.request.requester.email),
+    );
     // Under the rule that decides each pending extension, not the request's own.
     extensionsToApprove = active.filter((r) => isApproverOf(ctx.policy, r, lookup.email, 'extension'));
   }

@@ -2,18 +2,23 @@ import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { orgTrail } from '../shared/config';
 import { decisionHandoff } from '../shared/decision-handoff';
+import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { userDirectory } from '../shared/identity-store';
-import { loadPolicy } from '../shared/policy';
+import { once } from '../shared/once';
+import { slackWebClient } from '../shared/slack';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import type { SlackAppDeps } from './deps';
 
 /** The app's dependencies from the environment, built once per container (functions/slack/index.ts). */
 export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
-  const policy = loadPolicy();
+  // Slack user groups through the workers' client (rate limits rejected, not slept on).
+  const directory = deployedPolicy(clock, once(slackWebClient));
+  const { policy } = directory;
   const trail = orgTrail();
   return {
     policy,
+    directory: directory.refresh,
     store: requestStore(dynamoDbClient(), clock),
     handoff: decisionHandoff(),
     workflow: stepFunctionsWorkflow(),

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
+import { directoryGroups } from '../shared/directory';
 import { channelPacing } from '../shared/dynamodb';
 import { userDirectory } from '../shared/identity-store';
 import { workerSteps } from '../shared/lifecycle-steps';
@@ -8,9 +9,11 @@ import { workerHandler } from '../shared/worker-handler';
 
 // Validate: re-checks the request against policy, resolves the user, stores the request.
 export function createHandler(clock: Clock = systemClock) {
+  // Who may request: identitystore groups only (this role holds no Slack token).
   const worker = workerSteps('Validate', clock, (policy, dynamo) => ({
     users: userDirectory(policy),
     channelPacing: channelPacing(dynamo, policy, clock),
+    groups: directoryGroups(policy, clock),
   }));
   return workerHandler('Validate', async (event) => validationOutput(await worker().steps.validate(event)));
 }

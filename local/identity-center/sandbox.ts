@@ -1,80 +1,49 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import {
+  type DirectoryFile,
+  type DirectoryFileInput,
+  directoryFileSchema,
+  readDirectoryFile,
+} from '../../functions/core/directory-file';
 
-// Patterns follow the AWS API models, loosened where the sandbox gains nothing from strictness.
-export const INSTANCE_ARN_PATTERN = /^arn:aws(-[a-z]+)*:sso:::instance\/(sso)?ins-[a-zA-Z0-9-.]{16}$/;
-export const PERMISSION_SET_ARN_PATTERN =
-  /^arn:aws(-[a-z]+)*:sso:::permissionSet\/(sso)?ins-[a-zA-Z0-9-.]{16}\/ps-[a-zA-Z0-9-./]{16}$/;
-export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
-export const IDENTITY_STORE_ID_PATTERN =
-  /^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// The seed is the directory file (functions/core/directory-file.ts): one schema and one parser
+// for config/sandbox.yaml, whether the stand-ins, the console, the policy CLI or synth read it.
+export {
+  ACCOUNT_ID_PATTERN,
+  IDENTITY_STORE_ID_PATTERN,
+  INSTANCE_ARN_PATTERN,
+  PERMISSION_SET_ARN_PATTERN,
+} from '../../functions/core/directory-file';
 
-const sandboxUserSchema = z.object({
-  userId: z.string().min(1).optional(),
-  userName: z.string().min(1),
-  email: z.email(),
-  displayName: z.string().min(1),
-});
-
-const sandboxAssignmentSchema = z
-  .object({
-    accountId: z.string().regex(ACCOUNT_ID_PATTERN),
-    permissionSetArn: z.string().regex(PERMISSION_SET_ARN_PATTERN),
-    principalId: z.string().min(1).optional(),
-    email: z.email().optional(),
-    principalType: z.literal('USER').default('USER'),
-  })
-  .refine((a) => a.principalId !== undefined || a.email !== undefined, {
-    message: 'an assignment needs principalId or email',
-  });
-
-/** The sandbox file: the organisation the Identity Center stand-in starts from. */
-export const sandboxFileSchema = z.object({
-  instanceArn: z.string().regex(INSTANCE_ARN_PATTERN),
-  identityStoreId: z.string().regex(IDENTITY_STORE_ID_PATTERN),
-  users: z.array(sandboxUserSchema).default([]),
-  accounts: z
-    .array(z.object({ id: z.string().regex(ACCOUNT_ID_PATTERN), name: z.string().min(1) }))
-    .default([]),
-  permissionSets: z
-    .array(
-      z.object({
-        name: z.string().min(1),
-        arn: z.string().regex(PERMISSION_SET_ARN_PATTERN),
-        // ISO-8601 duration, as DescribePermissionSet returns it.
-        sessionDuration: z
-          .string()
-          .regex(/^PT(\d+H)?(\d+M)?$/)
-          .optional(),
-        description: z.string().optional(),
-      }),
-    )
-    .default([]),
-  /** Permanent assignments that exist before any request. */
-  assignments: z.array(sandboxAssignmentSchema).default([]),
-});
-
-export type SandboxFile = z.infer<typeof sandboxFileSchema>;
+/** The sandbox file: the organisation the stand-ins start from. */
+export const sandboxFileSchema = directoryFileSchema;
+export type SandboxFile = DirectoryFile;
 /** What callers may write: defaults (empty lists, principalType) filled in by the schema. */
-export type SandboxFileInput = z.input<typeof sandboxFileSchema>;
+export type SandboxFileInput = DirectoryFileInput;
 
-/** Reads a sandbox file (YAML, or JSON by extension) and validates it. */
+/** Reads a sandbox file (YAML or JSON) and validates it, cross-references included. */
 export async function loadSandboxFile(path: string): Promise<SandboxFile> {
-  const text = await readFile(path, 'utf8');
-  const raw: unknown = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  const parsed = sandboxFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`invalid sandbox file ${path}: ${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
+  return readDirectoryFile(await readFile(path, 'utf8'), path);
 }
 
 /** Identity Store user ids are UUIDs; derive one from the user name so seeds stay stable across runs. */
 export function deriveUserId(identityStoreId: string, userName: string): string {
-  const hex = createHash('sha256').update(`${identityStoreId}/${userName.toLowerCase()}`).digest('hex');
+  return uuidFrom(`${identityStoreId}/${userName.toLowerCase()}`);
+}
+
+/** Group ids likewise, from the display name (a namespace of their own). */
+export function deriveGroupId(identityStoreId: string, displayName: string): string {
+  return uuidFrom(`${identityStoreId}/group/${displayName}`);
+}
+
+/** Membership ids, from the group and the user. */
+export function deriveMembershipId(groupId: string, userId: string): string {
+  return uuidFrom(`membership/${groupId}/${userId}`);
+}
+
+function uuidFrom(text: string): string {
+  const hex = createHash('sha256').update(text).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import {
   ACCOUNT_ID_PATTERN,
   defaultSandboxSeed,
+  deriveGroupId,
+  deriveMembershipId,
   deriveUserId,
   INSTANCE_ARN_PATTERN,
   PERMISSION_SET_ARN_PATTERN,
@@ -144,6 +146,25 @@ export interface SeededUser {
   userName: string;
   email: string;
   displayName: string;
+  externalId?: { issuer: string; id: string };
+}
+
+export interface SeededGroup {
+  groupId: string;
+  displayName: string;
+  description?: string;
+  externalId?: { issuer: string; id: string };
+}
+
+/** A group with its current members (the admin view). */
+export interface GroupView extends SeededGroup {
+  members: { membershipId: string; userId: string; userName: string }[];
+}
+
+interface Membership {
+  membershipId: string;
+  groupId: string;
+  userId: string;
 }
 
 interface AssignmentRequest extends AssignmentRequestView {
@@ -200,6 +221,12 @@ const assignmentWriteInput = z.object({
   PrincipalId: z.string().min(1).max(47),
 });
 const identityStoreId = z.string().min(1).max(36);
+const resourceId = z.string().min(1).max(47);
+const memberId = z.object({ UserId: resourceId });
+const alternateIdentifier = z.object({
+  UniqueAttribute: z.object({ AttributePath: z.string(), AttributeValue: z.unknown() }).optional(),
+  ExternalId: z.object({ Issuer: z.string(), Id: z.string() }).optional(),
+});
 
 export class IdentityCenterStandIn {
   private readonly now: () => number;
@@ -207,6 +234,9 @@ export class IdentityCenterStandIn {
   private readonly initialFaults: FaultSettings;
   private sandbox: SandboxFile;
   private seededUsers: SeededUser[] = [];
+  private seededGroups: SeededGroup[] = [];
+  /** Group memberships in the order they were made (listings page through them in this order). */
+  private memberships = new Map<string, Membership>();
   private assignments = new Map<string, AssignmentView>();
   private requests = new Map<string, AssignmentRequest>();
   private log: OperationLogEntry[] = [];
@@ -252,6 +282,12 @@ export class IdentityCenterStandIn {
       [`${IDENTITY_STORE_TARGET_PREFIX}.GetUserId`]: (i) => this.getUserId(i),
       [`${IDENTITY_STORE_TARGET_PREFIX}.DescribeUser`]: (i) => this.describeUser(i),
       [`${IDENTITY_STORE_TARGET_PREFIX}.ListUsers`]: (i) => this.listUsersOperation(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.GetGroupId`]: (i) => this.getGroupId(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.DescribeGroup`]: (i) => this.describeGroup(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.ListGroupMemberships`]: (i) => this.listGroupMemberships(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.IsMemberInGroups`]: (i) => this.isMemberInGroups(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.ListGroupMembershipsForMember`]: (i) =>
+        this.listGroupMembershipsForMember(i),
     };
   }
 
@@ -338,7 +374,42 @@ export class IdentityCenterStandIn {
     return this.seededUsers.map((u) => ({ ...u }));
   }
 
-  /** Back to the seeded state: assignments, requests, logs, counters, faults, RNG and token bucket. */
+  /** The groups with their current members. */
+  groups(): GroupView[] {
+    return this.seededGroups.map((group) => ({
+      ...group,
+      members: [...this.memberships.values()]
+        .filter((m) => m.groupId === group.groupId)
+        .map((m) => ({
+          membershipId: m.membershipId,
+          userId: m.userId,
+          userName: this.seededUsers.find((u) => u.userId === m.userId)?.userName ?? m.userId,
+        })),
+    }));
+  }
+
+  /**
+   * Adds a user (userName or user id) to a group (display name or group id), as the IdP's SCIM
+   * sync or CreateGroupMembership would; returns the membership id. Adding a member again
+   * changes nothing. Not an API call: no faults, no log entry.
+   */
+  addGroupMember(group: string, user: string): string {
+    const { groupId } = this.requireAdminGroup(group);
+    const { userId } = this.requireAdminUser(user);
+    const membershipId = deriveMembershipId(groupId, userId);
+    if (!this.memberships.has(membershipId))
+      this.memberships.set(membershipId, { membershipId, groupId, userId });
+    return membershipId;
+  }
+
+  /** Takes a user out of a group (DeleteGroupMembership); false when they were not in it. */
+  removeGroupMember(group: string, user: string): boolean {
+    const { groupId } = this.requireAdminGroup(group);
+    const { userId } = this.requireAdminUser(user);
+    return this.memberships.delete(deriveMembershipId(groupId, userId));
+  }
+
+  /** Back to the seeded state: assignments, group memberships, requests, logs, counters, faults, RNG and token bucket. */
   reset(sandbox?: SandboxFile): void {
     if (sandbox) this.sandbox = sandbox;
     this.loadSandbox(this.sandbox);
@@ -607,24 +678,27 @@ export class IdentityCenterStandIn {
 
   private getUserId(input: unknown): Record<string, unknown> {
     const req = parse(
-      z.object({
-        IdentityStoreId: identityStoreId,
-        AlternateIdentifier: z.object({
-          UniqueAttribute: z.object({ AttributePath: z.string(), AttributeValue: z.unknown() }).optional(),
-          ExternalId: z.object({ Issuer: z.string(), Id: z.string() }).optional(),
-        }),
-      }),
+      z.object({ IdentityStoreId: identityStoreId, AlternateIdentifier: alternateIdentifier }),
       input,
     );
     this.requireIdentityStore(req.IdentityStoreId);
     const unique = req.AlternateIdentifier.UniqueAttribute;
     if (!unique) {
-      // The sandbox seeds no external ids, so no ExternalId can match.
-      throw new ServiceError('ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
+      const external = req.AlternateIdentifier.ExternalId;
+      const user =
+        external &&
+        this.seededUsers.find(
+          (u) => u.externalId?.issuer === external.Issuer && u.externalId.id === external.Id,
+        );
+      if (!user)
+        throw new ServiceError('ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
+      return { IdentityStoreId: this.sandbox.identityStoreId, UserId: user.userId };
     }
     if (typeof unique.AttributeValue !== 'string') {
       throw new ServiceError('ValidationException', 'AttributeValue must be a string');
     }
+    // userName and emails.value are unique in an identity store and a user has one email (see
+    // loadSandbox), so at most one user matches: GetUserId never has two to choose from.
     const wanted = unique.AttributeValue.toLowerCase();
     const path = unique.AttributePath.toLowerCase();
     let user: SeededUser | undefined;
@@ -686,6 +760,154 @@ export class IdentityCenterStandIn {
     };
   }
 
+  // Groups. Display names are matched exactly (the API reference does not say whether the
+  // service folds case); the directory file refuses two groups whose names differ only by case.
+
+  private getGroupId(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({ IdentityStoreId: identityStoreId, AlternateIdentifier: alternateIdentifier }),
+      input,
+    );
+    this.requireIdentityStore(req.IdentityStoreId);
+    const { UniqueAttribute: unique, ExternalId: external } = req.AlternateIdentifier;
+    let group: SeededGroup | undefined;
+    if (unique) {
+      // GetGroupId: "For the unique attribute, the only valid path is displayName."
+      // https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_GetGroupId.html
+      if (unique.AttributePath.toLowerCase() !== 'displayname')
+        throw new ServiceError(
+          'ValidationException',
+          `AttributePath ${unique.AttributePath} is not supported`,
+        );
+      if (typeof unique.AttributeValue !== 'string')
+        throw new ServiceError('ValidationException', 'AttributeValue must be a string');
+      const wanted = unique.AttributeValue;
+      group = this.seededGroups.find((g) => g.displayName === wanted);
+    } else if (external) {
+      group = this.seededGroups.find(
+        (g) => g.externalId?.issuer === external.Issuer && g.externalId.id === external.Id,
+      );
+    } else {
+      throw new ServiceError(
+        'ValidationException',
+        'AlternateIdentifier needs UniqueAttribute or ExternalId',
+      );
+    }
+    if (!group)
+      throw new ServiceError('ResourceNotFoundException', 'GROUP not found.', { ResourceType: 'GROUP' });
+    return { IdentityStoreId: this.sandbox.identityStoreId, GroupId: group.groupId };
+  }
+
+  private describeGroup(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ IdentityStoreId: identityStoreId, GroupId: resourceId }), input);
+    this.requireIdentityStore(req.IdentityStoreId);
+    const group = this.requireGroup(req.GroupId);
+    return {
+      IdentityStoreId: this.sandbox.identityStoreId,
+      GroupId: group.groupId,
+      DisplayName: group.displayName,
+      ...(group.description ? { Description: group.description } : {}),
+      ...(group.externalId
+        ? { ExternalIds: [{ Issuer: group.externalId.issuer, Id: group.externalId.id }] }
+        : {}),
+    };
+  }
+
+  // ListGroupMemberships / ListGroupMembershipsForMember: MaxResults 1-100, NextToken.
+  // https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_ListGroupMemberships.html
+  private listGroupMemberships(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ IdentityStoreId: identityStoreId, GroupId: resourceId, ...paging }), input);
+    this.requireIdentityStore(req.IdentityStoreId);
+    this.requireGroup(req.GroupId);
+    const matching = [...this.memberships.values()].filter((m) => m.groupId === req.GroupId);
+    const page = this.paginate(
+      `ListGroupMemberships/${req.GroupId}`,
+      matching,
+      req.MaxResults,
+      req.NextToken,
+    );
+    return { GroupMemberships: page.items.map((m) => this.membershipShape(m)), ...page.next };
+  }
+
+  private listGroupMembershipsForMember(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ IdentityStoreId: identityStoreId, MemberId: memberId, ...paging }), input);
+    this.requireIdentityStore(req.IdentityStoreId);
+    this.requireUser(req.MemberId.UserId);
+    const matching = [...this.memberships.values()].filter((m) => m.userId === req.MemberId.UserId);
+    const page = this.paginate(
+      `ListGroupMembershipsForMember/${req.MemberId.UserId}`,
+      matching,
+      req.MaxResults,
+      req.NextToken,
+    );
+    return { GroupMemberships: page.items.map((m) => this.membershipShape(m)), ...page.next };
+  }
+
+  // IsMemberInGroups: GroupIds 1-100, one result per group.
+  // https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_IsMemberInGroups.html
+  private isMemberInGroups(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        IdentityStoreId: identityStoreId,
+        MemberId: memberId,
+        GroupIds: z.array(resourceId).min(1).max(100),
+      }),
+      input,
+    );
+    this.requireIdentityStore(req.IdentityStoreId);
+    this.requireUser(req.MemberId.UserId);
+    for (const groupId of req.GroupIds) this.requireGroup(groupId);
+    return {
+      Results: req.GroupIds.map((groupId) => ({
+        GroupId: groupId,
+        MemberId: { UserId: req.MemberId.UserId },
+        MembershipExists: this.memberships.has(deriveMembershipId(groupId, req.MemberId.UserId)),
+      })),
+    };
+  }
+
+  private membershipShape(m: Membership): Record<string, unknown> {
+    return {
+      IdentityStoreId: this.sandbox.identityStoreId,
+      MembershipId: m.membershipId,
+      GroupId: m.groupId,
+      MemberId: { UserId: m.userId },
+    };
+  }
+
+  private requireGroup(groupId: string): SeededGroup {
+    const group = this.seededGroups.find((g) => g.groupId === groupId);
+    if (!group)
+      throw new ServiceError('ResourceNotFoundException', 'GROUP not found.', {
+        ResourceType: 'GROUP',
+        ResourceId: groupId,
+      });
+    return group;
+  }
+
+  private requireUser(userId: string): SeededUser {
+    const user = this.seededUsers.find((u) => u.userId === userId);
+    if (!user)
+      throw new ServiceError('ResourceNotFoundException', 'USER not found.', {
+        ResourceType: 'USER',
+        ResourceId: userId,
+      });
+    return user;
+  }
+
+  private requireAdminGroup(group: string): SeededGroup {
+    const found = this.seededGroups.find((g) => g.groupId === group || g.displayName === group);
+    if (!found) throw new Error(`no group ${group}`);
+    return found;
+  }
+
+  private requireAdminUser(user: string): SeededUser {
+    const key = user.toLowerCase();
+    const found = this.seededUsers.find((u) => u.userId === user || u.userName.toLowerCase() === key);
+    if (!found) throw new Error(`no user ${user}`);
+    return found;
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   private loadSandbox(sandbox: SandboxFile): void {
@@ -694,7 +916,34 @@ export class IdentityCenterStandIn {
       userName: u.userName,
       email: u.email,
       displayName: u.displayName,
+      ...(u.externalId ? { externalId: u.externalId } : {}),
     }));
+    // Identity Center requires user names and email addresses to be unique (User Guide,
+    // "Username and email address uniqueness"): the write that would make a second is refused.
+    for (const key of ['userName', 'email'] as const) {
+      const seen = new Set<string>();
+      for (const user of this.seededUsers) {
+        const value = user[key].toLowerCase();
+        if (seen.has(value)) throw new Error(`two sandbox users have the ${key} ${user[key]}`);
+        seen.add(value);
+      }
+    }
+    this.seededGroups = sandbox.groups.map((g) => ({
+      groupId: g.groupId ?? deriveGroupId(sandbox.identityStoreId, g.displayName),
+      displayName: g.displayName,
+      ...(g.description ? { description: g.description } : {}),
+      ...(g.externalId ? { externalId: g.externalId } : {}),
+    }));
+    this.memberships.clear();
+    sandbox.groups.forEach((group, index) => {
+      const groupId = this.seededGroups[index]?.groupId ?? '';
+      for (const member of group.members) {
+        const user = this.seededUsers.find((u) => u.userName.toLowerCase() === member.toLowerCase());
+        if (!user) throw new Error(`sandbox group ${group.displayName} names an unknown user: ${member}`);
+        const membershipId = deriveMembershipId(groupId, user.userId);
+        this.memberships.set(membershipId, { membershipId, groupId, userId: user.userId });
+      }
+    });
     this.assignments.clear();
     for (const seeded of sandbox.assignments) {
       const principalId =

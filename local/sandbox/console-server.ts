@@ -80,6 +80,9 @@ const schemas = {
   close: z.object({ persona, viewId: z.string(), state: stateValues }),
   home: z.object({ persona }),
 };
+const groupMemberSchema = z
+  .object({ group: z.string().min(1), userName: z.string().min(1), member: z.boolean() })
+  .strict();
 
 class BadRequest extends Error {
   constructor(message: string) {
@@ -193,6 +196,19 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       if (!update.success) throw new BadRequest(z.prettifyError(update.error));
       return { faults: options.identityCenter.setFaults(update.data) };
     },
+    /** Someone joins or leaves an Identity Center group: {group, userName, member: true | false}. */
+    async groups(body) {
+      if (!options.identityCenter)
+        throw new BadRequest('Identity Center is the real service: change groups in the IdP');
+      const input = parse(groupMemberSchema, body);
+      try {
+        if (input.member) options.identityCenter.addGroupMember(input.group, input.userName);
+        else options.identityCenter.removeGroupMember(input.group, input.userName);
+      } catch (error) {
+        throw new BadRequest(error instanceof Error ? error.message : String(error));
+      }
+      return { groups: options.identityCenter.groups() };
+    },
   };
 
   const server = http.createServer((req, res) => {
@@ -239,6 +255,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     if (method === 'GET' && url.pathname === '/api/faults') {
       return sendJson(res, 200, { faults: options.identityCenter?.faults() ?? null });
     }
+    if (method === 'GET' && url.pathname === '/api/groups')
+      return sendJson(res, 200, { groups: options.identityCenter?.groups() ?? null });
     const apiMatch = /^\/api\/([a-z]+)$/.exec(url.pathname);
     const handler = apiMatch?.[1] ? api[apiMatch[1]] : undefined;
     if (method === 'POST' && handler) {

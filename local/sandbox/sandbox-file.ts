@@ -1,29 +1,31 @@
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { type SandboxFile, sandboxFileSchema } from '../identity-center/sandbox';
+import {
+  type DirectoryFile,
+  directoryFileSchema,
+  directoryPersonaSchema,
+  directorySlackSchema,
+  parseDirectoryDocument,
+  parseText,
+} from '../../functions/core/directory-file';
 
-// The sandbox file (config/sandbox.yaml): the Identity Center seed (read by the stand-in's own
-// schema) plus the Slack side the console plays: personas and channels.
+// The sandbox file (config/sandbox.yaml) is the directory file (functions/core/directory-file.ts:
+// Identity Center users and groups, the organization, permission sets, assignments, personas and
+// Slack user groups) plus what only the console uses: the workspace's channels and a role label
+// per persona. One schema, extended; one parser, `parseDirectoryDocument`.
 
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
 
-export const personaSchema = z
-  .object({
-    slackUserId: z.string().regex(SLACK_USER_ID, 'must be a Slack user id like U0ALICE'),
-    name: z.string().min(1),
-    realName: z.string().min(1).optional(),
-    email: z.email(),
+export const personaSchema = directoryPersonaSchema
+  .extend({
     role: z.enum(['requester', 'approver', 'admin']),
     description: z.string().optional(),
   })
   .strict();
 export type Persona = z.infer<typeof personaSchema>;
 
-const slackSectionSchema = z
-  .object({
+const slackSectionSchema = directorySlackSchema
+  .extend({
     teamId: z
       .string()
       .regex(/^T[A-Z0-9]{2,}$/)
@@ -42,45 +44,27 @@ const slackSectionSchema = z
   })
   .strict();
 
-const consoleSideSchema = z.object({
+export const sandboxConfigSchema = directoryFileSchema.extend({
   slack: slackSectionSchema,
   personas: z.array(personaSchema).min(1, 'needs at least one persona'),
 });
 
 export interface SandboxConfig {
-  /** The Identity Center seed (users, accounts, permission sets, permanent assignments). */
-  identityCenter: SandboxFile;
+  /** The whole directory: the stand-ins' seed (users, groups, organization, permission sets, assignments). */
+  identityCenter: DirectoryFile;
   slack: z.infer<typeof slackSectionSchema>;
   personas: Persona[];
 }
 
 /** Validates a parsed sandbox document; problems name their path. */
 export function parseSandboxConfig(document: unknown, source = 'sandbox file'): SandboxConfig {
-  const consoleSide = consoleSideSchema.safeParse(document);
-  const identityCenter = sandboxFileSchema.safeParse(document);
-  const problems = [
-    ...(consoleSide.success ? [] : [z.prettifyError(consoleSide.error)]),
-    ...(identityCenter.success ? [] : [z.prettifyError(identityCenter.error)]),
-  ];
-  if (!consoleSide.success || !identityCenter.success)
-    throw new Error(`invalid ${source}:\n${problems.join('\n')}`);
-  const config: SandboxConfig = { identityCenter: identityCenter.data, ...consoleSide.data };
-  const ids = config.personas.map((p) => p.slackUserId);
-  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (duplicate) throw new Error(`invalid ${source}: persona ${duplicate} is listed twice`);
-  return config;
+  const file = parseDirectoryDocument(document, source, sandboxConfigSchema);
+  return { identityCenter: file, slack: file.slack, personas: file.personas };
 }
 
-/** Reads config/sandbox.yaml (or a JSON file by extension). */
+/** Reads config/sandbox.yaml (or a JSON file). */
 export async function loadSandboxConfig(path: string): Promise<SandboxConfig> {
-  const text = await readFile(path, 'utf8');
-  let document: unknown;
-  try {
-    document = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new Error(`${path} is not valid YAML/JSON: ${error instanceof Error ? error.message : error}`);
-  }
-  return parseSandboxConfig(document, path);
+  return parseSandboxConfig(parseText(await readFile(path, 'utf8'), path), path);
 }
 
 export function findPersona(config: { personas: Persona[] }, who: string): Persona | undefined {

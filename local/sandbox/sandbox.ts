@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadPolicyWithDirectory } from '../../functions/cli/directory';
 import type { Policy } from '../../functions/core/policy';
-import { parsePolicy } from '../../functions/core/policy-file';
 import { compiledPolicyFile } from '../compiled-policy';
 import { type AuditStreamStandIn, startAuditStream } from '../dynamodb/audit-stream';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
@@ -143,7 +143,10 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
 
   const [config, policy] = await Promise.all([
     loadSandboxConfig(sandboxFile),
-    readFile(policyFile, 'utf8').then((text) => parsePolicy(text)),
+    // The sandbox file is the policy's directory: its OUs and tags resolve the accounts.
+    readFile(policyFile, 'utf8').then(
+      async (text) => (await loadPolicyWithDirectory(text, sandboxFile)).policy,
+    ),
   ]);
   const plan = planServices({
     env,
@@ -194,6 +197,8 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
             ...(options.persistDir ? { firstId: Math.floor(Date.now() / 1000) } : {}),
             teamId: config.slack.teamId,
             teamDomain: config.slack.teamDomain,
+            // slackUserGroup: approvers (the on-call rota).
+            userGroups: config.slack.userGroups,
           })
         : undefined,
     ]);
@@ -214,8 +219,11 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     restoreEnv.set('AWS_ENDPOINT_URL_DYNAMODB', dynamo?.endpoint);
     restoreEnv.set('AWS_ENDPOINT_URL_SSO_ADMIN', identityCenter?.url);
     restoreEnv.set('AWS_ENDPOINT_URL_IDENTITYSTORE', identityCenter?.url);
+    // Organizations (ou:/tag: selectors, read when a policy is compiled) shares that stand-in and
+    // its seed, the sandbox file; with a real Identity Center it is the real service too.
+    restoreEnv.set('AWS_ENDPOINT_URL_ORGANIZATIONS', identityCenter?.url);
     // Compiled as synth compiles it into every bundle (core/policy-file.ts).
-    restoreEnv.set('POLICY_FILE', compiledPolicyFile(policyFile));
+    restoreEnv.set('POLICY_FILE', await compiledPolicyFile(policyFile, sandboxFile));
     restoreEnv.set('STATE_TABLE', plan.dynamo.stateTable);
     restoreEnv.set('AUDIT_TABLE', plan.dynamo.auditTable);
     restoreEnv.set('SLACK_BOT_TOKEN', plan.slack.botToken);

@@ -14,6 +14,7 @@ export interface ServicePlan {
     signingSecret: string;
     signingSecretSource: 'env' | 'default';
   };
+  /** Identity Center; Organizations follows it (one stand-in serves both, seeded from one file). */
   identityCenter: { mode: ServiceMode; profile?: string };
   dynamo: { mode: ServiceMode; stateTable: string; auditTable: string };
   /** The environment holds AWS credentials of its own (used only when a real AWS service is). */

@@ -11,7 +11,9 @@
 // Each method's tier is on its reference page, Facts → Rate limits
 // (https://docs.slack.dev/reference/methods/<method>), e.g. chat.update "Tier 3", views.open
 // "Tier 4", users.lookupByEmail "Tier 3", conversations.open "Tier 3"; auth.test "Special rate
-// limits apply … hundreds of requests per minute".
+// limits apply … hundreds of requests per minute"; usergroups.list and usergroups.users.list
+// "Tier 2: 20+ per minute" (https://docs.slack.dev/reference/methods/usergroups.list and
+// …/usergroups.users.list).
 //
 // Slack publishes neither burst sizes nor the workspace-wide message limit's number: those below are
 // this stand-in's choices (configurable), not Slack's.
@@ -60,6 +62,8 @@ export const SLACK_METHOD_TIERS: Record<string, RateLimitTier | BucketSpec> = {
   'users.info': 'tier4',
   'users.lookupByEmail': 'tier3',
   'conversations.open': 'tier3',
+  'usergroups.list': 'tier2',
+  'usergroups.users.list': 'tier2',
 };
 
 export const SLACK_RATE_LIMITS: RateLimitSettings = {

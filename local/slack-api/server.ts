@@ -32,7 +32,9 @@ export interface RunningSlackApi {
  * endpoints under /_standin/: GET calls, counters, messages, views, users, channels, faults;
  * POST faults, reset; GET events (server-sent events); POST response/<id> (response_url replies);
  * POST channels/<id>/{archive,unarchive,delete,remove-bot,add-bot}, users/<id>/{deactivate,
- * reactivate}, messages/delete {channel, ts}, messages/user {channel, user, text}.
+ * reactivate}, messages/delete {channel, ts}, messages/user {channel, user, text};
+ * GET usergroups, POST usergroups/<id or handle>/members {users: [ids]} (a rota change),
+ * usergroups/<id or handle>/{disable,enable}.
  */
 export async function startSlackApiStandIn(options: StartSlackApiOptions = {}): Promise<RunningSlackApi> {
   const { port = 0, host = '127.0.0.1', standIn: given, ...modelOptions } = options;
@@ -116,6 +118,8 @@ async function handleRequest(
       return sendJson(res, 200, { users: standIn.users() });
     case 'GET /_standin/channels':
       return sendJson(res, 200, { channels: standIn.channelsSnapshot() });
+    case 'GET /_standin/usergroups':
+      return sendJson(res, 200, { usergroups: standIn.userGroups() });
     case 'GET /_standin/counters':
       return sendJson(res, 200, { counters: standIn.counters() });
     case 'GET /_standin/faults':
@@ -144,6 +148,11 @@ const USER_ACTIONS = {
   deactivate: (s: SlackApiStandIn, id: string) => s.deactivateUser(id),
   reactivate: (s: SlackApiStandIn, id: string) => s.reactivateUser(id),
 } as const;
+const USER_GROUP_ACTIONS = {
+  disable: (s: SlackApiStandIn, group: string) => s.disableUserGroup(group),
+  enable: (s: SlackApiStandIn, group: string) => s.enableUserGroup(group),
+} as const;
+const userGroupMembersSchema = z.object({ users: z.array(z.string().min(1)) }).strict();
 
 /** What people and admins do outside the app (archive a channel, delete a message…), over HTTP. */
 function adminAction(
@@ -162,6 +171,21 @@ function adminAction(
   if (user?.[1] && user[2] && Object.hasOwn(USER_ACTIONS, user[2])) {
     USER_ACTIONS[user[2] as keyof typeof USER_ACTIONS](standIn, decodeURIComponent(user[1]));
     return { status: 200, body: { ok: true } };
+  }
+  const userGroup = /^\/_standin\/usergroups\/([^/]+)\/([a-z]+)$/.exec(path);
+  if (userGroup?.[1] && userGroup[2]) {
+    const group = decodeURIComponent(userGroup[1]);
+    let found: boolean;
+    if (userGroup[2] === 'members') {
+      const parsed = userGroupMembersSchema.safeParse(parseJsonOr(raw));
+      if (!parsed.success) return { status: 400, body: { ok: false, error: z.prettifyError(parsed.error) } };
+      found = standIn.setUserGroupMembers(group, parsed.data.users);
+    } else if (Object.hasOwn(USER_GROUP_ACTIONS, userGroup[2])) {
+      found = USER_GROUP_ACTIONS[userGroup[2] as keyof typeof USER_GROUP_ACTIONS](standIn, group);
+    } else return undefined;
+    return found
+      ? { status: 200, body: { ok: true } }
+      : { status: 404, body: { ok: false, error: 'no_such_subteam' } };
   }
   const body = parseJsonOr(raw) as Record<string, unknown> | string;
   const field = (name: string) =>

@@ -3,7 +3,9 @@
 // It also refuses what real Slack refuses: rate limits per method tier (429 + Retry-After, see
 // limits.ts), channels the bot is not in, archived or deleted channels, messages that are gone or
 // not the app's, deactivated users; and, for fault campaigns, seeded injected faults (429, 500
-// internal_error, fatal_error, held answers), like the Identity Center stand-in's.
+// internal_error, fatal_error, held answers), like the Identity Center stand-in's. User groups
+// (usergroups.list, usergroups.users.list) are seeded and changed by an admin (a rota change,
+// disabling a group), as on-call tools and admins do outside the app.
 
 import { z } from 'zod';
 import { seededRandom } from '../identity-center/support';
@@ -23,6 +25,25 @@ export interface SlackUserSeed {
   isBot?: boolean;
   /** Deactivated from the start (see deactivateUser). */
   deleted?: boolean;
+}
+
+/** A Slack user group (`@handle`); `members` are user ids. */
+export interface SlackUserGroupSeed {
+  id: string;
+  handle: string;
+  name: string;
+  members: string[];
+  /** Disabled from the start (see disableUserGroup). */
+  disabled?: boolean;
+}
+
+/** A user group as the stand-in holds it now. */
+export interface UserGroupView {
+  id: string;
+  handle: string;
+  name: string;
+  members: string[];
+  disabled: boolean;
 }
 
 export interface SlackChannelSeed {
@@ -65,6 +86,8 @@ export interface SlackApiStandInOptions {
   botChannels?: string[];
   /** Unknown channel ids answer channel_not_found instead of being created. Default false. */
   strictChannels?: boolean;
+  /** The workspace's user groups (usergroups.list, usergroups.users.list); change them with setUserGroupMembers. */
+  userGroups?: SlackUserGroupSeed[];
   /** Injected faults for campaigns (all off by default); change them with setFaults. */
   faults?: Partial<SlackFaultSettings>;
   /** Seed of the RNG behind the fault rates. Default 1. */
@@ -160,7 +183,10 @@ export type StandInEvent =
   | { type: 'view'; userId: string; change: 'opened' | 'pushed' | 'updated' | 'closed'; view?: StoredView }
   | { type: 'home'; userId: string; view: StoredView }
   | { type: 'channel'; channel: ChannelView; change: ChannelChange }
-  | { type: 'user'; userId: string; change: 'deactivated' | 'reactivated' };
+  | { type: 'user'; userId: string; change: 'deactivated' | 'reactivated' }
+  | { type: 'userGroup'; group: UserGroupView; change: UserGroupChange };
+
+export type UserGroupChange = 'members' | 'disabled' | 'enabled';
 
 export type CallFilter = string | { method?: string; since?: number; token?: string };
 
@@ -283,6 +309,18 @@ interface ResponseUrlGrant extends ResponseUrlContext {
   uses: number;
 }
 
+interface StoredUserGroup {
+  id: string;
+  handle: string;
+  name: string;
+  members: string[];
+  /** Epoch seconds, as Slack's date_* fields. */
+  dateCreate: number;
+  dateUpdate: number;
+  /** Non-zero once disabled (Slack: "When a User Group has been disabled its date_delete parameter will be non-zero"). */
+  dateDelete: number;
+}
+
 interface TriggerGrant {
   userId: string;
   issuedAt: number;
@@ -325,6 +363,7 @@ export class SlackApiStandIn {
   private readonly seededUsers: SlackUserSeed[];
   private readonly channelSeeds: SlackChannelSeed[];
   private readonly botChannels: Set<string> | undefined;
+  private readonly userGroupSeeds: SlackUserGroupSeed[];
   private readonly seed: number;
   private readonly initialFaults: SlackFaultSettings;
   private readonly limiter: SlackRateLimiter | undefined;
@@ -334,6 +373,7 @@ export class SlackApiStandIn {
   private channelMessages = new Map<string, StoredMessage[]>();
   private channels = new Map<string, ChannelView>();
   private deactivated = new Set<string>();
+  private groups = new Map<string, StoredUserGroup>();
   private ephemeralMessages: StoredEphemeral[] = [];
   private viewStacks = new Map<string, StoredView[]>();
   private homeViews = new Map<string, StoredView>();
@@ -360,6 +400,7 @@ export class SlackApiStandIn {
     this.seededUsers = options.users ?? [];
     this.channelSeeds = (options.channels ?? []).map((c) => (typeof c === 'string' ? { id: c } : { ...c }));
     this.botChannels = options.botChannels ? new Set(options.botChannels) : undefined;
+    this.userGroupSeeds = checkUserGroupSeeds(options.userGroups ?? []);
     this.firstId = options.firstId ?? 0;
     this.idSeq = this.firstId;
     this.rateLimits =
@@ -385,6 +426,8 @@ export class SlackApiStandIn {
       'users.info': (a) => this.usersInfo(a),
       'users.lookupByEmail': (a) => this.lookupByEmail(a),
       'conversations.open': (a) => this.openConversation(a),
+      'usergroups.list': (a) => this.listUserGroups(a),
+      'usergroups.users.list': (a) => this.listUserGroupUsers(a),
     };
   }
 
@@ -644,6 +687,11 @@ export class SlackApiStandIn {
     return this.seededUsers.map((u) => ({ ...u, ...(this.deactivated.has(u.id) ? { deleted: true } : {}) }));
   }
 
+  /** The workspace's user groups, disabled ones included. */
+  userGroups(): UserGroupView[] {
+    return [...this.groups.values()].map(userGroupView);
+  }
+
   /** The channels the stand-in knows (seeded or used), with archive and membership state. */
   channelsSnapshot(): ChannelView[] {
     return [...this.channels.values()].map((c) => ({ ...c }));
@@ -729,6 +777,48 @@ export class SlackApiStandIn {
   reactivateUser(userId: string): void {
     this.deactivated.delete(userId);
     this.emit({ type: 'user', userId, change: 'reactivated' });
+  }
+
+  /**
+   * The group's members become exactly `members` (user ids), as an on-call tool's
+   * usergroups.users.update does at a rota change. `group`: its id or handle. False when there is
+   * no such group.
+   */
+  setUserGroupMembers(group: string, members: string[]): boolean {
+    return this.changeUserGroup(group, 'members', (g) => {
+      g.members = [...new Set(members)];
+    });
+  }
+
+  /** An admin disables the group (usergroups.disable): date_delete non-zero, hidden unless include_disabled. */
+  disableUserGroup(group: string): boolean {
+    return this.changeUserGroup(group, 'disabled', (g) => {
+      g.dateDelete = Math.max(1, this.nowSeconds());
+    });
+  }
+
+  enableUserGroup(group: string): boolean {
+    return this.changeUserGroup(group, 'enabled', (g) => {
+      g.dateDelete = 0;
+    });
+  }
+
+  private changeUserGroup(
+    group: string,
+    change: UserGroupChange,
+    apply: (g: StoredUserGroup) => void,
+  ): boolean {
+    const byHandle = [...this.groups.values()].filter((g) => g.handle === group);
+    const stored = this.groups.get(group) ?? byHandle.find((g) => g.dateDelete === 0) ?? byHandle[0];
+    if (!stored) return false;
+    apply(stored);
+    stored.dateUpdate = this.nowSeconds();
+    this.emit({ type: 'userGroup', group: userGroupView(stored), change });
+    return true;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
   }
 
   // ---- interactions -------------------------------------------------------------------------
@@ -832,6 +922,19 @@ export class SlackApiStandIn {
       });
     }
     this.deactivated = new Set(this.seededUsers.filter((u) => u.deleted).map((u) => u.id));
+    this.groups.clear();
+    const seconds = this.nowSeconds();
+    for (const seed of this.userGroupSeeds) {
+      this.groups.set(seed.id, {
+        id: seed.id,
+        handle: seed.handle,
+        name: seed.name,
+        members: [...new Set(seed.members)],
+        dateCreate: seconds,
+        dateUpdate: seconds,
+        dateDelete: seed.disabled ? Math.max(1, seconds) : 0,
+      });
+    }
   }
 
   private botIsMemberByDefault(channel: string): boolean {
@@ -1033,6 +1136,57 @@ export class SlackApiStandIn {
     return { ok: true, no_op: alreadyOpen, already_open: alreadyOpen, channel: { id: channel } };
   }
 
+  // Slack: https://docs.slack.dev/reference/methods/usergroups.list — "Returns a list of usergroup
+  // objects, in no particular order"; include_disabled "Include results for disabled User Groups",
+  // include_users "Include the list of users for each User Group", include_count "Include the
+  // number of users in each User Group" (user_count, a string in Slack's example response).
+  // Bot scope usergroups:read (not modelled: the stand-in accepts any scope), Tier 2.
+  private listUserGroups(args: SlackArgs): SlackResponse {
+    const includeDisabled = flag(args.include_disabled);
+    const includeUsers = flag(args.include_users);
+    const includeCount = flag(args.include_count);
+    const usergroups = [...this.groups.values()]
+      .filter((g) => includeDisabled || g.dateDelete === 0)
+      .map((g) => ({
+        ...this.userGroupShape(g),
+        ...(includeUsers ? { users: [...g.members] } : {}),
+        ...(includeCount ? { user_count: String(g.members.length) } : {}),
+      }));
+    return { ok: true, usergroups };
+  }
+
+  // Slack: https://docs.slack.dev/reference/methods/usergroups.users.list — `{ok, users: [ids]}`;
+  // errors no_such_subteam ("No usergroup found with the given Id"), plan_upgrade_required. For a
+  // disabled group Slack documents no error of its own (there is no subteam_disabled), only that
+  // include_disabled "Allow[s] results that involve disabled User Groups": without it the
+  // stand-in answers no_such_subteam, as for a group that is not there. Tier 2, usergroups:read.
+  private listUserGroupUsers(args: SlackArgs): SlackResponse {
+    if (typeof args.usergroup !== 'string' || args.usergroup === '') return fail('invalid_arguments');
+    const group = this.groups.get(args.usergroup);
+    if (!group || (group.dateDelete !== 0 && !flag(args.include_disabled))) return fail('no_such_subteam');
+    return { ok: true, users: [...group.members] };
+  }
+
+  private userGroupShape(group: StoredUserGroup): Record<string, unknown> {
+    return {
+      id: group.id,
+      team_id: this.teamId,
+      is_usergroup: true,
+      name: group.name,
+      description: '',
+      handle: group.handle,
+      is_external: false,
+      date_create: group.dateCreate,
+      date_update: group.dateUpdate,
+      date_delete: group.dateDelete,
+      auto_type: null,
+      created_by: 'USLACKBOT',
+      updated_by: 'USLACKBOT',
+      deleted_by: group.dateDelete !== 0 ? 'USLACKBOT' : null,
+      prefs: { channels: [], groups: [] },
+    };
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   /** A conversation id as given; a user id opens (or reuses) the app's DM with that user when allowed. */
@@ -1197,6 +1351,35 @@ export class SlackApiStandIn {
       }
     }
   }
+}
+
+function userGroupView(group: StoredUserGroup): UserGroupView {
+  return {
+    id: group.id,
+    handle: group.handle,
+    name: group.name,
+    members: [...group.members],
+    disabled: group.dateDelete !== 0,
+  };
+}
+
+/** Ids are unique, and so are the handles of enabled groups (Slack: a handle "Must be unique"). */
+function checkUserGroupSeeds(seeds: SlackUserGroupSeed[]): SlackUserGroupSeed[] {
+  const ids = new Set<string>();
+  const handles = new Set<string>();
+  for (const seed of seeds) {
+    if (ids.has(seed.id)) throw new Error(`user group ${seed.id} is seeded twice`);
+    ids.add(seed.id);
+    if (seed.disabled) continue;
+    if (handles.has(seed.handle)) throw new Error(`two enabled user groups have the handle ${seed.handle}`);
+    handles.add(seed.handle);
+  }
+  return seeds.map((s) => ({ ...s, members: [...s.members] }));
+}
+
+/** A boolean argument: JSON true, or the strings WebClient's form bodies carry ('true', '1'). */
+function flag(value: unknown): boolean {
+  return value === true || value === 1 || value === 'true' || value === '1';
 }
 
 function emptyMethodCounters(): SlackMethodCounters {

@@ -111,7 +111,7 @@ describe('bad input: policy files', () => {
       ['rules[0].approval.required', 5],
       ['rules[0].approval.required', 0],
       ['rules[0].maxDuration', '8d'],
-      ['rules[0].accounts[0]', '999999999999'],
+      ['rules[0].accounts[0]', 'no-such-account'],
     ];
     for (const [where, value] of cases) {
       interface EditableRule {

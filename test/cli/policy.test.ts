@@ -23,6 +23,13 @@ function variant(name: string, edit: (text: string) => string): string {
   return file;
 }
 
+const SANDBOX_FILE = path.join(__dirname, '../../config/sandbox.yaml');
+function directoryVariant(name: string, edit: (text: string) => string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, edit(readFileSync(SANDBOX_FILE, 'utf8')));
+  return file;
+}
+
 describe('npm run policy', () => {
   it('explain prints the deciding rule and its approvers', async () => {
     const { code, out } = await run(...ALICE_READ_ONLY);
@@ -30,8 +37,21 @@ describe('npm run policy', () => {
     expect(out).toContain('  decided by rule production-oncall');
     expect(out).toContain('  approval: 1 of carol@example.com, dave@example.com');
     expect(out).toContain(
-      '  rule production-admin: not this one, alice@example.com is not among its requesters (group:sre)',
+      '  rule production-admin: not this one, alice@example.com is not among its requesters (identityCenterGroup:SRE)',
     );
+  });
+
+  it('explain prints the deciding rule’s ticket requirement', async () => {
+    expect((await run(...ALICE_READ_ONLY)).out).toContain('  ticket: not required');
+    const admin = await run(
+      'explain',
+      SANDBOX_POLICY,
+      ...['--requester', 'dave@example.com', '--account', 'production'],
+      ...['--permission-set', 'AdministratorAccess'],
+    );
+    expect(admin.code).toBe(0);
+    expect(admin.out).toContain('  decided by rule production-admin');
+    expect(admin.out).toContain('  ticket: required, matching ^(INC|CHG)-\\d+$');
   });
 
   it('explain exits 1 on a refused request and says why', async () => {
@@ -56,12 +76,14 @@ describe('npm run policy', () => {
   });
 
   it('diff lists what a change grants (+) and takes away (-), as text and JSON, with --exit-code', async () => {
-    const widened = variant('widened.yaml', (t) =>
-      t.replace(
-        '  engineers:\n    - alice@example.com',
-        '  engineers:\n    - alice@example.com\n    - erin@example.com',
-      ),
-    );
+    const widened = variant('widened.yaml', (t) => {
+      const edited = t.replaceAll(
+        'requesters: [identityCenterGroup:Engineers, identityCenterGroup:SRE]',
+        'requesters: [identityCenterGroup:Engineers, identityCenterGroup:SRE, erin@example.com]',
+      );
+      expect(edited).not.toBe(t);
+      return edited;
+    });
     const text = await run('diff', SANDBOX_POLICY, widened);
     expect(text.code).toBe(0);
     expect(text.out).toContain(
@@ -79,6 +101,57 @@ describe('npm run policy', () => {
       code: 0,
       out: ['No change in what anyone may request.'],
     });
+  });
+
+  it('resolves groups, OUs and tags from the directory: cdk.json by default, --directory FILE otherwise', async () => {
+    // Default: cdk.json's `directory` (config/sandbox.yaml): staging and sandbox come from their OU.
+    const byDefault = await run(
+      'explain',
+      SANDBOX_POLICY,
+      ...['--requester', 'erin@example.com', '--account', 'staging', '--permission-set', 'ReadOnly'],
+    );
+    expect(byDefault.out).toContain('  decided by rule self-service');
+    // A directory where carol is rotated off call: production-oncall is approved by dave alone.
+    const rota = directoryVariant('rota.yaml', (t) => {
+      const edited = t.replace(/members: \[U0CAROL\]/, 'members: []');
+      expect(edited).not.toBe(t);
+      return edited;
+    });
+    const offCall = await run(...ALICE_READ_ONLY, '--directory', rota);
+    expect(offCall.out).toContain('  approval: 1 of dave@example.com');
+    expect(await run('diff', SANDBOX_POLICY, SANDBOX_POLICY, '--directory', rota)).toEqual({
+      code: 0,
+      out: ['No change in what anyone may request.'],
+    });
+    await expect(run(...ALICE_READ_ONLY, '--directory', rota, '--live')).rejects.toThrow(
+      /exclude each other/,
+    );
+  });
+
+  it('validate warns about a group the directory does not have and a session longer than a rule allows', async () => {
+    const directory = directoryVariant('long-sessions.yaml', (t) => {
+      const edited = t.replace(
+        /(name: AdministratorAccess\n\s+arn: [^\n]+\n\s+sessionDuration: )PT1H/,
+        '$1PT12H',
+      );
+      expect(edited).not.toBe(t);
+      return edited;
+    });
+    const typo = variant('typo.yaml', (t) =>
+      t.replace('[identityCenterGroup:PlatformAdmins]', '[identityCenterGroup:PlatfromAdmins]'),
+    );
+    const { code, out } = await run('validate', typo, '--directory', directory);
+    expect(code).toBe(0);
+    expect(out).toContain(
+      `warning: identityCenterGroup:PlatfromAdmins is not in the directory file ${directory}: it selects nobody`,
+    );
+    expect(out).toContain(
+      'warning: rule production-admin allows AdministratorAccess for at most 1h, but its session duration is 12h: a session opened near the end outlives the grant',
+    );
+    // The misspelt group leaves production-admin with no approver at all.
+    expect(out).toContain(
+      'warning: rule production-admin cannot approve requests by carol@example.com: 0 approver(s) other than the requester, 1 required',
+    );
   });
 
   it('refuses an unknown flag (a real argument parser, strict)', async () => {

@@ -184,17 +184,86 @@ describe('DirectoryCache', () => {
   it('withDirectory refreshes only the groups the policy names, and none for a policy without', async () => {
     const plain = policyWith(() => {});
     const none = withDirectory(plain, cache);
-    await none.refresh();
+    await none.refresh.all();
+    await none.refresh.forPeople(['carol@example.com']);
     expect(none.policy).toBe(plain);
     expect(groups.calls).toBe(0);
     const named = withDirectory(
       policyWith((d) => (d.rules[0].approval.approvers = [SRE])),
       cache,
     );
-    await named.refresh();
+    await named.refresh.all();
     expect(groups.calls).toBe(1);
     expect(named.policy.directory?.membersOf(SRE)).toHaveLength(2);
     expect(compilePolicy(named.policy)).not.toContain('directory');
+  });
+});
+
+/** A source that also answers "which of these groups is this person in" (as identitystore can). */
+class PersonAwareGroups extends ScriptedGroups {
+  personCalls = 0;
+  async groupsOf(email: string, names: readonly string[]): Promise<string[]> {
+    this.personCalls++;
+    if (this.failing) throw this.failing;
+    return names.filter((name) => this.groups[name]?.map((m) => m.toLowerCase()).includes(email));
+  }
+}
+
+describe("DirectoryCache: a person's own groups", () => {
+  const SRE = 'identityCenterGroup:SRE';
+  const ADMINS = 'identityCenterGroup:Admins';
+  let clock: ManualClock;
+  let groups: PersonAwareGroups;
+  let cache: DirectoryCache;
+  beforeEach(() => {
+    clock = new ManualClock();
+    groups = new PersonAwareGroups({ SRE: ['carol@example.com'], Admins: ['dave@example.com'] });
+    cache = new DirectoryCache({ identityCenterGroup: groups }, clock);
+  });
+
+  it('answers membership from one call per person, never reading the member lists', async () => {
+    await cache.refreshFor(['Carol@example.com', 'erin@example.com'], [SRE, ADMINS]);
+    expect(groups.personCalls).toBe(2);
+    expect(groups.calls).toBe(0);
+    expect(cache.hasMember(SRE, 'carol@example.com')).toBe(true);
+    expect(cache.hasMember(ADMINS, 'carol@example.com')).toBe(false);
+    expect(cache.hasMember(SRE, 'erin@example.com')).toBe(false);
+    // Nobody asked about dave: a wiring error, not "not a member".
+    expect(() => cache.hasMember(ADMINS, 'dave@example.com')).toThrow(/not resolved for dave@example.com/);
+    // Whom to ask (member lists) is a different question.
+    expect(() => cache.membersOf(SRE)).toThrow(/not resolved/);
+  });
+
+  it('asks again after the TTL, keeps the last answer while the directory fails, and takes the younger of two answers', async () => {
+    await cache.refreshFor(['carol@example.com'], [SRE]);
+    groups.groups.SRE = [];
+    clock.advance(DEFAULT_DIRECTORY_CACHE.ttlMs - 1);
+    await cache.refreshFor(['carol@example.com'], [SRE]);
+    expect(groups.personCalls).toBe(1);
+    expect(cache.hasMember(SRE, 'carol@example.com')).toBe(true);
+    clock.advance(1);
+    groups.failing = new Error('ThrottlingException');
+    await cache.refreshFor(['carol@example.com'], [SRE]);
+    expect(cache.hasMember(SRE, 'carol@example.com')).toBe(true);
+    groups.failing = undefined;
+    // A member list read now (carol removed) is younger than her own answer: it wins.
+    clock.advance(1);
+    await cache.refresh([SRE]);
+    expect(cache.hasMember(SRE, 'carol@example.com')).toBe(false);
+    clock.advance(DEFAULT_DIRECTORY_CACHE.maxStaleMs);
+    groups.failing = new Error('socket hang up');
+    await expect(cache.refreshFor(['carol@example.com'], [SRE])).rejects.toBeInstanceOf(
+      DirectoryUnavailableError,
+    );
+  });
+
+  it('falls back to member lists for a source that cannot answer per person (Slack user groups)', async () => {
+    const slack = new ScriptedGroups({ 'oncall-sre': ['carol@example.com'] });
+    const both = new DirectoryCache({ identityCenterGroup: groups, slackUserGroup: slack }, clock);
+    await both.refreshFor(['carol@example.com'], [SRE, 'slackUserGroup:oncall-sre']);
+    expect(slack.calls).toBe(1);
+    expect(both.hasMember('slackUserGroup:oncall-sre', 'carol@example.com')).toBe(true);
+    expect(both.hasMember(SRE, 'carol@example.com')).toBe(true);
   });
 });
 

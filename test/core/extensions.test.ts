@@ -116,9 +116,9 @@ async function start(rules: RuleInput[], groups?: Record<string, string[]>, msPe
 }
 
 /** A policy redeploy: the new file, and every function's cached policy forgotten. */
-function redeploy(rules: RuleInput[], groups?: Record<string, string[]>): void {
+async function redeploy(rules: RuleInput[], groups?: Record<string, string[]>): Promise<void> {
   writePolicy(policyFile, rules, groups);
-  harness.redeploy();
+  await harness.redeploy();
 }
 
 const decisions = () => requestDecisions();
@@ -338,7 +338,7 @@ describe('extensions: the rule of the new total decides', () => {
     await endAndFinish(first.requestId, first.execution);
 
     // The same people under a rule that allows self-approval: the requester's approval counts.
-    redeploy(
+    await redeploy(
       [ONCALL_SHORT, { ...ADMINS_LONG, approval: { approvers: ['group:admins'], allowSelfApproval: true } }],
       withAlice,
     );
@@ -548,7 +548,7 @@ describe('extensions: a policy redeployed while an extension waits', () => {
     });
     expect((await (await decisions()).extend(requestId, alice, 120)).kind).toBe('extension-needs-approval');
 
-    redeploy([ONCALL_SHORT, { ...ADMINS_LONG, maxDuration: '2h' }]);
+    await redeploy([ONCALL_SHORT, { ...ADMINS_LONG, maxDuration: '2h' }]);
     expect(await (await decisions()).decideExtension(requestId, dave, 'approve')).toEqual({
       kind: 'not-allowed',
       reason:
@@ -585,7 +585,7 @@ describe('extensions: a policy redeployed while an extension waits', () => {
     expect((await (await decisions()).extend(requestId, alice, 120)).kind).toBe('extension-needs-approval');
 
     // The admins are now Bob, not Dave.
-    redeploy([ONCALL_SHORT, ADMINS_LONG], { admins: [PEOPLE.bob.email] });
+    await redeploy([ONCALL_SHORT, ADMINS_LONG], { admins: [PEOPLE.bob.email] });
     const pending = await record(requestId);
     expect(isApproverOf(currentPolicy(), pending, PEOPLE.dave.email, 'extension')).toBe(false);
     expect(isApproverOf(currentPolicy(), pending, PEOPLE.bob.email, 'extension')).toBe(true);
@@ -610,7 +610,7 @@ describe('extensions: a policy redeployed while an extension waits', () => {
     expect((await record(requestId)).pendingExtension?.ruleName).toBe('admins-long');
 
     // The on-call rule now covers 2 h: it decides the 2 h total, and the admins do not.
-    redeploy([{ ...ONCALL_SHORT, maxDuration: '2h' }, ADMINS_LONG]);
+    await redeploy([{ ...ONCALL_SHORT, maxDuration: '2h' }, ADMINS_LONG]);
     expect(await (await decisions()).decideExtension(requestId, dave, 'approve')).toEqual({
       kind: 'not-authorized',
       reason: 'not-approver',

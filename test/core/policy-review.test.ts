@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { loadPolicyWithDirectory } from '../../functions/cli/directory';
 import { findAccount, findPermissionSet, type Policy } from '../../functions/core/policy';
-import { parsePolicy } from '../../functions/core/policy-file';
 import {
   diffPolicies,
   explain,
@@ -13,20 +14,47 @@ import {
 } from '../../functions/core/policy-review';
 
 const SANDBOX_POLICY = path.join(__dirname, '../../config/sandbox-policy.yaml');
+const SANDBOX_FILE = path.join(__dirname, '../../config/sandbox.yaml');
 const text = readFileSync(SANDBOX_POLICY, 'utf8');
-const policy = parsePolicy(text);
+const directoryText = readFileSync(SANDBOX_FILE, 'utf8');
+const tempDir = mkdtempSync(path.join(tmpdir(), 'policy-review-'));
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+/** The sandbox policy as the functions see it: accounts and groups resolved from the sandbox file. */
+const load = async (policyText: string, directoryFile = SANDBOX_FILE) =>
+  (await loadPolicyWithDirectory(policyText, directoryFile)).policy;
+
+let policy: Policy;
+beforeAll(async () => {
+  policy = await load(text);
+});
 
 /** The sandbox policy with one edit, made on the YAML document as a reviewer would. */
-function edited(edit: (doc: ReturnType<typeof parseDocument>) => void): Policy {
+function edited(edit: (doc: ReturnType<typeof parseDocument>) => void): Promise<Policy> {
   const doc = parseDocument(text);
   edit(doc);
-  return parsePolicy(doc.toString());
+  return load(doc.toString());
 }
+
+/** The sandbox policy under a directory with one edit (a person joins a group, in the IdP). */
+function underDirectory(edit: (doc: ReturnType<typeof parseDocument>) => void): Promise<Policy> {
+  const doc = parseDocument(directoryText);
+  edit(doc);
+  const file = path.join(tempDir, `directory-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, doc.toString());
+  return load(text, file);
+}
+
+/** The index of the group with this display name in the sandbox file's `groups`. */
+const groupIndex = (displayName: string) =>
+  (parseDocument(directoryText).toJS() as { groups: Array<{ displayName: string }> }).groups.findIndex(
+    (g) => g.displayName === displayName,
+  );
 
 const ruleIndex = (name: string) => policy.rules.findIndex((r) => r.name === name);
 
 describe('explain', () => {
-  it('names the deciding rule, why each earlier one did not decide, and who approves', () => {
+  it('names the deciding rule, why each earlier one did not decide, and who approves', async () => {
     const result = explain(policy, {
       requester: 'alice@example.com',
       account: 'production',
@@ -37,14 +65,18 @@ describe('explain', () => {
       allowed: true,
       rule: 'production-oncall',
       approval: { approvers: ['carol@example.com', 'dave@example.com'], required: 1, selfApproval: false },
+      ticket: { required: false },
     });
     expect(result.passedOver).toEqual([
-      { rule: 'production-admin', why: 'alice@example.com is not among its requesters (group:sre)' },
+      {
+        rule: 'production-admin',
+        why: 'alice@example.com is not among its requesters (identityCenterGroup:SRE)',
+      },
     ]);
     expect(result.longestMinutes).toBe(240);
   });
 
-  it('leaves the requester out of their own approvers', () => {
+  it('leaves the requester out of their own approvers', async () => {
     const result = explain(policy, {
       requester: 'carol@example.com',
       account: 'production',
@@ -54,7 +86,7 @@ describe('explain', () => {
     expect(result.decision).toMatchObject({ allowed: true, approval: { approvers: ['dave@example.com'] } });
   });
 
-  it('says why a request is refused, each rule in turn', () => {
+  it('says why a request is refused, each rule in turn', async () => {
     const result = explain(policy, {
       requester: 'dave@example.com',
       account: 'production',
@@ -66,7 +98,7 @@ describe('explain', () => {
     expect(result.passedOver[0]?.why).toBe('its maximum of 1h is shorter than 2h');
   });
 
-  it('refuses an account or permission set the policy does not list', () => {
+  it('refuses an account or permission set the policy does not list', async () => {
     expect(
       explain(policy, {
         requester: 'a@example.com',
@@ -77,7 +109,7 @@ describe('explain', () => {
     ).toEqual({ allowed: false, reason: 'Account nope is not in the policy.' });
   });
 
-  it('agrees with the duration ranges of offerFor (the first matching rule decides each duration)', () => {
+  it('agrees with the duration ranges of offerFor (the first matching rule decides each duration)', async () => {
     const account = findAccount(policy, 'production');
     const ps = findPermissionSet(policy, 'ReadOnly');
     if (!account || !ps) throw new Error('fixture');
@@ -99,16 +131,19 @@ describe('explain', () => {
 });
 
 describe('diff', () => {
-  it('finds nothing between a policy and itself, nor after renaming a rule', () => {
+  it('finds nothing between a policy and itself, nor after renaming a rule', async () => {
     expect(diffPolicies(policy, policy)).toEqual([]);
-    const renamed = edited((doc) =>
+    const renamed = await edited((doc) =>
       doc.setIn(['rules', ruleIndex('production-admin'), 'name'], 'prod-admin'),
     );
     expect(diffPolicies(policy, renamed)).toEqual([]);
   });
 
-  it('shows a change that widens access: a new group member gains what the group may request', () => {
-    const widened = edited((doc) => doc.addIn(['groups', 'engineers'], 'erin@example.com'));
+  it('shows a change that widens access: a new group member gains what the group may request', async () => {
+    const widened = await underDirectory((doc) => {
+      doc.addIn(['users'], { userName: 'erin', email: 'erin@example.com', displayName: 'Erin New' });
+      doc.addIn(['groups', groupIndex('Engineers'), 'members'], 'erin');
+    });
     const changes = diffPolicies(policy, widened);
     expect(changes.length).toBeGreaterThan(0);
     expect(changes.every((c) => c.requester === 'erin@example.com' && c.change === 'gained')).toBe(true);
@@ -117,8 +152,8 @@ describe('diff', () => {
     );
   });
 
-  it('shows a change that narrows access: a shorter maximum and a lost permission set', () => {
-    const narrowed = edited((doc) => {
+  it('shows a change that narrows access: a shorter maximum and a lost permission set', async () => {
+    const narrowed = await edited((doc) => {
       doc.setIn(['rules', ruleIndex('production-extended'), 'maxDuration'], '2h');
       doc.setIn(['rules', ruleIndex('production-oncall'), 'permissionSets'], ['ReadOnly']);
     });
@@ -135,8 +170,8 @@ describe('diff', () => {
     expect(alice.find((c) => c.permissionSet === 'PowerUser')?.change).toMatch(/lost|changed/);
   });
 
-  it('shows a changed quorum as a change of approval', () => {
-    const stricter = edited((doc) =>
+  it('shows a changed quorum as a change of approval', async () => {
+    const stricter = await edited((doc) =>
       doc.setIn(['rules', ruleIndex('production-oncall'), 'approval', 'required'], 2),
     );
     const changes = diffPolicies(policy, stricter);
@@ -147,9 +182,24 @@ describe('diff', () => {
     }
   });
 
-  it('stands one representative in for everyone a wildcard admits', () => {
+  it('shows a new ticket requirement as a change of the terms', async () => {
+    const withTicket = await edited((doc) =>
+      doc.setIn(['rules', ruleIndex('production-oncall'), 'ticket'], {
+        required: true,
+        pattern: '^INC-\\d+$',
+      }),
+    );
+    const changes = diffPolicies(policy, withTicket);
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.every((c) => c.change === 'changed')).toBe(true);
+    expect(changes[0]?.after[0]?.approval).toMatch(/, ticket required, matching \^INC-\\d\+\$$/);
+  });
+
+  it('stands one representative in for everyone a wildcard admits', async () => {
     expect(requestersOf(policy).map((r) => r.label)).toContain('anyone else matching *@example.com');
-    const anyone = edited((doc) => doc.setIn(['rules', ruleIndex('self-service'), 'requesters'], ['*']));
+    const anyone = await edited((doc) =>
+      doc.setIn(['rules', ruleIndex('self-service'), 'requesters'], ['*']),
+    );
     const changes = diffPolicies(policy, anyone);
     expect(changes.map((c) => `${c.requester} ${c.change} ${c.permissionSet} ${c.account}`).sort()).toEqual(
       ['ReadOnly', 'PowerUser']
@@ -164,9 +214,9 @@ describe('diff', () => {
 });
 
 describe('unreachable rules', () => {
-  it('finds none in the sandbox policy, and one shadowed by an earlier, wider rule', () => {
+  it('finds none in the sandbox policy, and one shadowed by an earlier, wider rule', async () => {
     expect(unreachableRules(policy)).toEqual([]);
-    const shadowed = edited((doc) => {
+    const shadowed = await edited((doc) => {
       const rules = doc.getIn(['rules']) as { items: unknown[] };
       const copy = doc.createNode({
         ...policy.rules[ruleIndex('production-oncall')],
@@ -181,7 +231,7 @@ describe('unreachable rules', () => {
 });
 
 describe('unapprovable requests', () => {
-  it('finds the requests whose only approver is the requester', () => {
+  it('finds the requests whose only approver is the requester', async () => {
     // dave is an SRE (a requester of production-admin and production-extended) and the only
     // platform admin (their approvers), and self-approval is off: his own can never be approved.
     expect(unapprovable(policy)).toEqual(
@@ -191,7 +241,9 @@ describe('unapprovable requests', () => {
       ]),
     );
     expect(unapprovable(policy)).toHaveLength(2);
-    const secondAdmin = edited((doc) => doc.addIn(['groups', 'platform-admins'], 'carol@example.com'));
+    const secondAdmin = await underDirectory((doc) =>
+      doc.addIn(['groups', groupIndex('PlatformAdmins'), 'members'], 'carol'),
+    );
     expect(unapprovable(secondAdmin)).toEqual([]);
   });
 });

@@ -1,4 +1,3 @@
-import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import type { Sandbox } from '../../local/sandbox/sandbox';
 import type { SignedSlackClient } from '../../local/sandbox/signed-client';
 import { FORM, signRequest, slashCommandBody } from '../../local/sandbox/slack-payloads';
@@ -9,18 +8,15 @@ import { ACCOUNTS, PEOPLE, PERMISSION_SETS, startTestSandbox, waitFor } from '..
 // the real ASL on the local Step Functions host, and what Identity Center holds is read back
 // through the real sso-admin SDK client against the stand-in. 1 product minute = 100 ms.
 
-const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6';
 const APPROVALS = 'C0APPROVALS';
 
 let sandbox: Sandbox;
 let slack: SignedSlackClient;
-let ssoAdmin: SSOAdminClient;
 
 beforeEach(async () => {
   sandbox = await startTestSandbox();
   slack = sandbox.signedSlackClient;
   // Built after the sandbox set AWS_ENDPOINT_URL_SSO_ADMIN: the SDK's own endpoint resolution.
-  ssoAdmin = new SSOAdminClient({ region: 'us-east-1' });
 });
 
 afterEach(async () => {
@@ -31,7 +27,6 @@ afterEach(async () => {
       .listExecutions({ statusFilter: 'RUNNING' })
       .map((e) => host.stopExecution(e.executionArn).catch(() => undefined)),
   );
-  ssoAdmin.destroy();
   await sandbox.stop();
 });
 
@@ -41,15 +36,17 @@ function principalOf(email: string): string {
   return user.userId;
 }
 
+/**
+ * Read from the stand-in in process: polled every 20 ms through the API, the test alone would
+ * spend Identity Center's 20 calls a second and throttle the product it watches.
+ */
 async function assigned(accountId: string, permissionSetArn: string): Promise<string[]> {
-  const result = await ssoAdmin.send(
-    new ListAccountAssignmentsCommand({
-      InstanceArn: INSTANCE_ARN,
-      AccountId: accountId,
-      PermissionSetArn: permissionSetArn,
-    }),
-  );
-  return (result.AccountAssignments ?? []).map((a) => a.PrincipalId ?? '');
+  const standIn = sandbox.standIns.identityCenter?.standIn;
+  if (!standIn) throw new Error('no Identity Center stand-in');
+  return standIn
+    .listAssignments()
+    .filter((a) => a.accountId === accountId && a.permissionSetArn === permissionSetArn)
+    .map((a) => a.principalId);
 }
 
 /** `/request-access`, then the form filled and submitted as the person would. */

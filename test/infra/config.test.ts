@@ -13,9 +13,9 @@ function load(overrides: Record<string, unknown>) {
   return loadDeployConfig((key) => context[key], PROJECT_ROOT);
 }
 
-function problems(overrides: Record<string, unknown>): string[] {
+async function problems(overrides: Record<string, unknown>): Promise<string[]> {
   try {
-    load(overrides);
+    await load(overrides);
     return [];
   } catch (error) {
     if (error instanceof DeployConfigError) return error.problems;
@@ -27,8 +27,8 @@ const tempDir = mkdtempSync(path.join(tmpdir(), 'jit-access-config-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
 describe('loadDeployConfig', () => {
-  it('reads cdk.json as committed: the example policy, JitAccess in us-east-1', () => {
-    const config = load({});
+  it('reads cdk.json as committed: the example policy, JitAccess in us-east-1', async () => {
+    const config = await load({});
     expect(config).toMatchObject({
       stackName: 'JitAccess',
       region: 'us-east-1',
@@ -42,8 +42,8 @@ describe('loadDeployConfig', () => {
     expect(config.policy.accounts.map((a) => a.id)).toEqual(['111111111111', '222222222222', '333333333333']);
   });
 
-  it('accepts the strings `-c key=value` gives', () => {
-    const config = load({
+  it('accepts the strings `-c key=value` gives', async () => {
+    const config = await load({
       tracing: 'true',
       dashboard: 'false',
       logRetentionDays: '30',
@@ -57,9 +57,9 @@ describe('loadDeployConfig', () => {
     });
   });
 
-  it('names every bad setting at once', () => {
+  it('names every bad setting at once', async () => {
     expect(
-      problems({
+      await problems({
         stackName: '1-bad name',
         region: 'Europe',
         alarmEmail: 'ops@',
@@ -81,51 +81,54 @@ describe('loadDeployConfig', () => {
     ]);
   });
 
-  it('requires the policy file, the stack name and the region', () => {
-    expect(problems({ policyFile: undefined, stackName: undefined, region: '' })).toEqual([
+  it('requires the policy file, the stack name and the region', async () => {
+    expect(await problems({ policyFile: undefined, stackName: undefined, region: '' })).toEqual([
       'policyFile: is required: the path of the access policy YAML',
       'stackName: is required',
       'region: must be an AWS region like eu-west-1',
     ]);
-    expect(problems({ policyFile: 'config/nope.yaml' })).toEqual([
+    expect(await problems({ policyFile: 'config/nope.yaml' })).toEqual([
       `policyFile: config/nope.yaml does not exist (resolved to ${path.join(PROJECT_ROOT, 'config/nope.yaml')})`,
     ]);
   });
 
-  it('fails on a policy file that does not validate, naming the file and the path in it', () => {
+  it('fails on a policy file that does not validate, naming the file and the path in it', async () => {
     const bad = path.join(tempDir, 'bad-policy.yaml');
     writeFileSync(
       bad,
       readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace('maxDuration: 1h', 'maxDuration: 9x'),
     );
-    expect(problems({ policyFile: bad })).toEqual([
+    expect(await problems({ policyFile: bad })).toEqual([
       `policyFile ${bad}: rules[0].maxDuration: "9x" is not a duration`,
     ]);
   });
 
-  it('locks the audit archive for 400 days unless told otherwise, and checks the retention and the trail table', () => {
-    expect(load({}).auditRetentionDays).toBe(400);
-    expect(load({ auditRetentionDays: '2555' }).auditRetentionDays).toBe(2555);
+  it('locks the audit archive for 400 days unless told otherwise, and checks the retention and the trail table', async () => {
+    expect((await load({})).auditRetentionDays).toBe(400);
+    expect((await load({ auditRetentionDays: '2555' })).auditRetentionDays).toBe(2555);
     for (const bad of [0, 36_501, 1.5])
-      expect(problems({ auditRetentionDays: bad })).toEqual([
+      expect(await problems({ auditRetentionDays: bad })).toEqual([
         'auditRetentionDays: must be a whole number of days from 1 to 36500',
       ]);
-    expect(load({}).orgTrailTable).toBeUndefined();
-    expect(load({ orgTrailTable: 'default.cloudtrail_org' }).orgTrailTable).toBe('default.cloudtrail_org');
-    expect(problems({ orgTrailTable: 'cloudtrail org' })).toEqual([
+    expect((await load({})).orgTrailTable).toBeUndefined();
+    expect((await load({ orgTrailTable: 'default.cloudtrail_org' })).orgTrailTable).toBe(
+      'default.cloudtrail_org',
+    );
+    expect(await problems({ orgTrailTable: 'cloudtrail org' })).toEqual([
       'orgTrailTable: must be an Athena table as database.table, e.g. default.cloudtrail_logs_org',
     ]);
   });
 
-  it('takes the customer managed KMS key of Identity Center, when set, as a key ARN of its region (and account)', () => {
+  it('takes the customer managed KMS key of Identity Center, when set, as a key ARN of its region (and account)', async () => {
     const key = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const multiRegion = 'arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab';
-    expect(load({}).identityCenterKmsKeyArn).toBeUndefined();
-    expect(load({ identityCenterKmsKeyArn: '' }).identityCenterKmsKeyArn).toBeUndefined();
-    expect(load({ identityCenterKmsKeyArn: key }).identityCenterKmsKeyArn).toBe(key);
-    expect(load({ identityCenterKmsKeyArn: multiRegion }).identityCenterKmsKeyArn).toBe(multiRegion);
+    expect((await load({})).identityCenterKmsKeyArn).toBeUndefined();
+    expect((await load({ identityCenterKmsKeyArn: '' })).identityCenterKmsKeyArn).toBeUndefined();
+    expect((await load({ identityCenterKmsKeyArn: key })).identityCenterKmsKeyArn).toBe(key);
+    expect((await load({ identityCenterKmsKeyArn: multiRegion })).identityCenterKmsKeyArn).toBe(multiRegion);
     expect(
-      load({ identityCenterKmsKeyArn: key, managementAccountId: '111111111111' }).identityCenterKmsKeyArn,
+      (await load({ identityCenterKmsKeyArn: key, managementAccountId: '111111111111' }))
+        .identityCenterKmsKeyArn,
     ).toBe(key);
 
     const notAKey =
@@ -137,29 +140,29 @@ describe('loadDeployConfig', () => {
       'arn:aws:kms:us-east-1:1111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       'arn:aws:s3:::bucket/key/1234abcd-12ab-34cd-56ef-1234567890ab',
     ])
-      expect(problems({ identityCenterKmsKeyArn: bad })).toEqual([notAKey]);
-    expect(problems({ identityCenterKmsKeyArn: key.replace('us-east-1', 'eu-west-1') })).toEqual([
+      expect(await problems({ identityCenterKmsKeyArn: bad })).toEqual([notAKey]);
+    expect(await problems({ identityCenterKmsKeyArn: key.replace('us-east-1', 'eu-west-1') })).toEqual([
       'identityCenterKmsKeyArn: the key is in eu-west-1, Identity Center in us-east-1 ' +
         '(policyFile config/access-policy.example.yaml identityCenter.region); Identity Center uses a key of its own region',
     ]);
-    expect(problems({ identityCenterKmsKeyArn: key, managementAccountId: '999999999999' })).toEqual([
+    expect(await problems({ identityCenterKmsKeyArn: key, managementAccountId: '999999999999' })).toEqual([
       'identityCenterKmsKeyArn: the key is in account 111111111111, Identity Center in the management account ' +
         '999999999999; Identity Center uses a key of its own account',
     ]);
   });
 
-  it('refuses a delegated administrator deployment whose policy names the management account', () => {
-    expect(problems({ account: '999999999999', managementAccountId: '111111111111' })).toEqual([
+  it('refuses a delegated administrator deployment whose policy names the management account', async () => {
+    expect(await problems({ account: '999999999999', managementAccountId: '111111111111' })).toEqual([
       expect.stringContaining(
         'account 111111111111 (production) is the management account, and a delegated administrator (account 999999999999) cannot assign access into it',
       ),
     ]);
-    expect(problems({ account: '111111111111', managementAccountId: '111111111111' })).toEqual([]);
+    expect(await problems({ account: '111111111111', managementAccountId: '111111111111' })).toEqual([]);
   });
 });
 
 describe('infra/app.ts', () => {
-  it('stops synth with the configuration problem and no stack trace', () => {
+  it('stops synth with the configuration problem and no stack trace', async () => {
     // Prepare: the CDK CLI hands the app its context in CDK_CONTEXT_JSON
     const context = { ...CDK_CONTEXT, alarmEmail: 'not-an-email' };
 

@@ -88,8 +88,8 @@ const IDENTITY_CENTER_WRITES: Array<[string, string[]]> = [
 let m: IamModel;
 let roles: RoleName[];
 
-beforeAll(() => {
-  m = iamModel();
+beforeAll(async () => {
+  m = await iamModel();
   roles = Object.keys(m.roles) as RoleName[];
 }, 120_000);
 afterAll(removeOutdirs);
@@ -697,8 +697,8 @@ describe('Identity Center customer managed key (context identityCenterKmsKeyArn)
 describe('a deployment account the policy does not list, and no customer managed key', () => {
   // One more synth, with context account = an account the example policy does not name.
   let other: IamModel;
-  beforeAll(() => {
-    other = iamModel({ account: ACCOUNT, identityCenterKmsKeyArn: '' });
+  beforeAll(async () => {
+    other = await iamModel({ account: ACCOUNT, identityCenterKmsKeyArn: '' });
   }, 120_000);
 
   it('gives no role the reserved-role IAM actions (Identity Center never provisions roles here)', async () => {

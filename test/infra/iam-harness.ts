@@ -325,8 +325,8 @@ export interface IamModel {
 }
 
 /** Synthesizes the stack (cdk.json context + IAM_SUITE_CONTEXT + `context`) and builds the model. */
-export function iamModel(context: Record<string, unknown> = {}): IamModel {
-  const synth = synthesize({ context: { ...IAM_SUITE_CONTEXT, ...context } });
+export async function iamModel(context: Record<string, unknown> = {}): Promise<IamModel> {
+  const synth = await synthesize({ context: { ...IAM_SUITE_CONTEXT, ...context } });
   return buildIamModel(synth);
 }
 

@@ -106,7 +106,7 @@ describe('every Allow statement of every role', () => {
   let grants: Grant[];
 
   beforeAll(async () => {
-    m = iamModel();
+    m = await iamModel();
     grants = await allowGrants(m);
   }, 120_000);
   afterAll(removeOutdirs);

@@ -32,8 +32,8 @@ const hasAction = (name: FunctionName, action: string) =>
 
 afterAll(removeOutdirs);
 
-beforeAll(() => {
-  synth = synthesize({ context: { alarmEmail: 'oncall@example.com', alertChannel: 'C0ALERTS1' } });
+beforeAll(async () => {
+  synth = await synthesize({ context: { alarmEmail: 'oncall@example.com', alertChannel: 'C0ALERTS1' } });
 });
 
 describe('state machine', () => {
@@ -289,8 +289,8 @@ describe('audit archive', () => {
     );
   });
 
-  it('adds the role-session query over an organization trail when orgTrailTable is set', () => {
-    const withTrail = synthesize({ context: { orgTrailTable: 'default.cloudtrail_org' } });
+  it('adds the role-session query over an organization trail when orgTrailTable is set', async () => {
+    const withTrail = await synthesize({ context: { orgTrailTable: 'default.cloudtrail_org' } });
     {
       const queries = Object.values(withTrail.template.findResources('AWS::Athena::NamedQuery')).map(
         (q) => (q as { Properties: { Name: string; QueryString: string } }).Properties,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { resolvePolicyAccounts } from '../../functions/core/organization';
 import { readCompiledPolicy } from '../../functions/core/policy';
 import { parsePolicy } from '../../functions/core/policy-file';
 import { FUNCTIONS } from '../../infra/bundling';
@@ -42,8 +43,8 @@ let assetDirs: Record<string, string>;
 
 afterAll(removeOutdirs);
 
-beforeAll(() => {
-  synth = synthesize({ bundle: true, nag: true });
+beforeAll(async () => {
+  synth = await synthesize({ bundle: true, nag: true });
   synth.app.synth();
   assetDirs = Object.fromEntries(
     FUNCTIONS.map(({ name }) => {
@@ -78,10 +79,10 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(star).toEqual(['JitAccess/Archiver/Role', 'JitAccess/StateMachineRole']);
   });
 
-  it('has no stale acknowledgement: each one silences a finding that exists without it', () => {
+  it('has no stale acknowledgement: each one silences a finding that exists without it', async () => {
     // Prepare: the same app with every acknowledgement off
     const outdir = newOutdir();
-    expect(() => synthesize({ nag: true, outdir, context: { nagAcknowledgements: false } })).toThrow(
+    await expect(synthesize({ nag: true, outdir, context: { nagAcknowledgements: false } })).rejects.toThrow(
       /\(AwsSolutions\)/,
     );
     const report = JSON.parse(
@@ -104,8 +105,12 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 });
 
 describe('bundles', () => {
-  it('builds every function with a source map and the compiled policy beside it', () => {
-    const policy = parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
+  it('builds every function with a source map and the compiled policy beside it', async () => {
+    // As synth compiles it: validated, and every rule's accounts resolved to listed ids.
+    const policy = await resolvePolicyAccounts(
+      parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8')),
+      undefined,
+    );
     for (const { name } of FUNCTIONS) {
       const dir = assetDirs[name] as string;
       expect(existsSync(path.join(dir, 'index.js'))).toBe(true);

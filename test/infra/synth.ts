@@ -22,9 +22,9 @@ export interface Synthesized extends JitAccessApp {
   outdir: string;
 }
 
-export function synthesize(
+export async function synthesize(
   options: { context?: Record<string, unknown>; bundle?: boolean; nag?: boolean; outdir?: string } = {},
-): Synthesized {
+): Promise<Synthesized> {
   const outdir = options.outdir ?? newOutdir();
   const app = new App({
     outdir,
@@ -35,7 +35,7 @@ export function synthesize(
       ...options.context,
     },
   });
-  const built = buildJitAccessApp(app);
+  const built = await buildJitAccessApp(app);
   const template = Template.fromStack(built.stack);
   return { ...built, app, template, outdir };
 }

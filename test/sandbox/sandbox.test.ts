@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { exportTrail, fromJsonl, report, toJsonl } from '../../functions/cli/audit';
 import type { ExecutionInput } from '../../functions/core/model';
 import { requestDecisions } from '../../local/product-wiring';
@@ -18,8 +17,6 @@ import { ACCOUNTS, PEOPLE, PERMISSION_SETS, startTestSandbox, waitFor } from './
 // The sandbox wires the real handlers and the real ASL file to the stand-ins through the SDKs'
 // endpoint variables; these tests drive the workflow through the AWS SDK alone (the Slack side
 // is covered by test/e2e).
-
-const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6';
 
 let sandbox: Sandbox | undefined;
 let sequence = 0;
@@ -56,16 +53,17 @@ function startRequest(input: { accountId: string; requester: { slackUserId: stri
     .then(() => requestId);
 }
 
+/**
+ * Read from the stand-in in process: polled every 20 ms through the API, the test alone would
+ * spend Identity Center's 20 calls a second and throttle the product it watches.
+ */
 async function assignedPrincipals(accountId: string): Promise<string[]> {
-  const client = new SSOAdminClient({ region: 'us-east-1' });
-  const result = await client.send(
-    new ListAccountAssignmentsCommand({
-      InstanceArn: INSTANCE_ARN,
-      AccountId: accountId,
-      PermissionSetArn: PERMISSION_SETS.readOnly,
-    }),
-  );
-  return (result.AccountAssignments ?? []).map((a) => a.PrincipalId ?? '');
+  const standIn = sandbox?.standIns.identityCenter?.standIn;
+  if (!standIn) throw new Error('no Identity Center stand-in');
+  return standIn
+    .listAssignments()
+    .filter((a) => a.accountId === accountId && a.permissionSetArn === PERMISSION_SETS.readOnly)
+    .map((a) => a.principalId);
 }
 
 function principalOf(sb: Sandbox, email: string): string {
@@ -321,7 +319,9 @@ describe('sandbox files', () => {
   it('rejects a policy that names what the Identity Center seed does not know', async () => {
     const policy = path.join(os.tmpdir(), `sandbox-policy-${process.pid}.yaml`);
     const text = await readFile(DEFAULT_POLICY_FILE, 'utf8');
-    await writeFile(policy, text.replace('"333333333333"', '"444444444444"'));
+    const edited = text.replace('"111111111111"', '"444444444444"');
+    expect(edited).not.toBe(text);
+    await writeFile(policy, edited);
 
     await expect(
       startSandbox({ port: 0, forceStandIns: true, policyFile: policy, sandboxFile: DEFAULT_SANDBOX_FILE }),

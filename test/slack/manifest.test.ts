@@ -69,7 +69,7 @@ describe('slack/manifest.yaml', () => {
 
   it('asks for the minimal bot scopes and no user scopes', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
-      ['chat:write', 'commands', 'users:read', 'users:read.email'].sort(),
+      ['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email'].sort(),
     );
   });
 

@@ -52,7 +52,7 @@ export type AssignmentWrite = ['Create' | 'Delete', string, string, string];
 export interface Harness {
   host: LocalStepFunctions;
   /** A policy redeploy: the policy file compiled again and every function a new instance. */
-  redeploy(): void;
+  redeploy(): Promise<void>;
   /** The Identity Center stand-in: its assignments, operation log, faults (`setFaults`). */
   identityCenter: IdentityCenterStandIn;
   /** Every Create/DeleteAccountAssignment call the stand-in received, refused ones included, in order. */
@@ -78,10 +78,18 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
   assignments?: AssignmentKey[];
   /** The Identity Center stand-in; default: no quotas, provisioning done at the next call. */
   identityCenter?: Omit<StartIdentityCenterOptions, 'sandbox'>;
+  /** Identity Center groups (identityCenterGroup: selectors), members by userName (alice, bob, …). */
+  groups?: Array<{ displayName: string; members: string[] }>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { policyFile, assignments = [], identityCenter: identityCenterOptions, ...stepFunctions } = options;
+  const {
+    policyFile,
+    assignments = [],
+    groups = [],
+    identityCenter: identityCenterOptions,
+    ...stepFunctions
+  } = options;
   sequence++;
   const stack = await startLocalStack({
     policyFile: policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml'),
@@ -94,7 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       })),
     },
     identityCenter: {
-      sandbox: sandboxFileSchema.parse({ ...SANDBOX, assignments }),
+      sandbox: sandboxFileSchema.parse({ ...SANDBOX, assignments, groups }),
       provisioningDelayMs: 0,
       requestsPerSecond: Number.POSITIVE_INFINITY,
       maxCreationsInFlight: Number.POSITIVE_INFINITY,

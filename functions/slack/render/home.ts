@@ -3,7 +3,7 @@ import type { OrgTrail } from '../../core/activity-query';
 import { formatMinutes } from '../../core/duration';
 import { pendingExtensionOf } from '../../core/extensions';
 import type { RequestRecord } from '../../core/model';
-import { ACTION_IDS, activityBlock, escapeText, statusLine, utcTime } from './messages';
+import { ACTION_IDS, activityBlock, escapeClamped, escapeText, statusLine, utcTime } from './messages';
 
 // The Home tab: my active grants (time left, End / Extend), my pending requests, and what waits
 // for my approval. Each list is capped so the tab stays under Slack's 100 blocks.
@@ -32,6 +32,11 @@ function where(record: RequestRecord): string {
   return `*${escapeText(record.permissionSetName ?? record.request.permissionSetArn)}* on *${escapeText(
     record.accountName ?? record.request.accountId,
   )}*`;
+}
+
+/** " (ticket INC-42)" when the request carries one: approvers weigh it with the reason. */
+function ticketOf(record: RequestRecord): string {
+  return record.request.ticket ? ` (ticket ${escapeClamped(record.request.ticket, 200)})` : '';
 }
 
 export function timeLeft(expiresAt: string | undefined, now: Date): string {
@@ -96,13 +101,13 @@ export function homeView(input: HomeInput): HomeView {
       ]),
     ]),
     ...section('Your pending requests', input.pending, 'No pending requests.', (r) => [
-      mrkdwn(`${where(r)} for ${formatMinutes(r.request.durationMinutes)} — ${statusLine(r)}`),
+      mrkdwn(`${where(r)} for ${formatMinutes(r.request.durationMinutes)}${ticketOf(r)} — ${statusLine(r)}`),
     ]),
     ...section('Waiting for your approval', input.toApprove, 'Nothing to approve.', (r) => [
       mrkdwn(
         `<@${r.request.requester.slackUserId}> asks for ${where(r)} for ${formatMinutes(
           r.request.durationMinutes,
-        )}: ${escapeText(r.request.reason)}`,
+        )}: ${escapeText(r.request.reason)}${ticketOf(r)}`,
       ),
       buttons(`decide:${r.request.requestId}`, r.request.requestId, [
         { id: ACTION_IDS.approve, text: 'Approve', style: 'primary' },

@@ -3,6 +3,7 @@ import { formatMinutes } from '../../core/duration';
 import type { RequestRecord } from '../../core/model';
 import type { Account, PermissionSet } from '../../core/policy';
 import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH } from '../../core/request-form';
+import type { TicketPrompt } from '../../core/ticket';
 import { CALLBACK_IDS, DENY_FIELDS, EXTEND_FIELDS, FORM_FIELDS } from './ids';
 import { escapeText, summaryFields, utcTime } from './messages';
 
@@ -24,6 +25,20 @@ export interface RequestFormState {
   account?: PlainTextOption | undefined;
   permissionSet?: PlainTextOption | undefined;
   durationMinutes?: number | undefined;
+  /** What the rules that could decide ask of the ticket reference (core/ticket.ts); undefined: nothing. */
+  ticket?: TicketPrompt | undefined;
+}
+
+/** The ticket input's hint: whether the rules ask for one, and in what form. */
+function ticketHint(prompt: TicketPrompt | undefined): string | undefined {
+  if (!prompt) return undefined;
+  const needed = {
+    always: 'Required for this access.',
+    sometimes: 'Required for some of the access you can ask for.',
+    never: '',
+  }[prompt.required];
+  const like = prompt.hints.length ? `Like ${prompt.hints.join(', or ')}.` : '';
+  return truncate([needed, like].filter(Boolean).join(' '), 2000) || undefined;
 }
 
 /** The request form. Accounts and permission sets load as the person types (external selects: no 100-option limit). */
@@ -34,6 +49,7 @@ export function requestFormModal(
 ): ModalView {
   const initialDuration =
     durations.find((m) => m === state.durationMinutes) ?? durations.find((m) => m >= 60) ?? durations[0];
+  const hint = ticketHint(state.ticket);
   const blocks: KnownBlock[] = [
     {
       type: 'input',
@@ -88,8 +104,11 @@ export function requestFormModal(
     {
       type: 'input',
       block_id: FORM_FIELDS.ticket,
-      optional: true,
+      // Required to Slack only when every rule that could decide asks for one; otherwise the
+      // deciding rule (known once the duration is picked too) is asked at submission.
+      optional: state.ticket?.required !== 'always',
       label: plain('Ticket reference'),
+      ...(hint ? { hint: plain(hint) } : {}),
       element: {
         type: 'plain_text_input',
         action_id: FORM_FIELDS.ticket,

@@ -35,6 +35,8 @@ export function denyButton(ctx: ListenerContext, kind: 'request' | 'extension') 
     if (!click) return;
     const { userId, origin, requestId } = click;
     const record = await ctx.store.getRequest(requestId);
+    // An extension's deciding rule is asked about its requester (the clicker is already resolved).
+    if (record && kind === 'extension') await ctx.directory?.forPeople([record.request.requester.email]);
     const check = precheckDecision(ctx.policy, record, click.actor.email, kind);
     if (!check.ok || !record) {
       const reason = check.ok ? 'not-found' : check.reason;

@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
+import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema, tell } from '../../interaction';
@@ -9,7 +10,8 @@ import { FORM_FIELDS } from '../../render/ids';
 import { type RequestFormState, requestFormModal } from '../../render/modals';
 
 // The request form from the Home tab, and the form's own reaction to a picked account or
-// permission set: the duration choices narrow to that pair's maximum (views.update).
+// permission set: the duration choices narrow to that pair's maximum, and the ticket input says
+// whether its rules ask for one (views.update).
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -38,7 +40,9 @@ export function openFormFromHome(ctx: ListenerContext) {
     try {
       await client.views.open({
         trigger_id: click.data.trigger_id,
-        view: requestFormModal(durationChoices(max), JSON.stringify({ channel: null })),
+        view: requestFormModal(durationChoices(max), JSON.stringify({ channel: null }), {
+          ticket: ticketPromptFor(ctx.policy, lookup.email),
+        }),
       });
     } catch (error) {
       logger.warn('views.open failed', { slackError: slackErrorCode(error) });
@@ -86,6 +90,10 @@ export function formSelectionChanged(ctx: ListenerContext) {
       account: account ?? undefined,
       permissionSet: permissionSet ?? undefined,
       durationMinutes: duration ? Number(duration.value) : undefined,
+      ticket: ticketPromptFor(ctx.policy, lookup.email, {
+        accountId: account?.value,
+        permissionSet: permissionSet?.value,
+      }),
     };
     try {
       await client.views.update({

@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
+import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
@@ -96,6 +97,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
         view: requestFormModal(
           durationChoices(max),
           JSON.stringify({ channel: parsed.data.channel_id ?? null }),
+          { ticket: ticketPromptFor(ctx.policy, lookup.email) },
         ),
       });
     } catch (error) {
