@@ -78,6 +78,19 @@ export const AWS_CALLS = {
     requestTimeoutMs: 5000,
     usedBy: ['slack', 'worker'],
   },
+  // Directory group reads (identitystore: a person's own groups, a group's members): asked
+  // before the Slack function answers and before decisions decides, where no step retries them
+  // (decisions' retry is Lambda's, a minute later), and by workers before their step's question.
+  // Reads only, so repeating one cannot change anything: a throttled or failed read is retried
+  // in the call with full jitter, within Slack's 3 s for a throttle or two; what still fails
+  // leaves the cache's last answer in use (core/directory.ts).
+  identityStoreGroups: {
+    attempts: 3,
+    retries: 'transient',
+    connectionTimeoutMs: 1000,
+    requestTimeoutMs: 2000,
+    usedBy: ['slack', 'worker', 'decisions', 'reconciler'],
+  },
   // Organizations, read when the policy is compiled (synth, the policy CLI, the sandbox), never
   // in a Lambda: no step retries these reads and repeating one is safe, so the SDK retries what
   // is transient (TooManyRequestsException, ServiceException, timeouts) a few times; what still

@@ -7,11 +7,11 @@ import type { Clock } from '../core/ports';
 import { AWS_CALLS, awsClientConfig } from './clients';
 import { systemClock } from './clock';
 
-function identityStoreClient(policy: Policy): IdentitystoreClient {
-  return new IdentitystoreClient({
-    region: policy.identityCenter.region,
-    ...awsClientConfig(AWS_CALLS.identityStore),
-  });
+function identityStoreClient(
+  policy: Policy,
+  settings: Parameters<typeof awsClientConfig>[0] = AWS_CALLS.identityStore,
+): IdentitystoreClient {
+  return new IdentitystoreClient({ region: policy.identityCenter.region, ...awsClientConfig(settings) });
 }
 
 /** Identity Center's users (identitystore), in the policy's region, matched as the policy's userMapping says. */
@@ -26,7 +26,7 @@ export function userDirectory(policy: Policy): IdentityStoreUsers {
 /** Identity Center groups (`identityCenterGroup:` selectors): members as Slack emails, through the userMapping. */
 export function identityStoreGroups(policy: Policy, clock: Clock = systemClock): IdentityStoreGroups {
   return new IdentityStoreGroups(
-    identityStoreClient(policy),
+    identityStoreClient(policy, AWS_CALLS.identityStoreGroups),
     policy.identityCenter.identityStoreId,
     policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING,
     clock,

@@ -506,6 +506,7 @@ function renderPanels(snap) {
       'No creations or deletions yet.',
     ),
   );
+  renderDirectory(snap);
   $('requests').replaceChildren(
     table(
       ['Request', 'Who', 'What', 'Status'],
@@ -562,6 +563,58 @@ function renderPanels(snap) {
     ),
   );
   if (!ui.facesBuilt) buildFaultsForm(snap);
+}
+
+/**
+ * The groups the policy names people by (identityCenterGroup:, slackUserGroup:). A click on a
+ * persona joins or leaves an Identity Center group, as the IdP's SCIM sync would: the product
+ * sees it once its directory cache (5 minutes) has expired.
+ */
+function renderDirectory(snap) {
+  const users = snap.personas.map((p) => p.name);
+  const personaName = (slackUserId) =>
+    snap.personas.find((p) => p.slackUserId === slackUserId)?.name ?? slackUserId;
+  const groups = snap.directory?.groups ?? [];
+  const slackGroups = snap.directory?.slackUserGroups ?? [];
+  $('directory').replaceChildren(
+    groups.length || slackGroups.length
+      ? table(
+          ['Group', 'Members'],
+          [
+            ...groups.map((g) => [
+              `identityCenterGroup:${g.displayName}`,
+              h(
+                'span',
+                {},
+                ...users.map((name) => {
+                  const member = g.members.includes(name);
+                  return h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: member ? 'tag ok' : 'tag',
+                      title: member
+                        ? `Take ${name} out of ${g.displayName}`
+                        : `Add ${name} to ${g.displayName}`,
+                      onclick: () =>
+                        post('/api/groups', { group: g.displayName, userName: name, member: !member }).catch(
+                          (error) => alert(error.message),
+                        ),
+                    },
+                    member ? name : `+ ${name}`,
+                  );
+                }),
+              ),
+            ]),
+            ...slackGroups.map((g) => [
+              `slackUserGroup:${g.handle}`,
+              g.disabled ? 'disabled' : g.members.map(personaName).join(', ') || 'nobody on call',
+            ]),
+          ],
+          'No groups.',
+        )
+      : h('div', { class: 'empty' }, 'No directory groups in the sandbox file.'),
+  );
 }
 
 function buildFaultsForm(snap) {

@@ -142,6 +142,19 @@ export class SandboxState {
       slackStandIn: Boolean(slack),
       team: { id: config.slack.teamId, domain: config.slack.teamDomain },
       personas: config.personas,
+      /** The directory the policy's groups come from: Identity Center groups and Slack user groups. */
+      directory: {
+        groups: (identityCenter?.standIn.groups() ?? []).map((g) => ({
+          displayName: g.displayName,
+          members: g.members.map((m) => m.userName),
+        })),
+        slackUserGroups: (slack?.standIn.userGroups() ?? []).map((g) => ({
+          handle: g.handle,
+          name: g.name,
+          members: g.members,
+          disabled: g.disabled,
+        })),
+      },
       /** Each persona's DM channel with the app, once one exists. */
       dmChannels: Object.fromEntries([...dmOwner].map(([channel, userId]) => [userId, channel])),
       channels: config.slack.channels.map((c) => ({
