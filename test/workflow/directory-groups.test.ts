@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_DIRECTORY_CACHE } from '../../functions/core/directory';
 import { createHandler as createDecisions } from '../../functions/decisions';
+import { AWS_CALLS } from '../../functions/shared/clients';
 import { createHandler as createValidate } from '../../functions/validate';
 import { ManualClock } from '../reliability/fakes';
 import {
@@ -76,9 +77,13 @@ const executionInput = () => ({
   },
 });
 const { ttlMs, maxStaleMs } = DEFAULT_DIRECTORY_CACHE;
+/** identitystore fails one group read: every attempt the production client makes of it. */
 const failNextGroupRead = () =>
   harness.identityCenter.setFaults({
-    failNext: [{ operation: 'GetGroupId', error: 'InternalServerException' }],
+    failNext: Array.from({ length: AWS_CALLS.identityStoreGroups.attempts }, () => ({
+      operation: 'GetGroupId',
+      error: 'InternalServerException' as const,
+    })),
   });
 
 describe('requesters from an Identity Center group (Validate)', () => {
