@@ -175,7 +175,8 @@ function clients(url: string) {
       region: 'us-east-1',
       endpoint: url,
       credentials: CREDENTIALS,
-      ...awsClientConfig(AWS_CALLS.identityStore),
+      // The production settings of the group reads (functions/shared/identity-store.ts).
+      ...awsClientConfig(AWS_CALLS.identityStoreGroups),
     }),
     SCALE_IDENTITY_STORE_ID,
     mapping,

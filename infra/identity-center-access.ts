@@ -97,7 +97,8 @@ export function getUserIdStatement(policy: Policy, managementAccountId?: string)
 
 /**
  * Reading identitystore groups for the policy's identityCenterGroup: selectors (GetGroupId,
- * ListGroupMemberships, DescribeUser; GetUserId, ListGroupMembershipsForMember for one person's). The Service Authorization Reference gives these actions
+ * ListGroupMemberships, DescribeUser; GetUserId, ListGroupMembershipsForMember, DescribeGroup for one
+ * person's). The Service Authorization Reference gives these actions
  * the store, `group/<id>`, `membership/*` and `user/<id>` resource types; group ids are assigned
  * by the IdP's SCIM and not known at synth, members even less, hence the wildcards on those, and
  * the store ARN names this policy's store only (as for GetUserId). Read-only: no role may create
@@ -119,6 +120,7 @@ export function readGroupsStatement(policy: Policy, managementAccountId?: string
       // A person's own groups (may this requester request, may this clicker approve).
       'identitystore:GetUserId',
       'identitystore:ListGroupMembershipsForMember',
+      'identitystore:DescribeGroup',
     ],
     resources: [
       `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`,

@@ -1,4 +1,5 @@
 import {
+  DescribeGroupCommand,
   DescribeUserCommand,
   GetGroupIdCommand,
   GetUserIdCommand,
@@ -63,6 +64,7 @@ interface Cached<T> {
 export class IdentityStoreGroups implements GroupSource {
   private readonly users = new Map<string, Cached<string | undefined>>();
   private readonly groupIds = new Map<string, Cached<string>>();
+  private readonly groupNames = new Map<string, Cached<string>>();
   private readonly concurrency: number;
   private readonly cacheTtlMs: number;
   private readonly maxCachedUsers: number;
@@ -101,9 +103,10 @@ export class IdentityStoreGroups implements GroupSource {
 
   /**
    * Of `names`, the groups this Slack person is in: GetUserId through the mapping, every page of
-   * ListGroupMembershipsForMember, and the names' group ids (cached): a few calls whatever the
-   * groups' sizes (API_ListGroupMembershipsForMember.html: MaxResults 1-100, NextToken). A person
-   * the mapping finds no user for is in no group. A name the directory does not have is left out.
+   * ListGroupMembershipsForMember, then DescribeGroup for each group they are in (its display
+   * name, cached): 2 + their own groups' calls, whatever the size of the groups or how many the
+   * policy names (API_ListGroupMembershipsForMember.html: MaxResults 1-100, NextToken;
+   * API_DescribeGroup.html). A person the mapping finds no user for is in no group.
    */
   async groupsOf(email: string, names: readonly string[]): Promise<string[]> {
     const selector = `${IDENTITY_CENTER_GROUP}(groups of ${email})`;
@@ -141,19 +144,37 @@ export class IdentityStoreGroups implements GroupSource {
           if (membership.GroupId) ids.add(membership.GroupId);
       return ids;
     });
-    const found: string[] = [];
-    for (const name of names) {
-      const cached = this.groupIds.get(name);
-      const groupId =
-        cached && this.isFresh(cached)
-          ? cached.value
-          : await this.groupId(name, `${IDENTITY_CENTER_GROUP}${name}`).catch((error: unknown) => {
-              if (error instanceof GroupNotFoundError) return undefined;
-              throw error;
-            });
-      if (groupId && memberOf.has(groupId)) found.push(name);
+    const wanted = new Set(names);
+    const displayNames = await mapBounded([...memberOf], this.concurrency, (groupId) =>
+      this.displayNameOf(groupId, selector),
+    );
+    return [
+      ...new Set(displayNames.filter((name): name is string => name !== undefined && wanted.has(name))),
+    ];
+  }
+
+  /** A group's display name, from the cache while it is young enough (a rename reaches us within the TTL). */
+  private async displayNameOf(groupId: string, selector: string): Promise<string | undefined> {
+    const cached = this.groupNames.get(groupId);
+    if (cached && this.isFresh(cached)) return cached.value;
+    const group = await this.call('DescribeGroup', selector, async () => {
+      try {
+        return await this.client.send(
+          new DescribeGroupCommand({ IdentityStoreId: this.identityStoreId, GroupId: groupId }),
+        );
+      } catch (error) {
+        // Deleted between the listing and now: the person is in it no more.
+        if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
+        throw error;
+      }
+    });
+    const name = group?.DisplayName;
+    if (name === undefined) {
+      this.groupNames.delete(groupId);
+      return undefined;
     }
-    return found;
+    this.remember(this.groupNames, groupId, name);
+    return name;
   }
 
   private async groupId(name: string, selector: string): Promise<string> {

@@ -77,11 +77,11 @@ const executionInput = () => ({
   },
 });
 const { ttlMs, maxStaleMs } = DEFAULT_DIRECTORY_CACHE;
-/** identitystore fails one group read: every attempt the production client makes of it. */
+/** identitystore fails one read of a person's groups: every attempt the production client makes of it. */
 const failNextGroupRead = () =>
   harness.identityCenter.setFaults({
     failNext: Array.from({ length: AWS_CALLS.identityStoreGroups.attempts }, () => ({
-      operation: 'GetGroupId',
+      operation: 'ListGroupMembershipsForMember',
       error: 'InternalServerException' as const,
     })),
   });
