@@ -10,12 +10,13 @@ import type { PolicyDirectory } from './directory';
 
 /**
  * The live directory, with the caller's credentials (the default AWS credential chain; Slack's
- * bot token from SLACK_BOT_TOKEN): Organizations for accounts, identitystore for groups, Slack
+ * bot token from SLACK_BOT_TOKEN, SLACK_API_URL as the functions read it): Organizations for accounts, identitystore for groups, Slack
  * user groups when a token is given, and DescribePermissionSet for session durations. Loaded
  * only for `live`, so an offline run never builds an SDK client.
  */
 export function liveDirectory(policy: Policy): PolicyDirectory {
   const token = process.env.SLACK_BOT_TOKEN;
+  const slackApiUrl = process.env.SLACK_API_URL;
   const ssoAdmin = new SSOAdminClient({
     region: policy.identityCenter.region,
     ...awsClientConfig(AWS_CALLS.ssoAdmin),
@@ -26,7 +27,14 @@ export function liveDirectory(policy: Policy): PolicyDirectory {
     groups: {
       identityCenterGroup: identityStoreGroups(policy),
       ...(token
-        ? { slackUserGroup: new SlackUserGroups(new WebClient(token, SLACK_CLIENTS.worker.options)) }
+        ? {
+            slackUserGroup: new SlackUserGroups(
+              new WebClient(token, {
+                ...SLACK_CLIENTS.worker.options,
+                ...(slackApiUrl ? { slackApiUrl } : {}),
+              }),
+            ),
+          }
         : {}),
     },
     sessionDurationMinutes: async (permissionSetArn) => {
