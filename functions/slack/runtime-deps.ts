@@ -1,3 +1,4 @@
+import { directorySelectors } from '../core/policy';
 import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { orgTrail } from '../shared/config';
@@ -13,12 +14,12 @@ import type { SlackAppDeps } from './deps';
 /** The app's dependencies from the environment, built once per container (functions/slack/index.ts). */
 export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
   // Slack user groups through the workers' client (rate limits rejected, not slept on).
-  const directory = deployedPolicy(clock, once(slackWebClient));
-  const { policy } = directory;
+  const { policy, refresh } = deployedPolicy(clock, once(slackWebClient));
   const trail = orgTrail();
   return {
     policy,
-    directory: directory.refresh,
+    // A policy without directory groups adds nothing to an event's path (no middleware lookup).
+    ...(directorySelectors(policy).length ? { directory: refresh } : {}),
     store: requestStore(dynamoDbClient(), clock),
     handoff: decisionHandoff(),
     workflow: stepFunctionsWorkflow(),

@@ -715,3 +715,51 @@ describe('a deployment account the policy does not list, and no customer managed
     expect(JSON.stringify(Object.values(other.roles).map((r) => r?.policies))).not.toMatch(/"kms:/);
   });
 });
+
+describe('a policy naming Identity Center groups (the sandbox policy)', () => {
+  // One more synth: identityCenterGroup: selectors bring the group reads, to the functions that ask.
+  let groups: IamModel;
+  beforeAll(async () => {
+    groups = await iamModel({ policyFile: 'config/sandbox-policy.yaml' });
+  }, 120_000);
+  const GROUP = 'arn:aws:identitystore:::group/9067a1b2c3-0123-4567-89ab-cdef01234567';
+  // The AllGroupMemberships resource type is `membership/*` itself: the evaluator takes no pattern.
+  const readers = async (action: string, resources: string[]) => {
+    const allowed: RoleName[] = [];
+    for (const role of Object.keys(groups.roles) as RoleName[])
+      if (await groups.canAll(role, action, resources)) allowed.push(role);
+    return allowed.sort();
+  };
+  const ASKERS = ['access-window', 'decisions', 'reconciler', 'request-approval', 'slack', 'validate'];
+
+  it('lets exactly the functions that ask who may request or approve read groups and a person’s memberships', async () => {
+    expect(await readers('identitystore:ListGroupMemberships', [STORE, GROUP])).toEqual(ASKERS);
+    expect(await readers('identitystore:ListGroupMembershipsForMember', [STORE, USER])).toEqual(ASKERS);
+    expect(await readers('identitystore:DescribeGroup', [STORE, GROUP])).toEqual(ASKERS);
+    expect(await readers('identitystore:DescribeUser', [STORE, USER])).toEqual(ASKERS);
+  });
+
+  it('lets no role change a group or a membership', async () => {
+    for (const action of [
+      'identitystore:CreateGroupMembership',
+      'identitystore:DeleteGroupMembership',
+      'identitystore:UpdateGroup',
+      'identitystore:CreateGroup',
+    ])
+      expect(await readers(action, [STORE, GROUP, USER])).toEqual([]);
+  });
+
+  it('scopes the assignment writes to the accounts the OU resolved to, not account/*', async () => {
+    const grantable = await groups.can(
+      'grant',
+      'sso:CreateAccountAssignment',
+      'arn:aws:sso:::account/222222222222',
+    );
+    const elsewhere = await groups.can(
+      'grant',
+      'sso:CreateAccountAssignment',
+      'arn:aws:sso:::account/999999999999',
+    );
+    expect({ grantable, elsewhere }).toEqual({ grantable: true, elsewhere: false });
+  });
+});
