@@ -96,39 +96,37 @@ export function getUserIdStatement(policy: Policy, managementAccountId?: string)
 }
 
 /**
- * Reading identitystore groups for the policy's identityCenterGroup: selectors (GetGroupId,
- * ListGroupMemberships, DescribeUser; GetUserId, ListGroupMembershipsForMember, DescribeGroup for one
- * person's). The Service Authorization Reference gives these actions
- * the store, `group/<id>`, `membership/*` and `user/<id>` resource types; group ids are assigned
- * by the IdP's SCIM and not known at synth, members even less, hence the wildcards on those, and
- * the store ARN names this policy's store only (as for GetUserId). Read-only: no role may create
- * or delete a membership.
+ * Reading identitystore groups for the policy's identityCenterGroup: selectors: a group's members
+ * (GetGroupId, ListGroupMemberships, DescribeUser) and one person's groups (GetUserId,
+ * ListGroupMembershipsForMember, DescribeGroup). One statement per set of resource types the
+ * Service Authorization Reference gives the actions (Identity Store: GetGroupId and DescribeGroup
+ * on Group; ListGroupMemberships on Group and AllGroupMemberships; GetUserId and DescribeUser on
+ * User; ListGroupMembershipsForMember on User and AllGroupMemberships; all of them on the store),
+ * so no action is allowed on a type it is not authorized against. Group, membership and user ids
+ * are assigned by the IdP's SCIM and not known at synth, hence the wildcards on those; the store
+ * ARN names this policy's store only (as for GetUserId). Read-only: no role may create or delete
+ * a membership.
  */
 export const GROUP_READ_REASON =
   'identitystore group reads for identityCenterGroup: selectors: group, membership and user ids are ' +
   "assigned by the IdP's SCIM and unknown at synth, hence group/*, membership/* and user/*; the " +
   "store ARN names this policy's store only; read actions only.";
 
-export function readGroupsStatement(policy: Policy, managementAccountId?: string): iam.PolicyStatement {
+export function readGroupsStatements(policy: Policy, managementAccountId?: string): iam.PolicyStatement[] {
   const prefix = partitionPrefix(policy);
-  return new iam.PolicyStatement({
-    sid: 'ReadIdentityStoreGroups',
-    actions: [
-      'identitystore:GetGroupId',
-      'identitystore:ListGroupMemberships',
-      'identitystore:DescribeUser',
-      // A person's own groups (may this requester request, may this clicker approve).
-      'identitystore:GetUserId',
-      'identitystore:ListGroupMembershipsForMember',
-      'identitystore:DescribeGroup',
-    ],
-    resources: [
-      `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`,
-      `${prefix}:identitystore:::group/*`,
-      `${prefix}:identitystore:::membership/*`,
-      `${prefix}:identitystore:::user/*`,
-    ],
-  });
+  const store = `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`;
+  const group = `${prefix}:identitystore:::group/*`;
+  const memberships = `${prefix}:identitystore:::membership/*`;
+  const user = `${prefix}:identitystore:::user/*`;
+  const statement = (sid: string, actions: string[], resources: string[]) =>
+    new iam.PolicyStatement({ sid, actions: actions.map((a) => `identitystore:${a}`), resources });
+  return [
+    statement('ReadIdentityStoreGroup', ['GetGroupId', 'DescribeGroup'], [store, group]),
+    statement('ReadIdentityStoreGroupMembers', ['ListGroupMemberships'], [store, group, memberships]),
+    // A person's own groups (may this requester request, may this clicker approve).
+    statement('ReadIdentityStoreUser', ['GetUserId', 'DescribeUser'], [store, user]),
+    statement('ReadIdentityStoreUserGroups', ['ListGroupMembershipsForMember'], [store, user, memberships]),
+  ];
 }
 
 /**

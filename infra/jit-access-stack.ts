@@ -31,7 +31,7 @@ import {
   listAssignmentsStatement,
   provisionReservedRolesStatements,
   RESERVED_ROLES_REASON,
-  readGroupsStatement,
+  readGroupsStatements,
   reservedRolesNeeded,
   USER_LOOKUP_REASON,
 } from './identity-center-access';
@@ -320,7 +320,8 @@ export class JitAccessStack extends Stack {
     const readsGroups = directorySelectors(policy).some((ref) => ref.startsWith(IDENTITY_CENTER_GROUP));
     if (readsGroups)
       for (const reader of groupReaders)
-        reader.allow(readGroupsStatement(policy, config.managementAccountId), GROUP_READ_REASON);
+        for (const statement of readGroupsStatements(policy, config.managementAccountId))
+          reader.allow(statement, GROUP_READ_REASON);
     reconciler
       .allow(listAssignmentsStatement(policy))
       .allow(deleteAssignmentStatement(policy))

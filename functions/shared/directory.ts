@@ -14,7 +14,7 @@ import { loadPolicy } from './policy';
 import { slackUserGroups } from './slack';
 
 /**
- * The directory groups a function can resolve: identitystore groups (IAM readGroupsStatement,
+ * The directory groups a function can resolve: identitystore groups (IAM readGroupsStatements,
  * given only when the policy names them) and, for a function that holds the Slack token, Slack
  * user groups. Nothing is built for a kind the policy does not name.
  */

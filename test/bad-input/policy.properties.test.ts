@@ -11,7 +11,7 @@ import { parsePolicy, validatePolicy } from '../../functions/core/policy-file';
 // file holds, the answer is a policy or a PolicyError naming where the problem is, and an edit
 // cannot widen who approves beyond what it names.
 
-const EXAMPLE = readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8');
+const EXAMPLE = readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8');
 const example = () => parseYaml(EXAMPLE) as Record<string, unknown>;
 
 /** parsePolicy's only ways out: a policy, or a PolicyError with at least one located problem. */

@@ -41,6 +41,26 @@ describe('npm run policy', () => {
     );
   });
 
+  it('the example policy validates against the default directory and resolves its OU', async () => {
+    const example = path.join(__dirname, '../../config/access-policy.example.yaml');
+    const validated = await run('validate', example);
+    expect(validated.code).toBe(0);
+    expect(validated.out.at(-1)).toMatch(/^OK: .*: 3 rules, 3 accounts, 3 permission sets/);
+    const staging = await run(
+      'explain',
+      example,
+      ...['--requester', 'alice@example.com', '--account', 'staging', '--permission-set', 'PowerUser'],
+    );
+    expect(staging.out).toContain('  decided by rule non-production-self-service');
+    const production = await run(
+      'explain',
+      example,
+      ...['--requester', 'alice@example.com', '--account', 'production', '--permission-set', 'ReadOnly'],
+    );
+    expect(production.out).toContain('  decided by rule production-engineers');
+    expect(production.out).toContain('  approval: 1 of carol@example.com, dave@example.com');
+  });
+
   it('explain prints the deciding rule’s ticket requirement', async () => {
     expect((await run(...ALICE_READ_ONLY)).out).toContain('  ticket: not required');
     const admin = await run(

@@ -25,7 +25,7 @@ import {
 import { compilePolicy, validatePolicy } from '../../functions/core/policy-file';
 import { ManualClock } from '../reliability/fakes';
 
-const EXAMPLE = readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8');
+const EXAMPLE = readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8');
 // biome-ignore lint/suspicious/noExplicitAny: each case edits an arbitrary path of the parsed YAML document
 type PolicyDocument = Record<string, any>;
 

@@ -12,7 +12,7 @@ import {
 } from '../../functions/core/policy';
 import { parsePolicy, validatePolicy } from '../../functions/core/policy-file';
 
-const EXAMPLE = readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8');
+const EXAMPLE = readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8');
 const policy = parsePolicy(EXAMPLE);
 const PS = {
   readOnly: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',

@@ -19,7 +19,7 @@ import {
 // A rule's ticket requirement: its schema, the one check the form and Validate share, and what
 // the form and the review say about it.
 
-const EXAMPLE = readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8');
+const EXAMPLE = readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8');
 const TICKET = { required: true, pattern: '^(INC|CHG)-\\d+$', hint: 'INC-1234 or CHG-1234' };
 
 // biome-ignore lint/suspicious/noExplicitAny: each case edits an arbitrary path of the parsed YAML document

@@ -14,9 +14,7 @@ import {
 // Validate rejects a requester Identity Center has no user for, naming the person and the
 // attribute the policy's identityCenter.userMapping matches on.
 
-const base = parsePolicy(
-  readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8'),
-);
+const base = parsePolicy(readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8'));
 
 async function validateUnknownRequester(mapping: UserMapping) {
   const policy = { ...base, identityCenter: { ...base.identityCenter, userMapping: mapping } };

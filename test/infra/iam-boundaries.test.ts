@@ -33,6 +33,7 @@ import { EXAMPLE_POLICY_FILE, removeOutdirs } from './synth';
 const policy = parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
 const INSTANCE = policy.identityCenter.instanceArn;
 const PERMISSION_SETS = policy.permissionSets.map((ps) => ps.arn);
+// The accounts the policy lists by id; its OU rules add more at synth (compiledAccounts()).
 const ACCOUNTS = policy.accounts.map((a) => `arn:aws:sso:::account/${a.id}`);
 const STORE = `arn:aws:identitystore::${ACCOUNT}:identitystore/${policy.identityCenter.identityStoreId}`;
 const USER = 'arn:aws:identitystore:::user/9067a1b2c3-0123-4567-89ab-cdef01234567';
@@ -410,8 +411,16 @@ describe('audit archive: new objects only, never deleted or unlocked', () => {
 });
 
 describe('Identity Center assignments', () => {
+  // Every account the compiled policy reaches: the listed one and those its OU resolved to.
+  const compiledAccounts = () => m.synth.config.policy.accounts.map((a) => `arn:aws:sso:::account/${a.id}`);
   const everyAssignment = () =>
-    PERMISSION_SETS.flatMap((ps) => ACCOUNTS.map((account) => [INSTANCE, ps, account]));
+    PERMISSION_SETS.flatMap((ps) => compiledAccounts().map((account) => [INSTANCE, ps, account]));
+
+  it('reaches the accounts below the OU as well as the listed one', () => {
+    expect(compiledAccounts().sort()).toEqual(
+      ['111111111111', '222222222222', '333333333333'].map((id) => `arn:aws:sso:::account/${id}`),
+    );
+  });
 
   async function whoMayAssign(action: string, resources: string[]) {
     const allowed: RoleName[] = [];
@@ -660,6 +669,7 @@ describe('alarm topic', () => {
 });
 
 describe('Identity Center customer managed key (context identityCenterKmsKeyArn)', () => {
+  // The example policy names Identity Center groups: the functions that read them decrypt too.
   const CALLERS: FunctionName[] = [
     'validate',
     'grant',
@@ -668,6 +678,9 @@ describe('Identity Center customer managed key (context identityCenterKmsKeyArn)
     'check-revoke',
     'slack',
     'reconciler',
+    'request-approval',
+    'access-window',
+    'decisions',
   ];
 
   it('lets exactly the functions that call sso-admin or identitystore decrypt through those services', async () => {

@@ -770,6 +770,10 @@ export function instantiate(pattern: string): string {
  * on the state table; an event on the audit table).
  */
 export function sampleRequests(model: IamModel, grant: Grant): SampleRequest[] {
+  // identitystore's AllGroupMemberships resource type is the ARN `membership/*` itself: no
+  // concrete membership ARN exists to ask about (the evaluator refuses one). Each statement
+  // naming it also names the group or user the same action is asked about.
+  if (/:identitystore:::membership\/\*$/.test(grant.resource)) return [];
   const resource = instantiate(grant.resource);
   const base: Context = {};
   for (const [operator, keys] of Object.entries(grant.condition ?? {}))

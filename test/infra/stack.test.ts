@@ -349,31 +349,48 @@ describe('least privilege', () => {
   });
 
   it('gives each function only the Identity Center actions it calls', () => {
-    const ssoActions = (name: FunctionName) =>
-      statementsOf(name)
-        .flatMap(actionsOf)
-        .filter((a) => /^(sso|identitystore):/.test(a))
-        .sort();
-    expect(ssoActions('validate')).toEqual(['identitystore:GetUserId']);
-    expect(ssoActions('grant')).toEqual([
+    const ssoActions = (name: FunctionName) => [
+      ...new Set(
+        statementsOf(name)
+          .flatMap(actionsOf)
+          .filter((a) => /^(sso|identitystore):/.test(a)),
+      ),
+    ];
+    const sorted = (actions: string[]) => [...new Set(actions)].sort();
+    // The example policy names identityCenterGroup: selectors: the functions that ask who may
+    // request or approve read groups and a person's memberships (functions/shared/directory.ts).
+    const GROUP_READS = [
+      'identitystore:DescribeGroup',
+      'identitystore:DescribeUser',
+      'identitystore:GetGroupId',
+      'identitystore:GetUserId',
+      'identitystore:ListGroupMemberships',
+      'identitystore:ListGroupMembershipsForMember',
+    ];
+    expect(sorted(ssoActions('validate'))).toEqual(sorted(['identitystore:GetUserId', ...GROUP_READS]));
+    expect(sorted(ssoActions('grant'))).toEqual([
       'sso:CreateAccountAssignment',
       'sso:DescribeAccountAssignmentCreationStatus',
       'sso:ListAccountAssignments',
     ]);
-    expect(ssoActions('check-grant')).toEqual(['sso:DescribeAccountAssignmentCreationStatus']);
-    expect(ssoActions('revoke')).toEqual([
+    expect(sorted(ssoActions('check-grant'))).toEqual(['sso:DescribeAccountAssignmentCreationStatus']);
+    expect(sorted(ssoActions('revoke'))).toEqual([
       'sso:DeleteAccountAssignment',
       'sso:DescribeAccountAssignmentDeletionStatus',
     ]);
-    expect(ssoActions('check-revoke')).toEqual(['sso:DescribeAccountAssignmentDeletionStatus']);
-    expect(ssoActions('slack')).toEqual(['identitystore:GetUserId']);
-    expect(ssoActions('reconciler')).toEqual([
-      'sso:DeleteAccountAssignment',
-      'sso:DescribeAccountAssignmentDeletionStatus',
-      'sso:ListAccountAssignments',
-    ]);
-    for (const name of ['request-approval', 'access-window', 'finish'] as const)
-      expect(ssoActions(name)).toEqual([]);
+    expect(sorted(ssoActions('check-revoke'))).toEqual(['sso:DescribeAccountAssignmentDeletionStatus']);
+    expect(sorted(ssoActions('slack'))).toEqual(sorted(['identitystore:GetUserId', ...GROUP_READS]));
+    expect(sorted(ssoActions('reconciler'))).toEqual(
+      sorted([
+        'sso:DeleteAccountAssignment',
+        'sso:DescribeAccountAssignmentDeletionStatus',
+        'sso:ListAccountAssignments',
+        ...GROUP_READS,
+      ]),
+    );
+    for (const name of ['request-approval', 'access-window', 'decisions'] as const)
+      expect(sorted(ssoActions(name))).toEqual(GROUP_READS);
+    expect(ssoActions('finish')).toEqual([]);
   });
 
   it('scopes the describe-status actions to the instance', () => {

@@ -3,11 +3,17 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { resolvePolicyAccounts } from '../../functions/core/organization';
+import { compilablePolicy } from '../../functions/cli/directory';
 import { readCompiledPolicy } from '../../functions/core/policy';
-import { parsePolicy } from '../../functions/core/policy-file';
-import { FUNCTIONS } from '../../infra/bundling';
-import { EXAMPLE_POLICY_FILE, newOutdir, removeOutdirs, type Synthesized, synthesize } from './synth';
+import { FUNCTIONS, PROJECT_ROOT } from '../../infra/bundling';
+import {
+  CDK_CONTEXT,
+  EXAMPLE_POLICY_FILE,
+  newOutdir,
+  removeOutdirs,
+  type Synthesized,
+  synthesize,
+} from './synth';
 
 // The real thing, once: every function bundled by esbuild, cdk-nag's AWS Solutions checks as a
 // validation plugin (a finding that is not acknowledged fails synth).
@@ -107,9 +113,9 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 describe('bundles', () => {
   it('builds every function with a source map and the compiled policy beside it', async () => {
     // As synth compiles it: validated, and every rule's accounts resolved to listed ids.
-    const policy = await resolvePolicyAccounts(
-      parsePolicy(readFileSync(EXAMPLE_POLICY_FILE, 'utf8')),
-      undefined,
+    const { policy } = await compilablePolicy(
+      readFileSync(EXAMPLE_POLICY_FILE, 'utf8'),
+      path.join(PROJECT_ROOT, CDK_CONTEXT.directory as string),
     );
     for (const { name } of FUNCTIONS) {
       const dir = assetDirs[name] as string;

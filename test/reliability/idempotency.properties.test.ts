@@ -33,7 +33,7 @@ import {
 // same-event-accepted rule) and, for some paths, on the DynamoDB adapters over dynalite.
 
 const policy = parsePolicy(
-  readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8'),
+  readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8'),
 );
 const PRODUCTION = '111111111111';
 const STAGING = '222222222222';

@@ -13,7 +13,7 @@ import { FakeDirectory, FakeWorkflow, ManualClock, memoryAudit, RecordingNotifie
 // are exactly those past their window, and a pass must still reach them.
 
 const policy = parsePolicy(
-  readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8'),
+  readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8'),
 );
 const STAGING = '222222222222';
 const READ_ONLY = 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b';

@@ -72,7 +72,7 @@ const holdersOf = (requestId: string, updatedAt: string): HoldersRecord => ({
 
 describe('upgrade safety: the revoke path accepts older payloads', () => {
   const policy = parsePolicy(
-    readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8'),
+    readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8'),
   );
 
   for (const [name, payload] of Object.entries(OLDER_REVOKE_PAYLOADS)) {

@@ -108,7 +108,7 @@ describe('request form rules', () => {
 
 describe('a policy with hundreds of accounts', () => {
   const base = parse(
-    readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8'),
+    readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8'),
   ) as Record<string, unknown>;
   const accounts = Array.from({ length: 450 }, (_, i) => ({
     id: String(100000000000 + i),

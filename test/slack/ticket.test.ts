@@ -22,7 +22,7 @@ interface Block {
 let h: Harness;
 beforeAll(async () => {
   const doc = parseYaml(
-    readFileSync(path.join(__dirname, '../../config/access-policy.example.yaml'), 'utf8'),
+    readFileSync(path.join(__dirname, '../fixtures/email-groups-policy.yaml'), 'utf8'),
   ) as { rules: Array<Record<string, unknown>> };
   const engineers = doc.rules.find((r) => r.name === 'production-engineers');
   if (!engineers) throw new Error('fixture: no production-engineers rule');

@@ -29,7 +29,7 @@ export const PERMISSION_SETS = {
   powerUser: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
 } as const;
 
-/** The organisation the policy files name (config/access-policy.example.yaml). */
+/** The organisation the policy files name (test/fixtures/email-groups-policy.yaml). */
 const SANDBOX: SandboxFileInput = {
   instanceArn: 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6',
   identityStoreId: 'd-9067a1b2c3',
@@ -72,7 +72,7 @@ export interface Harness {
 let sequence = 0;
 
 export interface HarnessOptions extends ProductStepFunctionsOptions {
-  /** The policy file the functions load (default: config/access-policy.example.yaml). */
+  /** The policy file the functions load (default: test/fixtures/email-groups-policy.yaml). */
   policyFile?: string;
   /** Assignments that exist before any request, made outside the product. */
   assignments?: AssignmentKey[];
@@ -92,7 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   } = options;
   sequence++;
   const stack = await startLocalStack({
-    policyFile: policyFile ?? path.join(__dirname, '../../config/access-policy.example.yaml'),
+    policyFile: policyFile ?? path.join(__dirname, '../fixtures/email-groups-policy.yaml'),
     tablePrefix: `workflow-${sequence}`,
     slack: {
       users: Object.values(PEOPLE).map((p) => ({

@@ -67,9 +67,7 @@ const IDENTITY_CENTER: Record<string, string> = {
 };
 
 export function examplePolicy(): Policy {
-  return parsePolicy(
-    readFileSync(path.join(__dirname, '../../../config/access-policy.example.yaml'), 'utf8'),
-  );
+  return parsePolicy(readFileSync(path.join(__dirname, '../../fixtures/email-groups-policy.yaml'), 'utf8'));
 }
 
 /** Counts calls to every method of an object (the ack-path test reads them). */
