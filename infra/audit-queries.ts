@@ -50,8 +50,7 @@ WHERE e.action IN ('approval.denied', 'approval.expired', 'request.rejected')
 ORDER BY e.at`,
   },
   'auto-approved-grants': {
-    description:
-      'Grants that no person approved (auto-approval rules): the review list for break-glass style access',
+    description: 'Grants that no person approved (auto-approval and break-glass rules)',
     sql: `${submitted}
 SELECT g.at AS granted_at, s.requester, s.account_id, s.permission_set_arn, s.reason, g.requestid
 FROM events g
@@ -59,6 +58,33 @@ JOIN submitted s ON s.requestid = g.requestid
 JOIN events a ON a.requestid = g.requestid AND a.action = 'approval.auto'
 WHERE g.action = 'grant.succeeded'
 ORDER BY g.at`,
+  },
+  'break-glass-uses': {
+    description:
+      'Every break-glass use: who, on what, why, its review (by whom, verdict) and whether it escalated',
+    sql: `${submitted}
+SELECT b.at AS activated_at, s.requester, s.account_id, s.permission_set_arn, s.reason, s.ticket,
+       r.actor AS reviewed_by, json_extract_scalar(r.details, '$.verdict') AS verdict,
+       x.at AS escalated_at, b.requestid
+FROM events b
+JOIN submitted s ON s.requestid = b.requestid
+LEFT JOIN events r ON r.requestid = b.requestid AND r.action = 'breakglass.reviewed'
+LEFT JOIN events x ON x.requestid = b.requestid AND x.action = 'breakglass.escalated'
+WHERE b.action = 'breakglass.activated'
+  AND b.date BETWEEN '2026-10-01' AND '2026-12-31'
+ORDER BY b.at`,
+  },
+  'break-glass-unreviewed': {
+    description: 'Break-glass uses no reviewer has marked yet (granted, with no breakglass.reviewed event)',
+    sql: `${submitted}
+SELECT b.at AS activated_at, s.requester, s.account_id, s.permission_set_arn, s.reason, b.requestid
+FROM events b
+JOIN submitted s ON s.requestid = b.requestid
+JOIN events g ON g.requestid = b.requestid AND g.action = 'grant.succeeded'
+WHERE b.action = 'breakglass.activated'
+  AND NOT EXISTS (
+    SELECT 1 FROM events r WHERE r.requestid = b.requestid AND r.action = 'breakglass.reviewed')
+ORDER BY b.at`,
   },
   'grants-without-revoke': {
     description: 'Grants with no revoke recorded yet (open windows, or a revoke to look into)',

@@ -50,6 +50,7 @@ export type FunctionName =
   | 'access-window'
   | 'revoke'
   | 'check-revoke'
+  | 'end-sessions'
   | 'finish'
   | 'slack'
   | 'decisions'
@@ -65,7 +66,7 @@ export interface FunctionEntry {
   substitution?: string;
 }
 
-/** The 9 workers the state machine invokes, in workflow order. */
+/** The 10 workers the state machine invokes, in workflow order. */
 export const WORKERS: readonly FunctionEntry[] = [
   { name: 'admit', entry: 'functions/admit/index.ts', substitution: 'AdmitFunctionArn' },
   { name: 'validate', entry: 'functions/validate/index.ts', substitution: 'ValidateFunctionArn' },
@@ -83,6 +84,8 @@ export const WORKERS: readonly FunctionEntry[] = [
   },
   { name: 'revoke', entry: 'functions/revoke/index.ts', substitution: 'RevokeFunctionArn' },
   { name: 'check-revoke', entry: 'functions/check-revoke/index.ts', substitution: 'CheckRevokeFunctionArn' },
+  // EndSessions, CheckEndSessions and SessionsNotEnded (a permission set that ends sessions at revoke).
+  { name: 'end-sessions', entry: 'functions/end-sessions/index.ts', substitution: 'EndSessionsFunctionArn' },
   { name: 'finish', entry: 'functions/finish/index.ts', substitution: 'FinishFunctionArn' },
 ];
 

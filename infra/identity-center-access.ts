@@ -1,7 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { Policy } from '../functions/core/policy';
+import { type Policy, ruleCoversAccount, rulePermissionSets } from '../functions/core/policy';
+import { sessionEndingPermissionSets } from '../functions/core/session-ending';
 
 // IAM statements for IAM Identity Center, built from the access policy: the assignment actions
 // name the instance, every permission set and every account of the policy, nothing else. Adding
@@ -67,6 +68,54 @@ export function describeStatusStatement(
     ),
     resources: [policy.identityCenter.instanceArn],
   });
+}
+
+/**
+ * Ending sessions at revoke (core/session-ending.ts), for the permission sets whose policy entry
+ * says `endSessionsOnRevoke` and for no other: their inline policy read, written and deleted (the
+ * reconciler deletes it when its last statement of this product's goes and nothing else is left),
+ * their session duration read, and their provisioning to the accounts a rule may grant them on.
+ * One statement per set of resource types the Service Authorization Reference gives the actions
+ * (Get/Put/DeleteInlinePolicy and DescribePermissionSet: the instance and the permission set;
+ * ProvisionPermissionSet: also the account; DescribePermissionSetProvisioningStatus: the
+ * instance only). Empty when no permission set opts in: then no role may edit a permission set.
+ */
+export function endSessionsStatements(policy: Policy): iam.PolicyStatement[] {
+  const permissionSets = sessionEndingPermissionSets(policy);
+  if (permissionSets.length === 0) return [];
+  const instance = policy.identityCenter.instanceArn;
+  const arns = permissionSets.map((ps) => ps.arn);
+  const accounts = policy.accounts
+    .filter((account) =>
+      policy.rules.some(
+        (rule) =>
+          ruleCoversAccount(rule, account) &&
+          rulePermissionSets(policy, rule).some((ps) => arns.includes(ps.arn)),
+      ),
+    )
+    .map((account) => `${partitionPrefix(policy)}:sso:::account/${account.id}`);
+  return [
+    new iam.PolicyStatement({
+      sid: 'EditInlinePolicyOfSessionEndingPermissionSets',
+      actions: [
+        'sso:GetInlinePolicyForPermissionSet',
+        'sso:PutInlinePolicyToPermissionSet',
+        'sso:DeleteInlinePolicyFromPermissionSet',
+        'sso:DescribePermissionSet',
+      ],
+      resources: [instance, ...arns],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ProvisionSessionEndingPermissionSets',
+      actions: ['sso:ProvisionPermissionSet'],
+      resources: [instance, ...arns, ...accounts],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DescribePermissionSetProvisioning',
+      actions: ['sso:DescribePermissionSetProvisioningStatus'],
+      resources: [instance],
+    }),
+  ];
 }
 
 /**
@@ -163,7 +212,7 @@ export function reservedRolesNeeded(policy: Policy, deploymentAccount: string | 
 
 export function provisionReservedRolesStatements(
   scope: Construct,
-  operation: 'create' | 'delete',
+  operation: 'create' | 'delete' | 'update',
 ): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
   const reservedRoles = stack.formatArn({
@@ -179,32 +228,44 @@ export function provisionReservedRolesStatements(
     resourceName: 'AWSSSO_*_DO_NOT_DELETE',
   });
   const read = ['iam:GetRole', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies'];
+  // update: ProvisionPermissionSet of a changed inline policy (ending sessions at revoke) rewrites
+  // the role's inline policy, or deletes it with the permission set's.
   const roleActions =
-    operation === 'create'
-      ? [
-          ...read,
-          'iam:CreateRole',
-          'iam:AttachRolePolicy',
-          'iam:PutRolePolicy',
-          'iam:PutRolePermissionsBoundary',
-          'iam:UpdateRole',
-          'iam:UpdateRoleDescription',
-        ]
-      : [
-          ...read,
-          'iam:DeleteRole',
-          'iam:DetachRolePolicy',
-          'iam:DeleteRolePolicy',
-          'iam:DeleteRolePermissionsBoundary',
-        ];
+    operation === 'update'
+      ? [...read, 'iam:PutRolePolicy', 'iam:DeleteRolePolicy']
+      : operation === 'create'
+        ? [
+            ...read,
+            'iam:CreateRole',
+            'iam:AttachRolePolicy',
+            'iam:PutRolePolicy',
+            'iam:PutRolePermissionsBoundary',
+            'iam:UpdateRole',
+            'iam:UpdateRoleDescription',
+          ]
+        : [
+            ...read,
+            'iam:DeleteRole',
+            'iam:DetachRolePolicy',
+            'iam:DeleteRolePolicy',
+            'iam:DeleteRolePermissionsBoundary',
+          ];
   return [
     new iam.PolicyStatement({
-      sid: operation === 'create' ? 'ProvisionReservedSsoRoles' : 'RemoveReservedSsoRoles',
+      sid: {
+        create: 'ProvisionReservedSsoRoles',
+        delete: 'RemoveReservedSsoRoles',
+        update: 'UpdateReservedSsoRoles',
+      }[operation],
       actions: roleActions,
       resources: [reservedRoles],
     }),
     new iam.PolicyStatement({
-      sid: operation === 'create' ? 'ReadSsoSamlProviderForCreate' : 'ReadSsoSamlProviderForDelete',
+      sid: {
+        create: 'ReadSsoSamlProviderForCreate',
+        delete: 'ReadSsoSamlProviderForDelete',
+        update: 'ReadSsoSamlProviderForUpdate',
+      }[operation],
       actions: ['iam:GetSAMLProvider'],
       resources: [samlProvider],
     }),

@@ -25,6 +25,7 @@ import {
   createAssignmentStatement,
   deleteAssignmentStatement,
   describeStatusStatement,
+  endSessionsStatements,
   GROUP_READ_REASON,
   getUserIdStatement,
   identityCenterKeyStatement,
@@ -45,6 +46,8 @@ export const ASL_FILE = path.join(__dirname, '../statemachines/access-request.as
 export const STATE_TABLE_INDEXES = {
   byRequester: { partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
   byStatus: { partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  // Sparse: break-glass uses awaiting review (the Home tab's list, the reconciler's escalation).
+  byReview: { partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
 } as const;
 
 export interface JitAccessStackProps extends StackProps {
@@ -60,6 +63,8 @@ const FUNCTION_DESCRIPTIONS: Record<FunctionName, string> = {
   'access-window': 'Callback task: holds the access window token (end early, extend)',
   revoke: 'Deletes the account assignment unless it pre-existed or another request needs it',
   'check-revoke': 'Polls the account assignment deletion',
+  'end-sessions':
+    "After a deletion: denies the user's live role sessions in the permission set's inline policy (opt-in)",
   finish: 'Final status, Slack message updates, requester DM, alerts',
   slack: 'Slack endpoint (Bolt, AwsLambdaReceiver): verifies, validates, acknowledges, hands decisions off',
   decisions: 'Approve, deny, end and extend clicks handed off by the slack function: decides and answers',
@@ -76,6 +81,8 @@ export const SLACK_FUNCTIONS: readonly FunctionName[] = [
   'slack',
   'decisions',
   'reconciler',
+  // Only to alert when live sessions could not be ended (core/session-ending.ts).
+  'end-sessions',
 ];
 
 /**
@@ -87,16 +94,24 @@ export const SLACK_FUNCTIONS: readonly FunctionName[] = [
  */
 const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
   admit: { read: ['admission'], update: ['admission'] },
-  // Validate takes the approval post's number on its channel's schedule (GetItem when refused).
-  validate: { read: ['request', 'channelSchedule'], write: ['request'], update: ['channelSchedule'] },
+  // Validate takes the approval post's number on its channel's schedule (GetItem when refused);
+  // it reads the requester's earlier requests for a break-glass reason used before.
+  validate: {
+    read: ['request', 'channelSchedule'],
+    write: ['request'],
+    update: ['channelSchedule'],
+    indexes: ['byRequester'],
+  },
   'request-approval': { read: ['request'], write: ['request', 'token'] },
   grant: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
   'check-grant': { read: ['request', 'holders'], write: ['request', 'holders'] },
   'access-window': { read: ['request'], write: ['request', 'token'] },
   revoke: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
   'check-revoke': { read: ['holders'], write: ['holders'] },
+  // The request record for its alert's channel, nothing else.
+  'end-sessions': { read: ['request'] },
   finish: { read: ['request'], write: ['request'], delete: ['token'] },
-  slack: { read: ['request'], indexes: ['byRequester', 'byStatus'] },
+  slack: { read: ['request'], indexes: ['byRequester', 'byStatus', 'byReview'] },
   decisions: {
     read: ['request'],
     write: ['request'],
@@ -105,7 +120,11 @@ const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
   },
   'audit-writer': undefined,
   archiver: undefined,
-  reconciler: { read: ['request', 'holders'], write: ['request', 'holders'], indexes: ['byStatus'] },
+  reconciler: {
+    read: ['request', 'holders'],
+    write: ['request', 'holders'],
+    indexes: ['byStatus', 'byReview'],
+  },
 };
 
 export class JitAccessStack extends Stack {
@@ -288,7 +307,7 @@ export class JitAccessStack extends Stack {
     });
 
     // Identity Center, per function, from the policy file.
-    const reservedRoles = (operation: 'create' | 'delete', target: ProductFunction) => {
+    const reservedRoles = (operation: 'create' | 'delete' | 'update', target: ProductFunction) => {
       // Only when the policy lists this account (or the account is unknown at synth).
       if (!reservedRolesNeeded(policy, config.account)) return;
       for (const statement of provisionReservedRolesStatements(this, operation))
@@ -327,6 +346,13 @@ export class JitAccessStack extends Stack {
       .allow(deleteAssignmentStatement(policy))
       .allow(describeStatusStatement(policy, ['deletion']));
     reservedRoles('delete', reconciler);
+    // Ending sessions at revoke: only for the permission sets whose policy entry opts in; with none,
+    // no role may read or edit a permission set (core/session-ending.ts). end-sessions adds the
+    // deny statement after a deletion; the reconciler's sweep removes the expired ones.
+    const sessionEnders = [workers['end-sessions'], reconciler];
+    const sessionEnding = endSessionsStatements(policy);
+    for (const statement of sessionEnding) for (const target of sessionEnders) target.allow(statement);
+    if (sessionEnding.length) for (const target of sessionEnders) reservedRoles('update', target);
     // A customer managed key on Identity Center: every function that calls sso-admin or
     // identitystore (functions/shared/sso-admin.ts, identity-store.ts) decrypts.
     const { identityCenterKmsKeyArn } = config;
@@ -337,6 +363,7 @@ export class JitAccessStack extends Stack {
         workers['check-grant'],
         workers.revoke,
         workers['check-revoke'],
+        ...(sessionEnding.length ? [workers['end-sessions']] : []),
         slack,
         reconciler,
         ...(readsGroups ? groupReaders : []),

@@ -14,7 +14,9 @@ import type { ProductFunction } from './product-function';
 //  - revoke failed: the execution ends in the Fail state with Error "RevokeFailed" (state
 //    machine log), or the finish Lambda closes a request with outcome "revoke-failed" (its audit
 //    log line) — either one counts, so the alarm does not depend on one log source alone;
-//  - orphan found: the reconciler's audit log line with action "reconciler.orphan-found".
+//  - orphan found: the reconciler's audit log line with action "reconciler.orphan-found";
+//  - sessions not ended: the end-sessions function's audit log line "sessions.end-failed" (a
+//    revoke whose user's live role sessions could not be ended: core/session-ending.ts).
 
 export const SLACK_P99_THRESHOLD_MS = 2500;
 
@@ -81,6 +83,28 @@ export class Monitoring extends Construct {
       logs.FilterPattern.stringValue('$.audit.action', '=', 'reconciler.orphan-found'),
     );
 
+    // Break-glass: every use raises an alarm (besides its Slack alert), and so does a use left
+    // unreviewed past its review window (the reconciler's escalation).
+    const breakGlassUsed = countFilter(
+      'BreakGlassUsedFilter',
+      functions.validate.logGroup,
+      'BreakGlassUsed',
+      logs.FilterPattern.stringValue('$.audit.action', '=', 'breakglass.activated'),
+    );
+    const breakGlassUnreviewed = countFilter(
+      'BreakGlassUnreviewedFilter',
+      functions.reconciler.logGroup,
+      'BreakGlassUnreviewed',
+      logs.FilterPattern.stringValue('$.audit.action', '=', 'breakglass.escalated'),
+    );
+
+    const sessionsNotEnded = countFilter(
+      'SessionsNotEndedFilter',
+      functions['end-sessions'].logGroup,
+      'SessionsNotEnded',
+      logs.FilterPattern.stringValue('$.audit.action', '=', 'sessions.end-failed'),
+    );
+
     const alarm = (
       alarmId: string,
       metric: cloudwatch.IMetric,
@@ -125,6 +149,22 @@ export class Monitoring extends Construct {
       'OrphanFound',
       orphansFound,
       'The reconciler found an assignment this product granted that outlived its window.',
+    );
+    alarm(
+      'SessionsNotEnded',
+      sessionsNotEnded,
+      "An assignment was deleted but the user's live role sessions could not be ended (deny statement " +
+        'or provisioning failed): they stay valid until their session duration ends. See the alert.',
+    );
+    alarm(
+      'BreakGlassUsed',
+      breakGlassUsed,
+      'Someone used a break-glass rule: access was granted without approval. Its reviewers must mark it in Slack.',
+    );
+    alarm(
+      'BreakGlassUnreviewed',
+      breakGlassUnreviewed,
+      'A break-glass use is still unreviewed past its review window: the security channel was told; review it.',
     );
     alarm(
       'ReconcilerErrors',

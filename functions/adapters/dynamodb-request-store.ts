@@ -6,6 +6,7 @@ import {
   PutCommand,
   paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
+import { reviewPending } from '../core/break-glass';
 import { RetryableError } from '../core/errors';
 import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
 import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
@@ -14,7 +15,8 @@ import { isConditionalFailure } from './transient-errors';
 
 // One table for live state: requests, task tokens, assignment holders. Conditional writes
 // (status + revision) make every change safe against concurrent clicks and step retries.
-//   REQUEST#<id> / REQUEST         the request record (gsi1: by requester, gsi2: by status)
+//   REQUEST#<id> / REQUEST         the request record (gsi1: by requester, gsi2: by status,
+//                                  gsi3: break-glass uses awaiting review, sparse)
 //   TOKEN#<id> / <kind>            a waiting callback's task token (never leaves the server)
 //   ASSIGNMENT#<key> / HOLDERS     who holds one assignment (gsi2: HOLDERS)
 // Each kind of item has its own partition-key prefix so that IAM (dynamodb:LeadingKeys) can give
@@ -22,6 +24,8 @@ import { isConditionalFailure } from './transient-errors';
 
 export const REQUESTER_INDEX = 'byRequester';
 export const STATUS_INDEX = 'byStatus';
+export const REVIEW_INDEX = 'byReview';
+const PENDING_REVIEW = 'REVIEW#PENDING';
 const UPDATE_ATTEMPTS = 5;
 
 interface StoredRequest {
@@ -31,6 +35,9 @@ interface StoredRequest {
   gsi1sk: string;
   gsi2pk: string;
   gsi2sk: string;
+  /** Only while a break-glass use awaits review: the index holds nothing else. */
+  gsi3pk?: string;
+  gsi3sk?: string;
   status: RequestStatus;
   revision: number;
   record: RequestRecord;
@@ -88,6 +95,9 @@ export class DynamoDbRequestStore implements RequestStore {
       gsi1sk: record.request.requestedAt,
       gsi2pk: `STATUS#${record.status}`,
       gsi2sk: record.request.requestedAt,
+      ...(record.breakGlass && reviewPending(record)
+        ? { gsi3pk: PENDING_REVIEW, gsi3sk: record.breakGlass.reviewDueAt }
+        : {}),
       status: record.status,
       revision,
       record,
@@ -216,6 +226,10 @@ export class DynamoDbRequestStore implements RequestStore {
   /** Every request in `status` unless `limit` says fewer (the reconciler reads them all). */
   listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
     return this.queryRecords(STATUS_INDEX, 'gsi2pk', `STATUS#${status}`, limit);
+  }
+
+  listPendingReviews(limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
+    return this.queryRecords(REVIEW_INDEX, 'gsi3pk', PENDING_REVIEW, limit);
   }
 
   async putTaskToken(requestId: string, kind: TaskTokenKind, token: string): Promise<void> {

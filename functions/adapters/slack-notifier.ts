@@ -5,7 +5,8 @@ import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
 import { logger } from '../shared/logger';
 import { slackErrorCode } from '../slack/people';
-import { approvalMessage, escapeText, requesterNotice } from '../slack/render/messages';
+import { breakGlassEscalation, breakGlassMessage } from '../slack/render/break-glass';
+import { approvalMessage, approvalReminder, escapeText, requesterNotice } from '../slack/render/messages';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
 // updated in place (chat.update) as the request moves.
@@ -40,6 +41,8 @@ export interface SlackNotifierOptions {
   notifyApproversByDm: (record: RequestRecord) => boolean;
   alertChannel?: string;
   portalUrl?: string;
+  /** Identity Center's region: the "Access ready" DM's ~/.aws/config block names it. */
+  ssoRegion?: string;
   /** The organization trail: the revoked DM carries the query of what was done with the grant. */
   orgTrail?: OrgTrail;
 }
@@ -112,6 +115,7 @@ export class SlackNotifier implements Notifier {
         channel: record.request.requester.slackUserId,
         ...requesterNotice(record, notice, detail, {
           ...(this.options.portalUrl ? { portalUrl: this.options.portalUrl } : {}),
+          ...(this.options.ssoRegion ? { ssoRegion: this.options.ssoRegion } : {}),
           ...(this.options.orgTrail ? { orgTrail: this.options.orgTrail } : {}),
         }),
       }),
@@ -124,6 +128,73 @@ export class SlackNotifier implements Notifier {
     if (!channel) return;
     await slack(() =>
       this.client.chat.postMessage({ channel, text: `:rotating_light: ${escapeText(text)}` }),
+    );
+  }
+
+  async remindApprovers(record: RequestRecord, approverEmails: string[]): Promise<void> {
+    const message = approvalReminder(record);
+    const channelMessage = record.approvalMessage;
+    if (channelMessage)
+      await slack(() =>
+        this.client.chat.postMessage({
+          channel: channelMessage.channel,
+          thread_ts: channelMessage.ts,
+          ...message,
+        }),
+      );
+    for (const email of approverEmails) {
+      // Best effort, like the first DMs: the channel message is the approval.
+      try {
+        const userId = await this.slackUserId(email);
+        if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
+      } catch (error) {
+        logger.warn('approver reminder not sent', { slackError: slackErrorCode(error) });
+      }
+    }
+  }
+
+  async breakGlassAlert(
+    record: RequestRecord,
+    reviewerEmails: string[],
+    keep: (message: MessageRef) => Promise<void>,
+  ): Promise<void> {
+    const state = record.breakGlass;
+    if (!state) return;
+    const message = breakGlassMessage(record);
+    if (!state.alertMessage) {
+      const posted = await slack(() =>
+        this.client.chat.postMessage({ channel: state.alertChannel, ...message }),
+      );
+      if (posted.channel && posted.ts) await keep({ channel: posted.channel, ts: posted.ts });
+    }
+    // Best effort, like the approvers' DMs: the channel alert is the record of it.
+    for (const email of reviewerEmails) {
+      try {
+        const userId = await this.slackUserId(email);
+        if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
+      } catch (error) {
+        logger.warn('break-glass reviewer DM not sent', { slackError: slackErrorCode(error) });
+      }
+    }
+  }
+
+  async breakGlassUpdate(record: RequestRecord, escalated: boolean): Promise<void> {
+    const state = record.breakGlass;
+    if (!state) return;
+    const message = breakGlassMessage(record);
+    const alert = state.alertMessage;
+    if (alert)
+      await slack(() => this.client.chat.update({ channel: alert.channel, ts: alert.ts, ...message }));
+    if (!escalated) return;
+    // Escalating a use whose alert was never posted (Slack was down at activation): post it now.
+    const thread =
+      alert ?? (await slack(() => this.client.chat.postMessage({ channel: state.alertChannel, ...message })));
+    const channel = thread.channel ?? state.alertChannel;
+    const { text } = breakGlassEscalation(record);
+    await slack(() =>
+      thread.ts
+        ? this.client.chat.postMessage({ channel, text, thread_ts: thread.ts, reply_broadcast: true })
+        : this.client.chat.postMessage({ channel, text }),
     );
   }
 }

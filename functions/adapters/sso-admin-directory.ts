@@ -16,7 +16,8 @@ import { isTransientAwsError } from './transient-errors';
 // RetryableError so the state machine retries them with backoff and jitter (the service allows
 // about 20 calls/s and 10 creations in flight).
 
-function classify(error: unknown, what: string): unknown {
+/** A transient sso-admin error as RetryableError (also for the permission set adapter). */
+export function classify(error: unknown, what: string): unknown {
   if (isTransientAwsError(error)) {
     return new RetryableError(`${what}: ${error.name}: ${error.message}`, { cause: error });
   }
@@ -29,7 +30,8 @@ interface StatusShape {
   FailureReason?: string;
 }
 
-function toStatus(status: StatusShape | undefined, what: string): AssignmentOperationStatus {
+/** An sso-admin operation's status (assignment creation/deletion, permission set provisioning). */
+export function toStatus(status: StatusShape | undefined, what: string): AssignmentOperationStatus {
   const requestId = status?.RequestId;
   if (!requestId) throw new AccessError('bad-response', `${what}: Identity Center returned no request id`);
   switch (status.Status) {

@@ -2,7 +2,7 @@ import type { Clock } from '../core/ports';
 import { systemClock } from '../shared/clock';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { assignmentDirectory } from '../shared/sso-admin';
-import { revokeOutput } from '../shared/step-results';
+import { revokeOutput, sessionsToEnd } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
 // CheckRevoke: polls the deletion status.
@@ -10,7 +10,9 @@ export function createHandler(clock: Clock = systemClock) {
   const worker = workerSteps('CheckRevoke', clock, (policy) => ({
     assignments: assignmentDirectory(policy),
   }));
-  return workerHandler('CheckRevoke', async (event) => revokeOutput(await worker().steps.checkRevoke(event)));
+  return workerHandler('CheckRevoke', async (event) =>
+    revokeOutput(await worker().steps.checkRevoke(event), sessionsToEnd(worker().policy, event)),
+  );
 }
 
 export const handler = createHandler();

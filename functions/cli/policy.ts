@@ -136,11 +136,16 @@ async function validate(
 
 const ruleMax = (policy: Policy, name: string) => policy.rules.find((r) => r.name === name)?.maxDuration ?? 0;
 
-/** Rule × permission set pairs whose permission set's session duration is longer than the rule's maximum. */
+/**
+ * Rule × permission set pairs whose permission set's session duration is longer than the rule's
+ * maximum. A permission set that ends sessions at revoke (endSessionsOnRevoke) is not one: its
+ * sessions end with the grant (core/session-ending.ts).
+ */
 async function sessionsOverMaximum(policy: Policy, directory: PolicyDirectory) {
   const found: Array<{ rule: string; permissionSet: string; sessionMinutes: number }> = [];
   for (const rule of policy.rules)
     for (const permissionSet of rulePermissionSets(policy, rule)) {
+      if (permissionSet.endSessionsOnRevoke) continue;
       const sessionMinutes = await directory.sessionDurationMinutes(permissionSet.arn);
       if (sessionMinutes !== undefined && sessionMinutes > rule.maxDuration)
         found.push({ rule: rule.name, permissionSet: permissionSet.name, sessionMinutes });

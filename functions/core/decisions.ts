@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { decidingRule, mayDecide, mayEnd, mayExtend } from './authority';
 import { bestEffort, type OnFailed } from './best-effort';
+import { mayReview, REVIEW_REFUSALS } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { formatMinutes } from './duration';
 import {
@@ -14,8 +15,14 @@ import {
   totalWith,
 } from './extensions';
 import { EDITS, movesInto } from './lifecycle';
-import type { ApprovedExtension, Decision, PendingExtension, RequestRecord } from './model';
-import { CONFLICT, type Conflict, retryOnConflict } from './optimistic';
+import type {
+  ApprovedExtension,
+  BreakGlassVerdict,
+  Decision,
+  PendingExtension,
+  RequestRecord,
+} from './model';
+import { CONFLICT, type Conflict, changeBreakGlass, retryOnConflict } from './optimistic';
 import type { Policy, Rule } from './policy';
 import type { Clock, Notifier, RequestStore, Workflow } from './ports';
 import { windowSeconds } from './window';
@@ -75,11 +82,75 @@ const ALREADY_PENDING = 'An extension is already waiting for approval.';
 const CHANGED_MEANWHILE = 'This access changed while you asked; please try again.';
 const ALREADY_ANSWERED = 'This extension request was already answered.';
 
+const BREAK_GLASS_NOT_EXTENDED =
+  'A break-glass use is never extended: when it ends, ask again with a new reason, or through an ordinary rule.';
+
+export type ReviewOutcome =
+  | { kind: 'reviewed'; record: RequestRecord }
+  | { kind: 'not-found' }
+  | { kind: 'refused'; reason: string };
+
 export class RequestDecisions {
   constructor(private readonly deps: DecisionDependencies) {}
 
   private get directory(): DirectoryRefresh {
     return this.deps.directory ?? NOTHING_TO_REFRESH;
+  }
+
+  /**
+   * A reviewer marks a break-glass use justified or flagged for follow-up. The first review wins;
+   * a redelivery of this reviewer's own review completes its event and the alert's update.
+   */
+  async review(
+    requestId: string,
+    actor: Actor,
+    verdict: BreakGlassVerdict,
+    reason?: string,
+  ): Promise<ReviewOutcome> {
+    const { store, policy, audit, notifier } = this.deps;
+    const record = await store.getRequest(requestId);
+    if (!record) return { kind: 'not-found' };
+    await this.directory.forPeople([actor.email]);
+    const by = normalizeEmail(actor.email);
+    const own = record.breakGlass?.review;
+    const redelivery = own?.by === by && own.verdict === verdict;
+    if (!redelivery) {
+      const check = mayReview(policy, record, by);
+      if (!check.ok) return { kind: 'refused', reason: REVIEW_REFUSALS[check.reason] };
+    }
+    const review = {
+      by,
+      slackUserId: actor.slackUserId,
+      at: this.deps.clock.now().toISOString(),
+      verdict,
+      ...(reason ? { reason } : {}),
+    };
+    const written = redelivery
+      ? record
+      : await changeBreakGlass(store, requestId, (current) =>
+          current.review ? undefined : { ...current, review },
+        );
+    const stored = written?.breakGlass?.review;
+    if (!written || !stored || stored.by !== by)
+      return { kind: 'refused', reason: REVIEW_REFUSALS['already-reviewed'] };
+    await audit.record(
+      requestId,
+      'breakglass.reviewed',
+      by,
+      'info',
+      {
+        verdict: stored.verdict,
+        reason: stored.reason ?? null,
+        escalated: written.breakGlass?.escalatedAt !== undefined,
+      },
+      { step: 'breakglass-review' },
+    );
+    await bestEffort(
+      'break-glass alert',
+      () => notifier.breakGlassUpdate(written, false),
+      this.deps.onNotifyFailed,
+    );
+    return { kind: 'reviewed', record: written };
   }
 
   /** An approver's click. The first decision wins; only approvers named by policy count. */
@@ -244,6 +315,17 @@ export class RequestDecisions {
     const minutes = extensionMinutesSchema.safeParse(extraMinutes);
     // A refusal writes nothing else: the job's id is all that tells a redelivery from a new click.
     const refusal: Occurrence | undefined = jobId ? { step: 'extend', key: `job:${jobId}` } : undefined;
+    if (record.breakGlass) {
+      await audit.record(
+        requestId,
+        'window.extend-refused',
+        by,
+        'failure',
+        { extraMinutes: minutes.success ? minutes.data : null, reason: 'break-glass use' },
+        refusal,
+      );
+      return { kind: 'not-allowed', reason: BREAK_GLASS_NOT_EXTENDED };
+    }
     if (!mayExtend(record, actor.slackUserId)) {
       await audit.record(
         requestId,

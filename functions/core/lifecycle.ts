@@ -62,6 +62,8 @@ export const EDITS = {
    * approval message), who ended it early, the expiring notice.
    */
   window: ['ACTIVE'],
+  /** A break-glass use's alert, review and escalation: in any status (it is reviewed after it ended too). */
+  breakGlass: REQUEST_STATUSES,
 } as const satisfies Record<string, readonly RequestStatus[]>;
 
 /** What the reconciler closes a request as whose execution ended without closing it. */

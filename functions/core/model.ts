@@ -25,6 +25,8 @@ export const accessRequestSchema = z.object({
     .string()
     .check(z.trim(), z.minLength(1, 'is required'), z.maxLength(1000, 'is over 1,000 characters')),
   ticket: z.optional(z.string().check(z.trim(), z.maxLength(100))),
+  /** Asked as break-glass (core/break-glass.ts): only break-glass rules decide it. */
+  breakGlass: z.optional(z.literal(true)),
   requestedAt: z.iso.datetime(),
 });
 export type AccessRequest = z.infer<typeof accessRequestSchema>;
@@ -107,6 +109,22 @@ export interface ApprovedExtension {
   jobId?: string;
 }
 
+export type BreakGlassVerdict = 'justified' | 'flagged';
+
+/** A break-glass use's post-hoc review, as stored with the request (core/break-glass.ts). */
+export interface BreakGlassState {
+  /** The rule's reviewers when activated (selectors; membership is asked at the click). */
+  reviewers: string[];
+  /** Where the alert went. */
+  alertChannel: string;
+  /** Unreviewed by then, it escalates. */
+  reviewDueAt: string;
+  /** The alert in the security channel (its buttons are the review). */
+  alertMessage?: MessageRef;
+  review?: Decision & { verdict: BreakGlassVerdict };
+  escalatedAt?: string;
+}
+
 /** The request as stored (one item per request). */
 export interface RequestRecord {
   version: 1;
@@ -148,12 +166,16 @@ export interface RequestRecord {
   pendingExtensionMinutes?: number;
   endedBy?: string;
   failureReason?: string;
+  /** When the approvers were reminded of this request still waiting (core/approval-reminder.ts). */
+  approvalReminderSentAt?: string;
   /** The expiresAt the "ends in 10 minutes" DM was sent for (the reconciler sends it once per window end). */
   expiringNoticeFor?: string;
   /** Stored by Finish from the execution input because Validate stored nothing (its trail opening is Finish's to write). */
   unvalidated?: true;
   /** Set once `request.closed` is in the audit trail (Finish, or the reconciler after a crashed Finish). */
   closedAt?: string;
+  /** A break-glass use: its alert and review. */
+  breakGlass?: BreakGlassState;
   updatedAt: string;
 }
 
@@ -162,6 +184,7 @@ export const AUDIT_ACTIONS = [
   'request.rejected',
   'approval.auto',
   'approval.requested',
+  'approval.reminded',
   'approval.approved',
   'approval.denied',
   'approval.expired',
@@ -180,10 +203,19 @@ export const AUDIT_ACTIONS = [
   'revoke.kept',
   'revoke.succeeded',
   'revoke.failed',
+  // Ending the sessions a revoke leaves live (core/session-ending.ts).
+  'sessions.end-requested',
+  'sessions.ended',
+  'sessions.end-failed',
+  'sessions.deny-removed',
   'request.closed',
   'reconciler.revoked',
   'reconciler.orphan-found',
   'reconciler.stopped-execution',
+  'breakglass.activated',
+  'breakglass.alerted',
+  'breakglass.reviewed',
+  'breakglass.escalated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

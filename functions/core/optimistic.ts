@@ -1,4 +1,6 @@
-import type { AssignmentKey, HoldersRecord } from './model';
+import { RetryableError } from './errors';
+import { EDITS } from './lifecycle';
+import type { AssignmentKey, BreakGlassState, HoldersRecord, RequestRecord } from './model';
 import type { RequestStore } from './ports';
 
 // Optimistic locking. The holders record (under its revision) and the request (under its status
@@ -47,5 +49,39 @@ export function changeHolders(
       return written ? ('written' as const) : CONFLICT;
     },
     () => 'conflict' as const,
+  );
+}
+
+/**
+ * Reads the request, applies `change` to its break-glass state (undefined: nothing to write) and
+ * writes it only if that state is still what was read: an alert reference, a review and an
+ * escalation written at once never undo one another. The record written, or undefined when
+ * there was nothing to do; RetryableError when every attempt lost.
+ */
+export function changeBreakGlass(
+  store: RequestStore,
+  requestId: string,
+  change: (current: BreakGlassState, record: RequestRecord) => BreakGlassState | undefined,
+  attempts = 5,
+): Promise<RequestRecord | undefined> {
+  return retryOnConflict(
+    attempts,
+    async () => {
+      const record = await store.getRequest(requestId);
+      const state = record?.breakGlass;
+      const next = state && record && change(state, record);
+      if (!next) return undefined;
+      const read = JSON.stringify(state);
+      const written = await store.updateRequest(
+        requestId,
+        EDITS.breakGlass,
+        { breakGlass: next },
+        (current) => JSON.stringify(current.breakGlass) === read,
+      );
+      return written.ok ? written.value : CONFLICT;
+    },
+    () => {
+      throw new RetryableError(`The break-glass state of ${requestId} is being changed concurrently`);
+    },
   );
 }

@@ -71,6 +71,8 @@ const approversSchema = z
     timeout: durationText('approval timeout').default(60),
     channel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD').optional(),
     notifyApproversByDm: z.boolean().default(true),
+    /** When approvers are reminded of a request still waiting (default: half the timeout), or false. */
+    reminder: z.union([z.literal(false), durationText('reminder')]).optional(),
   })
   .strict();
 
@@ -122,6 +124,30 @@ const ticketSchema = z
   })
   .strict();
 
+/** The longest a break-glass rule may grant: an emergency window, not a way around approval. */
+export const MAX_BREAK_GLASS_MINUTES = 4 * 60;
+
+// Break-glass (core/break-glass.ts): granted at once without an approver, alerted, reviewed after.
+const breakGlassSchema = z
+  .object({
+    /** Who reviews each use afterwards (never the requester): emails, groups or directory groups. */
+    reviewers: z
+      .array(
+        z
+          .string()
+          .regex(
+            APPROVER_PATTERN,
+            'must be an email, group:<name>, identityCenterGroup:<DisplayName> or slackUserGroup:<handle>',
+          ),
+      )
+      .min(1, 'needs at least one reviewer'),
+    /** How long a use may stay unreviewed before it escalates. */
+    reviewWindow: durationText('reviewWindow').default(24 * 60),
+    /** The security channel the alert goes to (default: slack.securityChannel). */
+    alertChannel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD').optional(),
+  })
+  .strict();
+
 const ruleSchema = z
   .object({
     name: z.string().min(1).max(80),
@@ -167,6 +193,8 @@ const ruleSchema = z
     approval: approvalSchema,
     /** The ticket reference a request under this rule must carry (core/ticket.ts checks it). */
     ticket: ticketSchema.optional(),
+    /** A break-glass rule: asked for explicitly, granted without approval, reviewed afterwards. */
+    breakGlass: breakGlassSchema.optional(),
   })
   .strict();
 
@@ -200,6 +228,11 @@ const policySchema = z
       .object({
         approvalChannel: z.string().regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD'),
         adminContact: z.string().min(1).default('your AWS platform team'),
+        /** Where break-glass alerts go unless a rule names its own channel. */
+        securityChannel: z
+          .string()
+          .regex(SLACK_CHANNEL, 'must be a Slack channel id like C0123ABCD')
+          .optional(),
       })
       .strict(),
     accounts: z
@@ -222,6 +255,12 @@ const policySchema = z
               .string()
               .regex(PERMISSION_SET_ARN, 'must look like arn:aws:sso:::permissionSet/ssoins-…/ps-…'),
             description: z.string().optional(),
+            /**
+             * At revoke, end the user's role sessions already issued (core/session-ending.ts): a
+             * deny statement in this permission set's inline policy, provisioned to the account.
+             * Off by default: it lets the product edit the permission set (docs/POLICY.md).
+             */
+            endSessionsOnRevoke: z.boolean().default(false),
           })
           .strict(),
       )
@@ -340,7 +379,25 @@ function checkReferences(policy: Policy): string[] {
           `rules[${i}].permissionSets[${j}]: "${name}" is not a permission set listed under permissionSets`,
         );
     });
-    const references = [...rule.requesters, ...(rule.approval === 'none' ? [] : rule.approval.approvers)];
+    if (rule.breakGlass) {
+      if (rule.approval !== 'none')
+        problems.push(
+          `rules[${i}].approval: a break-glass rule grants without approval (approval: none); its reviewers look afterwards`,
+        );
+      if (rule.maxDuration > MAX_BREAK_GLASS_MINUTES)
+        problems.push(
+          `rules[${i}].maxDuration: a break-glass rule grants at most ${MAX_BREAK_GLASS_MINUTES / 60}h (an emergency window)`,
+        );
+      if (!rule.breakGlass.alertChannel && !policy.slack.securityChannel)
+        problems.push(
+          `rules[${i}].breakGlass.alertChannel: a break-glass rule needs a security channel (this, or slack.securityChannel)`,
+        );
+    }
+    const references = [
+      ...rule.requesters,
+      ...(rule.approval === 'none' ? [] : rule.approval.approvers),
+      ...(rule.breakGlass?.reviewers ?? []),
+    ];
     for (const ref of references) {
       if (ref.startsWith('group:') && !groups.has(ref.slice(6)))
         problems.push(`rules[${i}]: group "${ref.slice(6)}" is not defined under groups`);

@@ -25,8 +25,10 @@ import { type TicketRule, ticketRuleText } from './ticket';
 export interface Terms {
   upToMinutes: number;
   rule: string;
-  /** 'auto' or "N of [approvers]" (self-approval said when allowed). */
+  /** 'auto' or "N of [approvers]" (self-approval said when allowed), or the break-glass terms. */
   approval: string;
+  /** Terms of a break-glass request (asked for as such; decided by break-glass rules only). */
+  breakGlass?: true;
 }
 
 /**
@@ -40,15 +42,20 @@ export function offerFor(
   permissionSet: PermissionSet,
 ): Terms[] {
   const terms: Terms[] = [];
-  let covered = 0;
-  for (const rule of policy.rules) {
-    if (!matches(policy, rule, email, account, permissionSet) || rule.maxDuration <= covered) continue;
-    terms.push({
-      upToMinutes: rule.maxDuration,
-      rule: rule.name,
-      approval: approvalText(policy, rule, email),
-    });
-    covered = rule.maxDuration;
+  // Ordinary requests, then break-glass ones: each kind is decided by its own rules (policy.ts).
+  for (const breakGlass of [false, true]) {
+    let covered = 0;
+    for (const rule of policy.rules) {
+      if ((rule.breakGlass !== undefined) !== breakGlass) continue;
+      if (!matches(policy, rule, email, account, permissionSet) || rule.maxDuration <= covered) continue;
+      terms.push({
+        upToMinutes: rule.maxDuration,
+        rule: rule.name,
+        approval: approvalText(policy, rule, email),
+        ...(breakGlass ? { breakGlass: true as const } : {}),
+      });
+      covered = rule.maxDuration;
+    }
   }
   return terms;
 }
@@ -65,6 +72,11 @@ function matches(policy: Policy, rule: Rule, email: string, account: Account, pe
 function approvalText(policy: Policy, rule: Rule, email: string): string {
   const ticket =
     rule.ticket?.required || rule.ticket?.pattern ? `, ticket ${ticketRuleText(rule.ticket)}` : '';
+  if (rule.breakGlass)
+    return `break-glass, no approval, reviewed by [${expandPrincipals(policy, rule.breakGlass.reviewers)
+      .filter((reviewer) => reviewer !== email.trim().toLowerCase())
+      .sort()
+      .join(', ')}] within ${formatMinutes(rule.breakGlass.reviewWindow)}${ticket}`;
   if (rule.approval === 'none') return `auto${ticket}`;
   const approvers = approversFor(policy, rule, email).sort();
   const self = rule.approval.allowSelfApproval ? ', self-approval allowed' : '';
@@ -120,7 +132,7 @@ export function explain(
     rule: rule.name,
     why: whyNot(policy, rule, request.requester, account, permissionSet, request.durationMinutes),
   }));
-  const offer = offerFor(policy, request.requester, account, permissionSet);
+  const offer = offerFor(policy, request.requester, account, permissionSet).filter((t) => !t.breakGlass);
   const longest = offer.at(-1)?.upToMinutes;
   const found = {
     ...base,
@@ -158,6 +170,7 @@ function whyNot(
   permissionSet: PermissionSet,
   durationMinutes: number,
 ): string {
+  if (rule.breakGlass) return 'a break-glass rule: it decides only requests asked for as break-glass';
   if (!matchesRequester(policy, rule.requesters, email))
     return `${email} is not among its requesters (${rule.requesters.join(', ')})`;
   if (!ruleAccounts(policy, rule).some((a) => a.id === account.id))

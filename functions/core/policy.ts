@@ -58,7 +58,7 @@ export function readCompiledPolicy(text: string, source: string): Policy {
 // ---------------------------------------------------------------------------------------------
 // Questions the product asks of the policy.
 
-const normalizeEmail = (email: string) => email.trim().toLowerCase();
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 /** The directory that answers for a directory group (a policy naming one must have it). */
 function directoryFor(policy: Policy, ref: string): DirectoryView {
@@ -79,6 +79,7 @@ export function directorySelectors(policy: Policy): string[] {
   const refs = policy.rules.flatMap((rule) => [
     ...rule.requesters,
     ...(rule.approval === 'none' ? [] : rule.approval.approvers),
+    ...(rule.breakGlass?.reviewers ?? []),
   ]);
   return [...new Set(refs.filter((ref) => groupSelector(ref)))];
 }
@@ -202,6 +203,11 @@ export interface RequestToEvaluate {
   accountId: string;
   permissionSet: string; // name or ARN
   durationMinutes: number;
+  /**
+   * Asked as break-glass: only break-glass rules decide it, and they decide nothing else (an
+   * ordinary request never lands on a rule that skips approval by being first).
+   */
+  breakGlass?: boolean;
 }
 
 export type RequestVerdict =
@@ -214,9 +220,11 @@ function matchingRules(
   requesterEmail: string,
   account: Account,
   permissionSet: PermissionSet,
+  breakGlass: boolean,
 ): Rule[] {
   return policy.rules.filter(
     (rule) =>
+      (rule.breakGlass !== undefined) === breakGlass &&
       matchesRequester(policy, rule.requesters, requesterEmail) &&
       ruleCoversAccount(rule, account) &&
       rulePermissionSets(policy, rule).some((p) => p.arn === permissionSet.arn),
@@ -228,7 +236,7 @@ export function rulesFor(policy: Policy, request: Omit<RequestToEvaluate, 'durat
   const account = findAccount(policy, request.accountId);
   const permissionSet = findPermissionSet(policy, request.permissionSet);
   if (!account || !permissionSet) return [];
-  return matchingRules(policy, request.requesterEmail, account, permissionSet);
+  return matchingRules(policy, request.requesterEmail, account, permissionSet, request.breakGlass ?? false);
 }
 
 /** The longest total any rule allows this requester for this account and permission set (undefined: none). */
@@ -261,12 +269,18 @@ export function evaluateRequest(policy: Policy, request: RequestToEvaluate): Req
       field: 'duration',
       reason: 'Duration must be a whole number of minutes above zero.',
     };
-  const candidates = matchingRules(policy, request.requesterEmail, account, permissionSet);
+  const candidates = matchingRules(
+    policy,
+    request.requesterEmail,
+    account,
+    permissionSet,
+    request.breakGlass ?? false,
+  );
   if (candidates.length === 0)
     return {
       allowed: false,
       field: 'requester',
-      reason: `No rule lets ${request.requesterEmail} request ${permissionSet.name} on ${account.name}.`,
+      reason: `No ${request.breakGlass ? 'break-glass ' : ''}rule lets ${request.requesterEmail} request ${permissionSet.name} on ${account.name}.`,
     };
   const rule = candidates.find((r) => request.durationMinutes <= r.maxDuration);
   if (!rule) {

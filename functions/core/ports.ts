@@ -55,6 +55,8 @@ export interface RequestStore {
   listByRequester(slackUserId: string, limit?: number): Promise<RequestRecord[]>;
   /** Every request in `status` (all pages), or the newest `limit`. */
   listByStatus(status: RequestStatus, limit?: number): Promise<RequestRecord[]>;
+  /** Break-glass uses no reviewer has marked (core/break-glass.ts `reviewPending`), latest review due first. */
+  listPendingReviews(limit?: number): Promise<RequestRecord[]>;
 
   /** Task tokens of the waiting callback of a request ("approval" or "window"); kept server-side. */
   putTaskToken(requestId: string, kind: TaskTokenKind, token: string): Promise<void>;
@@ -107,12 +109,25 @@ export interface Notifier {
     approverEmails: string[],
     keep: (message: MessageRef) => Promise<void>,
   ): Promise<void>;
+  /** Reminds the approvers of a request still waiting: a reply under the channel message, DMs (best-effort). */
+  remindApprovers(record: RequestRecord, approverEmails: string[]): Promise<void>;
   /** Re-renders the request's messages (channel message, requester DM) from the record. */
   updateRequestMessages(record: RequestRecord): Promise<void>;
   /** A direct message to the requester. */
   notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void>;
   /** An operational alert (reconciler findings, failed revokes). */
   alert(text: string, record?: RequestRecord): Promise<void>;
+  /**
+   * A break-glass use went live: the alert in its security channel (with the review buttons),
+   * handed to `keep` as soon as it is posted, then DMs to its reviewers (best-effort).
+   */
+  breakGlassAlert(
+    record: RequestRecord,
+    reviewerEmails: string[],
+    keep: (message: MessageRef) => Promise<void>,
+  ): Promise<void>;
+  /** Re-renders the alert from the record (reviewed, or escalated: then also a channel-wide mention). */
+  breakGlassUpdate(record: RequestRecord, escalated: boolean): Promise<void>;
 }
 
 export interface Clock {
@@ -138,4 +153,23 @@ export interface Workflow {
   stop(requestId: string, cause: string): Promise<void>;
   /** Is the execution of this request still running? */
   isRunning(requestId: string): Promise<boolean>;
+}
+
+/** A permission set provisioning, followed like an assignment operation. */
+export type ProvisioningStatus = AssignmentOperationStatus;
+
+/**
+ * A permission set's inline policy and its provisioning (sso-admin), for the permission sets
+ * whose policy entry says `endSessionsOnRevoke` (core/session-ending.ts).
+ */
+export interface PermissionSetPolicies {
+  /** The inline policy's JSON text; '' when the permission set has none. */
+  getInlinePolicy(permissionSetArn: string): Promise<string>;
+  putInlinePolicy(permissionSetArn: string, policy: string): Promise<void>;
+  deleteInlinePolicy(permissionSetArn: string): Promise<void>;
+  /** The permission set's SessionDuration (ISO 8601, e.g. PT1H; Identity Center's default when unset). */
+  sessionDuration(permissionSetArn: string): Promise<string>;
+  /** ProvisionPermissionSet to one account (TargetType AWS_ACCOUNT). */
+  provision(permissionSetArn: string, accountId: string): Promise<ProvisioningStatus>;
+  provisioningStatus(requestId: string): Promise<ProvisioningStatus>;
 }

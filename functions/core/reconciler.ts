@@ -1,5 +1,7 @@
+import { reminderDue } from './approval-reminder';
 import type { AuditTrail } from './audit';
 import { bestEffort } from './best-effort';
+import { dueForEscalation } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import { CLOSE_AS, EDITS } from './lifecycle';
@@ -13,8 +15,8 @@ import {
   type RequestRecord,
   type RequestStatus,
 } from './model';
-import { changeHolders } from './optimistic';
-import type { Policy } from './policy';
+import { changeBreakGlass, changeHolders } from './optimistic';
+import { approversFor, findRule, type Policy } from './policy';
 import type {
   AssignmentDirectory,
   AssignmentOperationStatus,
@@ -23,6 +25,7 @@ import type {
   RequestStore,
   Workflow,
 } from './ports';
+import type { SessionDenySweepReport } from './session-ending';
 import { windowLimit, windowStartMs } from './window';
 
 // The reconciler: a scheduled pass that compares what the store says this product granted with
@@ -56,6 +59,8 @@ export interface ReconcilerDependencies {
   wait?: (ms: number) => Promise<void>;
   /** Brings the policy's directory groups up to date before a window's cap is computed. */
   directory?: DirectoryRefresh;
+  /** Removes session deny statements whose sessions have all expired (core/session-ending.ts). */
+  sessionDenies?: { run(): Promise<SessionDenySweepReport> };
 }
 
 export interface ReconcilerOptions {
@@ -97,6 +102,10 @@ export interface ReconcileReport {
   requestsChecked: number;
   holdersChecked: number;
   expiringNotices: number;
+  /** Approvers reminded of a request still waiting (core/approval-reminder.ts). */
+  reminders: number;
+  /** Break-glass uses unreviewed past their review window, escalated by this pass. */
+  escalatedReviews: number;
   stoppedExecutions: number;
   closedRequests: number;
   releasedHolders: number;
@@ -105,6 +114,8 @@ export interface ReconcileReport {
   deletionsRequested: number;
   deletionsConfirmed: number;
   repairedRecords: number;
+  /** Session deny statements removed (only when a permission set ends sessions at revoke). */
+  sessionDeniesRemoved?: number;
   /** Left for a later pass (recent writes, claims of another pass, transient errors). */
   deferred: number;
   errors: string[];
@@ -167,6 +178,8 @@ class Pass {
       requestsChecked: 0,
       holdersChecked: 0,
       expiringNotices: 0,
+      escalatedReviews: 0,
+      reminders: 0,
       stoppedExecutions: 0,
       closedRequests: 0,
       releasedHolders: 0,
@@ -207,8 +220,52 @@ class Pass {
       this.report.holdersChecked++;
       await this.bestEffort(`assignment ${assignmentKeyText(record)}`, () => this.reviewHolders(record));
     }
+    await this.bestEffort('break-glass reviews', () => this.escalateReviews());
+    const sessionDenies = this.deps.sessionDenies;
+    if (sessionDenies)
+      await this.bestEffort('session deny statements', async () => {
+        const swept = await sessionDenies.run();
+        this.report.sessionDeniesRemoved = swept.statementsRemoved;
+        this.report.errors.push(...swept.errors);
+      });
     this.report.finishedAt = this.deps.clock.now().toISOString();
     return this.report;
+  }
+
+  // ---- break-glass reviews -------------------------------------------------------------------
+
+  /**
+   * Break-glass uses unreviewed past their review window: each escalates once (the first pass to
+   * write `escalatedAt` posts the channel-wide mention; its event raises the alarm).
+   */
+  private async escalateReviews(): Promise<void> {
+    const { store, notifier } = this.deps;
+    for (const pending of await store.listPendingReviews()) {
+      const requestId = pending.request.requestId;
+      const escalatedAt = this.now.toISOString();
+      const written = dueForEscalation(pending, this.now)
+        ? await changeBreakGlass(store, requestId, (current, record) =>
+            dueForEscalation({ ...record, breakGlass: current }, this.now)
+              ? { ...current, escalatedAt }
+              : undefined,
+          )
+        : undefined;
+      const escalated = written ?? pending;
+      if (!escalated.breakGlass?.escalatedAt) continue;
+      // Again on every pass until reviewed: the first copy stays (its id is the occurrence's), and
+      // a pass that died between the write and the event leaves no gap in the trail.
+      await this.deps.audit.record(
+        requestId,
+        'breakglass.escalated',
+        RECONCILER_ACTOR,
+        'failure',
+        { reviewDueAt: escalated.breakGlass.reviewDueAt, alertChannel: escalated.breakGlass.alertChannel },
+        { step: 'reconciler', key: 'breakglass-escalation' },
+      );
+      if (!written) continue;
+      this.report.escalatedReviews++;
+      await this.bestEffort(`escalating ${requestId}`, () => notifier.breakGlassUpdate(written, true));
+    }
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -222,6 +279,7 @@ class Pass {
     }
     if (verdict === 'live') {
       if (record.status === 'ACTIVE' && this.running.get(requestId)) await this.noticeExpiring(requestId);
+      if (record.status === 'PENDING_APPROVAL' && this.running.get(requestId)) await this.remind(requestId);
       return;
     }
     // Dead: its execution has ended (or was stopped here). Release its assignment, then close it.
@@ -305,6 +363,38 @@ class Pass {
     await this.bestEffort('expiring-soon DM', () =>
       this.deps.notifier.notifyRequester(marked.value, 'expiring-soon'),
     );
+  }
+
+  /** Reminds the approvers of a request still waiting past its reminder time, once. */
+  private async remind(requestId: string): Promise<void> {
+    const { store, policy, notifier } = this.deps;
+    const record = await store.getRequest(requestId);
+    if (!record || !reminderDue(policy, record, this.now)) return;
+    const marked = await store.updateRequest(
+      requestId,
+      EDITS.approvalMessage,
+      { approvalReminderSentAt: this.now.toISOString() },
+      (current) => !current.approvalReminderSentAt,
+    );
+    if (!marked.ok) return; // decided meanwhile, or another pass reminded
+    const rule = marked.value.ruleName ? findRule(policy, marked.value.ruleName) : undefined;
+    if (!rule) return;
+    await (this.deps.directory ?? NOTHING_TO_REFRESH).all();
+    // Those who have not approved yet (an approval of a quorum already counts).
+    const approved = new Set(marked.value.approvals.map((a) => a.by));
+    const approvers = approversFor(policy, rule, marked.value.request.requester.email).filter(
+      (email) => !approved.has(email),
+    );
+    this.report.reminders++;
+    await this.deps.audit.record(
+      requestId,
+      'approval.reminded',
+      RECONCILER_ACTOR,
+      'info',
+      { approvers: approvers.join(',') },
+      { step: 'reconciler', key: 'approval-reminder' },
+    );
+    await this.bestEffort('approval reminder', () => notifier.remindApprovers(marked.value, approvers));
   }
 
   /** Closes a request whose execution ended without doing so (or whose Finish crashed). */

@@ -97,6 +97,8 @@ export interface RequestFormInput {
   durationMinutes?: string | number | undefined;
   reason?: string | undefined;
   ticket?: string | undefined;
+  /** Asked as break-glass (the form's checkbox). */
+  breakGlass?: boolean | undefined;
 }
 
 export interface AcceptedForm {
@@ -105,6 +107,7 @@ export interface AcceptedForm {
   durationMinutes: number;
   reason: string;
   ticket?: string;
+  breakGlass?: true;
   verdict: Extract<RequestVerdict, { allowed: true }>;
 }
 
@@ -142,6 +145,7 @@ export function checkRequestForm(
       accountId: account.id,
       permissionSet: input.permissionSet,
       durationMinutes: minutes,
+      ...(input.breakGlass ? { breakGlass: true } : {}),
     });
     if (!verdict.allowed) {
       const field: FormField =
@@ -155,7 +159,9 @@ export function checkRequestForm(
         verdict.field === 'duration' && max
           ? `The longest you can ask for here is ${formatMinutes(max)}.`
           : verdict.field === 'requester'
-            ? `You cannot request ${input.permissionSet} on ${account.name}.`
+            ? input.breakGlass
+              ? `No break-glass rule covers ${input.permissionSet} on ${account.name}; untick break glass to ask for approval.`
+              : `You cannot request ${input.permissionSet} on ${account.name}.`
             : verdict.reason;
     } else if (!errors.ticket) {
       // Against the rule that decides this request: the check Validate repeats server-side.
@@ -171,6 +177,7 @@ export function checkRequestForm(
           durationMinutes: minutes,
           reason,
           ...(ticket ? { ticket } : {}),
+          ...(input.breakGlass ? { breakGlass: true as const } : {}),
           verdict,
         },
       };
@@ -193,6 +200,7 @@ export function buildAccessRequest(
     durationMinutes: form.durationMinutes,
     reason: form.reason,
     ...(form.ticket ? { ticket: form.ticket } : {}),
+    ...(form.breakGlass ? { breakGlass: true as const } : {}),
     requestedAt: now.toISOString(),
   };
 }

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { ChannelPacing } from './admission';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
+import { activation, REASON_HISTORY, reusedReason } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import { DEFAULT_USER_MAPPING, noUserError } from './identity-mapping';
@@ -15,8 +16,16 @@ import {
   type RequestRecord,
   type RequestStatus,
 } from './model';
-import { CONFLICT, type Conflict, changeHolders, retryOnConflict } from './optimistic';
-import { approvalChannelFor, approversFor, evaluateRequest, findRule, type Policy } from './policy';
+import { CONFLICT, type Conflict, changeBreakGlass, changeHolders, retryOnConflict } from './optimistic';
+import {
+  approvalChannelFor,
+  approversFor,
+  evaluateRequest,
+  expandPrincipals,
+  findRule,
+  normalizeEmail,
+  type Policy,
+} from './policy';
 import type {
   AssignmentDirectory,
   AssignmentOperationStatus,
@@ -249,12 +258,18 @@ export class LifecycleSteps {
       accountId: request.accountId,
       permissionSet: request.permissionSetArn,
       durationMinutes: request.durationMinutes,
+      ...(request.breakGlass ? { breakGlass: true } : {}),
     });
     // Asked again here, not only by the form: the Slack function faces the internet and is not
     // trusted to have asked. No user lookup for a ticket refused.
     const ticket = verdict.allowed ? checkTicket(verdict.rule, request.ticket) : undefined;
     const principalId =
       verdict.allowed && ticket?.ok ? await users.findUserIdByEmail(request.requester.email) : undefined;
+    // A second break-glass use needs a new reason (core/break-glass.ts).
+    const reused =
+      principalId && request.breakGlass
+        ? reusedReason(await store.listByRequester(request.requester.slackUserId, REASON_HISTORY), request)
+        : undefined;
     const reason = !verdict.allowed
       ? verdict.reason
       : ticket && !ticket.ok
@@ -262,7 +277,10 @@ export class LifecycleSteps {
         : !principalId
           ? noUserError(policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING, request.requester.email)
               .message
-          : undefined;
+          : reused
+            ? `Break-glass request ${reused.request.requestId} gave the same reason: a new use needs a reason of its own.`
+            : undefined;
+    const breakGlass = verdict.allowed && !reason ? activation(policy, verdict.rule, this.now()) : undefined;
 
     const base: RequestRecord = {
       version: 1,
@@ -284,6 +302,7 @@ export class LifecycleSteps {
         : {}),
       ...(principalId ? { principalId } : {}),
       ...(reason ? { failureReason: reason } : {}),
+      ...(breakGlass ? { breakGlass } : {}),
     };
     // The opening of the trail follows from the stored record, whichever run stored it: a retry
     // writes the same events (the first run's copies), and completes them if the first run died.
@@ -312,6 +331,21 @@ export class LifecycleSteps {
         VALIDATE,
       );
     }
+    if (record.breakGlass)
+      await audit.record(
+        request.requestId,
+        'breakglass.activated',
+        request.requester.email,
+        'info',
+        {
+          rule: record.ruleName ?? null,
+          reason: request.reason,
+          ticket: request.ticket ?? null,
+          alertChannel: record.breakGlass.alertChannel,
+          reviewDueAt: record.breakGlass.reviewDueAt,
+        },
+        VALIDATE,
+      );
     const approval = verdict.rule.approval;
     // A retried Validate takes another number: one second of the channel's schedule, no more.
     const approvalPostAt =
@@ -570,6 +604,8 @@ export class LifecycleSteps {
           Date.parse(expiresAt);
       // Otherwise an extension recorded this end: its event again (named by the end) is that copy.
       await this.recordWindow(requestId, expiresAt, !first);
+      // A run that died before the break-glass alert: this one posts it.
+      await this.alertBreakGlass(before);
       return;
     }
     // Opening: from before ACTIVE only, so of two runs at once one opens (and announces) it.
@@ -597,6 +633,39 @@ export class LifecycleSteps {
     await this.bestEffort('requester DM', () =>
       notifier.notifyRequester(record, extended ? 'extended' : 'granted'),
     );
+    await this.alertBreakGlass(record);
+  }
+
+  /**
+   * A break-glass use that went live: the security channel's alert and the reviewers' DMs, once
+   * (the alert's reference is kept as soon as it is posted). Best-effort like every message: the
+   * access exists; a use whose alert never went out is posted when it escalates.
+   */
+  private async alertBreakGlass(record: RequestRecord): Promise<void> {
+    const state = record.breakGlass;
+    if (!state || state.alertMessage || record.status !== 'ACTIVE') return;
+    const { store, notifier, audit, policy } = this.deps;
+    await this.bestEffort('break-glass alert', async () => {
+      await this.directory.all();
+      const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
+      const reviewers = expandPrincipals(policy, rule?.breakGlass?.reviewers ?? state.reviewers).filter(
+        (email) => email !== normalizeEmail(record.request.requester.email),
+      );
+      await notifier.breakGlassAlert(record, reviewers, async (message) => {
+        // The first alert kept wins: a concurrent run's does not replace it.
+        await changeBreakGlass(store, record.request.requestId, (current) =>
+          current.alertMessage ? undefined : { ...current, alertMessage: message },
+        );
+        await audit.record(
+          record.request.requestId,
+          'breakglass.alerted',
+          SYSTEM,
+          'info',
+          { channel: message.channel, reviewers: reviewers.join(',') },
+          { step: 'access-window', key: 'breakglass' },
+        );
+      });
+    });
   }
 
   /** `window.opened` (once per request) or `window.extended` (once per window end). */
@@ -879,6 +948,8 @@ export class LifecycleSteps {
         durationMinutes: request.durationMinutes,
         reason: request.reason,
         ticket: request.ticket ?? null,
+        // Only on a break-glass request: the trails of earlier requests read as they always did.
+        ...(request.breakGlass ? { breakGlass: true } : {}),
       },
       VALIDATE,
     );

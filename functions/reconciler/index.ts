@@ -1,5 +1,6 @@
 import type { Clock } from '../core/ports';
 import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
+import { SessionDenySweep, sessionEndingPermissionSets } from '../core/session-ending';
 import { auditTrail } from '../shared/audit-trail';
 import { systemClock } from '../shared/clock';
 import { deployedPolicy } from '../shared/directory';
@@ -7,7 +8,7 @@ import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { logger } from '../shared/logger';
 import { once } from '../shared/once';
 import { slackNotifier, slackWebClient } from '../shared/slack';
-import { assignmentDirectory } from '../shared/sso-admin';
+import { assignmentDirectory, permissionSetPolicies } from '../shared/sso-admin';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
 
@@ -30,16 +31,29 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
     // A window's cap is the longest its requester may have now: their groups are asked.
     const { policy, refresh } = deployedPolicy(clock, async () => client);
     const dynamo = dynamoDbClient();
+    const audit = auditTrail(dynamo, clock);
+    const notifier = slackNotifier(policy, client);
+    // Only when a permission set ends sessions at revoke (its role may then read and edit it).
+    const sessionDenies = sessionEndingPermissionSets(policy).length
+      ? {
+          sessionDenies: new SessionDenySweep(
+            { policy, permissionSets: permissionSetPolicies(policy), audit, notifier, clock },
+            // Its provisioning polls at the reconciler's pace.
+            options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs },
+          ),
+        }
+      : {};
     return new Reconciler(
       {
         policy,
         store: requestStore(dynamo, clock),
         assignments: assignmentDirectory(policy),
         workflow: stepFunctionsWorkflow(),
-        audit: auditTrail(dynamo, clock),
-        notifier: slackNotifier(policy, client),
+        audit,
+        notifier,
         clock,
         directory: refresh,
+        ...sessionDenies,
       },
       options,
     );

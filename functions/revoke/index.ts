@@ -5,7 +5,7 @@ import { admission } from '../shared/dynamodb';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { once } from '../shared/once';
 import { assignmentDirectory } from '../shared/sso-admin';
-import { revokeOutput } from '../shared/step-results';
+import { revokeOutput, sessionsToEnd } from '../shared/step-results';
 import { workerHandler } from '../shared/worker-handler';
 
 // Revoke: deletes the assignment unless it pre-existed or another live request needs it. A
@@ -18,7 +18,7 @@ export function createHandler(clock: Clock = systemClock) {
   return workerHandler('Revoke', (event) =>
     chargingCalls(
       reservedCalls('revoke', event),
-      async () => revokeOutput(await worker().steps.revoke(event)),
+      async () => revokeOutput(await worker().steps.revoke(event), sessionsToEnd(worker().policy, event)),
       {
         admission: schedule(),
         pair: pairOf(event),

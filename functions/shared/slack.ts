@@ -37,6 +37,7 @@ export function slackNotifier(policy: Policy, client: WebClient): SlackNotifier 
     },
     ...(alertChannel ? { alertChannel } : {}),
     ...(portalUrl ? { portalUrl } : {}),
+    ssoRegion: policy.identityCenter.region,
     ...(trail ? { orgTrail: trail } : {}),
   });
 }
@@ -71,5 +72,8 @@ export function deferredNotifier(load: () => Promise<Notifier>): Notifier {
     updateRequestMessages: async (...args) => (await load()).updateRequestMessages(...args),
     notifyRequester: async (...args) => (await load()).notifyRequester(...args),
     alert: async (...args) => (await load()).alert(...args),
+    breakGlassAlert: async (...args) => (await load()).breakGlassAlert(...args),
+    remindApprovers: async (...args) => (await load()).remindApprovers(...args),
+    breakGlassUpdate: async (...args) => (await load()).breakGlassUpdate(...args),
   };
 }

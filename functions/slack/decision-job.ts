@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
+import { VERDICT_TEXT } from '../core/break-glass';
 import { logger } from '../shared/logger';
 import {
   type DecisionContext,
@@ -36,6 +37,7 @@ export const decisionJobSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('approve-extension'), ...base }),
   z.strictObject({ kind: z.literal('deny-extension'), ...base, reason }),
   z.strictObject({ kind: z.literal('end'), ...base }),
+  z.strictObject({ kind: z.literal('review'), ...base, verdict: z.enum(['justified', 'flagged']) }),
   z.strictObject({
     kind: z.literal('extend'),
     ...base,
@@ -96,6 +98,17 @@ export async function performDecision(
       const outcome = await ctx.decisions.endAccess(requestId, actor);
       logger.info('end access click', { requestId, correlation_id: requestId, outcome: outcome.kind });
       text = decisionText(outcome);
+      break;
+    }
+    case 'review': {
+      const outcome = await ctx.decisions.review(requestId, actor, job.verdict);
+      logger.info('break-glass review', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      text =
+        outcome.kind === 'reviewed'
+          ? `Break-glass use marked ${VERDICT_TEXT[job.verdict]}.`
+          : outcome.kind === 'not-found'
+            ? 'I cannot find this request any more.'
+            : outcome.reason;
       break;
     }
     case 'extend': {

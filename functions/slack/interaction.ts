@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
 import { isApproverOf } from '../core/authority';
+import { mayReview } from '../core/break-glass';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
 import { pendingExtensionOf } from '../core/extensions';
 import type { RequestRecord } from '../core/model';
@@ -8,7 +9,7 @@ import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
 import { slackErrorCode } from './people';
 import { homeView } from './render/home';
-import { utcTime } from './render/messages';
+import { slackTime } from './render/messages';
 
 // What listeners share: payload shapes (parsed, never trusted), where a click came from, how to
 // answer the person there, and the Home tab.
@@ -217,7 +218,7 @@ export function decisionText(outcome: DecisionOutcome | WindowOutcome): string |
     case 'ended':
       return 'Ending your access now. I will message you when it is revoked.';
     case 'extended':
-      return `Extended: access now lasts until ${utcTime(outcome.expiresAt)}.`;
+      return `Extended: access now lasts until ${slackTime(outcome.expiresAt)}.`;
     case 'extension-needs-approval':
       return 'Extension requested; the approvers have been asked.';
     case 'not-allowed':
@@ -245,12 +246,15 @@ export async function publishHome(
   const mine = await ctx.store.listByRequester(userId, 50);
   let toApprove: RequestRecord[] = [];
   let extensionsToApprove: RequestRecord[] = [];
+  let reviewsToDo: RequestRecord[] = [];
   if (lookup.ok) {
-    const [pending, active] = await Promise.all([
+    const [pending, active, unreviewed] = await Promise.all([
       // The newest 200 of each: a Home tab holds 100 blocks at most anyway.
       ctx.store.listByStatus('PENDING_APPROVAL', HOME_SCAN_LIMIT),
       ctx.store.listByStatus('ACTIVE', HOME_SCAN_LIMIT),
+      ctx.store.listPendingReviews(HOME_SCAN_LIMIT),
     ]);
+    reviewsToDo = unreviewed.filter((r) => mayReview(ctx.policy, r, lookup.email).ok);
     toApprove = pending.filter((r) => isApproverOf(ctx.policy, r, lookup.email));
     // An extension is decided by the rule of its new total, which asks about its requester.
     await ctx.directory?.forPeople(
@@ -267,6 +271,7 @@ export async function publishHome(
       pending: mine.filter((r) => PENDING_STATUSES.has(r.status)),
       toApprove,
       extensionsToApprove,
+      reviewsToDo,
       ...(ctx.orgTrail
         ? { ended: mine.filter((r) => r.status === 'REVOKED' && r.windowStartedAt), orgTrail: ctx.orgTrail }
         : {}),

@@ -2,6 +2,8 @@
 // context, actions, input, divider, header, image; elements: button, static_select,
 // external_select, multi_static_select, plain_text_input, number_input, checkboxes,
 // radio_buttons, datepicker. Text is always inserted as text; mrkdwn is parsed, never trusted.
+// Slack's date displays (<!date^…|fallback>) show in the browser's time zone, as Slack shows each
+// reader their own (https://api.slack.com/reference/surfaces/formatting#date-formatting).
 
 const EMOJI = {
   hourglass_flowing_sand: '⏳',
@@ -102,7 +104,79 @@ export function mrkdwn(text, ctx = {}) {
   return root;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The text Slack shows for a date token `!date^<unix seconds>^<format>[^<link>]|<fallback>`: the
+ * format's {tokens} in the reader's time zone and locale (`options.timeZone`, `options.locale`;
+ * default the browser's), or the fallback when the token is malformed or uses a format token this
+ * console does not know. `options.now` (ms) decides what "today" is.
+ */
+export function slackDateText(token, options = {}) {
+  const bar = token.indexOf('|');
+  const head = bar >= 0 ? token.slice(0, bar) : token;
+  const fallback = bar >= 0 ? decodeEntities(token.slice(bar + 1)) : '';
+  const [, seconds, format] = head.split('^');
+  if (!/^\d{1,12}$/.test(seconds ?? '') || !format) return fallback;
+  const date = new Date(Number(seconds) * 1000);
+  const now = options.now ?? Date.now();
+  try {
+    const zone = options.timeZone ? { timeZone: options.timeZone } : {};
+    const format_ = (parts, at = date) =>
+      new Intl.DateTimeFormat(options.locale, { ...zone, ...parts }).format(at);
+    const day = (at) => format_({ year: 'numeric', month: '2-digit', day: '2-digit' }, at);
+    const relative = () => {
+      for (const [offset, word] of [
+        [0, 'today'],
+        [-1, 'yesterday'],
+        [1, 'tomorrow'],
+      ])
+        if (day(new Date(now + offset * DAY_MS)) === day(date)) return word;
+      return undefined;
+    };
+    const plainDate = () => format_({ day: 'numeric', month: 'long', year: 'numeric' });
+    const shortDate = () => format_({ day: 'numeric', month: 'short', year: 'numeric' });
+    const longDate = () => format_({ weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+    const tokens = {
+      date_num: () =>
+        new Intl.DateTimeFormat('en-CA', {
+          ...zone,
+          year: 'numeric',
+          month: '2-digit',
+          day: '2-digit',
+        }).format(date),
+      date: plainDate,
+      date_short: shortDate,
+      date_long: longDate,
+      date_pretty: () => relative() ?? plainDate(),
+      date_short_pretty: () => relative() ?? shortDate(),
+      date_long_pretty: () => relative() ?? longDate(),
+      time: () => format_({ hour: '2-digit', minute: '2-digit' }),
+      time_secs: () => format_({ hour: '2-digit', minute: '2-digit', second: '2-digit' }),
+    };
+    let unknown = false;
+    const text = format.replace(/\{([a-z_]+)\}/g, (all, name) => {
+      const render = tokens[name];
+      if (!render) unknown = true;
+      return render ? render() : all;
+    });
+    if (unknown) return fallback;
+    // Slack capitalizes the display's first letter ("Today 14:00").
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  } catch {
+    return fallback;
+  }
+}
+
 function renderToken(token, ctx) {
+  if (token.startsWith('!date^')) {
+    const bar = token.indexOf('|');
+    return h(
+      'span',
+      { class: 'sk-date', title: bar >= 0 ? decodeEntities(token.slice(bar + 1)) : undefined },
+      slackDateText(token, ctx.dateOptions),
+    );
+  }
   const [target, label] = token.split('|');
   if (target.startsWith('@')) {
     const name = ctx.userName?.(target.slice(1)) ?? target.slice(1);
@@ -114,7 +188,8 @@ function renderToken(token, ctx) {
   if (/^(https?:|mailto:)/.test(target)) {
     return h(
       'a',
-      { href: target, target: '_blank', rel: 'noopener noreferrer' },
+      // Slack decodes entities in a link's URL too (`&amp;` between query parameters).
+      { href: decodeEntities(target), target: '_blank', rel: 'noopener noreferrer' },
       decodeEntities(label ?? target),
     );
   }

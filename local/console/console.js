@@ -481,7 +481,7 @@ function renderPanels(snap) {
   $('assignments').replaceChildren(
     snap.services.identityCenter === 'stand-in'
       ? table(
-          ['User', 'Account', 'Permission set', ''],
+          ['User', 'Account', 'Permission set', '', ''],
           snap.assignments.map((a) => [
             a.userName,
             `${a.accountName} (${a.accountId})`,
@@ -489,6 +489,23 @@ function renderPanels(snap) {
             a.permanent
               ? h('span', { class: 'tag' }, 'permanent')
               : h('span', { class: 'tag ok' }, 'granted'),
+            // A role session through this assignment: it outlives the assignment unless the
+            // permission set ends sessions at revoke (policy endSessionsOnRevoke).
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'tag',
+                title: `Sign in as ${a.userName} to ${a.accountName} with ${a.permissionSetName}`,
+                onclick: () =>
+                  post('/api/sessions', {
+                    userName: a.userName,
+                    accountId: a.accountId,
+                    permissionSetArn: a.permissionSetArn,
+                  }).catch((error) => alert(error.message)),
+              },
+              'sign in',
+            ),
           ]),
           'No assignments.',
         )
@@ -506,6 +523,7 @@ function renderPanels(snap) {
       'No creations or deletions yet.',
     ),
   );
+  renderSessions(snap);
   renderDirectory(snap);
   $('requests').replaceChildren(
     table(
@@ -563,6 +581,28 @@ function renderPanels(snap) {
     ),
   );
   if (!ui.facesBuilt) buildFaultsForm(snap);
+}
+
+/** Role sessions and what a call with each gets now: allowed, expired, or denied by a statement. */
+function renderSessions(snap) {
+  const verdict = (v) =>
+    v.allowed
+      ? h('span', { class: 'tag ok' }, 'allowed')
+      : v.reason === 'expired'
+        ? h('span', { class: 'tag' }, 'expired')
+        : h('span', { class: 'tag failure', title: v.statementId }, 'denied');
+  $('sessions').replaceChildren(
+    table(
+      ['Session', 'Signed in', 'Expires', 'A call now'],
+      (snap.sessions ?? []).map((s) => [
+        `${s.userName} · ${s.permissionSetName} · ${s.accountName}${s.endsSessionsOnRevoke ? ' (ends at revoke)' : ''}`,
+        time(s.issuedAt),
+        time(s.expiresAt),
+        verdict(s.verdict),
+      ]),
+      'No sessions: sign in with an assignment above.',
+    ),
+  );
 }
 
 /**
@@ -630,6 +670,7 @@ function buildFaultsForm(snap) {
     ['internalErrorRate', 'Internal error rate (0–1)'],
     ['failCreationRate', 'Creation FAILED rate (0–1)'],
     ['failDeletionRate', 'Deletion FAILED rate (0–1)'],
+    ['failProvisioningRate', 'Provisioning FAILED rate (0–1)'],
     ['latencyMs', 'Latency (ms)'],
   ];
   form.replaceChildren(

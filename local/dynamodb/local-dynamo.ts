@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { REQUESTER_INDEX, STATUS_INDEX } from '../../functions/adapters/dynamodb-request-store';
+import { REQUESTER_INDEX, REVIEW_INDEX, STATUS_INDEX } from '../../functions/adapters/dynamodb-request-store';
 
 // Local DynamoDB (dynalite, in memory) with the product's tables, shaped as infra/ deploys them.
 
@@ -49,13 +49,16 @@ export async function createLocalTables(
       new CreateTableCommand({
         TableName: names.stateTable,
         KeySchema: keys,
-        AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
-          AttributeName: name,
-          AttributeType: 'S' as const,
-        })),
+        AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'].map(
+          (name) => ({
+            AttributeName: name,
+            AttributeType: 'S' as const,
+          }),
+        ),
         GlobalSecondaryIndexes: [
           gsi(REQUESTER_INDEX, 'gsi1pk', 'gsi1sk'),
           gsi(STATUS_INDEX, 'gsi2pk', 'gsi2sk'),
+          gsi(REVIEW_INDEX, 'gsi3pk', 'gsi3sk'),
         ],
         BillingMode: 'PAY_PER_REQUEST',
       }),

@@ -191,6 +191,20 @@ function handleAdmin(
       return adminReply(200, { faults: standIn.faults() });
     case 'GET /_standin/groups':
       return adminReply(200, { groups: standIn.groups() });
+    case 'GET /_standin/sessions':
+      return adminReply(200, { sessions: standIn.roleSessions() });
+    case 'POST /_standin/sessions': {
+      // A sign-in through the access portal: {"user": "alice", "accountId": …, "permissionSetArn": …}
+      const parsed = sessionBodySchema.safeParse(parseJsonOrUndefined(raw));
+      if (!parsed.success) return adminReply(400, { error: z.prettifyError(parsed.error) });
+      try {
+        return adminReply(200, { session: standIn.issueSession(parsed.data) });
+      } catch (error) {
+        return adminReply(409, { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    case 'GET /_standin/provisioning':
+      return adminReply(200, { requests: standIn.provisioningRequests() });
     case 'POST /_standin/faults': {
       const parsed = faultSettingsUpdateSchema.safeParse(parseJsonOrUndefined(raw));
       if (!parsed.success) return adminReply(400, { error: z.prettifyError(parsed.error) });
@@ -222,12 +236,27 @@ function handleAdmin(
       const member = /^POST \/_standin\/groups\/([^/]+)\/(add-member|remove-member)$/.exec(route);
       if (member?.[1] && member[2])
         return groupMemberRoute(standIn, decodeURIComponent(member[1]), member[2], raw);
+      // POST /_standin/sessions/<id>/use: a call made with the session now (allowed, expired, denied).
+      const use = /^POST \/_standin\/sessions\/([^/]+)\/use$/.exec(route);
+      if (use?.[1]) {
+        try {
+          return adminReply(200, { verdict: standIn.useSession(decodeURIComponent(use[1])) });
+        } catch (error) {
+          return adminReply(404, { error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      // GET /_standin/permission-sets/<ARN, URI-encoded>/policy: the inline policy and each account's provisioned copy.
+      const policy = /^GET \/_standin\/permission-sets\/([^/]+)\/policy$/.exec(route);
+      if (policy?.[1]) return adminReply(200, standIn.permissionSetPolicy(decodeURIComponent(policy[1])));
       return adminReply(404, { error: `no admin route ${route}` });
     }
   }
 }
 
 const memberBodySchema = z.object({ userName: z.string().min(1) }).strict();
+const sessionBodySchema = z
+  .object({ user: z.string().min(1), accountId: z.string().min(1), permissionSetArn: z.string().min(1) })
+  .strict();
 
 /** Someone joins or leaves a group (the IdP's SCIM sync, in the sandbox: a test or the console). */
 function groupMemberRoute(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { evaluateSession, type RoleSessionView, type SessionVerdict } from './role-sessions';
 import {
   ACCOUNT_ID_PATTERN,
   defaultSandboxSeed,
@@ -36,6 +37,8 @@ export interface FaultSettings {
   failCreationRate: number;
   /** Probability that an accepted deletion ends FAILED. */
   failDeletionRate: number;
+  /** Probability that an accepted ProvisionPermissionSet ends FAILED. */
+  failProvisioningRate: number;
   /** Real-time delay before each API call is processed (not driven by the injected clock). */
   latencyMs: number;
   /** One-shot faults, consumed in order by the first call of the named operation. */
@@ -44,7 +47,10 @@ export interface FaultSettings {
 
 export interface OneShotFault {
   operation: string;
-  /** An error to answer with, or FAILED: accept the request, then end it FAILED (assignment writes only). */
+  /**
+   * An error to answer with, or FAILED: accept the request, then end it FAILED (assignment writes
+   * and ProvisionPermissionSet only).
+   */
   error: ServiceErrorName | 'FAILED';
   message?: string;
 }
@@ -58,6 +64,7 @@ export const faultSettingsUpdateSchema = z
     internalErrorRate: rate,
     failCreationRate: rate,
     failDeletionRate: rate,
+    failProvisioningRate: rate,
     latencyMs: z.number().min(0),
     failNext: z.array(
       z.object({
@@ -134,7 +141,25 @@ export interface StandInCounters {
   deletionsFailed: number;
   /** Highest number of creations IN_PROGRESS at the same time. */
   peakCreationsInFlight: number;
+  provisioningsRequested: number;
+  provisioningsSucceeded: number;
+  provisioningsFailed: number;
 }
+
+/** A ProvisionPermissionSet request: the inline policy as it was asked for, copied to the account's role when it succeeds. */
+export interface ProvisioningRequestView {
+  requestId: string;
+  permissionSetArn: string;
+  /** The account (AWS_ACCOUNT), or every account the permission set is provisioned to. */
+  accountIds: string[];
+  targetType: 'AWS_ACCOUNT' | 'ALL_PROVISIONED_ACCOUNTS';
+  status: OperationStatus;
+  failureReason?: string;
+  createdAt: number;
+  completesAt: number;
+}
+
+export type { RoleSessionView, SessionVerdict } from './role-sessions';
 
 export interface StandInReply {
   status: number;
@@ -172,6 +197,12 @@ interface AssignmentRequest extends AssignmentRequestView {
   plannedFailure?: string;
 }
 
+interface ProvisioningRequest extends ProvisioningRequestView {
+  /** The permission set's inline policy when the provisioning was asked for ('' for none). */
+  inlinePolicy: string;
+  plannedFailure?: string;
+}
+
 type Handler = (input: unknown) => Record<string, unknown>;
 
 const NO_FAULTS: FaultSettings = {
@@ -180,6 +211,7 @@ const NO_FAULTS: FaultSettings = {
   internalErrorRate: 0,
   failCreationRate: 0,
   failDeletionRate: 0,
+  failProvisioningRate: 0,
   latencyMs: 0,
   failNext: [],
 };
@@ -198,12 +230,19 @@ function emptyCounters(): StandInCounters {
     deletionsSucceeded: 0,
     deletionsFailed: 0,
     peakCreationsInFlight: 0,
+    provisioningsRequested: 0,
+    provisioningsSucceeded: 0,
+    provisioningsFailed: 0,
   };
 }
 
 const epochSeconds = (ms: number): number => ms / 1000;
 const assignmentKey = (a: AssignmentView): string =>
   `${a.accountId}|${a.permissionSetArn}|${a.principalType}|${a.principalId}`;
+const roleKey = (accountId: string, permissionSetArn: string): string => `${accountId}|${permissionSetArn}`;
+/** IAM Identity Center quotas: an inline policy of at most 32,768 bytes, 10,240 of them non-whitespace. */
+const INLINE_POLICY_MAX_BYTES = 32_768;
+const INLINE_POLICY_MAX_NON_WHITESPACE = 10_240;
 
 // Request shapes: only the members the stand-in reads; unknown members are ignored like AWS does.
 const instanceArn = z.string().regex(INSTANCE_ARN_PATTERN);
@@ -239,6 +278,13 @@ export class IdentityCenterStandIn {
   private memberships = new Map<string, Membership>();
   private assignments = new Map<string, AssignmentView>();
   private requests = new Map<string, AssignmentRequest>();
+  /** Permission sets' inline policies, as PutInlinePolicyToPermissionSet leaves them. */
+  private inlinePolicies = new Map<string, string>();
+  /** Each account's role of a permission set: the inline policy it was last provisioned with. */
+  private provisionedRoles = new Map<string, string>();
+  private provisionings = new Map<string, ProvisioningRequest>();
+  private sessions = new Map<string, RoleSessionView>();
+  private sessionSeq = 0;
   private log: OperationLogEntry[] = [];
   private count: StandInCounters = emptyCounters();
   private faultSettings: FaultSettings;
@@ -279,6 +325,12 @@ export class IdentityCenterStandIn {
         this.listRequests('creation', i),
       [`${SSO_ADMIN_TARGET_PREFIX}.ListAccountAssignmentDeletionStatus`]: (i) =>
         this.listRequests('deletion', i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.GetInlinePolicyForPermissionSet`]: (i) => this.getInlinePolicy(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.PutInlinePolicyToPermissionSet`]: (i) => this.putInlinePolicy(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.DeleteInlinePolicyFromPermissionSet`]: (i) => this.deleteInlinePolicy(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.ProvisionPermissionSet`]: (i) => this.provisionPermissionSet(i),
+      [`${SSO_ADMIN_TARGET_PREFIX}.DescribePermissionSetProvisioningStatus`]: (i) =>
+        this.describeProvisioning(i),
       [`${IDENTITY_STORE_TARGET_PREFIX}.GetUserId`]: (i) => this.getUserId(i),
       [`${IDENTITY_STORE_TARGET_PREFIX}.DescribeUser`]: (i) => this.describeUser(i),
       [`${IDENTITY_STORE_TARGET_PREFIX}.ListUsers`]: (i) => this.listUsersOperation(i),
@@ -409,11 +461,102 @@ export class IdentityCenterStandIn {
     return this.memberships.delete(deriveMembershipId(groupId, userId));
   }
 
+  // ---- role sessions and permission set policies (admin, not API calls: no faults, no log) -----
+
+  /**
+   * A role session issued now to a user (userName or user id) who holds the permission set on the
+   * account (directly or through a group): what signing in through the access portal gives. It
+   * lasts the permission set's session duration, whatever happens to the assignment afterwards.
+   */
+  issueSession(request: { user: string; accountId: string; permissionSetArn: string }): RoleSessionView {
+    this.settle();
+    const { userId } = this.requireAdminUser(request.user);
+    const permissionSet = this.sandbox.permissionSets.find((p) => p.arn === request.permissionSetArn);
+    if (!permissionSet) throw new Error(`no permission set ${request.permissionSetArn}`);
+    const groups = new Set(
+      [...this.memberships.values()].filter((m) => m.userId === userId).map((m) => m.groupId),
+    );
+    const assigned = [...this.assignments.values()].some(
+      (a) =>
+        a.accountId === request.accountId &&
+        a.permissionSetArn === request.permissionSetArn &&
+        (a.principalType === 'USER' ? a.principalId === userId : groups.has(a.principalId)),
+    );
+    if (!assigned)
+      throw new Error(
+        `${request.user} holds no assignment of ${permissionSet.name} on ${request.accountId}: sign-in refused`,
+      );
+    const issuedAt = this.now();
+    this.sessionSeq += 1;
+    const session: RoleSessionView = {
+      sessionId: `session-${this.sessionSeq.toString().padStart(6, '0')}`,
+      userId,
+      accountId: request.accountId,
+      permissionSetArn: request.permissionSetArn,
+      issuedAt,
+      expiresAt: issuedAt + durationMs(permissionSet.sessionDuration ?? 'PT1H'),
+    };
+    this.sessions.set(session.sessionId, session);
+    return { ...session };
+  }
+
+  /** A call made with the session now: refused once it expired, or when the account's role denies it. */
+  useSession(sessionId: string): SessionVerdict {
+    this.settle();
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new Error(`no session ${sessionId}`);
+    return evaluateSession(
+      session,
+      this.provisionedRoles.get(roleKey(session.accountId, session.permissionSetArn)),
+      this.now(),
+    );
+  }
+
+  /** Every session issued, with what a call with it would get now. */
+  roleSessions(): Array<RoleSessionView & { verdict: SessionVerdict }> {
+    return [...this.sessions.values()].map((s) => ({ ...s, verdict: this.useSession(s.sessionId) }));
+  }
+
+  /** A permission set's inline policy ('' when none) and the copy each account's role was provisioned with. */
+  permissionSetPolicy(permissionSetArn: string): {
+    inlinePolicy: string;
+    provisioned: Record<string, string>;
+  } {
+    this.settle();
+    const provisioned: Record<string, string> = {};
+    for (const [key, policy] of this.provisionedRoles) {
+      const [accountId = '', arn] = key.split('|');
+      if (arn === permissionSetArn) provisioned[accountId] = policy;
+    }
+    return { inlinePolicy: this.inlinePolicies.get(permissionSetArn) ?? '', provisioned };
+  }
+
+  /** An owner's edit of the inline policy (the console, another tool), not provisioned anywhere. */
+  setInlinePolicy(permissionSetArn: string, policy: string): void {
+    this.requirePermissionSet(permissionSetArn);
+    if (policy === '') this.inlinePolicies.delete(permissionSetArn);
+    else this.inlinePolicies.set(permissionSetArn, policy);
+  }
+
+  provisioningRequests(): ProvisioningRequestView[] {
+    this.settle();
+    return [...this.provisionings.values()].map(
+      ({ inlinePolicy: _policy, plannedFailure: _planned, ...view }) => ({
+        ...view,
+        accountIds: [...view.accountIds],
+      }),
+    );
+  }
+
   /** Back to the seeded state: assignments, group memberships, requests, logs, counters, faults, RNG and token bucket. */
   reset(sandbox?: SandboxFile): void {
     if (sandbox) this.sandbox = sandbox;
     this.loadSandbox(this.sandbox);
     this.requests.clear();
+    this.inlinePolicies.clear();
+    this.provisionings.clear();
+    this.sessions.clear();
+    this.sessionSeq = 0;
     this.log = [];
     this.count = emptyCounters();
     this.faultSettings = { ...this.initialFaults, failNext: [...this.initialFaults.failNext] };
@@ -440,13 +583,34 @@ export class IdentityCenterStandIn {
         request.failureReason = failure;
       } else {
         request.status = 'SUCCEEDED';
-        if (request.kind === 'creation') this.assignments.set(key, pickAssignment(request));
-        else this.assignments.delete(key);
+        if (request.kind === 'creation') {
+          this.assignments.set(key, pickAssignment(request));
+          // The first assignment of a permission set on an account creates its role there, with
+          // the inline policy the permission set has now.
+          const role = roleKey(request.accountId, request.permissionSetArn);
+          if (!this.provisionedRoles.has(role))
+            this.provisionedRoles.set(role, this.inlinePolicies.get(request.permissionSetArn) ?? '');
+        } else this.assignments.delete(key);
       }
       const outcome = request.status === 'SUCCEEDED' ? 'Succeeded' : 'Failed';
       const counter =
         request.kind === 'creation' ? (`creations${outcome}` as const) : (`deletions${outcome}` as const);
       this.count[counter] += 1;
+    }
+    const provisioned = [...this.provisionings.values()]
+      .filter((r) => r.status === 'IN_PROGRESS' && r.completesAt <= now)
+      .sort((a, b) => a.completesAt - b.completesAt);
+    for (const request of provisioned) {
+      if (request.plannedFailure) {
+        request.status = 'FAILED';
+        request.failureReason = request.plannedFailure;
+        this.count.provisioningsFailed += 1;
+        continue;
+      }
+      request.status = 'SUCCEEDED';
+      for (const accountId of request.accountIds)
+        this.provisionedRoles.set(roleKey(accountId, request.permissionSetArn), request.inlinePolicy);
+      this.count.provisioningsSucceeded += 1;
     }
   }
 
@@ -467,7 +631,11 @@ export class IdentityCenterStandIn {
     if (this.chance(faults.internalErrorRate)) {
       throw new ServiceError('InternalServerException', 'An internal error occurred (injected)');
     }
-    const isWrite = operation === 'CreateAccountAssignment' || operation === 'DeleteAccountAssignment';
+    const isWrite =
+      operation === 'CreateAccountAssignment' ||
+      operation === 'DeleteAccountAssignment' ||
+      operation === 'PutInlinePolicyToPermissionSet' ||
+      operation === 'ProvisionPermissionSet';
     if (isWrite && this.chance(faults.conflictRate)) {
       throw new ServiceError(
         'ConflictException',
@@ -672,6 +840,121 @@ export class IdentityCenterStandIn {
       })),
       ...page.next,
     };
+  }
+
+  // Inline policies and their provisioning: what ending sessions at revoke needs.
+  // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutInlinePolicyToPermissionSet.html
+
+  private getInlinePolicy(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn }), input);
+    this.requireInstance(req.InstanceArn);
+    this.requirePermissionSet(req.PermissionSetArn);
+    const policy = this.inlinePolicies.get(req.PermissionSetArn);
+    // InlinePolicy has a minimum length of 1: a permission set without one answers without it.
+    return policy ? { InlinePolicy: policy } : {};
+  }
+
+  private putInlinePolicy(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        InstanceArn: instanceArn,
+        PermissionSetArn: permissionSetArn,
+        InlinePolicy: z.string().min(1).max(INLINE_POLICY_MAX_BYTES),
+      }),
+      input,
+    );
+    this.requireInstance(req.InstanceArn);
+    this.requirePermissionSet(req.PermissionSetArn);
+    const problem = inlinePolicyProblem(req.InlinePolicy);
+    if (problem) throw new ServiceError('ValidationException', `The inline policy ${problem}`);
+    this.inlinePolicies.set(req.PermissionSetArn, req.InlinePolicy);
+    return {};
+  }
+
+  private deleteInlinePolicy(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn }), input);
+    this.requireInstance(req.InstanceArn);
+    this.requirePermissionSet(req.PermissionSetArn);
+    this.inlinePolicies.delete(req.PermissionSetArn);
+    return {};
+  }
+
+  private provisionPermissionSet(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({
+        InstanceArn: instanceArn,
+        PermissionSetArn: permissionSetArn,
+        TargetType: z.enum(['AWS_ACCOUNT', 'ALL_PROVISIONED_ACCOUNTS']),
+        TargetId: z.string().regex(ACCOUNT_ID_PATTERN).optional(),
+      }),
+      input,
+    );
+    this.requireInstance(req.InstanceArn);
+    this.requirePermissionSet(req.PermissionSetArn);
+    let accountIds: string[];
+    if (req.TargetType === 'AWS_ACCOUNT') {
+      if (!req.TargetId)
+        throw new ServiceError('ValidationException', 'TargetId is required when TargetType is AWS_ACCOUNT');
+      if (!this.sandbox.accounts.some((a) => a.id === req.TargetId))
+        throw new ServiceError(
+          'ValidationException',
+          `Account ${req.TargetId} is not a member of the organization`,
+        );
+      accountIds = [req.TargetId];
+    } else {
+      accountIds = [...this.provisionedRoles.keys()]
+        .map((key) => key.split('|'))
+        .filter(([, arn]) => arn === req.PermissionSetArn)
+        .map(([accountId = '']) => accountId);
+    }
+    // Quotas: one IAM role (permission set) of an account updated at a time.
+    const busy = [...this.provisionings.values()].some(
+      (r) =>
+        r.status === 'IN_PROGRESS' &&
+        r.permissionSetArn === req.PermissionSetArn &&
+        r.accountIds.some((id) => accountIds.includes(id)),
+    );
+    if (busy)
+      throw new ServiceError(
+        'ConflictException',
+        'A provisioning of this permission set to the account is already in progress',
+      );
+    const plannedFailure =
+      this.takeFailedStatusFault('ProvisionPermissionSet') ??
+      (this.chance(this.faultSettings.failProvisioningRate)
+        ? `Received a 500 status error: injected provisioning failure for ${req.PermissionSetArn}`
+        : undefined);
+    const now = this.now();
+    this.requestSeq += 1;
+    const request: ProvisioningRequest = {
+      requestId: this.newRequestId(),
+      permissionSetArn: req.PermissionSetArn,
+      accountIds,
+      targetType: req.TargetType,
+      status: 'IN_PROGRESS',
+      createdAt: now,
+      completesAt: now + this.options.provisioningDelayMs,
+      inlinePolicy: this.inlinePolicies.get(req.PermissionSetArn) ?? '',
+      ...(plannedFailure ? { plannedFailure } : {}),
+    };
+    this.provisionings.set(request.requestId, request);
+    this.count.provisioningsRequested += 1;
+    return { PermissionSetProvisioningStatus: provisioningShape(request) };
+  }
+
+  private describeProvisioning(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({ InstanceArn: instanceArn, ProvisionPermissionSetRequestId: z.string().min(1) }),
+      input,
+    );
+    this.requireInstance(req.InstanceArn);
+    const request = this.provisionings.get(req.ProvisionPermissionSetRequestId);
+    if (!request)
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `Permission set provisioning request ${req.ProvisionPermissionSetRequestId} not found`,
+      );
+    return { PermissionSetProvisioningStatus: provisioningShape(request) };
   }
 
   // ---- identitystore -------------------------------------------------------------------------
@@ -945,6 +1228,7 @@ export class IdentityCenterStandIn {
       }
     });
     this.assignments.clear();
+    this.provisionedRoles.clear();
     for (const seeded of sandbox.assignments) {
       const principalId =
         seeded.principalId ??
@@ -963,6 +1247,7 @@ export class IdentityCenterStandIn {
         principalId,
       };
       this.assignments.set(assignmentKey(assignment), assignment);
+      this.provisionedRoles.set(roleKey(assignment.accountId, assignment.permissionSetArn), '');
     }
   }
 
@@ -1033,6 +1318,48 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
   );
 }
 
+function provisioningShape(request: ProvisioningRequest): Record<string, unknown> {
+  return {
+    Status: request.status,
+    RequestId: request.requestId,
+    ...(request.targetType === 'AWS_ACCOUNT' ? { AccountId: request.accountIds[0] } : {}),
+    PermissionSetArn: request.permissionSetArn,
+    ...(request.failureReason ? { FailureReason: request.failureReason } : {}),
+    CreatedDate: epochSeconds(request.createdAt),
+  };
+}
+
+/** Why IAM would refuse this inline policy (a JSON document with statements, within the quota), or undefined. */
+function inlinePolicyProblem(text: string): string | undefined {
+  if (text.replace(/\s/g, '').length > INLINE_POLICY_MAX_NON_WHITESPACE)
+    return `exceeds ${INLINE_POLICY_MAX_NON_WHITESPACE} non-whitespace characters`;
+  if (Buffer.byteLength(text, 'utf8') > INLINE_POLICY_MAX_BYTES)
+    return `exceeds ${INLINE_POLICY_MAX_BYTES} bytes`;
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    return 'is not valid JSON';
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    return 'is not a policy document';
+  const statement = (document as { Statement?: unknown }).Statement;
+  const statements = Array.isArray(statement) ? statement : statement === undefined ? [] : [statement];
+  if (statements.length === 0) return 'has no statement';
+  for (const s of statements) {
+    const effect = typeof s === 'object' && s !== null ? (s as { Effect?: unknown }).Effect : undefined;
+    if (effect !== 'Allow' && effect !== 'Deny') return 'has a statement without Effect Allow or Deny';
+  }
+  return undefined;
+}
+
+/** Milliseconds of an ISO 8601 PT#H#M#S duration (the sandbox file's sessionDuration). */
+function durationMs(iso: string): number {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso);
+  if (!match) return 3600_000;
+  return (Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0)) * 1000;
+}
+
 function statusShape(request: AssignmentRequest): Record<string, unknown> {
   return {
     Status: request.status,
@@ -1057,7 +1384,10 @@ function pickAssignment(a: AssignmentView): AssignmentView {
 }
 
 function requestIdOf(output: Record<string, unknown>): string | undefined {
-  const status = output.AccountAssignmentCreationStatus ?? output.AccountAssignmentDeletionStatus;
+  const status =
+    output.AccountAssignmentCreationStatus ??
+    output.AccountAssignmentDeletionStatus ??
+    output.PermissionSetProvisioningStatus;
   if (status && typeof status === 'object' && 'RequestId' in status && typeof status.RequestId === 'string') {
     return status.RequestId;
   }

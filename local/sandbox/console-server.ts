@@ -83,6 +83,10 @@ const schemas = {
 const groupMemberSchema = z
   .object({ group: z.string().min(1), userName: z.string().min(1), member: z.boolean() })
   .strict();
+/** A sign-in through the access portal: a role session of the stand-in (core/session-ending.ts ends them at revoke). */
+const signInSchema = z
+  .object({ userName: z.string().min(1), accountId: z.string().min(1), permissionSetArn: z.string().min(1) })
+  .strict();
 
 class BadRequest extends Error {
   constructor(message: string) {
@@ -208,6 +212,23 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         throw new BadRequest(error instanceof Error ? error.message : String(error));
       }
       return { groups: options.identityCenter.groups() };
+    },
+    /** Someone signs in with an assignment they hold: {userName, accountId, permissionSetArn}. */
+    async sessions(body) {
+      if (!options.identityCenter)
+        throw new BadRequest('Identity Center is the real service: sign in through the access portal');
+      const input = parse(signInSchema, body);
+      try {
+        return {
+          session: options.identityCenter.issueSession({
+            user: input.userName,
+            accountId: input.accountId,
+            permissionSetArn: input.permissionSetArn,
+          }),
+        };
+      } catch (error) {
+        throw new BadRequest(error instanceof Error ? error.message : String(error));
+      }
     },
   };
 

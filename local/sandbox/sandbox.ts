@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadPolicyWithDirectory } from '../../functions/cli/directory';
 import type { Policy } from '../../functions/core/policy';
+import { createHandler as createReconcilerHandler } from '../../functions/reconciler';
 import { compiledPolicyFile } from '../compiled-policy';
 import { type AuditStreamStandIn, startAuditStream } from '../dynamodb/audit-stream';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
@@ -39,6 +40,8 @@ export const DEFAULT_SANDBOX_FILE = path.join(REPO_ROOT, 'config/sandbox.yaml');
 export const DEFAULT_POLICY_FILE = path.join(REPO_ROOT, 'config/sandbox-policy.yaml');
 export const DEFAULT_PERSIST_DIR = path.join(REPO_ROOT, '.sandbox-data');
 export const DEFAULT_PORT = 3000;
+/** The deployed schedule's rate (infra: EventBridge rate(5 minutes)). */
+export const RECONCILER_INTERVAL_MS = 5 * 60_000;
 /** The archive bucket's name in the sandbox. */
 export const ARCHIVE_BUCKET = 'jit-access-audit-archive';
 
@@ -295,6 +298,17 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     cleanups.push(() => sfn.close());
     restoreEnv.set('AWS_ENDPOINT_URL_SFN', sfn.url);
     restoreEnv.set('STATE_MACHINE_ARN', host.stateMachineArn);
+
+    // ---- the reconciler, on the schedule EventBridge runs it in AWS (every 5 minutes) ----
+    // On the product's own clock (real time, like the records it reads), whatever the minute
+    // scale: it closes what a crashed step left, revokes overdue grants, escalates unreviewed
+    // break-glass uses.
+    const reconcile = trackInFlight(createReconcilerHandler() as LambdaHandler);
+    const reconcilerTimer = setInterval(() => {
+      reconcile({}, {} as never).catch(() => undefined);
+    }, RECONCILER_INTERVAL_MS);
+    reconcilerTimer.unref();
+    cleanups.push(() => clearInterval(reconcilerTimer));
 
     // ---- the Slack app on Bolt's HTTP receiver ----
     let slackApp: SlackAppHandle | undefined = await startSlackApp({

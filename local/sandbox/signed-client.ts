@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { optionsAnswerProblems, responseErrorsProblems } from '../slack-api/block-kit';
 import type { RunningSlackApi } from '../slack-api/server';
 import type { StoredMessage, StoredView } from '../slack-api/stand-in';
 import { findPersona, type Persona } from './sandbox-file';
@@ -54,6 +55,8 @@ export interface SubmissionResult {
   /** response_action of the answer: errors | update | push | clear, or 'close' for an empty 200. */
   action: 'close' | 'errors' | 'update' | 'push' | 'clear' | 'rejected';
   errors?: Record<string, string>;
+  /** Why Slack would refuse the answer (`rejected`): an error under a block that is no input, say. */
+  problems?: string[];
 }
 
 export type ClickTarget =
@@ -210,6 +213,9 @@ export class SignedSlackClient {
     });
     const reply = await this.send(interactionBody(payload), FORM);
     if (reply.status !== 200) throw new Error(`block_suggestion answered ${reply.status}: ${reply.text}`);
+    // Slack takes no options it would not show (text over 75, value over 150, over 100 of them).
+    const problems = optionsAnswerProblems(reply.json);
+    if (problems.length > 0) throw new Error(`Slack would refuse these options: ${problems.join('; ')}`);
     return flattenOptions(reply.json);
   }
 
@@ -546,8 +552,12 @@ export class SignedSlackClient {
     const action = typeof json.response_action === 'string' ? json.response_action : undefined;
     const userId = persona.slackUserId;
     switch (action) {
-      case 'errors':
+      case 'errors': {
+        // Slack shows errors under input blocks only, and refuses an answer naming any other block.
+        const problems = responseErrorsProblems(view.view, json.errors);
+        if (problems.length > 0) return { reply, action: 'rejected', problems };
         return { reply, action: 'errors', errors: (json.errors ?? {}) as Record<string, string> };
+      }
       case 'update':
         slack?.standIn.call('views.update', { view_id: view.id, view: json.view }, this.options.botToken);
         return { reply, action: 'update' };

@@ -214,6 +214,19 @@ export class SandboxState {
           userName: userName(r.principalId),
           createdAt: r.createdAt,
         })),
+      /** Role sessions signed in from the console, and what a call with each would get now. */
+      sessions: (identityCenter?.standIn.roleSessions() ?? []).map((s) => ({
+        sessionId: s.sessionId,
+        userName: userName(s.userId),
+        accountName: accountName(s.accountId),
+        permissionSetName: permissionSetName(s.permissionSetArn),
+        endsSessionsOnRevoke: policy.permissionSets.some(
+          (p) => p.arn === s.permissionSetArn && p.endSessionsOnRevoke,
+        ),
+        issuedAt: s.issuedAt,
+        expiresAt: s.expiresAt,
+        verdict: s.verdict,
+      })),
       faults: identityCenter?.standIn.faults() ?? null,
       audit: audit.slice(-200).reverse(),
       archive: this.sources.archive ? archiveSummary(this.sources.archive) : null,

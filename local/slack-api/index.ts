@@ -1,3 +1,4 @@
+export * from './block-kit';
 export * from './limits';
 export * from './server';
 export * from './stand-in';

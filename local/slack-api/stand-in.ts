@@ -2,13 +2,15 @@
 // and Home tabs per user, and a record of every call, so a console can show what each user sees.
 // It also refuses what real Slack refuses: rate limits per method tier (429 + Retry-After, see
 // limits.ts), channels the bot is not in, archived or deleted channels, messages that are gone or
-// not the app's, deactivated users; and, for fault campaigns, seeded injected faults (429, 500
+// not the app's, deactivated users, blocks and views over Block Kit's limits (block-kit.ts:
+// invalid_blocks, invalid_arguments); and, for fault campaigns, seeded injected faults (429, 500
 // internal_error, fatal_error, held answers), like the Identity Center stand-in's. User groups
 // (usergroups.list, usergroups.users.list) are seeded and changed by an admin (a rota change,
 // disabling a group), as on-call tools and admins do outside the app.
 
 import { z } from 'zod';
 import { seededRandom } from '../identity-center/support';
+import { invalidBlocks, invalidView, messageBlockProblems, viewProblems } from './block-kit';
 import {
   type RateLimitOverrides,
   type RateLimitSettings,
@@ -963,6 +965,8 @@ export class SlackApiStandIn {
     if (refusal) return refusal;
     const content = messageContent(args);
     if (!content) return fail('no_text');
+    const problems = messageBlockProblems(content.blocks);
+    if (problems.length > 0) return invalidBlocks(problems);
     const now = this.now();
     const message: StoredMessage = {
       channel,
@@ -996,6 +1000,8 @@ export class SlackApiStandIn {
     if (message.botId !== this.botId) return fail('cant_update_message');
     const content = messageContent(args);
     if (!content) return fail('no_text');
+    const problems = messageBlockProblems(content.blocks);
+    if (problems.length > 0) return invalidBlocks(problems);
     // As on Slack, fields left out keep their value; passing them replaces them.
     if (args.text !== undefined) message.text = content.text;
     if (args.blocks !== undefined) message.blocks = content.blocks;
@@ -1034,6 +1040,8 @@ export class SlackApiStandIn {
       return fail('user_not_in_channel');
     const content = messageContent(args);
     if (!content) return fail('no_text');
+    const problems = messageBlockProblems(content.blocks);
+    if (problems.length > 0) return invalidBlocks(problems);
     const ephemeral: StoredEphemeral = {
       channel,
       user: args.user,
@@ -1051,6 +1059,8 @@ export class SlackApiStandIn {
     if (!view) return fail('invalid_arguments');
     if (view.type !== 'modal')
       return fail('invalid_arguments', { response_metadata: { messages: ['view type'] } });
+    const problems = viewProblems(view);
+    if (problems.length > 0) return invalidView(problems);
     const trigger = this.useTrigger(args.trigger_id);
     if (!trigger.ok) return fail(trigger.error);
     const stack = this.viewStacks.get(trigger.userId) ?? [];
@@ -1070,6 +1080,8 @@ export class SlackApiStandIn {
   private updateView(args: SlackArgs): SlackResponse {
     const view = asViewObject(args.view);
     if (!view) return fail('invalid_arguments');
+    const problems = viewProblems(view);
+    if (problems.length > 0) return invalidView(problems);
     for (const [userId, stack] of this.viewStacks) {
       const index = stack.findIndex(
         (v) =>
@@ -1091,6 +1103,8 @@ export class SlackApiStandIn {
     if (typeof args.user_id !== 'string' || !this.knowsUser(args.user_id)) return fail('user_not_found');
     const view = asViewObject(args.view);
     if (view?.type !== 'home') return fail('invalid_arguments');
+    const problems = viewProblems(view);
+    if (problems.length > 0) return invalidView(problems);
     const current = this.homeViews.get(args.user_id);
     if (current && typeof args.hash === 'string' && args.hash !== current.hash) return fail('hash_conflict');
     const stored = this.storeView(args.user_id, view, undefined, current?.id);

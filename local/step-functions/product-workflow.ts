@@ -23,6 +23,7 @@ export const WORKER_FUNCTIONS = {
   AccessWindowFunctionArn: 'access-window',
   RevokeFunctionArn: 'revoke',
   CheckRevokeFunctionArn: 'check-revoke',
+  EndSessionsFunctionArn: 'end-sessions',
   FinishFunctionArn: 'finish',
 } as const;
 export type WorkerName = (typeof WORKER_FUNCTIONS)[keyof typeof WORKER_FUNCTIONS];

@@ -116,4 +116,38 @@ describe('the Slack notifier (worker client settings)', () => {
       ['U0DAVE', 200],
     ]);
   });
+
+  it('sends the "Access ready" DM with the console shortcut and the CLI config of its portal and region', async () => {
+    const portalNotifier = new SlackNotifier(
+      new WebClient(TOKEN, {
+        slackApiUrl: `${running.url}/api/`,
+        logLevel: LogLevel.ERROR,
+        ...SLACK_CLIENTS.worker.options,
+      }),
+      {
+        approvalChannelFor: () => CHANNEL,
+        notifyApproversByDm: () => false,
+        portalUrl: 'https://acme.awsapps.com/start',
+        ssoRegion: 'eu-west-1',
+      },
+    );
+    const granted = {
+      ...record,
+      accountName: 'staging',
+      permissionSetName: 'ReadOnly',
+      expiresAt: '2026-12-01T10:00:00.000Z',
+    } as RequestRecord;
+
+    await portalNotifier.notifyRequester(granted, 'granted');
+
+    const [dm] = running.standIn.directMessages('U0ALICE');
+    expect(dm?.text).toMatch(/^:unlock: Access ready: ReadOnly on staging until <!date\^\d+\^/);
+    const shown = JSON.stringify(dm?.blocks);
+    expect(shown).toContain(
+      '<https://acme.awsapps.com/start/#/console?account_id=222222222222&amp;role_name=ReadOnly|',
+    );
+    expect(shown).toContain('aws sso login --sso-session acme');
+    expect(shown).toContain('sso_region = eu-west-1');
+    expect(shown).toContain('[profile acme-staging-ReadOnly]');
+  });
 });

@@ -121,9 +121,18 @@ function texts(blocks: unknown[]): Array<{ text: string; limit: number }> {
   return found;
 }
 
-/** `<` may only open the product's own requester mention. */
+/** The product's own markup: the requester mention, its time displays, the portal's console link. */
+const OWN_MARKUP = [
+  /^<@U0ALICE>$/,
+  /^<!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{2}:\d{2} UTC>$/,
+  /^<https:\/\/example\.awsapps\.com\/start\/#\/console\?account_id=\d{12}&amp;role_name=ReadOnly\|Open the AWS console as ReadOnly>$/,
+];
+
+/** `<` may only open the product's own markup. */
 function userMarkup(text: string): string[] {
-  return [...text.matchAll(/<[^>]*>?/g)].map((m) => m[0]).filter((m) => m !== '<@U0ALICE>');
+  return [...text.matchAll(/<[^>]*>?/g)]
+    .map((m) => m[0])
+    .filter((m) => !OWN_MARKUP.some((own) => own.test(m)));
 }
 
 describe('bad input: rendering in Slack', () => {
@@ -175,6 +184,7 @@ describe('bad input: rendering in Slack', () => {
         (parts, notice, detail) => {
           const rendered = requesterNotice(record(parts), notice, detail, {
             portalUrl: 'https://example.awsapps.com/start',
+            ssoRegion: 'eu-west-1',
             orgTrail: { table: 'default.cloudtrail_org', region: 'eu-west-1' },
           });
           for (const { text, limit } of texts(rendered.blocks)) {

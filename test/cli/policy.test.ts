@@ -87,12 +87,12 @@ describe('npm run policy', () => {
       'warning: rule production-admin cannot approve requests by dave@example.com: 0 approver(s) other than the requester, 1 required',
     );
     expect(valid.out.at(-1)).toBe(
-      `OK: ${SANDBOX_POLICY}: 4 rules, 3 accounts, 3 permission sets, 2 warnings`,
+      `OK: ${SANDBOX_POLICY}: 5 rules, 3 accounts, 3 permission sets, 2 warnings`,
     );
     const broken = variant('broken.yaml', (t) => t.replace('maxDuration: 8h', 'maxDuration: 8 weeks'));
     const { code, out } = await run('validate', broken);
     expect(code).toBe(1);
-    expect(out).toEqual(['error: rules[3].maxDuration: "8 weeks" is not a duration']);
+    expect(out).toEqual(['error: rules[4].maxDuration: "8 weeks" is not a duration']);
   });
 
   it('diff lists what a change grants (+) and takes away (-), as text and JSON, with --exit-code', async () => {
@@ -171,6 +171,26 @@ describe('npm run policy', () => {
     // The misspelt group leaves production-admin with no approver at all.
     expect(out).toContain(
       'warning: rule production-admin cannot approve requests by carol@example.com: 0 approver(s) other than the requester, 1 required',
+    );
+  });
+
+  it('validate does not warn about the session duration of a permission set that ends sessions at revoke', async () => {
+    // PowerUser (endSessionsOnRevoke in the sandbox policy) with 12-hour sessions and a 1-hour rule.
+    const directory = directoryVariant('long-power-user.yaml', (t) => {
+      const edited = t.replace(/(name: PowerUser\n\s+arn: [^\n]+\n\s+sessionDuration: )PT1H/, '$1PT12H');
+      expect(edited).not.toBe(t);
+      return edited;
+    });
+    const ends = await run('validate', SANDBOX_POLICY, '--directory', directory);
+    expect(ends.code).toBe(0);
+    expect(ends.out.filter((line) => line.includes('session duration'))).toEqual([]);
+    // Without the option the warning stays.
+    const without = variant('power-user-keeps-sessions.yaml', (t) =>
+      t.replace('    endSessionsOnRevoke: true\n', ''),
+    );
+    const kept = await run('validate', without, '--directory', directory);
+    expect(kept.out).toContain(
+      'warning: rule production-oncall allows PowerUser for at most 1h, but its session duration is 12h: a session opened near the end outlives the grant',
     );
   });
 

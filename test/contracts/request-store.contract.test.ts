@@ -255,6 +255,38 @@ function requestStoreContract(make: () => Promise<StoreUnderTest>): void {
     });
   });
 
+  describe('listPendingReviews', () => {
+    const breakGlass = (requestId: string, dueMinutes: number): RequestRecord => ({
+      ...request(requestId, { status: 'ACTIVE' }),
+      breakGlass: {
+        reviewers: ['dave@example.com'],
+        alertChannel: 'C0SECURITY',
+        reviewDueAt: at(dueMinutes),
+      },
+    });
+
+    it('lists break-glass uses awaiting review, latest due first; a review takes one off', async () => {
+      await store.createRequest(breakGlass('req-bg-a', 60));
+      await store.createRequest(breakGlass('req-bg-b', 120));
+      await store.createRequest(request('req-ordinary', { status: 'ACTIVE' }));
+      expect(ids(await store.listPendingReviews())).toEqual(['req-bg-b', 'req-bg-a']);
+      expect(ids(await store.listPendingReviews(1))).toEqual(['req-bg-b']);
+
+      const stored = await store.getRequest('req-bg-b');
+      await store.updateRequest('req-bg-b', ['ACTIVE'], {
+        breakGlass: {
+          ...(stored?.breakGlass as NonNullable<RequestRecord['breakGlass']>),
+          review: { by: 'dave@example.com', slackUserId: 'U0DAVE', at: at(5), verdict: 'justified' },
+        },
+      });
+      // Escalated but unreviewed stays listed; a status change keeps it listed too.
+      await store.updateRequest('req-bg-a', ['ACTIVE'], { status: 'REVOKED' });
+      const pending = await store.listPendingReviews();
+      expect(ids(pending)).toEqual(['req-bg-a']);
+      expect(pending[0]).toEqual(await store.getRequest('req-bg-a'));
+    });
+  });
+
   describe('task tokens', () => {
     it('keeps a token per request and kind; peek reads it, take reads and removes it', async () => {
       expect(await store.peekTaskToken('req-token-1', 'approval')).toBeUndefined();

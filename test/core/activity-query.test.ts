@@ -99,8 +99,9 @@ describe('where people find it', () => {
     expect(home).toContain('Recently ended');
     expect(home.match(/FROM default\.cloudtrail_org/g)).toHaveLength(3);
     // Newest first: the oldest of the four is left out.
-    expect(home).toContain('ended 14:00 UTC');
-    expect(home).not.toContain('ended 11:00 UTC');
+    // Each reader's own time zone (Slack's date formatting), "HH:MM UTC" as its fallback.
+    expect(home).toMatch(/ended <!date\^\d+\^\{date_short_pretty\} \{time\}\|14:00 UTC>/);
+    expect(home).not.toContain('|11:00 UTC>');
     expect(JSON.stringify(homeView({ ...base, ended }).blocks)).not.toContain('Recently ended');
   });
 });

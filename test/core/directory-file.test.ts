@@ -97,7 +97,11 @@ describe('config/sandbox.yaml', () => {
   it('still loads as the sandbox file, with its console parts', async () => {
     const config = await loadSandboxConfig(SANDBOX_FILE);
     expect(config.personas.map((p) => p.role)).toEqual(['requester', 'approver', 'admin']);
-    expect(config.slack.channels.map((c) => c.name)).toEqual(['general', 'access-requests']);
+    expect(config.slack.channels.map((c) => c.name)).toEqual([
+      'general',
+      'access-requests',
+      'security-alerts',
+    ]);
     expect(config.slack.userGroups).toEqual([
       { id: 'S0ONCALL', handle: 'oncall-sre', name: 'SRE on call', members: ['U0CAROL'] },
     ]);

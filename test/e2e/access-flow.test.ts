@@ -169,6 +169,85 @@ describe('an access request through Slack', () => {
     );
   });
 
+  it('breaks the glass: granted at once, the security channel alerted, a reviewer marks it', async () => {
+    const ADMIN = 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a0b0c0d0e0f0a0b';
+    const carol = principalOf(PEOPLE.carol.email);
+    const before = new Set((await sandbox.state.requests()).map((r) => r.request.requestId));
+    await slack.command('carol', '');
+    await waitFor(
+      () => slack.topView('carol')?.view.callback_id === 'request_access_form',
+      'the request form',
+    );
+    expect(JSON.stringify(slack.topView('carol')?.view.blocks)).toContain('break_glass');
+    const submitted = await slack.submit('carol', {
+      account: 'production',
+      permission_set: 'AdministratorAccess',
+      duration: '60',
+      reason: 'Production down, no approver answering',
+      ticket: 'INC-99',
+      break_glass: 'break-glass',
+    });
+    expect(submitted.errors).toBeUndefined();
+    const record = await waitFor(
+      async () => (await sandbox.state.requests()).find((r) => !before.has(r.request.requestId)),
+      'the stored request',
+    );
+    const requestId = record.request.requestId;
+    // No approval message: granted at once.
+    await waitFor(async () => (await assigned(ACCOUNTS.production, ADMIN)).includes(carol), 'the grant');
+    expect(approvalMessage(requestId)).toBeUndefined();
+    const alert = await waitFor(
+      () =>
+        slack.channelMessages('C0SECURITY').find((m) => JSON.stringify(m.blocks ?? []).includes(requestId)),
+      'the security channel alert',
+    );
+    expect(JSON.stringify(alert.blocks)).toContain('breakglass_justified');
+
+    // Dave's Home tab lists it to review; Carol's does not (her own use).
+    await slack.openHome('dave');
+    await waitFor(
+      () => JSON.stringify(slack.homeView('dave')?.view.blocks ?? []).includes('Break-glass uses to review'),
+      "dave's Home tab",
+    );
+    await slack.openHome('carol');
+    await waitFor(() => slack.homeView('carol'), "carol's Home tab");
+    expect(JSON.stringify(slack.homeView('carol')?.view.blocks)).not.toContain('Break-glass uses to review');
+
+    // carol may not review her own use; dave (a platform admin) marks it.
+    await slack.click('carol', { channel: 'C0SECURITY', ts: alert.ts }, 'Justified');
+    await slack.click('dave', { channel: 'C0SECURITY', ts: alert.ts }, 'Justified');
+    await waitFor(
+      () =>
+        JSON.stringify(slack.channelMessages('C0SECURITY').find((m) => m.ts === alert.ts)?.blocks).includes(
+          'Reviewed by dave@example.com',
+        ),
+      'the reviewed alert',
+    );
+    const reviewed = (await sandbox.state.requests()).find((r) => r.request.requestId === requestId);
+    expect(reviewed?.breakGlass?.review).toMatchObject({ by: PEOPLE.dave.email, verdict: 'justified' });
+    expect(await auditActions(requestId)).toEqual(
+      expect.arrayContaining([
+        'approval.auto',
+        'breakglass.activated',
+        'breakglass.alerted',
+        'breakglass.reviewed',
+      ]),
+    );
+    // The ready DM offers End, not Extend.
+    const ready = await waitFor(
+      () =>
+        slack
+          .directMessages('carol')
+          .find(
+            (m) =>
+              JSON.stringify(m.blocks ?? []).includes(requestId) &&
+              JSON.stringify(m.blocks ?? []).includes('end_access'),
+          ),
+      'the ready DM',
+    );
+    expect(JSON.stringify(ready.blocks)).not.toContain('extend_access');
+  });
+
   it('is denied with a reason: nothing is granted and the requester is told', async () => {
     const requestId = await requestAccess('alice', {
       account: 'production',

@@ -500,6 +500,47 @@ describe('Identity Center assignments', () => {
   });
 });
 
+// Ending sessions at revoke (functions/core/session-ending.ts) edits permission sets: opt-in per
+// permission set (endSessionsOnRevoke). The example policy opts none in.
+const PERMISSION_SET_EDITS = [
+  'sso:GetInlinePolicyForPermissionSet',
+  'sso:PutInlinePolicyToPermissionSet',
+  'sso:DeleteInlinePolicyFromPermissionSet',
+  'sso:DescribePermissionSet',
+];
+
+describe('permission sets, when none ends sessions at revoke (the example policy)', () => {
+  it('no role may read, edit or provision a permission set, nor ask about a provisioning', async () => {
+    const compiledAccounts = m.synth.config.policy.accounts.map((a) => `arn:aws:sso:::account/${a.id}`);
+    for (const resource of [INSTANCE, ...PERMISSION_SETS]) {
+      for (const action of PERMISSION_SET_EDITS)
+        expect({ action, resource, roles: await whoMay(action, resource) }).toEqual({
+          action,
+          resource,
+          roles: [],
+        });
+    }
+    for (const resource of [INSTANCE, ...PERMISSION_SETS, ...compiledAccounts])
+      expect({ resource, roles: await whoMay('sso:ProvisionPermissionSet', resource) }).toEqual({
+        resource,
+        roles: [],
+      });
+    expect(await whoMay('sso:DescribePermissionSetProvisioningStatus', INSTANCE)).toEqual([]);
+  });
+
+  it('the end-sessions function exists but holds no Identity Center permission at all', async () => {
+    await expectNoIdentityCenterWrites('end-sessions');
+    for (const action of ['sso:ListAccountAssignments', 'sso:DescribeAccountAssignmentDeletionStatus'])
+      expect(await m.can('end-sessions', action, INSTANCE)).toBe(false);
+    // It reads request records (its alert's channel), nothing else of the state table.
+    expect(await m.can('end-sessions', 'dynamodb:GetItem', m.stateTableArn, REQUEST)).toBe(true);
+    for (const [, context] of STATE_ITEMS)
+      for (const action of WRITES)
+        expect(await m.can('end-sessions', action, m.stateTableArn, context)).toBe(false);
+    expect(await m.can('end-sessions', 'dynamodb:GetItem', m.stateTableArn, HOLDERS)).toBe(false);
+  });
+});
+
 describe('holders records (ASSIGNMENT#…)', () => {
   it('are written only by grant, check-grant, revoke, check-revoke and the reconciler', async () => {
     expect(await whoMay('dynamodb:PutItem', m.stateTableArn, HOLDERS)).toEqual(
@@ -760,6 +801,92 @@ describe('a policy naming Identity Center groups (the sandbox policy)', () => {
       'identitystore:CreateGroup',
     ])
       expect(await readers(action, [STORE, GROUP, USER])).toEqual([]);
+  });
+
+  describe('PowerUser ends sessions at revoke (endSessionsOnRevoke in config/sandbox-policy.yaml)', () => {
+    const instance = () => groups.synth.config.policy.identityCenter.instanceArn;
+    const byName = (name: string) => {
+      const found = groups.synth.config.policy.permissionSets.find((ps) => ps.name === name);
+      if (!found) throw new Error(`no permission set ${name}`);
+      return found;
+    };
+    const account = (id: string) => `arn:aws:sso:::account/${id}`;
+
+    it('is the one permission set of the policy that opts in', () => {
+      expect(
+        groups.synth.config.policy.permissionSets.filter((ps) => ps.endSessionsOnRevoke).map((ps) => ps.name),
+      ).toEqual(['PowerUser']);
+    });
+
+    it('lets only end-sessions and the reconciler read and edit its inline policy and provision it to the accounts the rules grant it on', async () => {
+      const powerUser = byName('PowerUser').arn;
+      for (const action of PERMISSION_SET_EDITS)
+        expect({ action, roles: await readers(action, [instance(), powerUser]) }).toEqual({
+          action,
+          roles: ['end-sessions', 'reconciler'],
+        });
+      for (const id of ['111111111111', '222222222222', '333333333333'])
+        expect({
+          id,
+          roles: await readers('sso:ProvisionPermissionSet', [instance(), powerUser, account(id)]),
+        }).toEqual({
+          id,
+          roles: ['end-sessions', 'reconciler'],
+        });
+      expect(
+        await readers('sso:ProvisionPermissionSet', [instance(), powerUser, account(OTHER_ACCOUNT)]),
+      ).toEqual([]);
+      expect(await readers('sso:DescribePermissionSetProvisioningStatus', [instance()])).toEqual([
+        'end-sessions',
+        'reconciler',
+      ]);
+    });
+
+    it('lets no role touch the permission sets that do not opt in', async () => {
+      for (const name of ['ReadOnly', 'AdministratorAccess']) {
+        const arn = byName(name).arn;
+        for (const action of [...PERMISSION_SET_EDITS, 'sso:ProvisionPermissionSet'])
+          expect({ name, action, roles: await readers(action, [instance(), arn]) }).toEqual({
+            name,
+            action,
+            roles: [],
+          });
+      }
+    });
+
+    it('gives end-sessions nothing else in Identity Center: no assignment, no listing, no identity store', async () => {
+      const resources = [instance(), byName('PowerUser').arn, account('222222222222')];
+      for (const action of [
+        'sso:CreateAccountAssignment',
+        'sso:DeleteAccountAssignment',
+        'sso:ListAccountAssignments',
+        'sso:AttachManagedPolicyToPermissionSet',
+        'sso:UpdatePermissionSet',
+      ])
+        expect({ action, allowed: await groups.canAll('end-sessions', action, resources) }).toEqual({
+          action,
+          allowed: false,
+        });
+      expect(await groups.can('end-sessions', 'identitystore:GetUserId', STORE)).toBe(false);
+    });
+
+    it('lets end-sessions and the reconciler rewrite a reserved SSO role’s inline policy (provisioning to the account Identity Center runs in), and nothing more of it', async () => {
+      const reserved = `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PowerUser_0123456789abcdef`;
+      const whoseIdentityAllows = async (action: string) => {
+        const allowed: RoleName[] = [];
+        for (const role of Object.keys(groups.roles) as RoleName[])
+          if (await groups.identityAllows(role, action, reserved)) allowed.push(role);
+        return allowed.sort();
+      };
+      expect(await whoseIdentityAllows('iam:PutRolePolicy')).toEqual(['end-sessions', 'grant', 'reconciler']);
+      expect(await whoseIdentityAllows('iam:DeleteRolePolicy')).toEqual([
+        'end-sessions',
+        'reconciler',
+        'revoke',
+      ]);
+      expect(await whoseIdentityAllows('iam:CreateRole')).toEqual(['grant']);
+      expect(await whoseIdentityAllows('iam:DeleteRole')).toEqual(['reconciler', 'revoke']);
+    });
   });
 
   it('scopes the assignment writes to the accounts the OU resolved to, not account/*', async () => {

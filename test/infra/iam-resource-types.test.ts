@@ -143,3 +143,39 @@ describe('every Allow statement of every role', () => {
     expect(onTable.map(where)).toEqual([]);
   });
 });
+
+describe('every Allow statement of a policy whose permission set ends sessions at revoke (the sandbox policy)', () => {
+  // config/sandbox-policy.yaml: PowerUser says endSessionsOnRevoke, so end-sessions and the
+  // reconciler get the inline-policy and provisioning actions (infra/identity-center-access.ts).
+  let m: IamModel;
+  let grants: Grant[];
+
+  beforeAll(async () => {
+    m = await iamModel({ policyFile: 'config/sandbox-policy.yaml' });
+    grants = await allowGrants(m);
+  }, 120_000);
+  afterAll(removeOutdirs);
+
+  it('grants the session-ending actions, each on the resource types AWS authorizes it against', async () => {
+    const SESSION_ENDING = [
+      'sso:GetInlinePolicyForPermissionSet',
+      'sso:PutInlinePolicyToPermissionSet',
+      'sso:DeleteInlinePolicyFromPermissionSet',
+      'sso:DescribePermissionSet',
+      'sso:ProvisionPermissionSet',
+      'sso:DescribePermissionSetProvisioningStatus',
+    ];
+    const granted = grants.filter((g) => SESSION_ENDING.includes(g.action));
+    expect([...new Set(granted.map((g) => g.role))].sort()).toEqual(['end-sessions', 'reconciler']);
+    expect([...new Set(granted.map((g) => g.action))].sort()).toEqual([...SESSION_ENDING].sort());
+    const mismatches: string[] = [];
+    for (const grant of grants) {
+      const verdict = await checkResourceType(grant.action, grant.resource);
+      if (!verdict.ok)
+        mismatches.push(
+          `${grant.role} (${grant.sid ?? '(no Sid)'}): ${grant.action} on ${grant.resource} — ${verdict.expected}`,
+        );
+    }
+    expect(mismatches).toEqual([]);
+  });
+});

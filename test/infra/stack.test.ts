@@ -262,6 +262,7 @@ describe('tables', () => {
     expect(indexes).toEqual([
       ['byRequester', ['gsi1pk', 'gsi1sk']],
       ['byStatus', ['gsi2pk', 'gsi2sk']],
+      ['byReview', ['gsi3pk', 'gsi3sk']],
     ]);
   });
 });
@@ -282,6 +283,8 @@ describe('audit archive', () => {
       [
         'approvals-by-person',
         'auto-approved-grants',
+        'break-glass-unreviewed',
+        'break-glass-uses',
         'denied-or-expired',
         'grants-of-permission-set',
         'grants-without-revoke',
@@ -391,6 +394,8 @@ describe('least privilege', () => {
     for (const name of ['request-approval', 'access-window', 'decisions'] as const)
       expect(sorted(ssoActions(name))).toEqual(GROUP_READS);
     expect(ssoActions('finish')).toEqual([]);
+    // No permission set of the example policy ends sessions at revoke (endSessionsOnRevoke).
+    expect(ssoActions('end-sessions')).toEqual([]);
   });
 
   it('scopes the describe-status actions to the instance', () => {

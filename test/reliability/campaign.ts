@@ -242,6 +242,8 @@ interface LifecyclePlan {
   reconcilerPass?: { afterSeconds: number; kind: 'handler' | 'late' | 'two-at-once' };
   /** Revoke and CheckRevoke always crash for this request (the reconciler must clean up). */
   persistentRevokeCrash?: 'before' | 'after';
+  /** Asked as break-glass (production Admin): granted at once without approval, or refused. */
+  breakGlass?: true;
   stepRandom: () => number;
   crashRate: number;
 }
@@ -306,6 +308,14 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
     };
   const revokeRoll = random();
   if (revokeRoll < 0.05) plan.persistentRevokeCrash = revokeRoll < 0.025 ? 'before' : 'after';
+  // Drawn last, so the other choices of a seed stay as they were. A reason of its own (a reused
+  // one is refused), except now and then: that refusal is exercised too.
+  const breakGlassRoll = random();
+  if (breakGlassRoll < 0.1) {
+    plan.breakGlass = true;
+    Object.assign(plan, TARGETS[1]);
+    if (breakGlassRoll >= 0.01) plan.reason = `${plan.reason} (break-glass ${index})`;
+  }
   return plan;
 }
 
@@ -512,6 +522,7 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       permissionSetArn: plan.permissionSetArn,
       durationMinutes: plan.durationMinutes,
       reason: plan.reason,
+      ...(plan.breakGlass ? { breakGlass: true as const } : {}),
       requestedAt: env.clock.now().toISOString(),
     },
   };
@@ -546,6 +557,7 @@ async function driveLifecycle(
     if (env.findings.length < 50) env.findings.push(`${requestId}: ${problem}`);
     count('unexpected-click-answers');
   };
+  if (plan.breakGlass) count('kind.break-glass');
   if (plan.reconcilerPass) {
     const pass = plan.reconcilerPass;
     background.push(

@@ -1,5 +1,6 @@
 import { sameRecord } from '../../functions/adapters/dynamodb-request-store';
 import { AuditTrail } from '../../functions/core/audit';
+import { reviewPending } from '../../functions/core/break-glass';
 import { AccessError, AuditConflictError, RetryableError } from '../../functions/core/errors';
 import {
   type AssignmentKey,
@@ -106,6 +107,15 @@ export class MemoryStore implements RequestStore {
   async listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY) {
     await tick();
     return newestFirst([...this.requests.values()].filter((r) => r.status === status))
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async listPendingReviews(limit = Number.POSITIVE_INFINITY) {
+    await tick();
+    return [...this.requests.values()]
+      .filter((r) => r.breakGlass && reviewPending(r))
+      .sort((a, b) => (b.breakGlass?.reviewDueAt ?? '').localeCompare(a.breakGlass?.reviewDueAt ?? ''))
       .slice(0, limit)
       .map(clone);
   }
@@ -409,6 +419,26 @@ export class RecordingNotifier implements Notifier {
   }
   async alert(text: string) {
     this.alerts.push(text);
+  }
+  readonly reminders: Array<{ requestId: string; approvers: string[] }> = [];
+  async remindApprovers(record: RequestRecord, approverEmails: string[]) {
+    this.reminders.push({ requestId: record.request.requestId, approvers: approverEmails });
+  }
+  readonly breakGlassAlerts: Array<{ requestId: string; reviewers: string[] }> = [];
+  readonly breakGlassUpdates: Array<{ requestId: string; escalated: boolean }> = [];
+  async breakGlassAlert(
+    record: RequestRecord,
+    reviewerEmails: string[],
+    keep: (message: MessageRef) => Promise<void>,
+  ) {
+    this.breakGlassAlerts.push({ requestId: record.request.requestId, reviewers: reviewerEmails });
+    await keep({
+      channel: record.breakGlass?.alertChannel ?? 'C0SECURITY',
+      ts: `${this.breakGlassAlerts.length}.500`,
+    });
+  }
+  async breakGlassUpdate(record: RequestRecord, escalated: boolean) {
+    this.breakGlassUpdates.push({ requestId: record.request.requestId, escalated });
   }
   noticesFor(requestId: string): RequesterNotice[] {
     return this.notices.filter((n) => n.requestId === requestId).map((n) => n.notice);

@@ -670,3 +670,41 @@ describe('reconciler: requests', () => {
     expect(w.log.events).toEqual([]);
   });
 });
+
+describe('reconciler: approval reminders', () => {
+  it('reminds the approvers who have not approved once, at half the timeout, and never a rule that says no', async () => {
+    const w = world();
+    // production-engineers: 1 h timeout, approvers group:sre (carol, dave); 20 minutes in.
+    const id = request(w, 'PENDING_APPROVAL', {
+      minutesAgo: 20,
+      ruleName: 'production-engineers',
+      approvalsRequired: 1,
+      approvalMessage: { channel: 'C0APPROVALS', ts: '1.000' },
+    });
+    w.workflow.running.add(id);
+    expect((await w.reconciler().run()).reminders).toBe(0);
+    w.clock.advanceMinutes(10);
+    expect((await w.reconciler().run()).reminders).toBe(1);
+    expect(w.notifier.reminders).toEqual([
+      { requestId: id, approvers: ['carol@example.com', 'dave@example.com'] },
+    ]);
+    expect((await w.reconciler().run()).reminders).toBe(0);
+    expect(w.log.events.filter((e) => e.requestId === id).map((e) => e.action)).toEqual([
+      'approval.reminded',
+    ]);
+
+    // reminder: false on the rule: never.
+    const quiet = structuredClone(policy);
+    const rule = quiet.rules.find((r) => r.name === 'production-engineers');
+    if (!rule || rule.approval === 'none') throw new Error('no approval rule');
+    rule.approval.reminder = false;
+    const other = request(w, 'PENDING_APPROVAL', { minutesAgo: 50, ruleName: 'production-engineers' });
+    w.workflow.running.add(other);
+    expect((await w.reconciler({ policy: quiet }).run()).reminders).toBe(0);
+    // A decided request is not reminded.
+    const decided = request(w, 'APPROVED', { minutesAgo: 50, ruleName: 'production-engineers' });
+    w.workflow.running.add(decided);
+    await w.reconciler().run();
+    expect(w.notifier.reminders.map((r) => r.requestId)).toEqual([id, other]);
+  });
+});

@@ -181,6 +181,31 @@ describe('request form options', () => {
     ).json()) as SlackAnswer;
     expect(sets.options?.map((o) => o.value)).toEqual(['PowerUser', 'ReadOnly']);
   });
+
+  it('offers nothing to pick when nothing matches, so Slack shows its own "no results"', async () => {
+    const suggest = (user: { id: string; name: string }, actionId: string, value: string) =>
+      h.interact({
+        type: 'block_suggestion',
+        user: { id: user.id, name: user.name, team_id: TEAM_ID },
+        team: { id: TEAM_ID },
+        action_id: actionId,
+        block_id: actionId,
+        value,
+        view: {
+          id: 'V0OPTIONS',
+          type: 'modal',
+          callback_id: CALLBACK_IDS.requestForm,
+          state: { values: {} },
+        },
+      });
+
+    const none = (await (await suggest(PEOPLE.alice, 'account', 'no-such-account')).json()) as SlackAnswer;
+    expect(none).toEqual({ options: [] });
+    const noEmail = (await (await suggest(PEOPLE.nomail, 'permission_set', '')).json()) as SlackAnswer;
+    expect(noEmail).toEqual({ options: [] });
+    const noRight = (await (await suggest(PEOPLE.erin, 'account', '')).json()) as SlackAnswer;
+    expect(noRight).toEqual({ options: [] });
+  });
 });
 
 describe('form submission', () => {
@@ -296,6 +321,19 @@ describe('form submission', () => {
 
     expect(body.errors.account).toContain('Identity Center has no user');
     expect(body.errors.account).toContain('frank@example.com');
+    expect(h.startedExecutions()).toHaveLength(0);
+  });
+
+  it('refuses a placeholder value an older form could still submit', async () => {
+    const { body } = await submitRequest(PEOPLE.alice, {
+      account: '__none__',
+      permissionSet: '__none__',
+      duration: '60',
+      reason: 'Investigate INC-42',
+    });
+
+    expect(body.response_action).toBe('errors');
+    expect(body.errors.account).toBe('That account is not in the access policy.');
     expect(h.startedExecutions()).toHaveLength(0);
   });
 
@@ -483,6 +521,24 @@ describe('Home tab, End and Extend', () => {
     expect(blocks).toContain('Waiting for your approval');
     expect(blocks).toContain(`"value":"${record.request.requestId}"`);
     expect(blocks).toContain(ACTION_IDS.approve);
+  });
+
+  it('does not redo a redelivered app_home_opened (X-Slack-Retry-Num): acknowledged, nothing read or published', async () => {
+    await pendingRequestFromAlice('token-home-retry');
+    mark();
+    const reads = h.storeCalls.length;
+
+    const retried = await h.event(
+      { type: 'app_home_opened', user: PEOPLE.dave.id, channel: 'D0DAVE', tab: 'home' },
+      { 'X-Slack-Retry-Num': '1', 'X-Slack-Retry-Reason': 'http_timeout' },
+    );
+
+    expect(retried.status).toBe(200);
+    expect(calls('views.publish')).toHaveLength(0);
+    expect(h.storeCalls.length).toBe(reads);
+    // The first delivery is served as always.
+    await h.event({ type: 'app_home_opened', user: PEOPLE.dave.id, channel: 'D0DAVE', tab: 'home' });
+    expect(calls('views.publish')).toHaveLength(1);
   });
 
   it('does not offer a requester their own request to approve', async () => {

@@ -211,6 +211,8 @@ describe('statemachines/access-request.asl.json', () => {
   it.each([
     ['$.admission', ['Grant', 'GrantSlot', 'Revoke', 'ValidationSlot']],
     ['$.validation.grantRound.n', ['AdmitGrant', 'GrantRoundsLeft', 'NextGrantRound']],
+    ['$.endSessions', ['CheckEndSessions', 'EndSessionsStatus']],
+    ['$.sessionsError', ['SessionsNotEnded']],
   ])(
     'has %s set on every path into the states that read it (a missing path is an uncatchable States.Runtime)',
     (path, expected) => {
@@ -220,6 +222,50 @@ describe('statemachines/access-request.asl.json', () => {
       for (const name of readers) expect({ name, has: has.get(name) }).toEqual({ name, has: true });
     },
   );
+
+  it('ends sessions only after the deletion, and never turns into a revoke failure', () => {
+    const SESSION_STATES = [
+      'EndSessions',
+      'EndSessionsStatus',
+      'WaitForEndSessions',
+      'CheckEndSessions',
+      'EndSessionsMalformed',
+      'EndSessionsStuck',
+      'SessionsNotEnded',
+    ];
+    const next = (name: string) => {
+      const state = definition.States[name] as State;
+      return [
+        state.Next,
+        state.Default,
+        ...(state.Choices ?? []).map((c) => c.Next),
+        ...(state.Catch ?? []).map((c) => c.Next),
+      ].filter((n): n is string => typeof n === 'string');
+    };
+    // Entered from RevokeStatus only, once the deletion SUCCEEDED and Revoke/CheckRevoke said the
+    // permission set ends sessions at revoke (a boolean true: functions/shared/step-results.ts).
+    const into = Object.keys(definition.States).filter(
+      (name) => !SESSION_STATES.includes(name) && next(name).includes('EndSessions'),
+    );
+    expect(into).toEqual(['RevokeStatus']);
+    expect(definition.States.RevokeStatus?.Choices?.filter((c) => c.Next === 'EndSessions')).toEqual([
+      {
+        And: [
+          { Variable: '$.revoke.status', StringEquals: 'SUCCEEDED' },
+          { Variable: '$.revoke.endSessions', IsBoolean: true },
+          { Variable: '$.revoke.endSessions', BooleanEquals: true },
+        ],
+        Next: 'EndSessions',
+      },
+    ]);
+    // Every way out goes on to RevokeOutcome (the request closes as it would have), none to RevokeFailed.
+    for (const name of SESSION_STATES)
+      for (const target of next(name))
+        expect({ name, target: SESSION_STATES.includes(target) ? 'within' : target }).toEqual({
+          name,
+          target: SESSION_STATES.includes(target) ? 'within' : 'RevokeOutcome',
+        });
+  });
 
   it('plans an extended window in a task from server-side facts, never from the callback alone', () => {
     const extend = definition.States.ExtendWindow as State & {

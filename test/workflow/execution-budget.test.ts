@@ -129,6 +129,14 @@ const LONGEST_PATH = [
   'WaitForRevoke',
   'CheckRevoke',
   'RevokeStatus',
+  // A permission set that ends sessions at revoke: provisioning polled to its bound, then reported.
+  'EndSessions',
+  'EndSessionsStatus',
+  'WaitForEndSessions',
+  'CheckEndSessions',
+  'EndSessionsStatus',
+  'EndSessionsStuck',
+  'SessionsNotEnded',
   'RevokeOutcome',
   'Revoked',
   'RequestClosed',
@@ -147,6 +155,11 @@ function longestPathSeconds(): { total: number; perExtensionSeconds: number } {
   total += callbackSeconds('AccessWindow', MAX_POLICY_SECONDS);
   total += taskSeconds('Revoke');
   total += revokePolls * ((state('WaitForRevoke').Seconds ?? 0) + taskSeconds('CheckRevoke'));
+  total += taskSeconds('EndSessions');
+  total +=
+    pollBound('EndSessionsStatus') *
+    ((state('WaitForEndSessions').Seconds ?? 0) + taskSeconds('CheckEndSessions'));
+  total += taskSeconds('SessionsNotEnded');
   total += taskSeconds('Revoked');
   // An extension: ExtendWindow plans an absolute end (its own retries come out of the window), but
   // a retried AccessWindow restarts its timer, and the window lasts at least 1 s more.

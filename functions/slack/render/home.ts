@@ -3,10 +3,22 @@ import type { OrgTrail } from '../../core/activity-query';
 import { formatMinutes } from '../../core/duration';
 import { pendingExtensionOf } from '../../core/extensions';
 import type { RequestRecord } from '../../core/model';
-import { ACTION_IDS, activityBlock, escapeClamped, escapeText, statusLine, utcTime } from './messages';
+import { BREAK_GLASS_ACTIONS } from './break-glass';
+import {
+  ACTION_IDS,
+  activityBlock,
+  escapeClamped,
+  escapeKeepingTimes,
+  slackTime,
+  statusLine,
+} from './messages';
 
 // The Home tab: my active grants (time left, End / Extend), my pending requests, and what waits
-// for my approval. Each list is capped so the tab stays under Slack's 100 blocks.
+// for my approval. Each list is capped so the tab stays under Slack's 100 blocks, and people's
+// text in each section is clamped after escaping (a reason of 1,000 "&" is 5,000 characters
+// escaped), so no section passes Block Kit's 3,000 characters
+// (https://docs.slack.dev/reference/block-kit/blocks/section-block: text "maximum length is 3000
+// characters"), which would fail the whole views.publish.
 
 export const HOME_LIST_LIMIT = 10;
 
@@ -16,6 +28,8 @@ export interface HomeInput {
   pending: RequestRecord[];
   toApprove: RequestRecord[];
   extensionsToApprove: RequestRecord[];
+  /** Break-glass uses this person may review, not reviewed yet. */
+  reviewsToDo?: RequestRecord[];
   /** My ended grants, with the organization trail to query what was done with each (when configured). */
   ended?: RequestRecord[];
   orgTrail?: OrgTrail;
@@ -25,24 +39,28 @@ export interface HomeInput {
 /** Ended grants listed with their trail query: each is a long section, so only the latest few. */
 export const HOME_ENDED_LIMIT = 3;
 
+/** Per piece of text in one section: the sums (with the fixed words around them) stay under 3,000. */
+const MAX = { name: 120, reason: 1200, ticket: 200, notice: 2000 } as const;
+
 const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
 const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 function where(record: RequestRecord): string {
-  return `*${escapeText(record.permissionSetName ?? record.request.permissionSetArn)}* on *${escapeText(
+  return `*${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)}* on *${escapeClamped(
     record.accountName ?? record.request.accountId,
+    MAX.name,
   )}*`;
 }
 
 /** " (ticket INC-42)" when the request carries one: approvers weigh it with the reason. */
 function ticketOf(record: RequestRecord): string {
-  return record.request.ticket ? ` (ticket ${escapeClamped(record.request.ticket, 200)})` : '';
+  return record.request.ticket ? ` (ticket ${escapeClamped(record.request.ticket, MAX.ticket)})` : '';
 }
 
 export function timeLeft(expiresAt: string | undefined, now: Date): string {
   if (!expiresAt) return 'time left unknown';
   const minutes = Math.ceil((new Date(expiresAt).getTime() - now.getTime()) / 60_000);
-  return minutes > 0 ? `${formatMinutes(minutes)} left (until ${utcTime(expiresAt)})` : 'ending now';
+  return minutes > 0 ? `${formatMinutes(minutes)} left (until ${slackTime(expiresAt)})` : 'ending now';
 }
 
 function buttons(
@@ -91,13 +109,15 @@ export function homeView(input: HomeInput): HomeView {
       ],
     },
   ];
-  if (input.notice) blocks.push(mrkdwn(`:information_source: ${escapeText(input.notice)}`));
+  if (input.notice)
+    blocks.push(mrkdwn(`:information_source: ${escapeKeepingTimes(input.notice, MAX.notice)}`));
   blocks.push(
     ...section('Your active access', input.active, 'Nothing active.', (r) => [
       mrkdwn(`${where(r)} — ${timeLeft(r.expiresAt, input.now)}`),
       buttons(`grant:${r.request.requestId}`, r.request.requestId, [
         { id: ACTION_IDS.end, text: 'End access now', style: 'danger' },
-        { id: ACTION_IDS.extend, text: 'Extend' },
+        // A break-glass use is never extended.
+        ...(r.breakGlass ? [] : [{ id: ACTION_IDS.extend, text: 'Extend' }]),
       ]),
     ]),
     ...section('Your pending requests', input.pending, 'No pending requests.', (r) => [
@@ -107,7 +127,7 @@ export function homeView(input: HomeInput): HomeView {
       mrkdwn(
         `<@${r.request.requester.slackUserId}> asks for ${where(r)} for ${formatMinutes(
           r.request.durationMinutes,
-        )}: ${escapeText(r.request.reason)}${ticketOf(r)}`,
+        )}: ${escapeClamped(r.request.reason, MAX.reason)}${ticketOf(r)}`,
       ),
       buttons(`decide:${r.request.requestId}`, r.request.requestId, [
         { id: ACTION_IDS.approve, text: 'Approve', style: 'primary' },
@@ -115,6 +135,20 @@ export function homeView(input: HomeInput): HomeView {
       ]),
     ]),
   );
+  if (input.reviewsToDo?.length)
+    blocks.push(
+      ...section('Break-glass uses to review', input.reviewsToDo, '', (r) => [
+        mrkdwn(
+          `:rotating_light: <@${r.request.requester.slackUserId}> broke the glass for ${where(r)} (${formatMinutes(
+            r.request.durationMinutes,
+          )}): ${escapeClamped(r.request.reason, MAX.reason)}${ticketOf(r)}${r.breakGlass?.escalatedAt ? ' — *overdue, escalated*' : ''}`,
+        ),
+        buttons(`review:${r.request.requestId}`, r.request.requestId, [
+          { id: BREAK_GLASS_ACTIONS.justified, text: 'Justified', style: 'primary' },
+          { id: BREAK_GLASS_ACTIONS.flagged, text: 'Flag for follow-up', style: 'danger' },
+        ]),
+      ]),
+    );
   if (input.extensionsToApprove.length > 0)
     blocks.push(
       ...section('Extensions waiting for your approval', input.extensionsToApprove, '', (r) => [
@@ -134,7 +168,7 @@ export function homeView(input: HomeInput): HomeView {
   if (orgTrail && ended.length > 0) {
     blocks.push({ type: 'header', text: plain('Recently ended') });
     for (const r of ended) {
-      blocks.push(mrkdwn(`${where(r)} — ended ${utcTime(r.updatedAt)}`));
+      blocks.push(mrkdwn(`${where(r)} — ended ${slackTime(r.updatedAt)}`));
       const activity = activityBlock(r, orgTrail, new Date(r.updatedAt));
       if (activity) blocks.push(activity);
     }

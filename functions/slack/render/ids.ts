@@ -14,7 +14,11 @@ export const FORM_FIELDS = {
   duration: 'duration',
   reason: 'reason',
   ticket: 'ticket',
+  breakGlass: 'break_glass',
 } as const;
+
+/** The break-glass checkbox's one option value. */
+export const BREAK_GLASS_CHOSEN = 'break-glass';
 
 export const DENY_FIELDS = { reason: 'deny_reason' } as const;
 export const EXTEND_FIELDS = { minutes: 'extend_minutes' } as const;

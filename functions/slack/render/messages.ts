@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/web-api';
 import { athenaConsoleUrl, grantActivity, type OrgTrail, roleSessionSql } from '../../core/activity-query';
 import { formatMinutes } from '../../core/duration';
@@ -39,11 +40,76 @@ export function escapeClamped(text: string, max: number): string {
 }
 
 /** Limits per piece of people's text in a message; the sums stay under Block Kit's 2,000/3,000. */
-const MAX = { reason: 1200, ticket: 200, email: 300, name: 120, decision: 500, failure: 600 } as const;
+const MAX = {
+  reason: 1200,
+  ticket: 200,
+  email: 300,
+  name: 120,
+  decision: 500,
+  failure: 600,
+  /** The "Access ready" DM's directions, after its first line (where and until when). */
+  directions: 2400,
+} as const;
 
+/** "HH:MM UTC": the fallback of slackTime, and what a client that cannot format dates shows. */
 export function utcTime(iso: string): string {
   const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '?';
   return `${date.toISOString().slice(11, 16)} UTC`;
+}
+
+/**
+ * A time as Slack shows it to each reader, in the reader's own time zone ("Today 14:00"), with
+ * today's fixed "HH:MM UTC" as the fallback ("text to display in place of the date should
+ * parsing, formatting or displaying fail": notifications, older clients). Slack's date
+ * formatting, `<!date^timestamp^token_string|fallback_text>`:
+ * https://api.slack.com/reference/surfaces/formatting#date-formatting. Slack parses it in mrkdwn
+ * only, never in plain_text (headers, buttons, options): use it in sections, contexts and a
+ * message's top-level text.
+ */
+export function slackTime(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return '?';
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${utcTime(iso)}>`;
+}
+
+/** Exactly what slackTime writes: a date display, which can neither ping anyone nor link anywhere. */
+const SLACK_TIME = /<!date\^\d{1,12}\^\{date_short_pretty\} \{time\}\|\d{2}:\d{2} UTC>/g;
+
+/**
+ * escapeClamped for text that may carry this app's own slackTime displays (a Home tab notice
+ * saying until when an extension runs): those stay formatted, everything else is shown literally.
+ */
+export function escapeKeepingTimes(text: string, max: number): string {
+  const clamp = (part: string, room: number) => (room > 1 ? escapeClamped(part, room) : '');
+  const parts: string[] = [];
+  let last = 0;
+  let room = max;
+  for (const match of text.matchAll(SLACK_TIME)) {
+    const before = clamp(text.slice(last, match.index), room);
+    parts.push(before);
+    room -= before.length;
+    if (room < match[0].length) return parts.join('');
+    parts.push(match[0]);
+    room -= match[0].length;
+    last = match.index + match[0].length;
+  }
+  parts.push(clamp(text.slice(last), room));
+  return parts.join('');
+}
+
+/**
+ * Which iteration of a request's message this is, for its block ids. Slack: "block_id should be
+ * unique for each message and each iteration of a message. If a message is updated, use a new
+ * block_id." (every block's block_id: https://docs.slack.dev/reference/block-kit/blocks/divider-block,
+ * https://docs.slack.dev/tools/node-slack-sdk/reference/types/interfaces/Block). The
+ * approval message is updated in place (chat.update) at every step, so its ids end with a digest
+ * of the record it shows: a new one whenever the record changed, the same one when a retried
+ * step renders the same record again. Buttons are matched by action_id (listeners/actions), never
+ * by block_id, so clicks on any iteration still reach their listener.
+ */
+export function iterationOf(record: RequestRecord): string {
+  return createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 8);
 }
 
 const STATUS_LINE: Record<RequestRecord['status'], (r: RequestRecord) => string> = {
@@ -57,7 +123,7 @@ const STATUS_LINE: Record<RequestRecord['status'], (r: RequestRecord) => string>
   REJECTED: (r) => `:x: Rejected: ${escapeClamped(r.failureReason ?? 'not allowed by policy', MAX.failure)}`,
   GRANTING: () => ':gear: Granting access…',
   ACTIVE: (r) =>
-    `:unlock: Granted until ${r.expiresAt ? utcTime(r.expiresAt) : '?'}${r.extendedMinutes ? ` (extended by ${formatMinutes(r.extendedMinutes)})` : ''}`,
+    `:unlock: Granted until ${r.expiresAt ? slackTime(r.expiresAt) : '?'}${r.extendedMinutes ? ` (extended by ${formatMinutes(r.extendedMinutes)})` : ''}`,
   REVOKING: () => ':lock: Revoking access…',
   REVOKED: (r) =>
     r.endedBy ? `:lock: Ended early by ${r.endedBy}; access revoked` : ':lock: Expired; access revoked',
@@ -86,6 +152,7 @@ export function summaryFields(record: RequestRecord): string {
 /** The approval message: lives with the request, re-rendered at every step. */
 export function approvalMessage(record: RequestRecord): { text: string; blocks: KnownBlock[] } {
   const r = record.request;
+  const iteration = iterationOf(record);
   const blocks: KnownBlock[] = [
     {
       type: 'section',
@@ -96,7 +163,7 @@ export function approvalMessage(record: RequestRecord): { text: string; blocks: 
   if (record.status === 'PENDING_APPROVAL') {
     blocks.push({
       type: 'actions',
-      block_id: 'decision',
+      block_id: `decision.${iteration}`,
       elements: [
         {
           type: 'button',
@@ -124,7 +191,7 @@ export function approvalMessage(record: RequestRecord): { text: string; blocks: 
       },
       {
         type: 'actions',
-        block_id: 'extension',
+        block_id: `extension.${iteration}`,
         elements: [
           {
             type: 'button',
@@ -174,12 +241,17 @@ export function grantControls(record: RequestRecord): KnownBlock {
         style: 'danger',
         value: requestId,
       },
-      {
-        type: 'button',
-        action_id: ACTION_IDS.extend,
-        text: { type: 'plain_text', text: 'Extend' },
-        value: requestId,
-      },
+      // A break-glass use is never extended (core/decisions.ts refuses it too).
+      ...(record.breakGlass
+        ? []
+        : [
+            {
+              type: 'button' as const,
+              action_id: ACTION_IDS.extend,
+              text: { type: 'plain_text' as const, text: 'Extend' },
+              value: requestId,
+            },
+          ]),
     ],
   };
 }
@@ -201,8 +273,89 @@ export function activityBlock(
 }
 
 export interface NoticeLinks {
+  /** The AWS access portal (the policy's optional identityCenter.portalUrl). */
   portalUrl?: string;
+  /** Identity Center's region (the policy's identityCenter.region): the CLI's sso_region. */
+  ssoRegion?: string;
   orgTrail?: OrgTrail;
+}
+
+/** A name the AWS CLI's config file takes as a section name: letters, digits, `.`, `_`, `-`. */
+const configName = (text: string) =>
+  text
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64);
+
+/**
+ * The name of the CLI's `sso-session` for this organization: the access portal's subdomain
+ * (`example` for https://example.awsapps.com/start; the first label of any other host). It is the
+ * same for every grant of the organization, so each "Access ready" DM names the session people
+ * already have (one `aws sso login --sso-session example` serves every profile the DMs add, and a
+ * pasted block repeats an identical section instead of a rival one), and it is the name people
+ * recognise from the portal's address.
+ */
+export function ssoSessionName(portalUrl: string): string {
+  let host = '';
+  try {
+    host = new URL(portalUrl).hostname;
+  } catch {
+    // The policy validates the URL; a bad one just gets the generic name.
+  }
+  return configName(host.split('.')[0]?.toLowerCase() ?? '') || 'aws';
+}
+
+/**
+ * The access portal's shortcut link to the console, signed in to `accountId` with the role of
+ * `permissionSetName`: `<portal>/#/console?account_id=<id>&role_name=<permission set>`
+ * (https://docs.aws.amazon.com/singlesignon/latest/userguide/createshortcutlink.html; the role of
+ * a permission set is named after it). `&` is written `&amp;` for mrkdwn, which Slack decodes
+ * in links.
+ */
+export function consoleShortcut(portalUrl: string, accountId: string, permissionSetName: string): string {
+  const base = portalUrl.replace(/\/+$/, '');
+  return `${base}/#/console?account_id=${encodeURIComponent(accountId)}&role_name=${encodeURIComponent(permissionSetName)}`;
+}
+
+/**
+ * The "Access ready" DM's directions: the console shortcut, `aws sso login` for the session, and
+ * a `~/.aws/config` block for this account and role (IAM Identity Center's token provider
+ * configuration: https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sso.html). The
+ * profile's default region is Identity Center's own: the app does not know where the account's
+ * resources are, and people change it. Without a portal URL (or a permission set name), as
+ * before: sign in and pick the role.
+ */
+function accessDirections(record: RequestRecord, links: NoticeLinks): string {
+  const { portalUrl, ssoRegion } = links;
+  const role = record.permissionSetName;
+  const roleText = escapeClamped(role ?? 'granted', MAX.name);
+  if (!portalUrl || !role)
+    return `${portalUrl ? `Sign in at ${escapeText(portalUrl)} or run \`aws sso login\`` : 'Run `aws sso login`'} and pick the ${roleText} role.`;
+  const accountId = record.request.accountId;
+  const shortcut = escapeText(consoleShortcut(portalUrl, accountId, role));
+  const lines = [`<${shortcut}|Open the AWS console as ${roleText}> (access portal shortcut).`];
+  if (!ssoRegion) return lines.join('\n');
+  const session = ssoSessionName(portalUrl);
+  const profile = configName(`${session}-${record.accountName ?? accountId}-${role}`);
+  const config = [
+    `[sso-session ${session}]`,
+    `sso_start_url = ${portalUrl}`,
+    `sso_region = ${ssoRegion}`,
+    'sso_registration_scopes = sso:account:access',
+    '',
+    `[profile ${profile}]`,
+    `sso_session = ${session}`,
+    `sso_account_id = ${accountId}`,
+    `sso_role_name = ${role}`,
+    `region = ${ssoRegion}`,
+  ].join('\n');
+  const terminal = [
+    `From a terminal: \`aws sso login --sso-session ${session}\`, then \`--profile ${profile}\` with this in \`~/.aws/config\`:`,
+    `\`\`\`${escapeText(config)}\`\`\``,
+  ];
+  // The section holds 3,000 characters: a portal address long enough to break that gets the link only.
+  const full = [...lines, ...terminal].join('\n');
+  return full.length <= MAX.directions ? full : lines.join('\n');
 }
 
 export function requesterNotice(
@@ -211,24 +364,25 @@ export function requesterNotice(
   detail: string | undefined,
   links: NoticeLinks = {},
 ): { text: string; blocks: KnownBlock[] } {
-  const { portalUrl } = links;
   const where = `${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)} on ${escapeClamped(record.accountName ?? record.request.accountId, MAX.name)}`;
+  const until = record.expiresAt ? slackTime(record.expiresAt) : '?';
+  const accessReady = `:unlock: Access ready: ${where} until ${until}.`;
   const texts: Record<RequesterNotice, string> = {
     approved: `:white_check_mark: Your request for ${where} was approved. Granting access…`,
     denied: `:no_entry: Your request for ${where} was denied${detail ? `: ${escapeClamped(detail, MAX.failure)}` : '.'}`,
     'approval-expired': `:alarm_clock: Your request for ${where} expired before anyone decided.`,
     rejected: `:x: Your request for ${where} was rejected: ${escapeClamped(detail ?? record.failureReason ?? 'not allowed', MAX.failure)}`,
-    granted: `:unlock: Access ready: ${where} until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}.\n${
-      portalUrl ? `Sign in at ${portalUrl} or run \`aws sso login\`` : 'Run `aws sso login`'
-    } and pick the ${escapeClamped(record.permissionSetName ?? 'granted', MAX.name)} role.`,
-    'expiring-soon': `:hourglass: Your access to ${where} ends at ${record.expiresAt ? utcTime(record.expiresAt) : '?'} (in about 10 minutes).`,
-    extended: `:heavy_plus_sign: Your access to ${where} now lasts until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}.`,
+    granted: `${accessReady}\n${accessDirections(record, links)}`,
+    'expiring-soon': `:hourglass: Your access to ${where} ends at ${until} (in about 10 minutes).`,
+    extended: `:heavy_plus_sign: Your access to ${where} now lasts until ${until}.`,
     revoked: `:lock: Your access to ${where} has been revoked.`,
     'grant-failed': `:warning: Access to ${where} could not be granted${detail ? `: ${escapeClamped(detail, MAX.failure)}` : '.'}`,
     'revoke-failed': `:rotating_light: Revoking your access to ${where} failed; the platform team was alerted.`,
   };
-  const text = texts[notice];
-  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  const shown = texts[notice];
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: shown } }];
+  // The notification's text: the directions (a link, a config block) are for the message itself.
+  const text = notice === 'granted' ? accessReady : shown;
   if (
     (notice === 'granted' || notice === 'extended' || notice === 'expiring-soon') &&
     record.status === 'ACTIVE'
@@ -240,4 +394,15 @@ export function requesterNotice(
     if (activity) blocks.push(activity);
   }
   return { text, blocks };
+}
+
+/** The reminder to approvers of a request still waiting (a thread reply and DMs): text only, the buttons stay on the request's message. */
+export function approvalReminder(record: RequestRecord): { text: string } {
+  const r = record.request;
+  return {
+    text: `:bell: Reminder: <@${r.requester.slackUserId}>'s request \`${r.requestId}\` for ${escapeClamped(
+      record.permissionSetName ?? r.permissionSetArn,
+      MAX.name,
+    )} on ${escapeClamped(record.accountName ?? r.accountId, MAX.name)} is still waiting for approval.`,
+  };
 }

@@ -4,8 +4,8 @@ import type { RequestRecord } from '../../core/model';
 import type { Account, PermissionSet } from '../../core/policy';
 import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH } from '../../core/request-form';
 import type { TicketPrompt } from '../../core/ticket';
-import { CALLBACK_IDS, DENY_FIELDS, EXTEND_FIELDS, FORM_FIELDS } from './ids';
-import { escapeText, summaryFields, utcTime } from './messages';
+import { BREAK_GLASS_CHOSEN, CALLBACK_IDS, DENY_FIELDS, EXTEND_FIELDS, FORM_FIELDS } from './ids';
+import { escapeText, slackTime, summaryFields } from './messages';
 
 // Modals: the request form, the deny reason, the extension. Pure functions of their inputs.
 
@@ -27,6 +27,8 @@ export interface RequestFormState {
   durationMinutes?: number | undefined;
   /** What the rules that could decide ask of the ticket reference (core/ticket.ts); undefined: nothing. */
   ticket?: TicketPrompt | undefined;
+  /** Offer the break-glass choice (the person is a requester of a break-glass rule). */
+  breakGlass?: boolean | undefined;
 }
 
 /** The ticket input's hint: whether the rules ask for one, and in what form. */
@@ -116,6 +118,7 @@ export function requestFormModal(
         placeholder: plain('e.g. INC-1234'),
       },
     },
+    ...(state.breakGlass ? [breakGlassInput()] : []),
     {
       type: 'context',
       elements: [
@@ -134,6 +137,27 @@ export function requestFormModal(
     close: plain('Cancel'),
     private_metadata: metadata,
     blocks,
+  };
+}
+
+/** The break-glass choice: unchecked, an ordinary request; checked, only break-glass rules decide it. */
+function breakGlassInput(): KnownBlock {
+  return {
+    type: 'input',
+    block_id: FORM_FIELDS.breakGlass,
+    optional: true,
+    label: plain('Emergency'),
+    element: {
+      type: 'checkboxes',
+      action_id: FORM_FIELDS.breakGlass,
+      options: [
+        {
+          text: plain('Break glass: grant now, without approval'),
+          description: plain('Only for an emergency. Security is alerted and reviews it afterwards.'),
+          value: BREAK_GLASS_CHOSEN,
+        },
+      ],
+    },
   };
 }
 
@@ -203,7 +227,7 @@ export function extendModal(record: RequestRecord, choices: number[], metadata: 
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: `${where} until ${record.expiresAt ? utcTime(record.expiresAt) : '?'}. How much longer do you need?`,
+          text: `${where} until ${record.expiresAt ? slackTime(record.expiresAt) : '?'}. How much longer do you need?`,
         },
       },
       {

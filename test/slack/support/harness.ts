@@ -98,7 +98,12 @@ export interface Harness {
   steps: LifecycleSteps;
   notifier: SlackNotifier;
   deps: SlackAppDeps;
-  post(body: string, contentType: string, sign?: SignOptions): Promise<Response>;
+  post(
+    body: string,
+    contentType: string,
+    sign?: SignOptions,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   command(
     user: Person,
     text?: string,
@@ -106,7 +111,8 @@ export interface Harness {
   interact(payload: object, sign?: SignOptions): Promise<Response>;
   click(user: Person, actionId: string, value: string, where: ClickOrigin): Promise<Response>;
   submit(user: Person, view: SubmittedView): Promise<Response>;
-  event(event: object): Promise<Response>;
+  /** An Events API delivery; `headers` as Slack adds them (X-Slack-Retry-Num on a redelivery). */
+  event(event: object, headers?: Record<string, string>): Promise<Response>;
   startedExecutions(): StartExecutionCommandInput[];
   /** Runs Validate + RequestApproval of the workflow for an execution input, with this task token. */
   runUntilApproval(input: ExecutionInput, taskToken: string): Promise<RequestRecord>;
@@ -201,6 +207,7 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
         return !!rule && rule.approval !== 'none' && rule.approval.notifyApproversByDm;
       },
       ...(policy.identityCenter.portalUrl ? { portalUrl: policy.identityCenter.portalUrl } : {}),
+      ssoRegion: policy.identityCenter.region,
     },
   );
   const directory: UserDirectory = {
@@ -265,9 +272,14 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
   for (let i = 0; i < 100 && slack.standIn.calls('auth.test').length === 0; i++)
     await new Promise((resolve) => setTimeout(resolve, 10));
 
-  const post = async (body: string, contentType: string, signOptions: SignOptions = {}) => {
+  const post = async (
+    body: string,
+    contentType: string,
+    signOptions: SignOptions = {},
+    extraHeaders: Record<string, string> = {},
+  ) => {
     const timestamp = signOptions.timestamp ?? Math.floor(Date.now() / 1000);
-    const headers: Record<string, string> = { 'content-type': contentType };
+    const headers: Record<string, string> = { ...extraHeaders, 'content-type': contentType };
     if (signOptions.signature !== null) {
       headers['x-slack-request-timestamp'] = String(timestamp);
       headers['x-slack-signature'] = signOptions.signature ?? sign(body, timestamp);
@@ -370,7 +382,7 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
         },
       });
     },
-    event(event) {
+    event(event, headers = {}) {
       return post(
         JSON.stringify({
           token: 'legacy-verification-token',
@@ -382,6 +394,8 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
           event,
         }),
         'application/json',
+        {},
+        headers,
       );
     },
     startedExecutions() {

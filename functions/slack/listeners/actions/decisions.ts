@@ -27,6 +27,22 @@ export function approveButton(ctx: ListenerContext, kind: 'approve' | 'approve-e
   };
 }
 
+/** A break-glass review (Justified / Flag for follow-up): the decisions function checks the reviewer. */
+export function reviewButton(ctx: ListenerContext, verdict: 'justified' | 'flagged') {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = await parseClick(ctx, client, body);
+    if (!click) return;
+    await ctx.handoff.submit({
+      kind: 'review',
+      verdict,
+      requestId: click.requestId,
+      slackUserId: click.userId,
+      origin: click.origin,
+    });
+  };
+}
+
 /** Deny first asks why (a modal), after checking the clicker may decide: an outsider gets no form. */
 export function denyButton(ctx: ListenerContext, kind: 'request' | 'extension') {
   return async ({ ack, body, client }: ClickArgs) => {

@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
+import { offersBreakGlass } from '../../../core/break-glass';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
@@ -42,6 +43,7 @@ export function openFormFromHome(ctx: ListenerContext) {
         trigger_id: click.data.trigger_id,
         view: requestFormModal(durationChoices(max), JSON.stringify({ channel: null }), {
           ticket: ticketPromptFor(ctx.policy, lookup.email),
+          breakGlass: offersBreakGlass(ctx.policy, lookup.email),
         }),
       });
     } catch (error) {
@@ -94,6 +96,7 @@ export function formSelectionChanged(ctx: ListenerContext) {
         accountId: account?.value,
         permissionSet: permissionSet?.value,
       }),
+      breakGlass: offersBreakGlass(ctx.policy, lookup.email),
     };
     try {
       await client.views.update({

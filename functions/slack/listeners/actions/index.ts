@@ -1,8 +1,9 @@
 import type { App } from '@slack/bolt';
 import type { ListenerContext } from '../../deps';
+import { BREAK_GLASS_ACTIONS } from '../../render/break-glass';
 import { FORM_FIELDS } from '../../render/ids';
 import { ACTION_IDS } from '../../render/messages';
-import { approveButton, denyButton } from './decisions';
+import { approveButton, denyButton, reviewButton } from './decisions';
 import { formSelectionChanged, openFormFromHome } from './form';
 import { unknownAction } from './unknown';
 import { endAccess, extendButton } from './window';
@@ -17,10 +18,17 @@ export function register(app: App, ctx: ListenerContext): void {
   app.action(ACTION_IDS.end, endAccess(ctx));
   app.action(ACTION_IDS.extend, extendButton(ctx));
   app.action(ACTION_IDS.openForm, openFormFromHome(ctx));
+  app.action(BREAK_GLASS_ACTIONS.justified, reviewButton(ctx, 'justified'));
+  app.action(BREAK_GLASS_ACTIONS.flagged, reviewButton(ctx, 'flagged'));
   app.action(FORM_FIELDS.account, formSelectionChanged(ctx));
   app.action(FORM_FIELDS.permissionSet, formSelectionChanged(ctx));
   // Every other action id (an old message's button, a forged payload) is answered, not left to time out.
-  const known = [...Object.values(ACTION_IDS), FORM_FIELDS.account, FORM_FIELDS.permissionSet];
+  const known = [
+    ...Object.values(ACTION_IDS),
+    ...Object.values(BREAK_GLASS_ACTIONS),
+    FORM_FIELDS.account,
+    FORM_FIELDS.permissionSet,
+  ];
   app.action(
     { type: 'block_actions', action_id: new RegExp(`^(?!(?:${known.map(escapeRegex).join('|')})$)`) },
     unknownAction(ctx),

@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
+import { offersBreakGlass } from '../../../core/break-glass';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
@@ -97,7 +98,10 @@ export function requestAccessCommand(ctx: ListenerContext) {
         view: requestFormModal(
           durationChoices(max),
           JSON.stringify({ channel: parsed.data.channel_id ?? null }),
-          { ticket: ticketPromptFor(ctx.policy, lookup.email) },
+          {
+            ticket: ticketPromptFor(ctx.policy, lookup.email),
+            breakGlass: offersBreakGlass(ctx.policy, lookup.email),
+          },
         ),
       });
     } catch (error) {

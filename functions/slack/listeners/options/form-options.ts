@@ -4,11 +4,20 @@ import { searchAccounts, searchPermissionSets } from '../../../core/request-form
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { FORM_FIELDS } from '../../render/ids';
-import { accountOption, option, permissionSetOption } from '../../render/modals';
+import { accountOption, permissionSetOption } from '../../render/modals';
 
 // Options of the request form's selects, loaded as the person types: filtered to what the
 // policy lets this requester ask for, at most 100 (Slack's limit), so policies with hundreds of
 // accounts work. The answer is the ack itself, so the (cached) email lookup precedes it.
+//
+// When nothing matches, the answer is no options at all, and Slack shows its own "no results":
+// every option (in `options` or inside an option group) is something a person can pick, and an
+// option group's label is no placeholder either (a group holds options, and an empty one is not a
+// valid answer). Slack: the options load URL answers "an object containing either an options
+// array, or an option_groups array"
+// (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#external_select);
+// an empty `options` clears the menu. A placeholder value a person could still submit (an old
+// form) is refused by the submission's policy check (core/request-form.ts checkRequestForm).
 
 const suggestionSchema = z.object({
   type: z.literal('block_suggestion'),
@@ -31,18 +40,17 @@ const selectedValue = z.object({
 
 type OptionsArgs = SlackOptionsMiddlewareArgs<'block_suggestion'> & AllMiddlewareArgs;
 
-function nothing(text: string) {
-  return { options: [option(text, '__none__')] };
-}
+/** Nothing to offer (no match, or no email to ask the policy with: the submission says why). */
+const NOTHING = { options: [] };
 
 export function accountOptions(ctx: ListenerContext) {
   return async ({ body, ack, client }: OptionsArgs) => {
     const parsed = suggestionSchema.safeParse(body);
     if (!parsed.success) return ack({ options: [] });
     const lookup = await ctx.people.emailOf(client, parsed.data.user.id);
-    if (!lookup.ok) return ack(nothing('Your email is not available to this app'));
+    if (!lookup.ok) return ack(NOTHING);
     const accounts = searchAccounts(ctx.policy, lookup.email, parsed.data.value);
-    await ack(accounts.length ? { options: accounts.map(accountOption) } : nothing('No matching account'));
+    await ack(accounts.length ? { options: accounts.map(accountOption) } : NOTHING);
   };
 }
 
@@ -51,15 +59,11 @@ export function permissionSetOptions(ctx: ListenerContext) {
     const parsed = suggestionSchema.safeParse(body);
     if (!parsed.success) return ack({ options: [] });
     const lookup = await ctx.people.emailOf(client, parsed.data.user.id);
-    if (!lookup.ok) return ack(nothing('Your email is not available to this app'));
+    if (!lookup.ok) return ack(NOTHING);
     const state = parsed.data.view?.state?.values[FORM_FIELDS.account]?.[FORM_FIELDS.account];
     const account = selectedValue.safeParse(state ?? {});
     const accountId = account.success ? account.data.selected_option?.value : undefined;
     const sets = searchPermissionSets(ctx.policy, lookup.email, accountId, parsed.data.value);
-    await ack(
-      sets.length
-        ? { options: sets.map(permissionSetOption) }
-        : nothing('No permission set for this account'),
-    );
+    await ack(sets.length ? { options: sets.map(permissionSetOption) } : NOTHING);
   };
 }

@@ -14,7 +14,7 @@ import { requestIdForView } from '../../../core/request-id';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
-import { FORM_FIELDS } from '../../render/ids';
+import { BREAK_GLASS_CHOSEN, FORM_FIELDS } from '../../render/ids';
 import { escapeText } from '../../render/messages';
 import { submittedModal } from '../../render/modals';
 
@@ -49,6 +49,16 @@ export function fieldValue(values: z.infer<typeof stateValues>, field: string): 
   const parsed = elementState.safeParse(values[field]?.[field]);
   if (!parsed.success) return undefined;
   return parsed.data.value ?? parsed.data.selected_option?.value ?? undefined;
+}
+
+const checkboxState = z.object({
+  selected_options: z.nullish(z.array(z.object({ value: z.string().check(z.maxLength(150)) }))),
+});
+
+/** Whether the break-glass checkbox is ticked (absent from the form: no). */
+export function breakGlassChosen(values: z.infer<typeof stateValues>): boolean {
+  const parsed = checkboxState.safeParse(values[FORM_FIELDS.breakGlass]?.[FORM_FIELDS.breakGlass]);
+  return parsed.success && (parsed.data.selected_options ?? []).some((o) => o.value === BREAK_GLASS_CHOSEN);
 }
 
 const BLOCK_OF: Record<FormField, string> = {
@@ -87,6 +97,7 @@ export function requestFormSubmitted(ctx: ListenerContext) {
       durationMinutes: fieldValue(values, FORM_FIELDS.duration),
       reason: fieldValue(values, FORM_FIELDS.reason),
       ticket: fieldValue(values, FORM_FIELDS.ticket),
+      breakGlass: breakGlassChosen(values),
     });
     if (!checked.ok) return fail(checked.errors);
 

@@ -1,0 +1,255 @@
+import type { RequestRecord } from '../../functions/core/model';
+import { decisionText } from '../../functions/slack/interaction';
+import { homeView } from '../../functions/slack/render/home';
+import { FORM_FIELDS } from '../../functions/slack/render/ids';
+import {
+  ACTION_IDS,
+  approvalMessage,
+  consoleShortcut,
+  escapeKeepingTimes,
+  requesterNotice,
+  slackTime,
+  ssoSessionName,
+  statusLine,
+} from '../../functions/slack/render/messages';
+import { extendModal, option, requestFormModal } from '../../functions/slack/render/modals';
+import { messageBlockProblems, viewProblems } from '../../local/slack-api/block-kit';
+
+// What the Block Kit surfaces show, read as Slack reads them: times in each reader's zone,
+// the "Access ready" directions, Home tab sections within 3,000 characters, block ids per
+// iteration of an updated message. Pure functions of fixed records: no clock but `now`.
+
+const EXPIRES = '2026-12-01T10:00:00.000Z';
+const EXPIRES_UNIX = Date.UTC(2026, 11, 1, 10) / 1000;
+const NOW = new Date('2026-12-01T09:15:00.000Z');
+const TIME = `<!date^${EXPIRES_UNIX}^{date_short_pretty} {time}|10:00 UTC>`;
+
+const record = (over: Partial<RequestRecord> = {}): RequestRecord => ({
+  version: 1,
+  request: {
+    requestId: 'req-render-1',
+    requester: { email: 'alice@example.com', slackUserId: 'U0ALICE' },
+    accountId: '111111111111',
+    permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+    durationMinutes: 60,
+    reason: 'Investigate INC-42',
+    requestedAt: '2026-12-01T08:55:00.000Z',
+  },
+  status: 'ACTIVE',
+  approvals: [{ by: 'carol@example.com', slackUserId: 'U0CAROL', at: '2026-12-01T08:58:00.000Z' }],
+  accountName: 'production',
+  permissionSetName: 'ReadOnly',
+  expiresAt: EXPIRES,
+  windowStartedAt: '2026-12-01T09:00:00.000Z',
+  updatedAt: '2026-12-01T09:00:00.000Z',
+  ...over,
+});
+
+const LINKS = { portalUrl: 'https://example.awsapps.com/start', ssoRegion: 'us-east-1' };
+
+type Text = { type: string; text: string };
+/** Every text object in a surface, plain_text and mrkdwn, wherever it sits. */
+function textObjects(value: unknown, found: Text[] = []): Text[] {
+  if (Array.isArray(value)) for (const item of value) textObjects(item, found);
+  else if (value && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if ((object.type === 'plain_text' || object.type === 'mrkdwn') && typeof object.text === 'string')
+      found.push(object as Text);
+    for (const child of Object.values(object)) textObjects(child, found);
+  }
+  return found;
+}
+
+/** The text of every section, as Block Kit limits it (3,000 characters). */
+const sectionTexts = (blocks: unknown[]) =>
+  (blocks as Array<{ type: string; text?: { text: string } }>)
+    .filter((b) => b.type === 'section')
+    .map((b) => b.text?.text ?? '');
+
+describe('times in Slack', () => {
+  it('uses Slack date formatting with the UTC time as its fallback', () => {
+    expect(slackTime(EXPIRES)).toBe(TIME);
+    expect(slackTime('not a time')).toBe('?');
+  });
+
+  it('shows every time of the messages, DMs, Home tab and modals in the reader’s time zone', () => {
+    const active = record();
+    expect(statusLine(active)).toContain(`Granted until ${TIME}`);
+    for (const notice of ['granted', 'extended', 'expiring-soon'] as const)
+      expect(JSON.stringify(requesterNotice(active, notice, undefined, LINKS).blocks)).toContain(TIME);
+    const home = homeView({
+      active: [active],
+      pending: [],
+      toApprove: [],
+      extensionsToApprove: [],
+      now: NOW,
+    });
+    expect(sectionTexts(home.blocks).join('\n')).toContain(`45m left (until ${TIME})`);
+    expect(JSON.stringify(extendModal(active, [30], '{}').blocks)).toContain(TIME);
+    expect(decisionText({ kind: 'extended', expiresAt: EXPIRES } as Parameters<typeof decisionText>[0])).toBe(
+      `Extended: access now lasts until ${TIME}.`,
+    );
+  });
+
+  it('never puts a date display in plain_text, where Slack would show it raw', () => {
+    const active = record();
+    const surfaces = [
+      approvalMessage(active).blocks,
+      approvalMessage(record({ status: 'PENDING_APPROVAL' })).blocks,
+      ...(['granted', 'extended', 'expiring-soon'] as const).map(
+        (n) => requesterNotice(active, n, undefined, LINKS).blocks,
+      ),
+      homeView({
+        notice: decisionText({ kind: 'extended', expiresAt: EXPIRES } as Parameters<typeof decisionText>[0]),
+        active: [active],
+        pending: [],
+        toApprove: [],
+        extensionsToApprove: [],
+        now: NOW,
+      }),
+      extendModal(active, [30, 60], '{}'),
+    ];
+    const texts = textObjects(surfaces);
+    expect(texts.filter((t) => t.type === 'mrkdwn' && t.text.includes('<!date^')).length).toBeGreaterThan(5);
+    expect(texts.filter((t) => t.type === 'plain_text' && t.text.includes('<!date'))).toEqual([]);
+  });
+
+  it('keeps this app’s own time displays in a Home tab notice and shows anything else literally', () => {
+    const notice = `Extended until ${TIME} <!channel> <!date^1^{date}|forged>`;
+    const shown = escapeKeepingTimes(notice, 2000);
+    expect(shown).toBe(`Extended until ${TIME} &lt;!channel&gt; &lt;!date^1^{date}|forged&gt;`);
+    // Clamped like any other text, never cutting a display in half.
+    expect(escapeKeepingTimes(`${'x'.repeat(30)}${TIME}`, 40)).toBe('x'.repeat(30));
+  });
+});
+
+describe('the "Access ready" DM', () => {
+  it('links the console for the account and role, and gives the CLI login and config', () => {
+    const { text, blocks } = requesterNotice(record(), 'granted', undefined, LINKS);
+    const [shown] = sectionTexts(blocks);
+
+    expect(text).toBe(`:unlock: Access ready: ReadOnly on production until ${TIME}.`);
+    expect(shown).toContain(
+      '<https://example.awsapps.com/start/#/console?account_id=111111111111&amp;role_name=ReadOnly|Open the AWS console as ReadOnly>',
+    );
+    expect(shown).toContain('`aws sso login --sso-session example`');
+    expect(shown).toContain('`--profile example-production-ReadOnly`');
+    expect(shown).toContain(
+      [
+        '```[sso-session example]',
+        'sso_start_url = https://example.awsapps.com/start',
+        'sso_region = us-east-1',
+        'sso_registration_scopes = sso:account:access',
+        '',
+        '[profile example-production-ReadOnly]',
+        'sso_session = example',
+        'sso_account_id = 111111111111',
+        'sso_role_name = ReadOnly',
+        'region = us-east-1```',
+      ].join('\n'),
+    );
+    expect(messageBlockProblems(blocks)).toEqual([]);
+  });
+
+  it('says to sign in and pick the role as before when the policy names no portal', () => {
+    const [shown] = sectionTexts(requesterNotice(record(), 'granted', undefined, {}).blocks);
+    expect(shown).toContain('Run `aws sso login` and pick the ReadOnly role.');
+    expect(shown).not.toContain('#/console');
+    expect(shown).not.toContain('sso-session');
+  });
+
+  it('builds the shortcut and the session name from any portal address', () => {
+    expect(consoleShortcut('https://example.awsapps.com/start/', '222222222222', 'Power+User')).toBe(
+      'https://example.awsapps.com/start/#/console?account_id=222222222222&role_name=Power%2BUser',
+    );
+    expect(ssoSessionName('https://d-9067a1b2c3.awsapps.com/start')).toBe('d-9067a1b2c3');
+    expect(ssoSessionName('https://Acme-Corp.awsapps.com/start')).toBe('acme-corp');
+    expect(ssoSessionName('https://ssoins-7223a1b2c3d4e5f6.portal.us-east-1.app.aws')).toBe(
+      'ssoins-7223a1b2c3d4e5f6',
+    );
+    expect(ssoSessionName('not a url')).toBe('aws');
+  });
+
+  it('keeps only the link when a very long portal address would not fit a section with the config', () => {
+    const portalUrl = `https://example.awsapps.com/start/${'p'.repeat(1200)}`;
+    const { blocks } = requesterNotice(record(), 'granted', undefined, { ...LINKS, portalUrl });
+    const [shown] = sectionTexts(blocks);
+    expect(shown?.length).toBeLessThanOrEqual(3000);
+    expect(shown).toContain('#/console?account_id=111111111111');
+    expect(shown).not.toContain('sso-session');
+  });
+
+  it('names the profile so the CLI config file accepts it, whatever the account is called', () => {
+    const [shown] = sectionTexts(
+      requesterNotice(record({ accountName: 'Prod (EU) & more' }), 'granted', undefined, LINKS).blocks,
+    );
+    expect(shown).toContain('[profile example-Prod-EU-more-ReadOnly]');
+  });
+});
+
+describe('the Home tab', () => {
+  it('clamps a waiting request’s reason so no section passes 3,000 characters once escaped', () => {
+    const ampersands = record({
+      status: 'PENDING_APPROVAL',
+      expiresAt: undefined,
+      request: { ...record().request, reason: '&'.repeat(1000), ticket: '&'.repeat(100) },
+    });
+    const view = homeView({
+      active: [],
+      pending: [ampersands],
+      toApprove: [ampersands],
+      extensionsToApprove: [],
+      now: NOW,
+    });
+
+    const texts = sectionTexts(view.blocks);
+    for (const text of texts) expect(text.length).toBeLessThanOrEqual(3000);
+    const asked = texts.find((t) => t.includes('asks for')) ?? '';
+    expect(asked).toContain('&amp;'.repeat(200));
+    // Cut between entities, never inside one.
+    expect(asked).not.toMatch(/&(a|am|amp)?…/);
+    // Slack (the stand-in's Block Kit checks) takes it.
+    expect(viewProblems(view)).toEqual([]);
+  });
+});
+
+describe('block ids across updates of a message', () => {
+  const pending = record({ status: 'PENDING_APPROVAL', approvals: [], approvalsRequired: 2 });
+  const blockIds = (r: RequestRecord) =>
+    (approvalMessage(r).blocks as Array<{ block_id?: string }>).map((b) => b.block_id).filter(Boolean);
+  const actionIds = (r: RequestRecord) =>
+    JSON.stringify(approvalMessage(r).blocks).match(/"action_id":"[a-z_]+"/g) ?? [];
+
+  it('gives each iteration of the approval message new block ids, and keeps the action ids', () => {
+    const approvedOnce = {
+      ...pending,
+      approvals: [{ by: 'carol@example.com', slackUserId: 'U0CAROL', at: '2026-12-01T09:01:00.000Z' }],
+      updatedAt: '2026-12-01T09:01:00.000Z',
+    };
+    const [first] = blockIds(pending);
+    const [second] = blockIds(approvedOnce);
+
+    expect(first).toMatch(/^decision\.[0-9a-f]{8}$/);
+    expect(second).toMatch(/^decision\.[0-9a-f]{8}$/);
+    expect(second).not.toBe(first);
+    expect(actionIds(approvedOnce)).toEqual(actionIds(pending));
+    expect(actionIds(pending)).toEqual([
+      `"action_id":"${ACTION_IDS.approve}"`,
+      `"action_id":"${ACTION_IDS.deny}"`,
+    ]);
+  });
+
+  it('renders the same record with the same ids (a retried step repeats the same iteration)', () => {
+    expect(blockIds(pending)).toEqual(blockIds(structuredClone(pending)));
+  });
+
+  it('keeps the request form’s block ids, which Slack needs to keep what was typed across views.update', () => {
+    const before = requestFormModal([30, 60], '{}').blocks.map((b) => b.block_id);
+    const after = requestFormModal([30, 60, 120], '{}', {
+      account: option('production (111111111111)', '111111111111'),
+      durationMinutes: 60,
+    }).blocks.map((b) => b.block_id);
+    expect(after).toEqual(before);
+    expect(before).toContain(FORM_FIELDS.account);
+  });
+});
