@@ -118,6 +118,10 @@ async function workerEvent(name: WorkerName, handlers: Record<WorkerName, (e: un
   const checkRevokeEvent = { ...key, operationId: revoke.operationId, attempt: 0 };
   if (name === 'check-revoke') return checkRevokeEvent;
   await handlers['check-revoke'](checkRevokeEvent);
+  // EndSessions after the deletion, as the state machine sends it. The bench policy opts no
+  // permission set in, so the first event takes the "does not end sessions" answer: load and
+  // first event of the bundle as deployed, not an inline policy write.
+  if (name === 'end-sessions') return { ...key, revokedAt: new Date().toISOString() };
   return { requestId, outcome: 'revoked' };
 }
 
