@@ -1,4 +1,4 @@
-import type { WebClient } from '@slack/web-api';
+import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { OrgTrail } from '../core/activity-query';
 import { RetryableError } from '../core/errors';
 import type { MessageRef, RequestRecord } from '../core/model';
@@ -7,9 +7,18 @@ import { logger } from '../shared/logger';
 import { slackErrorCode } from '../slack/people';
 import { breakGlassEscalation, breakGlassMessage } from '../slack/render/break-glass';
 import { approvalMessage, approvalReminder, escapeText, requesterNotice } from '../slack/render/messages';
+import { mapBounded } from './bounded';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
-// updated in place (chat.update) as the request moves.
+// updated in place (chat.update) as the request moves, with every copy of it (approvers' DMs).
+
+/** Copies of the approval message updated at once (Slack's chat.update is Tier 3 per workspace). */
+const COPY_UPDATES_AT_ONCE = 4;
+
+/** What a message shows, its per-iteration block ids aside (render/messages.ts `iterationOf`). */
+function shown(message: { text: string; blocks: KnownBlock[] }): string {
+  return JSON.stringify([message.text, message.blocks.map(({ block_id: _id, ...block }) => block)]);
+}
 
 /**
  * Slack refusals that pass (a rate limit: the WebClient rejects it instead of sleeping out
@@ -73,21 +82,29 @@ export class SlackNotifier implements Notifier {
   async requestApproval(
     record: RequestRecord,
     approverEmails: string[],
-    keep: (message: MessageRef) => Promise<void>,
+    keep: (message: MessageRef) => Promise<RequestRecord | undefined>,
+    keepCopy?: (copy: MessageRef) => Promise<RequestRecord | undefined>,
   ): Promise<void> {
     const message = approvalMessage(record);
     const existing = record.approvalMessage;
     if (existing)
       await slack(() => this.client.chat.update({ channel: existing.channel, ts: existing.ts, ...message }));
     // An extension decided by another rule may belong in another channel than the request's
-    // message: post it there too, so that rule's approvers see it.
+    // message: post it there too, so that rule's approvers see it (a copy, kept as the DMs are).
     const channel = this.options.approvalChannelFor(record);
     const posted =
       record.approvalMessage?.channel === channel
         ? undefined
         : await slack(() => this.client.chat.postMessage({ channel, ...message }));
-    if (!record.approvalMessage && posted?.channel && posted.ts)
-      await keep({ channel: posted.channel, ts: posted.ts });
+    if (!record.approvalMessage && posted?.channel && posted.ts) {
+      const stored = await keep({ channel: posted.channel, ts: posted.ts });
+      // Decided while it was posted (a cancellation): shown as decided, and no approver is DMed.
+      if (stored && stored.status !== record.status) {
+        await this.catchUp(record, stored, { channel: posted.channel, ts: posted.ts });
+        return;
+      }
+    } else if (posted?.channel && posted.ts)
+      await this.keepCopy(record, { channel: posted.channel, ts: posted.ts }, keepCopy);
     if (this.options.notifyApproversByDm(record)) {
       for (const email of approverEmails) {
         // Best effort: the channel message (whose reference is kept already) is the approval;
@@ -95,7 +112,9 @@ export class SlackNotifier implements Notifier {
         // it again on the retry.
         try {
           const userId = await this.slackUserId(email);
-          if (userId) await this.client.chat.postMessage({ channel: userId, ...message });
+          if (!userId) continue;
+          const dm = await this.client.chat.postMessage({ channel: userId, ...message });
+          if (dm.channel && dm.ts) await this.keepCopy(record, { channel: dm.channel, ts: dm.ts }, keepCopy);
         } catch (error) {
           logger.warn('approver DM not sent', { slackError: slackErrorCode(error) });
         }
@@ -103,10 +122,60 @@ export class SlackNotifier implements Notifier {
     }
   }
 
+  /**
+   * Keeps a copy's reference (best-effort: a copy not kept only misses later updates). When the
+   * record moved on while it was posted (decided meanwhile: the decision's re-render could not
+   * know this copy yet), the copy is brought up to date at once.
+   */
+  private async keepCopy(
+    posted: RequestRecord,
+    copy: MessageRef,
+    keepCopy: ((copy: MessageRef) => Promise<RequestRecord | undefined>) | undefined,
+  ): Promise<void> {
+    if (!keepCopy) return;
+    try {
+      const stored = await keepCopy(copy);
+      if (stored) await this.catchUp(posted, stored, copy);
+    } catch (error) {
+      logger.warn('approval message copy not kept', { slackError: slackErrorCode(error) });
+    }
+  }
+
+  /** Re-renders a message just posted from `posted` when the record as stored shows something else (best-effort). */
+  private async catchUp(posted: RequestRecord, stored: RequestRecord, message: MessageRef): Promise<void> {
+    const latest = approvalMessage(stored);
+    if (shown(latest) === shown(approvalMessage(posted))) return;
+    try {
+      await this.client.chat.update({ channel: message.channel, ts: message.ts, ...latest });
+    } catch (error) {
+      logger.warn('approval message not brought up to date', { slackError: slackErrorCode(error) });
+    }
+  }
+
+  /**
+   * Every copy of the approval message, from the record: the channel message (its refusal fails
+   * the call, as before: callers decide whether that is best-effort) and each copy in
+   * `approvalCopies`, a few at a time, each best-effort (an approver who left, a 429 on one DM
+   * never stops the others or the channel message).
+   */
   async updateRequestMessages(record: RequestRecord): Promise<void> {
-    if (!record.approvalMessage) return;
-    const { channel, ts } = record.approvalMessage;
-    await slack(() => this.client.chat.update({ channel, ts, ...approvalMessage(record) }));
+    const message = approvalMessage(record);
+    const channelMessage = record.approvalMessage;
+    const [channel] = await Promise.allSettled([
+      channelMessage
+        ? slack(() =>
+            this.client.chat.update({ channel: channelMessage.channel, ts: channelMessage.ts, ...message }),
+          )
+        : Promise.resolve(undefined),
+      mapBounded(record.approvalCopies ?? [], COPY_UPDATES_AT_ONCE, async (copy) => {
+        try {
+          await this.client.chat.update({ channel: copy.channel, ts: copy.ts, ...message });
+        } catch (error) {
+          logger.warn('approval message copy not updated', { slackError: slackErrorCode(error) });
+        }
+      }),
+    ]);
+    if (channel.status === 'rejected') throw channel.reason;
   }
 
   async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void> {

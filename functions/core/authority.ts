@@ -2,7 +2,8 @@ import { pendingExtensionOf, pendingExtensionRule } from './extensions';
 import type { RequestRecord } from './model';
 import { type ApproverVerdict, checkApprover, findRule, type Policy, type Rule } from './policy';
 
-// Who may do what to a request: decide it (or its pending extension), end its window, extend it.
+// Who may do what to a request: decide it (or its pending extension), cancel it, end its window,
+// extend it.
 // The core decides with these at the click; the Slack layer asks the same questions first, to
 // offer a form or a button only to whoever may use it.
 
@@ -30,6 +31,14 @@ export function mayDecide(
 
 /** Only the requester extends their own access. */
 export function mayExtend(record: RequestRecord, slackUserId: string): boolean {
+  return slackUserId === record.request.requester.slackUserId;
+}
+
+/**
+ * Only the requester withdraws their own request (an approver who does not want it denies it);
+ * whether it is still pending is the core's to say at the click (first decision wins).
+ */
+export function mayCancel(record: RequestRecord, slackUserId: string): boolean {
   return slackUserId === record.request.requester.slackUserId;
 }
 

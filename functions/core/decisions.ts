@@ -1,10 +1,11 @@
 import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
-import { decidingRule, mayDecide, mayEnd, mayExtend } from './authority';
+import { decidingRule, mayCancel, mayDecide, mayEnd, mayExtend } from './authority';
 import { bestEffort, type OnFailed } from './best-effort';
 import { mayReview, REVIEW_REFUSALS } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { formatMinutes } from './duration';
+import { CANCELLED_TASK_ERROR } from './errors';
 import {
   countingApprovals,
   evaluateExtension,
@@ -22,12 +23,12 @@ import type {
   PendingExtension,
   RequestRecord,
 } from './model';
-import { CONFLICT, type Conflict, changeBreakGlass, retryOnConflict } from './optimistic';
+import { CONFLICT, type Conflict, changeBreakGlass, keepApprovalCopy, retryOnConflict } from './optimistic';
 import type { Policy, Rule } from './policy';
 import type { Clock, Notifier, RequestStore, Workflow } from './ports';
 import { windowSeconds } from './window';
 
-// What people do to a running request from Slack: approve, deny, end early, extend.
+// What people do to a running request from Slack: approve, deny, cancel, end early, extend.
 // Each answer is a value the Slack layer turns into a message; nothing here throws for a
 // person's mistake.
 // Lambda redelivers a decision job whose run failed (minutes later): every decision is first-wins
@@ -58,8 +59,9 @@ export type DecisionOutcome =
   | { kind: 'approved'; record: RequestRecord }
   | { kind: 'approval-recorded'; record: RequestRecord; remaining: number }
   | { kind: 'denied'; record: RequestRecord }
+  | { kind: 'cancelled'; record: RequestRecord }
   | { kind: 'not-found' }
-  | { kind: 'not-authorized'; reason: 'not-approver' | 'self-approval' | 'no-approval' }
+  | { kind: 'not-authorized'; reason: 'not-approver' | 'self-approval' | 'no-approval' | 'not-requester' }
   | { kind: 'already-decided'; record: RequestRecord; by?: string }
   | { kind: 'expired'; record: RequestRecord };
 
@@ -259,6 +261,53 @@ export class RequestDecisions {
     return { kind: 'approved', record };
   }
 
+  /**
+   * "Cancel request": the requester withdraws a request nobody has decided yet. Decided like a
+   * denial: first decision wins in the record (a concurrent approval that stored APPROVED first
+   * makes this click "already approved"; one that comes after finds it cancelled), then the
+   * event, then the approval task fails with `Cancelled` (the state machine closes the request
+   * through Finish, which tells the requester). A redelivery of a cancellation already stored
+   * completes its event and the task's failure.
+   */
+  async cancel(requestId: string, actor: Actor): Promise<DecisionOutcome> {
+    const { store, audit, workflow } = this.deps;
+    let record = await store.getRequest(requestId);
+    if (!record) return { kind: 'not-found' };
+    if (!mayCancel(record, actor.slackUserId)) return { kind: 'not-authorized', reason: 'not-requester' };
+    const by = normalizeEmail(actor.email);
+    if (record.status !== 'CANCELLED') {
+      if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
+      const cancellation: Decision = {
+        by,
+        slackUserId: actor.slackUserId,
+        at: this.deps.clock.now().toISOString(),
+      };
+      const written = await store.updateRequest(requestId, movesInto('CANCELLED'), {
+        status: 'CANCELLED',
+        cancellation,
+      });
+      if (!written.ok) return written.current ? alreadyDecided(written.current) : { kind: 'not-found' };
+      record = written.value;
+    }
+    // The cancellation is stored (by this delivery or an earlier one): its event, and the task's
+    // failure if no delivery sent it yet (none finds a token while the post waits for its slot:
+    // RequestApproval then sees the status and fails the task itself).
+    await audit.record(
+      requestId,
+      'request.cancelled',
+      record.cancellation?.by ?? by,
+      'success',
+      { approvals: record.approvals.length, required: record.approvalsRequired ?? 1 },
+      { step: 'decide', key: 'cancellation' },
+    );
+    const token = await store.takeTaskToken(requestId, 'approval');
+    if (token)
+      await workflow.sendFailure(token, CANCELLED_TASK_ERROR, JSON.stringify({ reason: 'cancelled', by }));
+    const cancelled = record;
+    await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(cancelled));
+    return { kind: 'cancelled', record };
+  }
+
   /** After a decision is stored, Slack only reports it: a refusal never fails the click. */
   private notify(what: string, send: () => Promise<void>): Promise<void> {
     return bestEffort(what, send, this.deps.onNotifyFailed);
@@ -448,6 +497,13 @@ export class RequestDecisions {
           (c) => !c.approvalMessage,
         );
         if (kept.ok) latest = kept.value;
+        return kept.ok ? kept.value : kept.current;
+      },
+      // The approvers' DMs (and a post in the extension rule's own channel): re-rendered when it is decided.
+      async (copy) => {
+        const kept = await keepApprovalCopy(store, requestId, copy);
+        if (kept) latest = kept;
+        return kept;
       },
     );
     return { kind: 'extension-needs-approval', record: latest };
@@ -813,6 +869,7 @@ function pendingOccurrence(pending: PendingExtension, what: string): Occurrence 
 
 function alreadyDecided(record: RequestRecord): DecisionOutcome {
   if (record.status === 'APPROVAL_EXPIRED') return { kind: 'expired', record };
-  const by = record.denial?.by ?? record.approvals[record.approvals.length - 1]?.by;
+  const by =
+    record.cancellation?.by ?? record.denial?.by ?? record.approvals[record.approvals.length - 1]?.by;
   return { kind: 'already-decided', record, ...(by ? { by } : {}) };
 }

@@ -29,6 +29,20 @@ export class RetryableError extends Error {
   }
 }
 
+/**
+ * The approval task of a request its requester withdrew: the error the task fails with, by the
+ * decision's SendTaskFailure or by RequestApproval itself when the request was withdrawn before
+ * its approvers were asked. The state machine catches it by this name (AwaitApproval → Cancelled).
+ */
+export const CANCELLED_TASK_ERROR = 'Cancelled';
+
+export class RequestCancelledError extends AccessError {
+  constructor(requestId: string) {
+    super('cancelled', `Request ${requestId} was cancelled by its requester`);
+    this.name = CANCELLED_TASK_ERROR;
+  }
+}
+
 /** An audit event would replace a different one already written under its key: refused, never retried. */
 export class AuditConflictError extends Error {
   constructor(message: string) {

@@ -16,8 +16,9 @@ const GRANTING_MOVES: readonly RequestStatus[] = [
 
 /** For each status, the statuses a request in it may move to. Final statuses move nowhere. */
 export const TRANSITIONS: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
-  // Decided by approvers (or the policy), expired unanswered, or refused when validated again.
-  PENDING_APPROVAL: ['APPROVED', 'DENIED', 'APPROVAL_EXPIRED', 'REJECTED'],
+  // Decided by approvers (or the policy), expired unanswered, refused when validated again, or
+  // withdrawn by its requester (only while nobody has decided: an approved request is not).
+  PENDING_APPROVAL: ['APPROVED', 'DENIED', 'APPROVAL_EXPIRED', 'REJECTED', 'CANCELLED'],
   // Approved: granting starts, or access is already there (pre-existing, shared); or it ends
   // before any access (expired, rejected, revoked, a failed step).
   APPROVED: ['APPROVAL_EXPIRED', 'REJECTED', 'GRANTING', ...GRANTING_MOVES],
@@ -29,6 +30,7 @@ export const TRANSITIONS: Readonly<Record<RequestStatus, readonly RequestStatus[
   DENIED: [],
   APPROVAL_EXPIRED: [],
   REJECTED: [],
+  CANCELLED: [],
   REVOKED: [],
   REVOKE_FAILED: [],
 };
@@ -55,6 +57,11 @@ export const GRANTING_PHASE: readonly RequestStatus[] = movesInto('ACTIVE');
 export const EDITS = {
   /** The approval request's channel message. */
   approvalMessage: ['PENDING_APPROVAL'],
+  /**
+   * The other copies of the approval message (approvers' DMs, `approvalCopies`): in any status, so
+   * a copy posted while a decision is taken is still kept, and re-rendered (adapters/slack-notifier.ts).
+   */
+  approvalCopies: REQUEST_STATUSES,
   /** How access went live, and when its window started (`granted`, `windowStartedAt`). */
   grant: GRANTING_PHASE,
   /**

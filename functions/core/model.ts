@@ -44,6 +44,13 @@ export const REQUEST_STATUSES = [
   'DENIED',
   'APPROVAL_EXPIRED',
   'REJECTED',
+  /**
+   * Withdrawn by its requester while it waited for approval (core/decisions.ts `cancel`). A status
+   * of its own rather than DENIED with the requester as decider: a denial is an approver's
+   * judgement (Athena's denied-or-expired query, the invariant that DENIED has exactly one
+   * `approval.denied`, "denied by" in Slack), a cancellation is not one and must not read as one.
+   */
+  'CANCELLED',
   'GRANTING',
   'ACTIVE',
   'REVOKING',
@@ -58,6 +65,7 @@ export const FINAL_STATUSES: readonly RequestStatus[] = [
   'DENIED',
   'APPROVAL_EXPIRED',
   'REJECTED',
+  'CANCELLED',
   'REVOKED',
   'REVOKE_FAILED',
 ];
@@ -137,7 +145,14 @@ export interface RequestRecord {
   approvalsRequired?: number;
   approvals: Decision[];
   denial?: Decision;
+  /** The requester withdrew the request while it waited for approval (status CANCELLED). */
+  cancellation?: Decision;
   approvalMessage?: MessageRef;
+  /**
+   * Every other copy of the approval message (the approvers' DMs, an extension's post in its
+   * rule's channel), kept as each is posted: re-rendered with the channel message on every update.
+   */
+  approvalCopies?: MessageRef[];
   requesterDm?: MessageRef;
   expiresAt?: string;
   /**
@@ -182,6 +197,7 @@ export interface RequestRecord {
 export const AUDIT_ACTIONS = [
   'request.submitted',
   'request.rejected',
+  'request.cancelled',
   'approval.auto',
   'approval.requested',
   'approval.reminded',

@@ -1,6 +1,6 @@
 import { RetryableError } from './errors';
 import { EDITS } from './lifecycle';
-import type { AssignmentKey, BreakGlassState, HoldersRecord, RequestRecord } from './model';
+import type { AssignmentKey, BreakGlassState, HoldersRecord, MessageRef, RequestRecord } from './model';
 import type { RequestStore } from './ports';
 
 // Optimistic locking. The holders record (under its revision) and the request (under its status
@@ -82,6 +82,40 @@ export function changeBreakGlass(
     },
     () => {
       throw new RetryableError(`The break-glass state of ${requestId} is being changed concurrently`);
+    },
+  );
+}
+
+/**
+ * Adds one copy of the approval message (an approver's DM) to the request's `approvalCopies`,
+ * written only if the list is still what was read: DMs kept at once by concurrent runs never
+ * drop one another. Answers the record as stored afterwards (its status may have moved on while
+ * the copy was posted), or undefined when there is no request; RetryableError when every attempt lost.
+ */
+export function keepApprovalCopy(
+  store: RequestStore,
+  requestId: string,
+  copy: MessageRef,
+  attempts = 5,
+): Promise<RequestRecord | undefined> {
+  return retryOnConflict(
+    attempts,
+    async () => {
+      const record = await store.getRequest(requestId);
+      if (!record) return undefined;
+      const copies = record.approvalCopies ?? [];
+      if (copies.some((c) => c.channel === copy.channel && c.ts === copy.ts)) return record;
+      const read = JSON.stringify(copies);
+      const written = await store.updateRequest(
+        requestId,
+        EDITS.approvalCopies,
+        { approvalCopies: [...copies, copy] },
+        (current) => JSON.stringify(current.approvalCopies ?? []) === read,
+      );
+      return written.ok ? written.value : CONFLICT;
+    },
+    () => {
+      throw new RetryableError(`The approval message copies of ${requestId} are being changed concurrently`);
     },
   );
 }

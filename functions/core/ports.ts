@@ -89,6 +89,7 @@ export type RequesterNotice =
   | 'approved'
   | 'denied'
   | 'approval-expired'
+  | 'cancelled'
   | 'rejected'
   | 'granted'
   | 'expiring-soon'
@@ -102,16 +103,22 @@ export interface Notifier {
   /**
    * Posts the approval request: the channel message, handed to `keep` as soon as it is posted
    * (before any DM, so a run that dies later never posts it twice), then the approver DMs, which
-   * are best-effort.
+   * are best-effort, each handed to `keepCopy` as it is posted. Both may answer the record as
+   * stored then: a message posted while the request was decided is re-rendered at once (and, for
+   * the channel message, nobody is DMed).
    */
   requestApproval(
     record: RequestRecord,
     approverEmails: string[],
-    keep: (message: MessageRef) => Promise<void>,
+    keep: (message: MessageRef) => Promise<RequestRecord | undefined>,
+    keepCopy?: (copy: MessageRef) => Promise<RequestRecord | undefined>,
   ): Promise<void>;
   /** Reminds the approvers of a request still waiting: a reply under the channel message, DMs (best-effort). */
   remindApprovers(record: RequestRecord, approverEmails: string[]): Promise<void>;
-  /** Re-renders the request's messages (channel message, requester DM) from the record. */
+  /**
+   * Re-renders every copy of the approval message from the record: the channel message and the
+   * copies in `approvalCopies` (approvers' DMs; each best-effort: one refused never stops the others).
+   */
   updateRequestMessages(record: RequestRecord): Promise<void>;
   /** A direct message to the requester. */
   notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void>;

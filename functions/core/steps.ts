@@ -4,7 +4,7 @@ import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
 import { activation, REASON_HISTORY, reusedReason } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
-import { AccessError, errorMessage, RetryableError } from './errors';
+import { AccessError, errorMessage, RequestCancelledError, RetryableError } from './errors';
 import { DEFAULT_USER_MAPPING, noUserError } from './identity-mapping';
 import { EDITS, GRANTING_PHASE, movesInto } from './lifecycle';
 import {
@@ -16,7 +16,14 @@ import {
   type RequestRecord,
   type RequestStatus,
 } from './model';
-import { CONFLICT, type Conflict, changeBreakGlass, changeHolders, retryOnConflict } from './optimistic';
+import {
+  CONFLICT,
+  type Conflict,
+  changeBreakGlass,
+  changeHolders,
+  keepApprovalCopy,
+  retryOnConflict,
+} from './optimistic';
 import {
   approvalChannelFor,
   approversFor,
@@ -170,6 +177,7 @@ export type RevokeResult =
 
 const OUTCOMES = [
   'denied',
+  'cancelled',
   'approval-expired',
   'rejected',
   'revoked',
@@ -191,6 +199,12 @@ const OUTCOME_STATUS: Record<
   { status: RequestStatus; from: RequestStatus[]; notice: RequesterNotice }
 > = {
   denied: { status: 'DENIED', from: movesInto('DENIED', { orAlready: true }), notice: 'denied' },
+  // Stored CANCELLED by the requester's click already (core/decisions.ts `cancel`), as a denial is.
+  cancelled: {
+    status: 'CANCELLED',
+    from: movesInto('CANCELLED', { orAlready: true }),
+    notice: 'cancelled',
+  },
   'approval-expired': {
     status: 'APPROVAL_EXPIRED',
     from: movesInto('APPROVAL_EXPIRED'),
@@ -370,9 +384,15 @@ export class LifecycleSteps {
       'RequestApproval',
     );
     const { store, policy, notifier, audit } = this.deps;
-    const record = await this.requireRequest(requestId);
+    await this.requireRequest(requestId); // only a stored request gets a token
     // The token is stored before anyone is asked, so the first click always finds it.
     await store.putTaskToken(requestId, 'approval', taskToken);
+    // Read after the token is stored: a cancellation (from the Home tab, while the post waited
+    // for its channel slot) stores its status before it takes the token, so either it found this
+    // token and failed the task, or this read sees it; then nobody is asked and this task fails
+    // as the click would have failed it.
+    const record = await this.requireRequest(requestId);
+    if (record.status === 'CANCELLED') throw new RequestCancelledError(requestId);
     if (record.approvalMessage) return; // a retry: the approvers were already asked
     const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
     if (!rule)
@@ -391,14 +411,23 @@ export class LifecycleSteps {
       { step: 'request-approval' },
     );
     // The first message kept wins: a concurrent run (which asked too) does not replace it.
-    await notifier.requestApproval(record, approvers, async (message) => {
-      await store.updateRequest(
-        requestId,
-        EDITS.approvalMessage,
-        { approvalMessage: message },
-        (current) => !current.approvalMessage,
-      );
-    });
+    await notifier.requestApproval(
+      record,
+      approvers,
+      async (message) => {
+        const kept = await store.updateRequest(
+          requestId,
+          EDITS.approvalMessage,
+          { approvalMessage: message },
+          (current) => !current.approvalMessage,
+        );
+        // Refused when it was decided meanwhile (cancelled by its requester since the read
+        // above): the notifier then shows this message as decided at once, and DMs nobody.
+        return kept.ok ? kept.value : kept.current;
+      },
+      // Each approver's DM, so every later re-render reaches it too.
+      (copy) => keepApprovalCopy(store, requestId, copy),
+    );
   }
 
   /** Grant: creates the assignment unless the user already holds it; registers this request as a holder. */

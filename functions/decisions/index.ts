@@ -15,7 +15,7 @@ import { decisionJobSchema, performDecision } from '../slack/decision-job';
 import type { DecisionContext } from '../slack/interaction';
 import { SlackPeople } from '../slack/people';
 
-// Decisions: Approve, Deny, End access now and Extend, handed off by the Slack function after it
+// Decisions: Approve, Deny, Cancel, End access now and Extend, handed off by the Slack function after it
 // verified the request's signature and acknowledged Slack. This function's role is the one that
 // may complete task tokens and record decisions; it checks the clicker against the policy in the
 // core, like any other input it does not trust.

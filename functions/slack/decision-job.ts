@@ -34,6 +34,7 @@ const reason = z.string().check(z.trim(), z.minLength(1), z.maxLength(500));
 export const decisionJobSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('approve'), ...base }),
   z.strictObject({ kind: z.literal('deny'), ...base, reason }),
+  z.strictObject({ kind: z.literal('cancel'), ...base }),
   z.strictObject({ kind: z.literal('approve-extension'), ...base }),
   z.strictObject({ kind: z.literal('deny-extension'), ...base, reason }),
   z.strictObject({ kind: z.literal('end'), ...base }),
@@ -72,6 +73,12 @@ export async function performDecision(
     case 'deny': {
       const outcome = await ctx.decisions.decide(requestId, actor, 'deny', job.reason);
       logger.info('deny', { requestId, correlation_id: requestId, outcome: outcome.kind });
+      text = decisionText(outcome);
+      break;
+    }
+    case 'cancel': {
+      const outcome = await ctx.decisions.cancel(requestId, actor);
+      logger.info('cancel click', { requestId, correlation_id: requestId, outcome: outcome.kind });
       text = decisionText(outcome);
       break;
     }

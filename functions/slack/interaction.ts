@@ -180,21 +180,24 @@ export async function resolveClick(
   return { ...click, actor: who.actor };
 }
 
-const NOT_AUTHORIZED: Record<'not-approver' | 'self-approval' | 'no-approval', string> = {
+const NOT_AUTHORIZED: Record<'not-approver' | 'self-approval' | 'no-approval' | 'not-requester', string> = {
   'not-approver': 'You are not an approver for this request.',
   'self-approval': 'You cannot approve or deny your own request.',
   'no-approval': 'This request does not take approvals.',
+  'not-requester': 'Only the requester can cancel this request.',
 };
 
 function decidedBy(record: RequestRecord, by: string | undefined): string {
   const verb =
     record.status === 'DENIED'
       ? 'denied'
-      : record.status === 'PENDING_APPROVAL'
-        ? 'answered'
-        : record.status === 'REJECTED'
-          ? 'rejected'
-          : 'approved';
+      : record.status === 'CANCELLED'
+        ? 'cancelled'
+        : record.status === 'PENDING_APPROVAL'
+          ? 'answered'
+          : record.status === 'REJECTED'
+            ? 'rejected'
+            : 'approved';
   return `This request was already ${verb}${by ? ` by ${by}` : ''}.`;
 }
 
@@ -207,6 +210,8 @@ export function decisionText(outcome: DecisionOutcome | WindowOutcome): string |
       return `Your approval is recorded; ${outcome.remaining} more needed.`;
     case 'denied':
       return 'Request denied; the requester has been told.';
+    case 'cancelled':
+      return 'Request cancelled: nothing will be granted, and the approvers’ messages say so.';
     case 'not-found':
       return 'I cannot find this request any more.';
     case 'not-authorized':

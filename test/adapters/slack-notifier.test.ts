@@ -107,6 +107,7 @@ describe('the Slack notifier (worker client settings)', () => {
       // From here on, the next DM is refused.
       running.standIn.setFaults({ failNext: [{ method: 'chat.postMessage', fault: 'ratelimited' }] });
       posts++;
+      return undefined;
     });
     expect(posts).toBe(1);
     expect(postsWhenKept).toEqual([CHANNEL]);
@@ -149,5 +150,175 @@ describe('the Slack notifier (worker client settings)', () => {
     expect(shown).toContain('aws sso login --sso-session acme');
     expect(shown).toContain('sso_region = eu-west-1');
     expect(shown).toContain('[profile acme-staging-ReadOnly]');
+  });
+});
+
+describe('every copy of the approval message', () => {
+  const dmNotifier = () =>
+    new SlackNotifier(
+      new WebClient(TOKEN, {
+        slackApiUrl: `${running.url}/api/`,
+        logLevel: LogLevel.ERROR,
+        ...SLACK_CLIENTS.worker.options,
+      }),
+      { approvalChannelFor: () => CHANNEL, notifyApproversByDm: () => true },
+    );
+  const pending = { ...record, status: 'PENDING_APPROVAL', approvalsRequired: 1 } as RequestRecord;
+  const buttons = (blocks: unknown) => JSON.stringify(blocks ?? []).includes('approve_request');
+
+  /** Posts the request as RequestApproval does, keeping the channel message and each DM. */
+  async function post(notifier: SlackNotifier, answer: (kept: RequestRecord) => RequestRecord = (r) => r) {
+    let stored: RequestRecord = pending;
+    await notifier.requestApproval(
+      pending,
+      ['carol@example.com', 'dave@example.com'],
+      async (message) => {
+        stored = { ...stored, approvalMessage: message };
+        return stored;
+      },
+      async (copy) => {
+        stored = { ...stored, approvalCopies: [...(stored.approvalCopies ?? []), copy] };
+        return answer(stored);
+      },
+    );
+    return stored;
+  }
+
+  it('keeps each approver DM it posts by its DM channel, and not one Slack refused', async () => {
+    const kept: unknown[] = [];
+    await dmNotifier().requestApproval(
+      pending,
+      ['carol@example.com', 'dave@example.com'],
+      async () => {
+        // The channel message is kept; carol's DM, next, is refused (a 429).
+        running.standIn.setFaults({ failNext: [{ method: 'chat.postMessage', fault: 'ratelimited' }] });
+        return undefined;
+      },
+      async (copy) => {
+        kept.push(copy);
+        return undefined;
+      },
+    );
+    const dave = running.standIn.directMessages('U0DAVE')[0];
+    expect(running.standIn.directMessages('U0CAROL')).toEqual([]);
+    expect(kept).toEqual([{ channel: running.standIn.dmChannelOf('U0DAVE'), ts: dave?.ts }]);
+    expect(running.standIn.dmChannelOf('U0DAVE')).toMatch(/^D/);
+  });
+
+  it('re-renders the channel message and every DM from the record: the buttons go, who decided shows', async () => {
+    const notifier = dmNotifier();
+    const stored = await post(notifier);
+    expect(buttons(running.standIn.directMessages('U0CAROL')[0]?.blocks)).toBe(true);
+
+    const cancelled = {
+      ...stored,
+      status: 'CANCELLED',
+      cancellation: { by: 'alice@example.com', slackUserId: 'U0ALICE', at: '2026-12-01T09:05:00.000Z' },
+    } as RequestRecord;
+    await notifier.updateRequestMessages(cancelled);
+
+    const copies = [
+      running.standIn.messages(CHANNEL)[0],
+      running.standIn.directMessages('U0CAROL')[0],
+      running.standIn.directMessages('U0DAVE')[0],
+    ];
+    expect(copies.map((m) => buttons(m?.blocks))).toEqual([false, false, false]);
+    for (const copy of copies) expect(copy?.text).toContain('Cancelled by alice@example.com');
+  });
+
+  it('updates the other copies when one DM is refused, and never fails for a DM', async () => {
+    const notifier = dmNotifier();
+    const stored = await post(notifier);
+    // Carol's copy is gone from Slack (she deleted the DM): its update is refused for good.
+    const [carolCopy, daveCopy] = stored.approvalCopies ?? [];
+    const denied = {
+      ...stored,
+      approvalCopies: [{ channel: carolCopy?.channel, ts: '1700000000.000001' }, daveCopy],
+      status: 'DENIED',
+      denial: { by: 'carol@example.com', slackUserId: 'U0CAROL', at: '2026-12-01T09:05:00.000Z' },
+    } as RequestRecord;
+
+    await expect(notifier.updateRequestMessages(denied)).resolves.toBeUndefined();
+
+    expect(running.standIn.calls('chat.update')).toHaveLength(3);
+    const shown = [running.standIn.messages(CHANNEL)[0], running.standIn.directMessages('U0DAVE')[0]];
+    for (const message of shown) expect(message?.text).toContain('Denied by carol@example.com');
+    expect(buttons(running.standIn.directMessages('U0CAROL')[0]?.blocks)).toBe(true);
+  });
+
+  it('still fails when the channel message itself is refused (the caller decides it is best-effort)', async () => {
+    const notifier = dmNotifier();
+    const stored = await post(notifier);
+    const gone = { channel: CHANNEL, ts: '1700000000.000001' }; // deleted from the channel
+    const error = await notifier
+      .updateRequestMessages({
+        ...stored,
+        approvalMessage: gone,
+        status: 'APPROVAL_EXPIRED',
+      } as RequestRecord)
+      .catch((e: unknown) => e);
+    expect((error as { data?: { error?: string } }).data?.error).toBe('message_not_found');
+    // The DMs were brought up to date all the same.
+    expect(buttons(running.standIn.directMessages('U0CAROL')[0]?.blocks)).toBe(false);
+    expect(running.standIn.directMessages('U0DAVE')[0]?.text).toContain('Expired');
+  });
+
+  it('brings a DM posted while the request was decided up to date at once', async () => {
+    // The decision lands between carol's DM being posted and its reference being kept: its
+    // re-render could not know that DM; keeping it answers the record as decided.
+    await post(dmNotifier(), (kept) =>
+      kept.approvalCopies?.length === 1
+        ? ({
+            ...kept,
+            status: 'CANCELLED',
+            cancellation: { by: 'alice@example.com', slackUserId: 'U0ALICE', at: '2026-12-01T09:05:00.000Z' },
+          } as RequestRecord)
+        : kept,
+    );
+    const carol = running.standIn.directMessages('U0CAROL')[0];
+    expect(buttons(carol?.blocks)).toBe(false);
+    expect(carol?.text).toContain('Cancelled by alice@example.com');
+    expect(running.standIn.calls('chat.update').map((c) => c.args.channel)).toEqual([
+      running.standIn.dmChannelOf('U0CAROL'),
+    ]);
+  });
+});
+
+describe('an approval request decided while it is posted', () => {
+  it('shows the channel message as decided at once and DMs no approver', async () => {
+    const notifier = new SlackNotifier(
+      new WebClient(TOKEN, {
+        slackApiUrl: `${running.url}/api/`,
+        logLevel: LogLevel.ERROR,
+        ...SLACK_CLIENTS.worker.options,
+      }),
+      { approvalChannelFor: () => CHANNEL, notifyApproversByDm: () => true },
+    );
+    const pending = { ...record, status: 'PENDING_APPROVAL' } as RequestRecord;
+    const keptCopies: unknown[] = [];
+
+    // The requester cancelled between RequestApproval's read and the message's keep: the keep is
+    // refused and answers the record as it is now.
+    await notifier.requestApproval(
+      pending,
+      ['carol@example.com', 'dave@example.com'],
+      async () =>
+        ({
+          ...pending,
+          status: 'CANCELLED',
+          cancellation: { by: 'alice@example.com', slackUserId: 'U0ALICE', at: '2026-12-01T09:05:00.000Z' },
+        }) as RequestRecord,
+      async (copy) => {
+        keptCopies.push(copy);
+        return undefined;
+      },
+    );
+
+    const [message] = running.standIn.messages(CHANNEL);
+    expect(message?.text).toContain('Cancelled by alice@example.com');
+    expect(JSON.stringify(message?.blocks)).not.toContain('approve_request');
+    expect(running.standIn.directMessages('U0CAROL')).toEqual([]);
+    expect(running.standIn.directMessages('U0DAVE')).toEqual([]);
+    expect(keptCopies).toEqual([]);
   });
 });

@@ -14,12 +14,26 @@ import { FINAL_STATUSES, REQUEST_STATUSES, type RequestStatus } from '../../func
 // statuses from it.
 
 describe('request status transitions', () => {
-  it('moves a pending request only by a decision, an expiry or a rejection', () => {
+  it('moves a pending request only by a decision, a cancellation, an expiry or a rejection', () => {
     expect([...TRANSITIONS.PENDING_APPROVAL].sort()).toEqual(
-      ['APPROVAL_EXPIRED', 'APPROVED', 'DENIED', 'REJECTED'].sort(),
+      ['APPROVAL_EXPIRED', 'APPROVED', 'CANCELLED', 'DENIED', 'REJECTED'].sort(),
     );
     expect(movesInto('APPROVED')).toEqual(['PENDING_APPROVAL']);
     expect(movesInto('DENIED')).toEqual(['PENDING_APPROVAL']);
+  });
+
+  it('cancels only a request nobody has decided yet, and a cancelled request stays cancelled', () => {
+    expect(movesInto('CANCELLED')).toEqual(['PENDING_APPROVAL']);
+    expect(FINAL_STATUSES).toContain('CANCELLED');
+    expect(TRANSITIONS.CANCELLED).toEqual([]);
+    // Nothing the reconciler closes an abandoned request as, nor any grant, starts from it.
+    expect(CLOSE_AS.CANCELLED).toBeUndefined();
+    expect(mayMove('APPROVED', 'CANCELLED')).toBe(false);
+  });
+
+  it('keeps copies of the approval message in any status (a DM posted while it is decided)', () => {
+    expect(EDITS.approvalCopies).toEqual(REQUEST_STATUSES);
+    expect(EDITS.approvalMessage).toEqual(['PENDING_APPROVAL']);
   });
 
   it('opens a window only while granting', () => {
@@ -94,7 +108,7 @@ describe('conditional writes of the core', () => {
   it("takes Finish's outcomes from the table too", () => {
     const steps = readFileSync(path.join(coreDir, 'steps.ts'), 'utf8');
     expect(steps.match(/from: \[/g)).toBeNull();
-    expect(steps.match(/from: movesInto\(/g)?.length).toBe(6);
+    expect(steps.match(/from: movesInto\(/g)?.length).toBe(7);
   });
 });
 

@@ -274,6 +274,67 @@ describe('an access request through Slack', () => {
     );
   });
 
+  it('is cancelled by its requester from the Home tab: every approval message loses its buttons, nothing is granted', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+    const requestId = await requestAccess('alice', {
+      account: 'production',
+      permissionSet: 'ReadOnly',
+      duration: '30',
+      reason: 'Looking at INC-51',
+    });
+    const message = await waitFor(() => approvalMessage(requestId), 'the approval message');
+    expect(JSON.stringify(message.blocks)).toContain('approve_request');
+    const approverDm = (who: string) =>
+      slack.directMessages(who).find((m) => JSON.stringify(m.blocks ?? []).includes(requestId));
+    // The rule DMs its approvers: the on-call SRE's copy has the buttons too.
+    const dm = await waitFor(() => approverDm('carol'), "carol's DM of the approval request");
+    expect(JSON.stringify(dm.blocks)).toContain('approve_request');
+
+    await slack.openHome('alice');
+    await waitFor(
+      () => JSON.stringify(slack.homeView('alice')?.view.blocks ?? []).includes('cancel_request'),
+      "Cancel on alice's Home tab",
+    );
+    const click = await slack.click('alice', { home: true }, 'Cancel request');
+
+    expect(click.status).toBe(200);
+    await waitFor(async () => (await statusOf(requestId)) === 'CANCELLED', 'CANCELLED');
+    await waitFor(
+      () => slack.directMessages('alice').some((m) => (m.text ?? '').includes('was cancelled')),
+      'the cancelled DM',
+    );
+    await waitFor(
+      () => !JSON.stringify(approvalMessage(requestId)?.blocks ?? []).includes('approve_request'),
+      'the approval message without its buttons',
+    );
+    expect(approvalMessage(requestId)?.text).toContain('Cancelled by alice@example.com');
+    await waitFor(
+      () => !JSON.stringify(approverDm('carol')?.blocks ?? []).includes('approve_request'),
+      "carol's DM without its buttons",
+    );
+    expect(approverDm('carol')?.text).toContain('Cancelled by alice@example.com');
+    await waitFor(
+      async () => (await auditActions(requestId)).includes('request.closed'),
+      'the closed request',
+    );
+    expect(await auditActions(requestId)).toEqual(
+      expect.arrayContaining([
+        'request.submitted',
+        'approval.requested',
+        'request.cancelled',
+        'request.closed',
+      ]),
+    );
+    expect(await auditActions(requestId)).not.toContain('approval.approved');
+    expect(sandbox.standIns.identityCenter?.standIn.counters().creationsRequested).toBe(0);
+    expect(await assigned(ACCOUNTS.production, PERMISSION_SETS.readOnly)).not.toContain(alice);
+    // Nothing left to click: the signed client finds no Approve in either copy.
+    await expect(slack.click('carol', { channel: APPROVALS, ts: message.ts }, 'Approve')).rejects.toThrow(
+      /No button "Approve"/,
+    );
+    await expect(slack.click('carol', { latestIn: 'dm' }, 'Approve')).rejects.toThrow(/No button "Approve"/);
+  });
+
   it('refuses a self-approval and a non-approver, and leaves the request waiting', async () => {
     const carol = principalOf(PEOPLE.carol.email);
     const requestId = await requestAccess('carol', {

@@ -366,7 +366,8 @@ export class FakeDirectory implements AssignmentDirectory {
 export class FakeWorkflow implements Workflow {
   readonly running = new Set<string>();
   readonly stopped: string[] = [];
-  readonly signals: Array<{ token: string; kind: 'success' | 'failure'; output?: unknown }> = [];
+  readonly signals: Array<{ token: string; kind: 'success' | 'failure'; output?: unknown; error?: string }> =
+    [];
   readonly liveTokens = new Set<string>();
 
   async start(input: import('../../functions/core/model').ExecutionInput) {
@@ -380,9 +381,9 @@ export class FakeWorkflow implements Workflow {
     this.signals.push({ token: taskToken, kind: 'success', output });
     return this.liveTokens.delete(taskToken) ? 'sent' : 'expired';
   }
-  async sendFailure(taskToken: string): Promise<TaskSignalResult> {
+  async sendFailure(taskToken: string, error?: string): Promise<TaskSignalResult> {
     await tick();
-    this.signals.push({ token: taskToken, kind: 'failure' });
+    this.signals.push({ token: taskToken, kind: 'failure', ...(error ? { error } : {}) });
     return this.liveTokens.delete(taskToken) ? 'sent' : 'expired';
   }
   async stop(requestId: string) {
@@ -401,18 +402,27 @@ export class RecordingNotifier implements Notifier {
   readonly notices: Array<{ requestId: string; notice: RequesterNotice; detail?: string }> = [];
   readonly approvalRequests: Array<{ requestId: string; approvers: string[] }> = [];
   readonly updates: string[] = [];
+  /** The records each updateRequestMessages re-rendered, in order. */
+  readonly rendered: RequestRecord[] = [];
+  /** When set, each approver gets a DM copy kept through `keepCopy` (notifyApproversByDm). */
+  dmCopies = false;
 
   async requestApproval(
     record: RequestRecord,
     approverEmails: string[],
-    keep: (message: MessageRef) => Promise<void>,
+    keep: (message: MessageRef) => Promise<RequestRecord | undefined>,
+    keepCopy?: (copy: MessageRef) => Promise<RequestRecord | undefined>,
   ): Promise<void> {
     this.approvalRequests.push({ requestId: record.request.requestId, approvers: approverEmails });
-    if (!record.approvalMessage)
-      await keep({ channel: 'C0APPROVALS', ts: `${this.approvalRequests.length}.000` });
+    const n = this.approvalRequests.length;
+    if (!record.approvalMessage) await keep({ channel: 'C0APPROVALS', ts: `${n}.000` });
+    if (this.dmCopies)
+      for (const [i, email] of approverEmails.entries())
+        await keepCopy?.({ channel: `D-${email}`, ts: `${n}.${String(i + 1).padStart(3, '0')}` });
   }
   async updateRequestMessages(record: RequestRecord) {
     this.updates.push(record.request.requestId);
+    this.rendered.push(clone(record));
   }
   async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string) {
     this.notices.push({ requestId: record.request.requestId, notice, ...(detail ? { detail } : {}) });

@@ -490,6 +490,72 @@ describe('approval message and decisions', () => {
   });
 });
 
+describe('Cancel request (the requester’s Home tab)', () => {
+  const homeOf = (userId: string) =>
+    JSON.stringify(
+      (
+        calls('views.publish')
+          .filter((c) => c.args.user_id === userId)
+          .at(-1)?.args.view as { blocks?: unknown[] }
+      )?.blocks,
+    );
+  const cancelButtonFor = (requestId: string) =>
+    `"action_id":"${ACTION_IDS.cancel}","text":{"type":"plain_text","text":"Cancel request","emoji":true},"value":"${requestId}"`;
+
+  it('offers Cancel on a pending request, refuses anyone else, and cancels every copy for the requester', async () => {
+    const { record } = await pendingRequestFromAlice('token-cancel');
+    const requestId = record.request.requestId;
+    const message = record.approvalMessage;
+    if (!message) throw new Error('no approval message');
+    // The approvers' DMs were kept as they were posted: carol's and dave's.
+    expect(record.approvalCopies).toHaveLength(2);
+    mark();
+
+    await h.event({ type: 'app_home_opened', user: PEOPLE.alice.id, channel: 'D0ALICE', tab: 'home' });
+    expect(homeOf(PEOPLE.alice.id)).toContain(cancelButtonFor(requestId));
+
+    // Someone who is not the requester (a forged click): told on their Home tab, nothing changes.
+    await h.click(PEOPLE.carol, ACTION_IDS.cancel, requestId, 'home');
+    expect(homeOf(PEOPLE.carol.id)).toContain('Only the requester can cancel this request.');
+    expect(h.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+    expect((await h.store.getRequest(requestId))?.status).toBe('PENDING_APPROVAL');
+
+    mark();
+    const response = await h.click(PEOPLE.alice, ACTION_IDS.cancel, requestId, 'home');
+
+    expect(response.status).toBe(200);
+    expect(h.handedOff.at(-1)).toMatchObject({ kind: 'cancel', requestId, slackUserId: PEOPLE.alice.id });
+    const failures = h.sfn.commandCalls(SendTaskFailureCommand);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.args[0].input).toMatchObject({ taskToken: 'token-cancel', error: 'Cancelled' });
+    expect(h.sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    const stored = await h.store.getRequest(requestId);
+    expect(stored).toMatchObject({ status: 'CANCELLED', cancellation: { by: 'alice@example.com' } });
+    // The channel message and both DMs: re-rendered, no buttons, who cancelled shown.
+    const copies = [message, ...(stored?.approvalCopies ?? [])];
+    const updates = copies.map((copy) =>
+      calls('chat.update').find((c) => c.args.channel === copy.channel && c.args.ts === copy.ts),
+    );
+    expect(updates.map((u) => u !== undefined)).toEqual([true, true, true]);
+    for (const update of updates) {
+      expect(String(update?.args.text)).toContain('Cancelled by alice@example.com');
+      expect(JSON.stringify(update?.args.blocks)).not.toContain(ACTION_IDS.approve);
+    }
+    // The requester's Home tab says so and offers no Cancel for it any more.
+    expect(homeOf(PEOPLE.alice.id)).toContain('Request cancelled');
+    expect(homeOf(PEOPLE.alice.id)).not.toContain(cancelButtonFor(requestId));
+
+    // An approver clicking Approve on the DM they still had open is told who decided.
+    const carolDm = stored?.approvalCopies?.[0];
+    if (!carolDm) throw new Error('no DM copy');
+    await h.click(PEOPLE.carol, ACTION_IDS.approve, requestId, carolDm);
+    expect(ephemeralTo(PEOPLE.carol.id)).toEqual([
+      'This request was already cancelled by alice@example.com.',
+    ]);
+    expect(h.sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+});
+
 describe('Home tab, End and Extend', () => {
   async function activeGrantForAlice(): Promise<RequestRecord> {
     const { record } = await pendingRequestFromAlice('token-active-approval');

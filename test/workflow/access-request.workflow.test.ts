@@ -1,3 +1,4 @@
+import { auditTrail } from '../../local/product-wiring';
 import {
   ACCOUNTS,
   audited,
@@ -19,6 +20,11 @@ const stagingReadOnly = ['222222222222', PERMISSION_SETS.readOnly, alice.princip
 const productionReadOnly = ['111111111111', PERMISSION_SETS.readOnly, alice.principalId];
 
 let harness: Harness;
+const enteredStates = (execution: string) =>
+  harness.host
+    .history(execution)
+    .filter((e) => e.type === 'StateEntered')
+    .map((e) => e.stateName);
 let counter = 0;
 const newId = () => `req-test-${++counter}-${Date.now().toString(36)}`;
 
@@ -118,6 +124,118 @@ describe('request that needs approval', () => {
       status: 'DENIED',
       denial: { by: 'carol@example.com', reason: 'Use staging' },
     });
+  });
+
+  it('ends without any assignment when its requester cancels, through Cancelled to a CANCELLED close', async () => {
+    harness = await startHarness();
+    const requestId = newId();
+    const execution = await harness.start({ requestId, accountId: ACCOUNTS.production });
+    await tokenStored(harness, requestId, 'approval');
+    await audited(harness, requestId, 'approval.requested');
+    const decisions = await requestDecisions();
+    const dms = () =>
+      harness
+        .slackCalls('chat.postMessage')
+        .filter((c) => String(c.args.channel) === PEOPLE.carol.slackUserId);
+    await harness.waitFor(async () => dms().length > 0, "carol's DM");
+
+    expect(await decisions.cancel(requestId, carol)).toEqual({
+      kind: 'not-authorized',
+      reason: 'not-requester',
+    });
+    const outcome = await decisions.cancel(requestId, aliceActor);
+    expect(outcome.kind).toBe('cancelled');
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(enteredStates(execution)).toEqual(
+      expect.arrayContaining(['AwaitApproval', 'Cancelled', 'RequestClosed']),
+    );
+    expect(enteredStates(execution)).not.toContain('Denied');
+    expect(enteredStates(execution)).not.toContain('AdmitGrant');
+    expect(harness.writes()).toEqual([]);
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.requested',
+      'request.cancelled',
+      'request.closed',
+    ]);
+    const closed = (await auditTrail().list(requestId)).at(-1);
+    expect(closed).toMatchObject({
+      action: 'request.closed',
+      outcome: 'success',
+      details: { outcome: 'cancelled' },
+    });
+    const record = await requestStore().getRequest(requestId);
+    expect(record).toMatchObject({ status: 'CANCELLED', cancellation: { by: alice.email } });
+    expect(record?.closedAt).toBeDefined();
+    // Every copy of the approval message lost its buttons: the channel's and each approver's DM.
+    const copies = [record?.approvalMessage, ...(record?.approvalCopies ?? [])];
+    expect(copies).toHaveLength(3);
+    for (const copy of copies) {
+      const last = harness
+        .slackCalls('chat.update')
+        .filter((c) => c.args.channel === copy?.channel && c.args.ts === copy?.ts)
+        .at(-1);
+      expect(String(last?.args.text)).toContain(`Cancelled by ${alice.email}`);
+      expect(JSON.stringify(last?.args.blocks)).not.toContain('approve_request');
+    }
+    const told = harness.slackCalls('chat.postMessage').filter((c) => c.args.channel === alice.slackUserId);
+    expect(told.map((c) => String(c.args.text))).toEqual([expect.stringContaining('was cancelled')]);
+  });
+
+  it('asks nobody when cancelled while its approval post waits for the channel slot', async () => {
+    // Real time: of three requests for one channel at once, at least one waits a second or more
+    // in WaitForApprovalSlot (one post a second per channel).
+    harness = await startHarness({ msPerSecond: 1000 });
+    const ids = [newId(), newId(), newId()];
+    const executions = await Promise.all(
+      ids.map((requestId) => harness.start({ requestId, accountId: ACCOUNTS.production })),
+    );
+    const slotOf = (arn: string) =>
+      harness.host
+        .history(arn)
+        .filter((e) => e.type === 'StateEntered' && e.stateName === 'WaitForApprovalSlot')
+        .map((e) => (e.input as { validation: { approvalPostAt: string } }).validation.approvalPostAt)[0];
+    await harness.waitFor(
+      async () => executions.some((arn) => slotOf(arn)),
+      'a request waiting for its slot',
+    );
+    // The one whose slot is furthest: still waiting while it is cancelled.
+    const waiting = executions
+      .map((arn, index) => ({ index, at: slotOf(arn) ?? '' }))
+      .sort((a, b) => b.at.localeCompare(a.at))[0]?.index as number;
+    const execution = executions[waiting] as string;
+    const requestId = ids[waiting] as string;
+    expect((await requestStore().getRequest(requestId))?.status).toBe('PENDING_APPROVAL');
+
+    expect((await (await requestDecisions()).cancel(requestId, aliceActor)).kind).toBe('cancelled');
+    const result = await harness.finished(execution);
+
+    expect(result.status).toBe('SUCCEEDED');
+    // RequestApproval found it cancelled: the task failed with Cancelled, before any post.
+    const failed = harness.host
+      .history(execution)
+      .find((e) => e.stateName === 'AwaitApproval' && e.error !== undefined);
+    expect(failed?.error).toBe('Cancelled');
+    expect(enteredStates(execution)).toEqual(expect.arrayContaining(['Cancelled', 'RequestClosed']));
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'request.cancelled',
+      'request.closed',
+    ]);
+    const posts = harness
+      .slackCalls('chat.postMessage')
+      .filter((c) => JSON.stringify(c.args.blocks ?? []).includes(requestId));
+    expect(posts).toEqual([]);
+    expect((await requestStore().getRequest(requestId))?.status).toBe('CANCELLED');
+    // The others still went to their approvers.
+    for (const [index, other] of ids.entries()) {
+      if (index === waiting) continue;
+      await tokenStored(harness, other, 'approval');
+      await (await requestDecisions()).decide(other, carol, 'deny', 'not now');
+      expect((await harness.finished(executions[index] as string)).status).toBe('SUCCEEDED');
+    }
   });
 
   it('expires when nobody decides in time, and a late click changes nothing', async () => {

@@ -13,7 +13,7 @@ import {
   statusLine,
 } from './messages';
 
-// The Home tab: my active grants (time left, End / Extend), my pending requests, and what waits
+// The Home tab: my active grants (time left, End / Extend), my pending requests (Cancel), and what waits
 // for my approval. Each list is capped so the tab stays under Slack's 100 blocks, and people's
 // text in each section is clamped after escaping (a reason of 1,000 "&" is 5,000 characters
 // escaped), so no section passes Block Kit's 3,000 characters
@@ -122,6 +122,14 @@ export function homeView(input: HomeInput): HomeView {
     ]),
     ...section('Your pending requests', input.pending, 'No pending requests.', (r) => [
       mrkdwn(`${where(r)} for ${formatMinutes(r.request.durationMinutes)}${ticketOf(r)} — ${statusLine(r)}`),
+      // Withdrawn only while nobody has decided (the core refuses it after an approval).
+      ...(r.status === 'PENDING_APPROVAL'
+        ? [
+            buttons(`cancel:${r.request.requestId}`, r.request.requestId, [
+              { id: ACTION_IDS.cancel, text: 'Cancel request', style: 'danger' },
+            ]),
+          ]
+        : []),
     ]),
     ...section('Waiting for your approval', input.toApprove, 'Nothing to approve.', (r) => [
       mrkdwn(

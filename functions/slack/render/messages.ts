@@ -12,6 +12,8 @@ import type { RequesterNotice } from '../../core/ports';
 export const ACTION_IDS = {
   approve: 'approve_request',
   deny: 'deny_request',
+  /** The requester withdraws a request still waiting for approval (Home tab). */
+  cancel: 'cancel_request',
   end: 'end_access',
   extend: 'extend_access',
   approveExtension: 'approve_extension',
@@ -120,6 +122,8 @@ const STATUS_LINE: Record<RequestRecord['status'], (r: RequestRecord) => string>
   DENIED: (r) =>
     `:no_entry: Denied by ${escapeClamped(r.denial?.by ?? 'an approver', MAX.email)}${r.denial?.reason ? `: ${escapeClamped(r.denial.reason, MAX.decision)}` : ''}`,
   APPROVAL_EXPIRED: () => ':alarm_clock: Expired: nobody decided in time',
+  CANCELLED: (r) =>
+    `:wastebasket: Cancelled by ${escapeClamped(r.cancellation?.by ?? 'the requester', MAX.email)} (the requester); nothing was granted`,
   REJECTED: (r) => `:x: Rejected: ${escapeClamped(r.failureReason ?? 'not allowed by policy', MAX.failure)}`,
   GRANTING: () => ':gear: Granting access…',
   ACTIVE: (r) =>
@@ -371,6 +375,7 @@ export function requesterNotice(
     approved: `:white_check_mark: Your request for ${where} was approved. Granting access…`,
     denied: `:no_entry: Your request for ${where} was denied${detail ? `: ${escapeClamped(detail, MAX.failure)}` : '.'}`,
     'approval-expired': `:alarm_clock: Your request for ${where} expired before anyone decided.`,
+    cancelled: `:wastebasket: Your request for ${where} was cancelled; nothing was granted.`,
     rejected: `:x: Your request for ${where} was rejected: ${escapeClamped(detail ?? record.failureReason ?? 'not allowed', MAX.failure)}`,
     granted: `${accessReady}\n${accessDirections(record, links)}`,
     'expiring-soon': `:hourglass: Your access to ${where} ends at ${until} (in about 10 minutes).`,

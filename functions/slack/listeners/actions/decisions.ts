@@ -5,10 +5,10 @@ import type { ListenerContext } from '../../deps';
 import { decisionText, notAuthorizedText, openForm, parseClick, resolveClick, tell } from '../../interaction';
 import { denyReasonModal } from '../../render/modals';
 
-// Approve / Deny (a request or an extension). The button carries only the request id; the
-// decisions function (functions/slack/decision-job.ts) has the core check that the clicker is an
-// approver named by policy and that nobody decided first. Deny opens its reason form here: the
-// trigger id lives 3 s.
+// Approve / Deny (a request or an extension), and the requester's Cancel. The button carries
+// only the request id; the decisions function (functions/slack/decision-job.ts) has the core check
+// that the clicker is an approver named by policy (or, to cancel, the requester) and that nobody
+// decided first. Deny opens its reason form here: the trigger id lives 3 s.
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -20,6 +20,21 @@ export function approveButton(ctx: ListenerContext, kind: 'approve' | 'approve-e
     if (!click) return;
     await ctx.handoff.submit({
       kind,
+      requestId: click.requestId,
+      slackUserId: click.userId,
+      origin: click.origin,
+    });
+  };
+}
+
+/** "Cancel request" (the requester's Home tab): the decisions function checks it is the requester's, still pending. */
+export function cancelButton(ctx: ListenerContext) {
+  return async ({ ack, body, client }: ClickArgs) => {
+    await ack();
+    const click = await parseClick(ctx, client, body);
+    if (!click) return;
+    await ctx.handoff.submit({
+      kind: 'cancel',
       requestId: click.requestId,
       slackUserId: click.userId,
       origin: click.origin,

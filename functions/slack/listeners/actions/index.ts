@@ -3,7 +3,7 @@ import type { ListenerContext } from '../../deps';
 import { BREAK_GLASS_ACTIONS } from '../../render/break-glass';
 import { FORM_FIELDS } from '../../render/ids';
 import { ACTION_IDS } from '../../render/messages';
-import { approveButton, denyButton, reviewButton } from './decisions';
+import { approveButton, cancelButton, denyButton, reviewButton } from './decisions';
 import { formSelectionChanged, openFormFromHome } from './form';
 import { unknownAction } from './unknown';
 import { endAccess, extendButton } from './window';
@@ -13,6 +13,7 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
 export function register(app: App, ctx: ListenerContext): void {
   app.action(ACTION_IDS.approve, approveButton(ctx, 'approve'));
   app.action(ACTION_IDS.deny, denyButton(ctx, 'request'));
+  app.action(ACTION_IDS.cancel, cancelButton(ctx));
   app.action(ACTION_IDS.approveExtension, approveButton(ctx, 'approve-extension'));
   app.action(ACTION_IDS.denyExtension, denyButton(ctx, 'extension'));
   app.action(ACTION_IDS.end, endAccess(ctx));
