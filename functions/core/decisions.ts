@@ -245,16 +245,17 @@ export class RequestDecisions {
     }
     if (record.status !== 'APPROVED') return alreadyDecided(record);
     // Whoever finds the token completes the approval task: this delivery, or a redelivery after
-    // one that died before sending it.
+    // one that died before sending it. Approved here with no token stored: the approval post is
+    // still waiting for its channel slot, and RequestApproval finds the request approved.
     const token = await store.takeTaskToken(requestId, 'approval');
     if (!token && !approvedHere) return alreadyDecided(record);
-    const sent = token
-      ? await workflow.sendSuccess(token, {
-          decision: 'approved',
-          approvers: record.approvals.map((a) => a.by),
-        })
-      : 'expired';
-    if (sent === 'expired') return { kind: 'expired', record };
+    if (token) {
+      const sent = await workflow.sendSuccess(token, {
+        decision: 'approved',
+        approvers: record.approvals.map((a) => a.by),
+      });
+      if (sent === 'expired') return { kind: 'expired', record };
+    }
     const approved = record;
     await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(approved));
     await this.notify('requester DM', () => this.deps.notifier.notifyRequester(approved, 'approved'));

@@ -43,6 +43,22 @@ export class RequestCancelledError extends AccessError {
   }
 }
 
+/**
+ * A request decided from the Home tab while its approval post waited for its channel slot (no
+ * token stored yet): RequestApproval finds the decision and fails its own task with the
+ * decision's name instead of asking anyone. The state machine catches `Denied` (→ Denied) and
+ * `ApprovedBeforeAsked` (→ AdmitGrant) like a click's SendTaskFailure / SendTaskSuccess.
+ */
+export const DENIED_TASK_ERROR = 'Denied';
+export const APPROVED_TASK_ERROR = 'ApprovedBeforeAsked';
+
+export class DecidedBeforeAskedError extends AccessError {
+  constructor(requestId: string, decision: 'approved' | 'denied') {
+    super(decision, `Request ${requestId} was ${decision} before its approvers were asked`);
+    this.name = decision === 'approved' ? APPROVED_TASK_ERROR : DENIED_TASK_ERROR;
+  }
+}
+
 /** An audit event would replace a different one already written under its key: refused, never retried. */
 export class AuditConflictError extends Error {
   constructor(message: string) {

@@ -4,7 +4,13 @@ import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
 import { bestEffort, type OnFailed } from './best-effort';
 import { activation, REASON_HISTORY, reusedReason } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
-import { AccessError, errorMessage, RequestCancelledError, RetryableError } from './errors';
+import {
+  AccessError,
+  DecidedBeforeAskedError,
+  errorMessage,
+  RequestCancelledError,
+  RetryableError,
+} from './errors';
 import { DEFAULT_USER_MAPPING, noUserError } from './identity-mapping';
 import { EDITS, GRANTING_PHASE, movesInto } from './lifecycle';
 import {
@@ -231,6 +237,13 @@ function parseInput<T>(schema: z.ZodMiniType<T>, input: unknown, step: string): 
   return result.data;
 }
 
+/** What RequestApproval fails its task with when the request was decided before it was posted. */
+const DECIDED_BEFORE_ASKED: Partial<Record<RequestStatus, (requestId: string) => Error>> = {
+  CANCELLED: (id) => new RequestCancelledError(id),
+  DENIED: (id) => new DecidedBeforeAskedError(id, 'denied'),
+  APPROVED: (id) => new DecidedBeforeAskedError(id, 'approved'),
+};
+
 export class LifecycleSteps {
   constructor(private readonly deps: StepDependencies) {}
 
@@ -392,8 +405,15 @@ export class LifecycleSteps {
     // token and failed the task, or this read sees it; then nobody is asked and this task fails
     // as the click would have failed it.
     const record = await this.requireRequest(requestId);
-    if (record.status === 'CANCELLED') throw new RequestCancelledError(requestId);
     if (record.approvalMessage) return; // a retry: the approvers were already asked
+    // Decided (from the Home tab) before anyone was asked: whoever takes the token completes the
+    // task. Taken here, the task fails with the decision's name (the state machine routes it as a
+    // click's signal); taken by the decision, its signal completes the task and this run ends.
+    const decided = DECIDED_BEFORE_ASKED[record.status];
+    if (decided) {
+      if (await store.takeTaskToken(requestId, 'approval')) throw decided(requestId);
+      return;
+    }
     const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
     if (!rule)
       throw new AccessError(
@@ -885,7 +905,8 @@ export class LifecycleSteps {
     const step = parseInput(finishSchema, input, 'Finish');
     const { store, notifier, audit } = this.deps;
     const target = OUTCOME_STATUS[step.outcome];
-    const failureReason = step.error ? describeStepError(step.error) : undefined;
+    // A denial is no failure: its reason is the record's `denial`, whichever way the task failed.
+    const failureReason = step.error && step.outcome !== 'denied' ? describeStepError(step.error) : undefined;
     const updated = await store.updateRequest(step.requestId, target.from, {
       status: target.status,
       ...(failureReason ? { failureReason } : {}),

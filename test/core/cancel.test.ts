@@ -275,3 +275,71 @@ describe('copies of the approval message', () => {
     expect(again).toEqual(late);
   });
 });
+
+describe('a request approved or denied (from the Home tab) before its approvers were asked', () => {
+  it('approved: the click is told approved, and RequestApproval fails its task with ApprovedBeforeAsked and asks nobody', async () => {
+    const w = world();
+    await w.steps.validate(input());
+    // No token yet: the approval post waits for its channel slot.
+    const outcome = await w.decisions.decide(REQUEST_ID, CAROL, 'approve');
+    expect(outcome.kind).toBe('approved');
+    expect(w.workflow.signals).toEqual([]);
+    expect(w.notifier.noticesFor(REQUEST_ID)).toEqual(['approved']);
+
+    const asked = await w.steps
+      .requestApproval({ taskToken: TOKEN, requestId: REQUEST_ID })
+      .catch((error: unknown) => error);
+
+    expect(asked).toMatchObject({ name: 'ApprovedBeforeAsked' });
+    expect(w.notifier.approvalRequests).toEqual([]);
+    expect(await w.store.takeTaskToken(REQUEST_ID, 'approval')).toBeUndefined();
+    expect((await w.store.getRequest(REQUEST_ID))?.status).toBe('APPROVED');
+    expect(w.actions()).toEqual(['request.submitted', 'approval.approved']);
+  });
+
+  it('denied: RequestApproval fails its task with Denied, and Finish closes it as DENIED with no failure reason', async () => {
+    const w = world();
+    await w.steps.validate(input());
+    expect((await w.decisions.decide(REQUEST_ID, CAROL, 'deny', 'not now')).kind).toBe('denied');
+    expect(w.workflow.signals).toEqual([]);
+
+    const asked = await w.steps
+      .requestApproval({ taskToken: TOKEN, requestId: REQUEST_ID })
+      .catch((error: unknown) => error);
+    expect(asked).toMatchObject({ name: 'Denied' });
+    expect(w.notifier.approvalRequests).toEqual([]);
+
+    const error = {
+      Error: 'Denied',
+      Cause: JSON.stringify({ errorMessage: String((asked as Error).message) }),
+    };
+    expect(await w.steps.finish({ requestId: REQUEST_ID, outcome: 'denied', error })).toEqual({
+      status: 'DENIED',
+    });
+    const record = await w.store.getRequest(REQUEST_ID);
+    expect(record?.failureReason).toBeUndefined();
+    expect(record?.denial).toMatchObject({ by: CAROL.email, reason: 'not now' });
+    expect(w.actions()).toEqual(['request.submitted', 'approval.denied', 'request.closed']);
+  });
+
+  it('decided between RequestApproval storing its token and reading the request: the decision signals, RequestApproval asks nobody and ends', async () => {
+    const w = world();
+    await w.steps.validate(input());
+    // The click lands right after RequestApproval's first write (its token), before its read.
+    const put = w.store.putTaskToken.bind(w.store);
+    let decided: string | undefined;
+    w.store.putTaskToken = async (...args: Parameters<typeof put>) => {
+      await put(...args);
+      w.workflow.liveTokens.add(TOKEN);
+      decided = (await w.decisions.decide(REQUEST_ID, CAROL, 'approve')).kind;
+    };
+
+    await expect(
+      w.steps.requestApproval({ taskToken: TOKEN, requestId: REQUEST_ID }),
+    ).resolves.toBeUndefined();
+
+    expect(decided).toBe('approved');
+    expect(w.workflow.signals).toEqual([expect.objectContaining({ token: TOKEN, kind: 'success' })]);
+    expect(w.notifier.approvalRequests).toEqual([]);
+  });
+});

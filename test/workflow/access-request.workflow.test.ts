@@ -238,6 +238,67 @@ describe('request that needs approval', () => {
     }
   });
 
+  it('grants a request approved from the Home tab while its approval post waits for the channel slot, asking nobody', async () => {
+    harness = await startHarness({ msPerSecond: 1000 });
+    const ids = [newId(), newId(), newId()];
+    const executions = await Promise.all(
+      ids.map((requestId) =>
+        harness.start({ requestId, accountId: ACCOUNTS.production, durationMinutes: 240 }),
+      ),
+    );
+    const slotOf = (arn: string) =>
+      harness.host
+        .history(arn)
+        .filter((e) => e.type === 'StateEntered' && e.stateName === 'WaitForApprovalSlot')
+        .map((e) => (e.input as { validation: { approvalPostAt: string } }).validation.approvalPostAt)[0];
+    await harness.waitFor(
+      async () => executions.some((arn) => slotOf(arn)),
+      'a request waiting for its slot',
+    );
+    const waiting = executions
+      .map((arn, index) => ({ index, at: slotOf(arn) ?? '' }))
+      .sort((a, b) => b.at.localeCompare(a.at))[0]?.index as number;
+    const execution = executions[waiting] as string;
+    const requestId = ids[waiting] as string;
+    expect((await requestStore().getRequest(requestId))?.status).toBe('PENDING_APPROVAL');
+
+    expect((await (await requestDecisions()).decide(requestId, carol, 'approve')).kind).toBe('approved');
+    await tokenStored(harness, requestId, 'window');
+    expect((await (await requestDecisions()).endAccess(requestId, aliceActor)).kind).toBe('ended');
+    expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
+
+    const failed = harness.host
+      .history(execution)
+      .find((e) => e.stateName === 'AwaitApproval' && e.error !== undefined);
+    expect(failed?.error).toBe('ApprovedBeforeAsked');
+    expect(enteredStates(execution)).toEqual(expect.arrayContaining(['AdmitGrant', 'Grant', 'Revoke']));
+    expect(enteredStates(execution)).not.toContain('ApprovalExpired');
+    expect(await harness.auditActions(requestId)).toEqual([
+      'request.submitted',
+      'approval.approved',
+      'grant.requested',
+      'grant.succeeded',
+      'window.opened',
+      'window.ended-early',
+      'revoke.requested',
+      'revoke.succeeded',
+      'request.closed',
+    ]);
+    const posts = harness
+      .slackCalls('chat.postMessage')
+      .filter(
+        (c) =>
+          String(c.args.channel).startsWith('C') && JSON.stringify(c.args.blocks ?? []).includes(requestId),
+      );
+    expect(posts).toEqual([]);
+    for (const [index, other] of ids.entries()) {
+      if (index === waiting) continue;
+      await tokenStored(harness, other, 'approval');
+      await (await requestDecisions()).decide(other, carol, 'deny', 'not now');
+      expect((await harness.finished(executions[index] as string)).status).toBe('SUCCEEDED');
+    }
+  });
+
   it('expires when nobody decides in time, and a late click changes nothing', async () => {
     harness = await startHarness({ msPerSecond: 0.01 }); // the 1 h approval timeout passes in 36 ms
     const requestId = newId();
