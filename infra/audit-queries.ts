@@ -40,12 +40,13 @@ WHERE e.actor = 'approver@example.com'
 ORDER BY e.at`,
   },
   'denied-or-expired': {
-    description: 'Requests denied, rejected or whose approval expired, with their reasons',
+    description:
+      'Requests denied, cancelled by their requester, rejected or whose approval expired, with their reasons',
     sql: `${submitted}
 SELECT e.at, e.action, s.requester, s.account_id, s.permission_set_arn, s.reason,
        json_extract_scalar(e.details, '$.reason') AS decision_reason, e.requestid
 FROM events e JOIN submitted s ON s.requestid = e.requestid
-WHERE e.action IN ('approval.denied', 'approval.expired', 'request.rejected')
+WHERE e.action IN ('approval.denied', 'request.cancelled', 'approval.expired', 'request.rejected')
   AND e.date BETWEEN '2026-10-01' AND '2026-12-31'
 ORDER BY e.at`,
   },

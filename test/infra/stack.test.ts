@@ -290,6 +290,12 @@ describe('audit archive', () => {
         'grants-without-revoke',
       ].map((n) => `JitAccess-${n}`),
     );
+    // Every way a request ends without access is in the not-granted query.
+    const notGranted = Object.values(synth.template.findResources('AWS::Athena::NamedQuery'))
+      .map((q) => (q as { Properties: { Name: string; QueryString: string } }).Properties)
+      .find((q) => q.Name === 'JitAccess-denied-or-expired');
+    for (const action of ['approval.denied', 'request.cancelled', 'approval.expired', 'request.rejected'])
+      expect(notGranted?.QueryString).toContain(`'${action}'`);
   });
 
   it('adds the role-session query over an organization trail when orgTrailTable is set', async () => {
