@@ -25,7 +25,7 @@ import type {
   RequestStore,
   Workflow,
 } from './ports';
-import type { SessionDenySweepReport } from './session-ending';
+import type { SessionDenySweepReport, SessionEnding } from './session-ending';
 import { windowLimit, windowStartMs } from './window';
 
 // The reconciler: a scheduled pass that compares what the store says this product granted with
@@ -61,6 +61,11 @@ export interface ReconcilerDependencies {
   directory?: DirectoryRefresh;
   /** Removes session deny statements whose sessions have all expired (core/session-ending.ts). */
   sessionDenies?: { run(): Promise<SessionDenySweepReport> };
+  /**
+   * Ends the live sessions of an assignment this pass deleted, as the workflow's EndSessions does
+   * (only for a permission set with endSessionsOnRevoke; SKIPPED otherwise).
+   */
+  sessionEnding?: Pick<SessionEnding, 'start' | 'check'>;
 }
 
 export interface ReconcilerOptions {
@@ -116,6 +121,8 @@ export interface ReconcileReport {
   repairedRecords: number;
   /** Session deny statements removed (only when a permission set ends sessions at revoke). */
   sessionDeniesRemoved?: number;
+  /** Deletions of this pass whose live sessions were ended (deny statement provisioned). */
+  sessionsEnded?: number;
   /** Left for a later pass (recent writes, claims of another pass, transient errors). */
   deferred: number;
   errors: string[];
@@ -512,11 +519,14 @@ class Pass {
       if (status.status === 'SUCCEEDED' || isAlreadyGone(status)) {
         if (await this.markAbsent(holders)) {
           this.report.repairedRecords++;
-          for (const id of owners.length ? owners : [assignmentAuditId(holders)])
+          const ids = owners.length ? owners : [assignmentAuditId(holders)];
+          for (const id of ids)
             await this.audit(id, 'revoke.succeeded', 'success', {
               operationId: holders.deletionRequestId,
               note: 'deletion confirmed by the reconciler',
             });
+          // Its deleter stopped before its EndSessions (or the reconciler deleted it): ended here.
+          await this.endSessions(holders, ids);
         }
         return;
       }
@@ -693,7 +703,10 @@ class Pass {
       status = await this.retrying(() => assignments.deletionStatus(operation.requestId));
     }
     if (status.status === 'SUCCEEDED' || isAlreadyGone(status)) {
-      if (await this.markAbsent(current)) this.report.deletionsConfirmed++;
+      if (await this.markAbsent(current)) {
+        this.report.deletionsConfirmed++;
+        await this.endSessions(claim, auditIds);
+      }
     } else if (status.status === 'FAILED') {
       for (const id of auditIds)
         await this.audit(id, 'revoke.failed', 'failure', {
@@ -706,6 +719,37 @@ class Pass {
     } else {
       this.report.deferred++; // the next pass confirms it
     }
+  }
+
+  /**
+   * After a deletion this pass confirmed, the sessions issued before it end too (the deny
+   * statement, provisioned to the account), recorded under the first request it was deleted for.
+   * Polled like the deletion; a provisioning still in progress after the polls carries on in
+   * Identity Center (`sessions.end-requested` is in the trail). Never undoes the revoke: a failure
+   * is audited and alerted by SessionEnding and counted here as an error.
+   */
+  private async endSessions(key: AssignmentKey, auditIds: string[]): Promise<void> {
+    const ending = this.deps.sessionEnding;
+    const requestId = auditIds[0];
+    if (!ending || !requestId) return;
+    const step = {
+      requestId,
+      accountId: key.accountId,
+      permissionSetArn: key.permissionSetArn,
+      principalId: key.principalId,
+      revokedAt: this.now.toISOString(),
+    };
+    await this.bestEffort(`ending the sessions of ${assignmentKeyText(key)}`, async () => {
+      let result = await ending.start(step);
+      for (let poll = 0; result.status === 'IN_PROGRESS' && poll < this.options.deletionPolls; poll++) {
+        await this.wait(this.options.pollIntervalMs);
+        result = await ending.check({ ...step, operationId: result.operationId, attempt: result.attempt });
+      }
+      if (result.status === 'SUCCEEDED') this.report.sessionsEnded = (this.report.sessionsEnded ?? 0) + 1;
+      else if (result.status === 'FAILED')
+        this.fail(`ending the sessions of ${assignmentKeyText(key)}`, result.failureReason);
+      else if (result.status === 'IN_PROGRESS') this.report.deferred++;
+    });
   }
 
   /** DELETING → ABSENT, if the record is still in the deletion we know of. */

@@ -288,6 +288,8 @@ export interface SessionEndingDependencies {
   notifier: Pick<Notifier, 'alert'>;
   clock: Clock;
   onNotifyFailed?: OnFailed;
+  /** Who the events name: the workflow (default), or the reconciler ending its own revokes' sessions. */
+  actor?: string;
 }
 
 type Step = z.infer<typeof stepSchema>;
@@ -358,7 +360,7 @@ export class SessionEnding {
     await audit.record(
       step.requestId,
       'sessions.end-requested',
-      SYSTEM,
+      this.deps.actor ?? SYSTEM,
       'info',
       {
         ...details(step),
@@ -394,7 +396,7 @@ export class SessionEnding {
     await this.deps.audit.record(
       step.requestId,
       'sessions.ended',
-      SYSTEM,
+      this.deps.actor ?? SYSTEM,
       'success',
       {
         ...details(step),
@@ -414,7 +416,7 @@ export class SessionEnding {
     await audit.record(
       step.requestId,
       'sessions.end-failed',
-      SYSTEM,
+      this.deps.actor ?? SYSTEM,
       'failure',
       { ...details(step), failureReason: reason },
       { ...STEP, key: `failed:${reason}` },

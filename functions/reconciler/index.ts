@@ -1,6 +1,6 @@
 import type { Clock } from '../core/ports';
-import { Reconciler, type ReconcilerOptions } from '../core/reconciler';
-import { SessionDenySweep, sessionEndingPermissionSets } from '../core/session-ending';
+import { RECONCILER_ACTOR, Reconciler, type ReconcilerOptions } from '../core/reconciler';
+import { SessionDenySweep, SessionEnding, sessionEndingPermissionSets } from '../core/session-ending';
 import { auditTrail } from '../shared/audit-trail';
 import { systemClock } from '../shared/clock';
 import { deployedPolicy } from '../shared/directory';
@@ -34,19 +34,33 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
     const audit = auditTrail(dynamo, clock);
     const notifier = slackNotifier(policy, client);
     // Only when a permission set ends sessions at revoke (its role may then read and edit it).
-    const sessionDenies = sessionEndingPermissionSets(policy).length
+    const store = requestStore(dynamo, clock);
+    const permissionSets = sessionEndingPermissionSets(policy).length
+      ? permissionSetPolicies(policy)
+      : undefined;
+    const sessionDenies = permissionSets
       ? {
           sessionDenies: new SessionDenySweep(
-            { policy, permissionSets: permissionSetPolicies(policy), audit, notifier, clock },
+            { policy, permissionSets, audit, notifier, clock },
             // Its provisioning polls at the reconciler's pace.
             options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs },
           ),
+          // The reconciler's own revokes end the sessions as the workflow's do.
+          sessionEnding: new SessionEnding({
+            policy,
+            store,
+            audit,
+            permissionSets,
+            notifier,
+            clock,
+            actor: RECONCILER_ACTOR,
+          }),
         }
       : {};
     return new Reconciler(
       {
         policy,
-        store: requestStore(dynamo, clock),
+        store,
         assignments: assignmentDirectory(policy),
         workflow: stepFunctionsWorkflow(),
         audit,

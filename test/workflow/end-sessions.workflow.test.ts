@@ -207,6 +207,56 @@ describe('a permission set that ends sessions at revoke', () => {
     expect((await requestStore().getRequest(requestId))?.status).toBe('REVOKED');
   });
 
+  it('ends the sessions when the reconciler revokes a grant whose execution is gone', async () => {
+    const requestId = newId();
+    const execution = await harness.start({
+      requestId,
+      permissionSetArn: PERMISSION_SETS.powerUser,
+      durationMinutes: 1,
+    });
+    await tokenStored(harness, requestId, 'window');
+    await audited(harness, requestId, 'window.opened');
+    const session = harness.identityCenter.issueSession({
+      user: 'alice',
+      accountId: ACCOUNTS.staging,
+      permissionSetArn: PERMISSION_SETS.powerUser,
+    });
+    // The execution dies with the access live (stopped by hand): no Revoke, no EndSessions.
+    await harness.host.stopExecution(execution, 'Operator', 'stopped by an operator');
+    expect(harness.identityCenter.useSession(session.sessionId)).toEqual({ allowed: true });
+
+    // Past the window and the reconciler's grace, the session (PT1H) still valid: the pass
+    // deletes the assignment and ends the session.
+    skewMs = 5 * 60_000;
+    const pass = await reconciler(
+      { settleSeconds: 0, pollIntervalMs: 0 },
+      { now: () => new Date(Date.now() + skewMs) },
+    );
+    const report = await pass.run();
+
+    expect(report.errors).toEqual([]);
+    expect(report.sessionsEnded).toBe(1);
+    expect(
+      harness.hasAssignment({
+        accountId: ACCOUNTS.staging,
+        permissionSetArn: PERMISSION_SETS.powerUser,
+        principalId: alice.principalId,
+      }),
+    ).toBe(false);
+    expect(harness.identityCenter.useSession(session.sessionId)).toMatchObject({
+      allowed: false,
+      reason: 'denied',
+    });
+    const actions = await harness.auditActions(requestId);
+    expect(actions).toEqual(
+      expect.arrayContaining(['reconciler.revoked', 'sessions.end-requested', 'sessions.ended']),
+    );
+    expect(actions.indexOf('sessions.ended')).toBeGreaterThan(actions.indexOf('reconciler.revoked'));
+    const ended = (await auditTrail().list(requestId)).find((e) => e.action === 'sessions.ended');
+    expect(ended?.actor).toBe('system:reconciler');
+    expect(alerts()).toEqual([]);
+  });
+
   it('reports a failed provisioning (audited, alerted) and still closes the request as revoked', async () => {
     harness.identityCenter.setFaults({
       failNext: [
