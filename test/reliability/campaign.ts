@@ -213,7 +213,9 @@ type ApprovalMode =
   | 'approve-deny-race'
   | 'unauthorized-then-approve'
   | 'ignore'
-  | 'lost-callback';
+  | 'lost-callback'
+  | 'cancel'
+  | 'cancel-approve-race';
 type WindowMode =
   | 'expire'
   | 'end-early'
@@ -284,6 +286,8 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
       'unauthorized-then-approve': 12,
       ignore: 6,
       'lost-callback': 6,
+      cancel: 5,
+      'cancel-approve-race': 5,
     }),
     window: weighted<WindowMode>(random, {
       expire: 30,
@@ -651,6 +655,26 @@ async function driveLifecycle(
             await lossyDecisions
               .decide(requestId, actor(second), 'approve')
               .catch(() => count('lost-callbacks'));
+          break;
+        }
+        case 'cancel': {
+          // Only the requester withdraws: an approver's Cancel is refused first.
+          const other = await decisions.cancel(requestId, actor(first));
+          if (other.kind !== 'not-authorized') note(`an approver's Cancel answered ${other.kind}`);
+          await decisions.cancel(requestId, actor(plan.requester));
+          break;
+        }
+        case 'cancel-approve-race': {
+          // First decision wins: cancelled (nothing granted) or approved (the Cancel is refused).
+          const [cancelled] = await Promise.all([
+            decisions.cancel(requestId, actor(plan.requester)),
+            approveAll([first, second]),
+          ]);
+          const after = await store.getRequest(requestId);
+          if (cancelled.kind === 'cancelled' && after?.status !== 'CANCELLED')
+            note(`a cancellation answered cancelled but the request went on as ${after?.status}`);
+          if (cancelled.kind !== 'cancelled' && after?.status === 'CANCELLED')
+            note(`the request was cancelled but its Cancel answered ${cancelled.kind}`);
           break;
         }
         case 'ignore':
