@@ -3,7 +3,7 @@ import type { RequestRecord } from './model';
 import { type ApproverVerdict, checkApprover, findRule, type Policy, type Rule } from './policy';
 
 // Who may do what to a request: decide it (or its pending extension), cancel it, end its window,
-// extend it.
+// extend it; what the product itself may do when its requester is offboarded.
 // The core decides with these at the click; the Slack layer asks the same questions first, to
 // offer a form or a button only to whoever may use it.
 
@@ -40,6 +40,26 @@ export function mayExtend(record: RequestRecord, slackUserId: string): boolean {
  */
 export function mayCancel(record: RequestRecord, slackUserId: string): boolean {
   return slackUserId === record.request.requester.slackUserId;
+}
+
+/** The actor of the product ending a departed person's access (core/offboarding.ts). */
+export const OFFBOARDING_ACTOR = 'system:offboarding';
+
+/**
+ * The product offboarding a person (core/offboarding.ts) ends their live access and withdraws
+ * their pending requests: on their own requests only, and never as an approver (it is not a
+ * person; `mayDecide` never sees it). `offboarding` is set by the core only, never read from a
+ * Slack payload.
+ */
+export function mayOffboard(
+  record: RequestRecord,
+  actor: { email: string; slackUserId: string; offboarding?: true },
+): boolean {
+  return (
+    actor.offboarding === true &&
+    actor.email === OFFBOARDING_ACTOR &&
+    actor.slackUserId === record.request.requester.slackUserId
+  );
 }
 
 /** The requester, or an approver of the request's rule, may end the window early. */

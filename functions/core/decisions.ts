@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
-import { decidingRule, mayCancel, mayDecide, mayEnd, mayExtend } from './authority';
+import { decidingRule, mayCancel, mayDecide, mayEnd, mayExtend, mayOffboard } from './authority';
 import { bestEffort, type OnFailed } from './best-effort';
 import { mayReview, REVIEW_REFUSALS } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
@@ -53,6 +53,8 @@ export interface DecisionDependencies {
 export interface Actor {
   email: string;
   slackUserId: string;
+  /** The product offboarding this requester (core/offboarding.ts; `mayOffboard`): set by the core, never from Slack. */
+  offboarding?: true;
 }
 
 export type DecisionOutcome =
@@ -274,7 +276,8 @@ export class RequestDecisions {
     const { store, audit, workflow } = this.deps;
     let record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
-    if (!mayCancel(record, actor.slackUserId)) return { kind: 'not-authorized', reason: 'not-requester' };
+    if (!mayCancel(record, actor.slackUserId) && !mayOffboard(record, actor))
+      return { kind: 'not-authorized', reason: 'not-requester' };
     const by = normalizeEmail(actor.email);
     if (record.status !== 'CANCELLED') {
       if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
@@ -319,9 +322,11 @@ export class RequestDecisions {
     const { store, audit, workflow } = this.deps;
     const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
-    await this.directory.forPeople([actor.email]);
-    if (!mayEnd(this.deps.policy, record, actor))
-      return { kind: 'not-allowed', reason: 'Only the requester or an approver can end this access.' };
+    if (!mayOffboard(record, actor)) {
+      await this.directory.forPeople([actor.email]);
+      if (!mayEnd(this.deps.policy, record, actor))
+        return { kind: 'not-allowed', reason: 'Only the requester or an approver can end this access.' };
+    }
     if (record.status !== 'ACTIVE') return { kind: 'not-active', record };
     const token = await store.takeTaskToken(requestId, 'window');
     if (!token) return { kind: 'not-active', record };

@@ -232,6 +232,8 @@ export const AUDIT_ACTIONS = [
   'breakglass.alerted',
   'breakglass.reviewed',
   'breakglass.escalated',
+  // A person's offboarding (core/offboarding.ts): on their trail and on each request it ends or withdraws.
+  'user.offboarded',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,5 +1,6 @@
 import { RequestDecisions } from '../core/decisions';
 import { AccessError } from '../core/errors';
+import { Offboarding } from '../core/offboarding';
 import type { Clock } from '../core/ports';
 import { auditTrail } from '../shared/audit-trail';
 import { systemClock } from '../shared/clock';
@@ -11,11 +12,11 @@ import { once } from '../shared/once';
 import { slackNotifier, slackWebClient } from '../shared/slack';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
-import { decisionJobSchema, performDecision } from '../slack/decision-job';
-import type { DecisionContext } from '../slack/interaction';
+import { type DecisionJobContext, decisionJobSchema, performDecision } from '../slack/decision-job';
 import { SlackPeople } from '../slack/people';
 
-// Decisions: Approve, Deny, Cancel, End access now and Extend, handed off by the Slack function after it
+// Decisions: Approve, Deny, Cancel, End access now and Extend (and a deactivated person's
+// offboarding, core/offboarding.ts), handed off by the Slack function after it
 // verified the request's signature and acknowledged Slack. This function's role is the one that
 // may complete task tokens and record decisions; it checks the clicker against the policy in the
 // core, like any other input it does not trust.
@@ -29,17 +30,18 @@ export function createHandler(clock: Clock = systemClock) {
     const store = requestStore(dynamo, clock);
     const notifier = slackNotifier(policy, client);
     const trail = orgTrail();
+    const audit = auditTrail(dynamo, clock);
     const decisions = new RequestDecisions({
       policy,
       store,
-      audit: auditTrail(dynamo, clock),
+      audit,
       workflow: stepFunctionsWorkflow(),
       notifier,
       clock,
       onNotifyFailed: notificationNotSent,
       directory: refresh,
     });
-    const ctx: DecisionContext = {
+    const ctx: DecisionJobContext = {
       policy,
       store,
       clock,
@@ -47,6 +49,7 @@ export function createHandler(clock: Clock = systemClock) {
       directory: refresh,
       ...(trail ? { orgTrail: trail } : {}),
       decisions,
+      offboarding: new Offboarding({ store, audit, decisions, notifier }),
     };
     return { ctx, client };
   });

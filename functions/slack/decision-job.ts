@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
 import { VERDICT_TEXT } from '../core/break-glass';
+import { OFFBOARDING_REASONS, type Offboarding } from '../core/offboarding';
 import { logger } from '../shared/logger';
 import {
   type DecisionContext,
@@ -44,8 +45,27 @@ export const decisionJobSchema = z.discriminatedUnion('kind', [
     ...base,
     minutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
   }),
+  // Not a click: Slack reported this person deactivated (user_change); nobody is answered.
+  z.strictObject({
+    kind: z.literal('offboard'),
+    slackUserId: slackUserIdSchema,
+    reason: z.enum(OFFBOARDING_REASONS),
+    jobId: base.jobId,
+  }),
 ]);
 export type DecisionJob = z.infer<typeof decisionJobSchema>;
+
+/** What the decisions function carries out a job with: a click's context, and the offboarding of a person. */
+export type DecisionJobContext = DecisionContext & { offboarding?: Offboarding };
+
+/**
+ * A person's offboarding could not finish: some of their requests are still on their way to
+ * access. Thrown after what could be done is done, so Lambda delivers the job again (an
+ * asynchronous invoke is retried twice) and the redelivery ends them once they are live.
+ */
+export class OffboardingUnfinishedError extends Error {
+  override readonly name = 'OffboardingUnfinishedError';
+}
 
 /** Where the Slack function hands a job: the decisions function (functions/adapters/lambda-decisions.ts). */
 export interface DecisionHandoff {
@@ -54,12 +74,15 @@ export interface DecisionHandoff {
 
 /** Carries out one job: the person is resolved from Slack, the core decides, the person is answered where they clicked. */
 export async function performDecision(
-  ctx: DecisionContext,
+  ctx: DecisionJobContext,
   client: WebClient,
   job: DecisionJob,
 ): Promise<void> {
+  if (job.kind === 'offboard') return offboard(ctx, client, job);
   const { requestId, slackUserId: userId, origin } = job;
-  const lookup = await ctx.people.emailOf(client, userId);
+  // Asked of Slack at every job, never the cache: a person deactivated since their last click
+  // (users.info `deleted`, https://docs.slack.dev/reference/methods/users.info) decides nothing.
+  const lookup = await ctx.people.emailOf(client, userId, { fresh: true });
   if (!lookup.ok) return tell(ctx, client, userId, origin, lookup.message);
   const actor = { email: lookup.email, slackUserId: userId };
   let text: string | undefined;
@@ -127,4 +150,35 @@ export async function performDecision(
   }
   if (origin.kind === 'home') await publishHome(ctx, client, userId, text);
   else if (text) await tell(ctx, client, userId, origin, text);
+}
+
+/** Offboards the person the job names (core/offboarding.ts); unfinished, it fails so Lambda delivers it again. */
+async function offboard(
+  ctx: DecisionJobContext,
+  client: WebClient,
+  job: Extract<DecisionJob, { kind: 'offboard' }>,
+): Promise<void> {
+  if (!ctx.offboarding) throw new Error('This function is not wired to offboard people.');
+  // Slack is asked again: only a person it still calls deactivated is offboarded (an event
+  // delivered after a reactivation does nothing); a failed lookup fails the job, so Lambda retries it.
+  if (job.reason === 'slack-deactivated') {
+    const now = await ctx.people.lookup(client, job.slackUserId, { fresh: true });
+    if (!now.ok && now.reason === 'failed') throw now.error;
+    if (now.ok || now.reason !== 'deactivated') {
+      logger.info('offboarding skipped: not deactivated', { slackUserId: job.slackUserId });
+      return;
+    }
+  }
+  const report = await ctx.offboarding.offboard({ slackUserId: job.slackUserId }, job.reason);
+  logger.info('offboarded', {
+    slackUserId: job.slackUserId,
+    reason: job.reason,
+    ended: report.ended.length,
+    cancelled: report.cancelled.length,
+    inFlight: report.inFlight.length,
+  });
+  if (report.inFlight.length > 0)
+    throw new OffboardingUnfinishedError(
+      `Offboarding of ${job.slackUserId}: ${report.inFlight.length} request(s) not live yet: ${report.inFlight.join(', ')}`,
+    );
 }

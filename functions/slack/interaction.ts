@@ -253,6 +253,8 @@ export async function publishHome(
   let extensionsToApprove: RequestRecord[] = [];
   let reviewsToDo: RequestRecord[] = [];
   if (lookup.ok) {
+    // The viewer's own groups decide what they may approve and review: refreshed like a click's.
+    await ctx.directory?.forPeople([lookup.email]);
     const [pending, active, unreviewed] = await Promise.all([
       // The newest 200 of each: a Home tab holds 100 blocks at most anyway.
       ctx.store.listByStatus('PENDING_APPROVAL', HOME_SCAN_LIMIT),

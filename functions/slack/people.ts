@@ -15,14 +15,22 @@ export type PersonLookup =
   | { ok: false; reason: 'deactivated' | 'bot' | 'not_found' | 'no_email' }
   | { ok: false; reason: 'failed'; error: unknown };
 
+/**
+ * `fresh`: ask Slack now. A decision is taken on a fresh answer, so a person deactivated a minute
+ * ago (users.info `deleted: true`) no longer approves, denies or ends anything.
+ */
+export interface LookupOptions {
+  fresh?: boolean;
+}
+
 export class SlackPeople {
   private readonly cache = new Map<string, { email: string; at: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** The answer for the person who clicked. */
-  async emailOf(client: WebClient, userId: string): Promise<EmailLookup> {
-    const found = await this.lookup(client, userId);
+  /** The answer for the person who clicked (`fresh`: asked of Slack, not the cache). */
+  async emailOf(client: WebClient, userId: string, options: LookupOptions = {}): Promise<EmailLookup> {
+    const found = await this.lookup(client, userId, options);
     if (found.ok) return found;
     switch (found.reason) {
       case 'deactivated':
@@ -46,9 +54,10 @@ export class SlackPeople {
   }
 
   /** users.info, the email checked; only a found email is cached. Never throws. */
-  async lookup(client: WebClient, userId: string): Promise<PersonLookup> {
+  async lookup(client: WebClient, userId: string, options: LookupOptions = {}): Promise<PersonLookup> {
     const cached = this.cache.get(userId);
-    if (cached && this.now() - cached.at < TTL_MS) return { ok: true, email: cached.email };
+    if (!options.fresh && cached && this.now() - cached.at < TTL_MS) return { ok: true, email: cached.email };
+    this.cache.delete(userId);
     let email: string | undefined;
     try {
       const result = await client.users.info({ user: userId });

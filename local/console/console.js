@@ -616,7 +616,34 @@ function renderDirectory(snap) {
     snap.personas.find((p) => p.slackUserId === slackUserId)?.name ?? slackUserId;
   const groups = snap.directory?.groups ?? [];
   const slackGroups = snap.directory?.slackUserGroups ?? [];
+  // A Slack admin deactivating someone (they left): Slack sends user_change and the product
+  // ends their live access and cancels their pending requests at once.
+  const accounts = snap.slackStandIn
+    ? h(
+        'div',
+        { class: 'accounts', 'data-testid': 'slack-accounts' },
+        h('span', { class: 'muted' }, 'Slack accounts: '),
+        ...snap.personas.map((p) =>
+          h(
+            'button',
+            {
+              type: 'button',
+              class: p.deactivated ? 'tag' : 'tag ok',
+              title: p.deactivated
+                ? `Reactivate ${p.name} in Slack`
+                : `Deactivate ${p.name} in Slack (offboarding: their access ends now)`,
+              onclick: () =>
+                post('/api/accounts', { persona: p.slackUserId, active: p.deactivated === true }).catch(
+                  (error) => alert(error.message),
+                ),
+            },
+            p.deactivated ? `${p.name} (deactivated)` : p.name,
+          ),
+        ),
+      )
+    : '';
   $('directory').replaceChildren(
+    accounts,
     groups.length || slackGroups.length
       ? table(
           ['Group', 'Members'],

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BodyTooLargeError, readBody } from '../http';
 import { faultSettingsUpdateSchema, type IdentityCenterStandIn } from '../identity-center/stand-in';
+import type { SlackApiStandIn } from '../slack-api/stand-in';
 import { type ClickTarget, type SignedSlackClient, ViewNotOpenError } from './signed-client';
 import type { StateValues } from './slack-payloads';
 import type { SandboxState } from './state';
@@ -35,6 +36,8 @@ export interface ConsoleServerOptions {
   state: () => SandboxState;
   client: () => SignedSlackClient;
   identityCenter?: IdentityCenterStandIn;
+  /** The Slack stand-in (absent against a real workspace): its admin deactivates people. */
+  slackStandIn?: SlackApiStandIn;
   /** Bolt's request listener for /slack/events; undefined while the app is not available. */
   slackListener: () => http.RequestListener | undefined;
   /** Subscribes to changes with their own events (Slack stand-in, replies); returns an unsubscribe. */
@@ -88,6 +91,9 @@ const signInSchema = z
   .object({ userName: z.string().min(1), accountId: z.string().min(1), permissionSetArn: z.string().min(1) })
   .strict();
 
+/** A Slack admin deactivates or reactivates someone: {persona, active}. */
+const slackAccountSchema = z.object({ persona, active: z.boolean() }).strict();
+
 class BadRequest extends Error {
   constructor(message: string) {
     super(message);
@@ -115,6 +121,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     submit: (...args: Parameters<SignedSlackClient['submit']>) => options.client().submit(...args),
     closeView: (...args: Parameters<SignedSlackClient['closeView']>) => options.client().closeView(...args),
     openHome: (...args: Parameters<SignedSlackClient['openHome']>) => options.client().openHome(...args),
+    persona: (who: string) => options.client().persona(who),
   };
   const streams = new Set<http.ServerResponse>();
   const broadcast = (topic: string) => {
@@ -212,6 +219,20 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         throw new BadRequest(error instanceof Error ? error.message : String(error));
       }
       return { groups: options.identityCenter.groups() };
+    },
+    /**
+     * A Slack admin deactivates (or reactivates) a persona, as when someone leaves: Slack sends
+     * the app user_change (the sandbox delivers it on the stand-in's change), and the product
+     * offboards them (core/offboarding.ts).
+     */
+    async accounts(body) {
+      if (!options.slackStandIn)
+        throw new BadRequest('Slack is a real workspace: deactivate people in its admin');
+      const input = parse(slackAccountSchema, body);
+      const userId = client.persona(input.persona).slackUserId;
+      if (input.active) options.slackStandIn.reactivateUser(userId);
+      else options.slackStandIn.deactivateUser(userId);
+      return { users: options.slackStandIn.users().map((u) => ({ id: u.id, deleted: u.deleted === true })) };
     },
     /** Someone signs in with an assignment they hold: {userName, accountId, permissionSetArn}. */
     async sessions(body) {

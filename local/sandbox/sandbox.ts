@@ -341,6 +341,7 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       state: () => requireValue(state),
       client: () => requireValue(signedSlackClient),
       ...(identityCenter ? { identityCenter: identityCenter.standIn } : {}),
+      ...(slack ? { slackStandIn: slack.standIn } : {}),
       slackListener: () => slackApp?.listener,
       subscribe: (listener) => {
         const unsubscribeSlack = slack?.standIn.subscribe(() => listener('slack'));
@@ -363,6 +364,18 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       ...(slack ? { slack } : {}),
       botToken: plan.slack.botToken,
     });
+    // Slack tells the app when an admin deactivates or reactivates someone (user_change); the
+    // stand-in's change is delivered the same way, signed, to /slack/events.
+    if (slack) {
+      const client = signedSlackClient;
+      const unsubscribe = slack.standIn.subscribe((event) => {
+        if (event.type !== 'user') return;
+        client
+          .userChanged(event.userId, event.change === 'deactivated')
+          .catch((error: unknown) => log(`user_change for ${event.userId} not delivered: ${String(error)}`));
+      });
+      cleanups.push(async () => unsubscribe());
+    }
     const modes = {
       stepFunctions: 'local',
       identityCenter: plan.identityCenter.mode,

@@ -20,6 +20,7 @@ import {
   signRequest,
   slashCommandBody,
   textOf,
+  userChangeEvent,
   type ViewRef,
   viewClosedPayload,
   viewSubmissionPayload,
@@ -269,6 +270,24 @@ export class SignedSlackClient {
     const event = appHomeOpenedEvent(this.options.team, actor(persona), {
       dmChannel: dm,
       ...(home ? { home: viewRef(home) } : {}),
+    });
+    return this.send(JSON.stringify(event), JSON_TYPE);
+  }
+
+  /**
+   * Tells the app a user changed, as Slack does after an admin deactivates (`deleted: true`) or
+   * reactivates them (user_change event). The sandbox sends it on the stand-in's own change.
+   */
+  async userChanged(userId: string, deleted: boolean): Promise<SlackReply> {
+    const seed = this.options.slack?.standIn.users().find((u) => u.id === userId);
+    const persona = findPersona(this.options, userId);
+    const name = seed?.name ?? persona?.name ?? userId;
+    const realName = seed?.realName ?? persona?.realName;
+    const event = userChangeEvent(this.options.team, {
+      id: userId,
+      name,
+      ...(realName ? { realName } : {}),
+      deleted,
     });
     return this.send(JSON.stringify(event), JSON_TYPE);
   }

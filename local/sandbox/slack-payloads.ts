@@ -343,9 +343,7 @@ export function appHomeOpenedEvent(
 ): Json {
   const now = Date.now() / 1000;
   return {
-    token: team.verificationToken,
-    team_id: team.teamId,
-    api_app_id: team.appId,
+    ...eventEnvelope(team, now),
     event: {
       type: 'app_home_opened',
       user: actor.slackUserId,
@@ -354,6 +352,44 @@ export function appHomeOpenedEvent(
       ...(input.home ? { view: viewPayload(team, input.home) } : {}),
       event_ts: now.toFixed(6),
     },
+  };
+}
+
+/**
+ * The Events API envelope of user_change (JSON body), as Slack sends it when an admin deactivates
+ * or reactivates someone: the whole user object, `deleted` telling which
+ * (https://docs.slack.dev/reference/events/user_change).
+ */
+export function userChangeEvent(
+  team: SlackTeam,
+  user: { id: string; name: string; realName?: string; deleted: boolean },
+): Json {
+  const now = Date.now() / 1000;
+  return {
+    ...eventEnvelope(team, now),
+    event: {
+      type: 'user_change',
+      user: {
+        id: user.id,
+        team_id: team.teamId,
+        name: user.name,
+        real_name: user.realName ?? user.name,
+        deleted: user.deleted,
+        is_bot: false,
+        updated: Math.floor(now),
+      },
+      cache_ts: Math.floor(now),
+      event_ts: now.toFixed(6),
+    },
+  };
+}
+
+/** The envelope fields every event callback carries. */
+function eventEnvelope(team: SlackTeam, now: number): Json {
+  return {
+    token: team.verificationToken,
+    team_id: team.teamId,
+    api_app_id: team.appId,
     type: 'event_callback',
     event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
     event_time: Math.floor(now),

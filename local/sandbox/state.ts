@@ -141,7 +141,11 @@ export class SandboxState {
       slackAppReady: this.sources.slackAppReady(),
       slackStandIn: Boolean(slack),
       team: { id: config.slack.teamId, domain: config.slack.teamDomain },
-      personas: config.personas,
+      // `deactivated`: a Slack admin deactivated them (the console's Directory panel does it).
+      personas: config.personas.map((p) => ({
+        ...p,
+        deactivated: standInUsers.some((u) => u.id === p.slackUserId && u.deleted === true),
+      })),
       /** The directory the policy's groups come from: Identity Center groups and Slack user groups. */
       directory: {
         groups: (identityCenter?.standIn.groups() ?? []).map((g) => ({

@@ -84,6 +84,22 @@ async function auditActions(requestId: string): Promise<string[]> {
   return (await sandbox.state.auditEvents()).filter((e) => e.requestId === requestId).map((e) => e.action);
 }
 
+/** Alice's 4 hours of PowerUser on staging (a self-service rule), granted. */
+async function selfServiceGrant(): Promise<string> {
+  const requestId = await requestAccess('alice', {
+    account: 'staging',
+    permissionSet: 'PowerUser',
+    duration: '240',
+    reason: 'Deploying a hotfix',
+  });
+  const alice = principalOf(PEOPLE.alice.email);
+  await waitFor(
+    async () => (await assigned(ACCOUNTS.staging, PERMISSION_SETS.powerUser)).includes(alice),
+    'the self-service grant',
+  );
+  return requestId;
+}
+
 describe('an access request through Slack', () => {
   it('is approved, granted in Identity Center, and revoked when the window ends', async () => {
     const alice = principalOf(PEOPLE.alice.email);
@@ -137,16 +153,7 @@ describe('an access request through Slack', () => {
 
   it('ends early when the requester clicks End access now', async () => {
     const alice = principalOf(PEOPLE.alice.email);
-    const requestId = await requestAccess('alice', {
-      account: 'staging',
-      permissionSet: 'PowerUser',
-      duration: '240',
-      reason: 'Deploying a hotfix',
-    });
-    await waitFor(
-      async () => (await assigned(ACCOUNTS.staging, PERMISSION_SETS.powerUser)).includes(alice),
-      'the self-service grant',
-    );
+    const requestId = await selfServiceGrant();
     const granted = await waitFor(
       () => slack.directMessages('alice').find((m) => JSON.stringify(m.blocks ?? []).includes('end_access')),
       'the DM with End access now',
@@ -166,6 +173,53 @@ describe('an access request through Slack', () => {
     );
     expect(await auditActions(requestId)).toEqual(
       expect.arrayContaining(['approval.auto', 'window.ended-early']),
+    );
+  });
+
+  it('offboards a person Slack deactivates: their live grant revoked at once, their pending request cancelled', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+    const live = await selfServiceGrant();
+    await waitFor(async () => (await statusOf(live)) === 'ACTIVE', 'ACTIVE');
+    const pending = await requestAccess('alice', {
+      account: 'production',
+      permissionSet: 'ReadOnly',
+      duration: '30',
+      reason: 'Looking at INC-77',
+    });
+    const message = await waitFor(() => approvalMessage(pending), 'the approval message');
+
+    // A Slack admin deactivates her: Slack sends user_change, the app hands the offboarding off.
+    sandbox.standIns.slack?.standIn.deactivateUser(PEOPLE.alice.slackUserId);
+
+    await waitFor(
+      async () => !(await assigned(ACCOUNTS.staging, PERMISSION_SETS.powerUser)).includes(alice),
+      'the offboarding revoke',
+    );
+    await waitFor(async () => (await statusOf(live)) === 'REVOKED', 'REVOKED');
+    await waitFor(async () => (await statusOf(pending)) === 'CANCELLED', 'CANCELLED');
+    const events = await sandbox.state.auditEvents();
+    const trail = (id: string) => events.filter((e) => e.requestId === id).map((e) => [e.action, e.actor]);
+    expect(trail(live)).toEqual(
+      expect.arrayContaining([
+        ['user.offboarded', 'system:offboarding'],
+        ['window.ended-early', 'system:offboarding'],
+      ]),
+    );
+    expect(trail(pending)).toEqual(expect.arrayContaining([['request.cancelled', 'system:offboarding']]));
+    expect(trail(`person:${PEOPLE.alice.slackUserId}`)).toEqual([['user.offboarded', 'system:offboarding']]);
+    await waitFor(
+      () =>
+        !JSON.stringify(slack.channelMessages(APPROVALS).find((m) => m.ts === message.ts)?.blocks).includes(
+          'approve_request',
+        ),
+      'the approval message without buttons',
+    );
+    await waitFor(
+      () =>
+        (sandbox.standIns.slack?.standIn.messages() ?? []).some((m) =>
+          (m.text ?? '').includes(`Offboarded ${PEOPLE.alice.slackUserId} (${PEOPLE.alice.email})`),
+        ),
+      'the offboarding alert',
     );
   });
 

@@ -64,7 +64,7 @@ describe('slack/manifest.yaml', () => {
 
   it('declares the command, interactivity, options and events on /slack/events', () => {
     expect(manifest.features.slash_commands[0]?.command).toBe(REQUEST_COMMAND);
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'user_change']);
   });
 
   it('asks for the minimal bot scopes and no user scopes', () => {
