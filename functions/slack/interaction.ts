@@ -39,24 +39,38 @@ export const buttonClickSchema = z.object({
   view: z.optional(
     z.object({ id: z.string().check(z.maxLength(50)), type: z.string().check(z.maxLength(20)) }),
   ),
+  // Where to answer the clicker (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses).
+  response_url: z.optional(z.string().check(z.maxLength(500))),
 });
 export type ButtonClick = z.infer<typeof buttonClickSchema>;
 
-/** Where a click came from: a message (channel or DM), the Home tab, or somewhere else (answer by DM). */
-export type Origin = { kind: 'message'; channel: string; ts: string } | { kind: 'home' } | { kind: 'dm' };
+/**
+ * Where a click came from: a message (channel or DM; with the click's response_url when Slack
+ * sent one), the Home tab, or somewhere else (answer by DM).
+ */
+export type Origin =
+  | { kind: 'message'; channel: string; ts: string; responseUrl?: string }
+  | { kind: 'home' }
+  | { kind: 'dm' };
 export const originSchema: z.ZodMiniType<Origin> = z.union([
   z.object({
     kind: z.literal('message'),
     channel: z.string().check(z.maxLength(30)),
     ts: z.string().check(z.maxLength(30)),
+    responseUrl: z.optional(z.string().check(z.maxLength(500))),
   }),
   z.object({ kind: z.literal('home') }),
   z.object({ kind: z.literal('dm') }),
 ]);
 
-export function originOf(click: Pick<ButtonClick, 'channel' | 'message' | 'view'>): Origin {
+export function originOf(click: Pick<ButtonClick, 'channel' | 'message' | 'view' | 'response_url'>): Origin {
   if (click.channel && click.message)
-    return { kind: 'message', channel: click.channel.id, ts: click.message.ts };
+    return {
+      kind: 'message',
+      channel: click.channel.id,
+      ts: click.message.ts,
+      ...(click.response_url ? { responseUrl: click.response_url } : {}),
+    };
   if (click.view?.type === 'home') return { kind: 'home' };
   return { kind: 'dm' };
 }
@@ -89,7 +103,12 @@ export async function openForm(
   }
 }
 
-/** Tells one person something where they acted: an ephemeral under the message, a Home tab notice, or a DM. */
+/**
+ * Tells one person something where they acted: under the message through the click's
+ * response_url, on their Home tab, or else by DM. Not chat.postEphemeral: Slack does not
+ * guarantee to show it (and refuses it in a channel the person is not in), where a reply to the
+ * click's own response_url is shown to the clicker.
+ */
 export async function tell(
   ctx: AnswerContext,
   client: WebClient,
@@ -98,8 +117,8 @@ export async function tell(
   text: string,
 ): Promise<void> {
   try {
-    if (origin.kind === 'message') {
-      await client.chat.postEphemeral({ channel: origin.channel, user: userId, text });
+    if (origin.kind === 'message' && origin.responseUrl) {
+      await replyToClick(client, origin.responseUrl, text);
       return;
     }
     if (origin.kind === 'home') {
@@ -110,6 +129,39 @@ export async function tell(
     logger.warn('could not answer in place; sending a DM', { slackError: slackErrorCode(error) });
   }
   await client.chat.postMessage({ channel: userId, text });
+}
+
+/** How long a response_url reply may take: the job's answer, not worth a Lambda's minutes. */
+const RESPONSE_URL_TIMEOUT_MS = 3000;
+
+/**
+ * An ephemeral reply to the clicker through the click's response_url (valid 30 minutes, 5 uses:
+ * https://docs.slack.dev/interactivity/handling-user-interaction#message_responses). Posted with
+ * fetch: WebClient has no call for it, and Bolt's `respond` lives only in the Slack function's
+ * listener, not in the decisions function that answers. Only a URL on Slack's hooks host, or on
+ * the API host this client already talks to (the sandbox's stand-in), is posted to: the URL came
+ * in a job, and a job must not make the function call anywhere else.
+ */
+export async function replyToClick(client: WebClient, responseUrl: string, text: string): Promise<void> {
+  if (!isResponseUrlFor(client, responseUrl)) throw new Error('response_url is not Slack’s');
+  const response = await fetch(responseUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+    signal: AbortSignal.timeout(RESPONSE_URL_TIMEOUT_MS),
+  });
+  if (!response.ok) throw new Error(`response_url answered ${response.status}`);
+}
+
+function isResponseUrlFor(client: WebClient, responseUrl: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(responseUrl);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:' && url.hostname === 'hooks.slack.com') return true;
+  return url.origin === new URL(client.slackApiUrl).origin;
 }
 
 /** The acting person as the core knows them (email from Slack), or a message saying why not. */

@@ -41,22 +41,28 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 let since = 0;
+let ephemeralsSince = 0;
 /** Later assertions see only calls made after this point (messages stay, unlike reset()). */
 const mark = () => {
   since = h.slack.standIn.calls().length;
+  ephemeralsSince = h.slack.standIn.ephemerals().length;
 };
 beforeEach(() => {
   h.slack.standIn.reset();
   since = 0;
+  ephemeralsSince = 0;
   h.sfn.resetHistory();
 });
 
 const calls = (method: string) => h.slack.standIn.calls(method).filter((c) => c.seq > since);
 const allCalls = () => h.slack.standIn.calls().filter((c) => c.seq > since);
+/** What only `userId` was shown (a reply to their click's response_url, or chat.postEphemeral). */
 const ephemeralTo = (userId: string) =>
-  calls('chat.postEphemeral')
-    .filter((c) => c.args.user === userId)
-    .map((c) => String(c.args.text));
+  h.slack.standIn
+    .ephemerals()
+    .slice(ephemeralsSince)
+    .filter((e) => e.user === userId)
+    .map((e) => String(e.text));
 const responseUrlTexts = () => calls('response_url').map((c) => String(c.args.text));
 
 let viewSeq = 0;

@@ -19,6 +19,7 @@ export function unknownAction(ctx: ListenerContext) {
       ...(body.channel?.id ? { channel: { id: body.channel.id } } : {}),
       ...(body.message?.ts ? { message: { ts: body.message.ts } } : {}),
       ...(body.view ? { view: { id: body.view.id, type: body.view.type } } : {}),
+      ...(body.response_url ? { response_url: body.response_url } : {}),
     });
     await tell(
       ctx,
