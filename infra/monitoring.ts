@@ -105,6 +105,15 @@ export class Monitoring extends Construct {
       logs.FilterPattern.stringValue('$.audit.action', '=', 'sessions.end-failed'),
     );
 
+    // The approval channel refused a post (the app not invited, the channel archived or gone):
+    // nobody can approve until an admin fixes it.
+    const approvalChannelUnusable = countFilter(
+      'ApprovalChannelUnusableFilter',
+      functions['request-approval'].logGroup,
+      'ApprovalChannelUnusable',
+      logs.FilterPattern.stringValue('$.audit.action', '=', 'approval.channel-unusable'),
+    );
+
     const alarm = (
       alarmId: string,
       metric: cloudwatch.IMetric,
@@ -155,6 +164,12 @@ export class Monitoring extends Construct {
       sessionsNotEnded,
       "An assignment was deleted but the user's live role sessions could not be ended (deny statement " +
         'or provisioning failed): they stay valid until their session duration ends. See the alert.',
+    );
+    alarm(
+      'ApprovalChannelUnusable',
+      approvalChannelUnusable,
+      'Slack refused to post an approval request in its channel (the app not invited, the channel ' +
+        'archived or gone): the request was rejected and nobody can approve until the channel is fixed.',
     );
     alarm(
       'BreakGlassUsed',

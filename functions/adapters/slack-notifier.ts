@@ -1,6 +1,6 @@
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { OrgTrail } from '../core/activity-query';
-import { RetryableError } from '../core/errors';
+import { AccessError, RetryableError } from '../core/errors';
 import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
 import { logger } from '../shared/logger';
@@ -43,6 +43,30 @@ async function slack<T>(call: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw classifySlackError(error);
   }
+}
+
+/**
+ * Slack's refusals that say the approval channel cannot take the app's posts
+ * (https://docs.slack.dev/reference/methods/chat.postMessage#errors): nobody can approve until
+ * an admin fixes the channel, so they are named, not retried.
+ */
+const CHANNEL_PROBLEMS: Record<string, string> = {
+  not_in_channel: 'the app is not in it: invite the app to the channel (/invite @the app)',
+  channel_not_found:
+    'Slack has no such channel the app can see (a private channel the app was not invited to, or a wrong id)',
+  is_archived: 'it is archived: unarchive it or point the policy at another channel',
+};
+
+/** The approval channel's own refusal as the core's `approval-channel-unusable`; anything else unchanged. */
+function channelProblem(channel: string, error: unknown): unknown {
+  const code = slackErrorCode(error);
+  const problem = code ? CHANNEL_PROBLEMS[code] : undefined;
+  if (!problem) return error;
+  return new AccessError(
+    'approval-channel-unusable',
+    `The approval channel ${channel} cannot take the request (${code}): ${problem}.`,
+    { cause: error },
+  );
 }
 
 export interface SlackNotifierOptions {
@@ -95,7 +119,9 @@ export class SlackNotifier implements Notifier {
     const posted =
       record.approvalMessage?.channel === channel
         ? undefined
-        : await slack(() => this.client.chat.postMessage({ channel, ...message }));
+        : await slack(() => this.client.chat.postMessage({ channel, ...message })).catch((error: unknown) => {
+            throw channelProblem(channel, error);
+          });
     if (!record.approvalMessage && posted?.channel && posted.ts) {
       const stored = await keep({ channel: posted.channel, ts: posted.ts });
       // Decided while it was posted (a cancellation): shown as decided, and no approver is DMed.

@@ -232,6 +232,8 @@ export const AUDIT_ACTIONS = [
   'breakglass.alerted',
   'breakglass.reviewed',
   'breakglass.escalated',
+  // The approval channel refused the app's post (not_in_channel, archived, gone): nobody was asked.
+  'approval.channel-unusable',
   // A person's offboarding (core/offboarding.ts): on their trail and on each request it ends or withdraws.
   'user.offboarded',
 ] as const;

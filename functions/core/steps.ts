@@ -431,23 +431,50 @@ export class LifecycleSteps {
       { step: 'request-approval' },
     );
     // The first message kept wins: a concurrent run (which asked too) does not replace it.
-    await notifier.requestApproval(
-      record,
-      approvers,
-      async (message) => {
-        const kept = await store.updateRequest(
-          requestId,
-          EDITS.approvalMessage,
-          { approvalMessage: message },
-          (current) => !current.approvalMessage,
-        );
-        // Refused when it was decided meanwhile (cancelled by its requester since the read
-        // above): the notifier then shows this message as decided at once, and DMs nobody.
-        return kept.ok ? kept.value : kept.current;
-      },
-      // Each approver's DM, so every later re-render reaches it too.
-      (copy) => keepApprovalCopy(store, requestId, copy),
+    await this.askApprovers(record, () =>
+      notifier.requestApproval(
+        record,
+        approvers,
+        async (message) => {
+          const kept = await store.updateRequest(
+            requestId,
+            EDITS.approvalMessage,
+            { approvalMessage: message },
+            (current) => !current.approvalMessage,
+          );
+          // Refused when it was decided meanwhile (cancelled by its requester since the read
+          // above): the notifier then shows this message as decided at once, and DMs nobody.
+          return kept.ok ? kept.value : kept.current;
+        },
+        // Each approver's DM, so every later re-render reaches it too.
+        (copy) => keepApprovalCopy(store, requestId, copy),
+      ),
     );
+  }
+
+  /**
+   * Posts the approval request; an approval channel that cannot take it (the app not invited,
+   * the channel archived or gone) is audited and alerted before the step fails with Slack's
+   * reason named, so the requester is told why (Finish: rejected) and an admin sees it at first
+   * use, not when someone wonders why nobody approves.
+   */
+  private async askApprovers(record: RequestRecord, ask: () => Promise<void>): Promise<void> {
+    try {
+      await ask();
+    } catch (error) {
+      if (!(error instanceof AccessError) || error.code !== 'approval-channel-unusable') throw error;
+      const requestId = record.request.requestId;
+      await this.deps.audit.record(
+        requestId,
+        'approval.channel-unusable',
+        SYSTEM,
+        'failure',
+        { failureReason: error.message },
+        { step: 'request-approval' },
+      );
+      await this.bestEffort('channel alert', () => this.deps.notifier.alert(error.message, record));
+      throw error;
+    }
   }
 
   /** Grant: creates the assignment unless the user already holds it; registers this request as a holder. */

@@ -1,6 +1,6 @@
 import { LogLevel, WebClient } from '@slack/web-api';
 import { classifySlackError, SlackNotifier } from '../../functions/adapters/slack-notifier';
-import { RetryableError } from '../../functions/core/errors';
+import { AccessError, RetryableError } from '../../functions/core/errors';
 import type { RequestRecord } from '../../functions/core/model';
 import { SLACK_CLIENTS } from '../../functions/shared/clients';
 import { createManualClock } from '../../local/identity-center';
@@ -86,6 +86,31 @@ describe('the Slack notifier (worker client settings)', () => {
     expect(error).not.toBeInstanceOf(RetryableError);
     expect(classifySlackError(error)).toBe(error);
     expect((error as { data?: { error?: string } }).data?.error).toBe('not_in_channel');
+  });
+
+  it.each([
+    [
+      'the app removed from the channel',
+      'not_in_channel',
+      (s: RunningSlackApi) => s.standIn.removeBotFromChannel(CHANNEL),
+    ],
+    ['the channel archived', 'is_archived', (s: RunningSlackApi) => s.standIn.archiveChannel(CHANNEL)],
+  ])('names an approval channel that cannot take the request (%s)', async (_what, code, breakIt) => {
+    breakIt(running);
+    const pending = { ...record, status: 'PENDING_APPROVAL' } as RequestRecord;
+    const kept: unknown[] = [];
+    const error = await notifier
+      .requestApproval(pending, ['carol@example.com'], async (message) => {
+        kept.push(message);
+        return undefined;
+      })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AccessError);
+    expect(error).toMatchObject({ code: 'approval-channel-unusable' });
+    expect((error as Error).message).toContain(CHANNEL);
+    expect((error as Error).message).toContain(code);
+    expect(kept).toEqual([]);
   });
 
   it('keeps the approval message before any DM is tried, and a DM refused does not fail the step', async () => {

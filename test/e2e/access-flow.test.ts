@@ -389,6 +389,30 @@ describe('an access request through Slack', () => {
     await expect(slack.click('carol', { latestIn: 'dm' }, 'Approve')).rejects.toThrow(/No button "Approve"/);
   });
 
+  it('rejects a request its approval channel cannot take, says why, and audits it for the admins', async () => {
+    sandbox.standIns.slack?.standIn.removeBotFromChannel(APPROVALS);
+    const requestId = await requestAccess('alice', {
+      account: 'production',
+      permissionSet: 'ReadOnly',
+      duration: '30',
+      reason: 'Looking at INC-80',
+    });
+
+    await waitFor(async () => (await statusOf(requestId)) === 'REJECTED', 'REJECTED');
+    expect(await auditActions(requestId)).toEqual(expect.arrayContaining(['approval.channel-unusable']));
+    await waitFor(
+      () =>
+        slack
+          .directMessages('alice')
+          .some((m) =>
+            (m.text ?? '').includes(
+              `The approval channel ${APPROVALS} cannot take the request (not_in_channel)`,
+            ),
+          ),
+      "the requester's DM naming the reason",
+    );
+  });
+
   it('refuses a self-approval and a non-approver, and leaves the request waiting', async () => {
     const carol = principalOf(PEOPLE.carol.email);
     const requestId = await requestAccess('carol', {
