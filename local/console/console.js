@@ -190,6 +190,35 @@ function renderTop(snap) {
   $('banner').hidden = notes.length === 0;
   $('banner').textContent = notes.join(' ');
   $('request-url').textContent = `Request URL: ${snap.slackEventsUrl}`;
+  renderAnswerTimes(snap);
+}
+
+/**
+ * The app's latest answers to Slack, timed: Slack shows the person an error when the answer
+ * takes over 3 s, whatever the app did afterwards (the sandbox runs Bolt as Lambda does, answering
+ * once the listeners are done).
+ */
+function renderAnswerTimes(snap) {
+  const answers = snap.answers;
+  if (!answers) return;
+  const recent = answers.recent.slice(-5).reverse();
+  const deadline = `${answers.deadlineMs / 1000} s`;
+  $('answer-times').replaceChildren(
+    h('div', { class: 'muted' }, `Answers to Slack (deadline ${deadline})`),
+    ...(recent.length
+      ? recent.map((a) =>
+          h(
+            'div',
+            {
+              class: a.elapsedMs > answers.deadlineMs ? 'answer late' : 'answer',
+              title:
+                a.elapsedMs > answers.deadlineMs ? `Over ${deadline}: Slack would have shown an error` : '',
+            },
+            `${a.kind}: ${a.elapsedMs} ms${a.status === 200 ? '' : ` (HTTP ${a.status})`}`,
+          ),
+        )
+      : [h('div', { class: 'muted' }, 'none yet')]),
+  );
 }
 
 function navItems(snap) {

@@ -38,7 +38,24 @@ export interface SlackReply {
   text: string;
   /** The body as JSON, when it is JSON. */
   json?: unknown;
+  /** How long the app took to answer (Slack gives up after 3 s). */
+  elapsedMs?: number;
 }
+
+/** Slack's deadline for the HTTP answer to a command, interaction or event (then the user sees an error). */
+export const SLACK_ANSWER_DEADLINE_MS = 3000;
+
+/** One answer the app gave Slack, timed: what the console shows against the 3-second deadline. */
+export interface AnswerTiming {
+  at: number;
+  /** What was sent: command, block_actions, view_submission, block_suggestion, event… */
+  kind: string;
+  status: number;
+  elapsedMs: number;
+}
+
+/** The answers remembered for the console. */
+const TIMINGS_KEPT = 50;
 
 /** A reply Slack shows only to the person who acted (a command's or an action's HTTP answer). */
 export interface AckReply {
@@ -94,6 +111,7 @@ export class ViewNotOpenError extends Error {
 
 export class SignedSlackClient {
   private readonly replies: AckReply[] = [];
+  private readonly timings: AnswerTiming[] = [];
   private readonly listeners = new Set<(reply: AckReply) => void>();
   private seq = 0;
 
@@ -120,19 +138,28 @@ export class SignedSlackClient {
       sign === false
         ? { 'content-type': contentType }
         : signRequest(this.options.signingSecret, body, contentType, sign).headers;
+    const started = performance.now();
     const response = await fetch(this.internalUrl(), {
       method: 'POST',
       headers: { ...headers, ...extraHeaders },
       body,
     });
     const text = await response.text();
+    const elapsedMs = Math.round(performance.now() - started);
+    this.timings.push({
+      at: Date.now(),
+      kind: kindOf(body, contentType),
+      status: response.status,
+      elapsedMs,
+    });
+    if (this.timings.length > TIMINGS_KEPT) this.timings.shift();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
     }
-    return { status: response.status, text, ...(json !== undefined ? { json } : {}) };
+    return { status: response.status, text, ...(json !== undefined ? { json } : {}), elapsedMs };
   }
 
   /** Types a slash command (default `/request-access`) in a channel (default the first one). */
@@ -317,6 +344,11 @@ export class SignedSlackClient {
   ackReplies(who?: string): AckReply[] {
     const userId = who ? this.persona(who).slackUserId : undefined;
     return this.replies.filter((r) => userId === undefined || r.userId === userId).map((r) => ({ ...r }));
+  }
+
+  /** The app's latest answers to Slack, oldest first, each timed against Slack's 3 s. */
+  answerTimings(): AnswerTiming[] {
+    return this.timings.map((t) => ({ ...t }));
   }
 
   onAckReply(listener: (reply: AckReply) => void): () => void {
@@ -657,4 +689,22 @@ function describeTarget(target: ClickTarget): string {
   if ('viewId' in target) return `view ${target.viewId}`;
   if ('ts' in target) return `message ${target.channel}/${target.ts}`;
   return `the latest messages of ${target.latestIn}`;
+}
+
+/** What a body sent to /slack/events is, for the console's timings. */
+function kindOf(body: string, contentType: string): string {
+  try {
+    if (contentType.includes('json')) {
+      const event = (JSON.parse(body) as { event?: { type?: string } }).event;
+      return event?.type ? `event ${event.type}` : 'event';
+    }
+    const form = new URLSearchParams(body);
+    const command = form.get('command');
+    if (command) return command;
+    const payload = form.get('payload');
+    if (payload) return String((JSON.parse(payload) as { type?: string }).type ?? 'interaction');
+  } catch {
+    // A deliberately broken body (the console's forgery tests): named as such.
+  }
+  return 'request';
 }

@@ -27,6 +27,9 @@ export async function startSlackApp(options: SlackAppOptions): Promise<SlackAppH
     signingSecret: options.signingSecret,
     botToken: options.botToken,
     deps,
+    // As on Lambda (AwsLambdaReceiver, functions/slack/index.ts): the answer goes back once the
+    // listeners are done, so the console's timings show what Slack's 3-second deadline sees.
+    processBeforeResponse: true,
     clientOptions: {
       ...SLACK_CLIENTS.app.options,
       ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),

@@ -6,7 +6,7 @@ import type { RunningIdentityCenter } from '../identity-center/server';
 import type { RunningSlackApi } from '../slack-api/server';
 import type { ExecutionHistoryEvent, LocalStepFunctions } from '../step-functions/local-step-functions';
 import type { SandboxConfig } from './sandbox-file';
-import type { SignedSlackClient } from './signed-client';
+import { SLACK_ANSWER_DEADLINE_MS, type SignedSlackClient } from './signed-client';
 import { normalizeBlocks } from './slack-payloads';
 
 // What the console shows, read from the stand-ins and the tables: one snapshot per refresh, and a
@@ -192,6 +192,8 @@ export class SandboxState {
           at: r.at,
         })),
       ].sort((a, b) => a.at - b.at),
+      /** The app's latest answers to Slack, timed against Slack's 3-second deadline. */
+      answers: { deadlineMs: SLACK_ANSWER_DEADLINE_MS, recent: this.sources.signedClient.answerTimings() },
       modals: Object.fromEntries(
         Object.entries(views?.stacks ?? {}).map(([userId, stack]) => [userId, stack.map(normalizeView)]),
       ),

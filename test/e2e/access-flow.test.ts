@@ -1,5 +1,5 @@
 import type { Sandbox } from '../../local/sandbox/sandbox';
-import type { SignedSlackClient } from '../../local/sandbox/signed-client';
+import type { AnswerTiming, SignedSlackClient } from '../../local/sandbox/signed-client';
 import { FORM, signRequest, slashCommandBody } from '../../local/sandbox/slack-payloads';
 import { ACCOUNTS, PEOPLE, PERMISSION_SETS, startTestSandbox, waitFor } from '../sandbox/helpers';
 
@@ -149,6 +149,15 @@ describe('an access request through Slack', () => {
       ]),
     );
     expect(approvalMessage(requestId)?.text).toContain('Expired; access revoked');
+    // Every answer the app gave Slack is timed against Slack's 3 s, as the console shows it.
+    const { answers } = (await sandbox.state.snapshot()) as unknown as {
+      answers: { deadlineMs: number; recent: AnswerTiming[] };
+    };
+    expect(answers.deadlineMs).toBe(3000);
+    expect(answers.recent.map((a) => a.kind)).toEqual(
+      expect.arrayContaining(['/request-access', 'view_submission', 'block_actions']),
+    );
+    for (const answer of answers.recent) expect(answer.elapsedMs).toBeLessThan(answers.deadlineMs);
   });
 
   it('ends early when the requester clicks End access now', async () => {
