@@ -119,6 +119,23 @@ export function endSessionsStatements(policy: Policy): iam.PolicyStatement[] {
 }
 
 /**
+ * DescribePermissionSet for the Slack function's request form, which says how long a grant's
+ * sessions outlive its window (core/session-exposure.ts): on the instance and the permission sets
+ * of the policy that do not end sessions at revoke (the form knows the others' answer from the
+ * policy), both kinds of ARN as the Service Authorization Reference gives the action. A read of
+ * the permission set's metadata only; undefined when every permission set ends sessions at revoke.
+ */
+export function describeSessionDurationsStatement(policy: Policy): iam.PolicyStatement | undefined {
+  const arns = policy.permissionSets.filter((ps) => !ps.endSessionsOnRevoke).map((ps) => ps.arn);
+  if (arns.length === 0) return undefined;
+  return new iam.PolicyStatement({
+    sid: 'ReadSessionDurationsForRequestForm',
+    actions: ['sso:DescribePermissionSet'],
+    resources: [policy.identityCenter.instanceArn, ...arns],
+  });
+}
+
+/**
  * identitystore:GetUserId on this policy's identity store. The store ARN carries the account
  * that owns Identity Center (the management account, which may not be this stack's account when
  * deployed to a delegated administrator): that account when configured, else `*` — store ids

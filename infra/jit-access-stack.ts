@@ -24,6 +24,7 @@ import type { DeployConfig } from './config';
 import {
   createAssignmentStatement,
   deleteAssignmentStatement,
+  describeSessionDurationsStatement,
   describeStatusStatement,
   endSessionsStatements,
   GROUP_READ_REASON,
@@ -326,6 +327,9 @@ export class JitAccessStack extends Stack {
     reservedRoles('delete', workers.revoke);
     workers['check-revoke'].allow(describeStatusStatement(policy, ['deletion']));
     slack.allow(getUserIdStatement(policy, config.managementAccountId), USER_LOOKUP_REASON);
+    // The request form's line on how long sessions outlive the window (functions/slack/listeners/actions/form.ts).
+    const sessionDurationRead = describeSessionDurationsStatement(policy);
+    if (sessionDurationRead) slack.allow(sessionDurationRead);
     // identityCenterGroup: selectors: the functions that ask who may request or approve read the
     // groups (functions/shared/directory.ts); a policy without them grants no group read.
     const groupReaders = [

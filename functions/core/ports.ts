@@ -166,16 +166,23 @@ export interface Workflow {
 export type ProvisioningStatus = AssignmentOperationStatus;
 
 /**
+ * A permission set's session duration (sso-admin DescribePermissionSet): how long a role session
+ * signed in through it stays valid, whatever happens to the assignment meanwhile.
+ */
+export interface SessionDurations {
+  /** The permission set's SessionDuration (ISO 8601, e.g. PT1H; Identity Center's default when unset). */
+  sessionDuration(permissionSetArn: string): Promise<string>;
+}
+
+/**
  * A permission set's inline policy and its provisioning (sso-admin), for the permission sets
  * whose policy entry says `endSessionsOnRevoke` (core/session-ending.ts).
  */
-export interface PermissionSetPolicies {
+export interface PermissionSetPolicies extends SessionDurations {
   /** The inline policy's JSON text; '' when the permission set has none. */
   getInlinePolicy(permissionSetArn: string): Promise<string>;
   putInlinePolicy(permissionSetArn: string, policy: string): Promise<void>;
   deleteInlinePolicy(permissionSetArn: string): Promise<void>;
-  /** The permission set's SessionDuration (ISO 8601, e.g. PT1H; Identity Center's default when unset). */
-  sessionDuration(permissionSetArn: string): Promise<string>;
   /** ProvisionPermissionSet to one account (TargetType AWS_ACCOUNT). */
   provision(permissionSetArn: string, accountId: string): Promise<ProvisioningStatus>;
   provisioningStatus(requestId: string): Promise<ProvisioningStatus>;

@@ -61,13 +61,15 @@ export const AWS_CALLS = {
   // attempts each) and the reconciler its own (`transientAttempts`, within a pass). Identity
   // Center allows ~20 calls/s: an SDK retry 100 ms later meets the same throttle and multiplies
   // the calls of a burst, and a repeated CreateAccountAssignment after a lost answer is the
-  // step's to reconcile through the holders record, not the SDK's.
+  // step's to reconcile through the holders record, not the SDK's. The Slack function's one read
+  // (DescribePermissionSet, the request form's session line) is best-effort: not retried, and
+  // waited for only briefly (core/session-exposure.ts `waitMs`) while this timeout bounds the call.
   ssoAdmin: {
     attempts: 1,
     retries: 'none',
     connectionTimeoutMs: 1000,
     requestTimeoutMs: 5000,
-    usedBy: ['worker', 'reconciler'],
+    usedBy: ['worker', 'reconciler', 'slack'],
   },
   // GetUserId: Validate's Retry (25 attempts) owns it; the Slack function's lookup answers the
   // person who typed, who can try again.

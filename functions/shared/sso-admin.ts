@@ -2,7 +2,9 @@ import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
 import { SsoAdminPermissionSets } from '../adapters/sso-admin-permission-sets';
 import type { Policy } from '../core/policy';
+import type { SessionDurations } from '../core/ports';
 import { AWS_CALLS, awsClientConfig } from './clients';
+import { once } from './once';
 
 /** Identity Center's account assignments (sso-admin), in the policy's region. */
 export function assignmentDirectory(policy: Policy): SsoAdminDirectory {
@@ -12,6 +14,16 @@ export function assignmentDirectory(policy: Policy): SsoAdminDirectory {
 /** Permission sets' inline policies and provisioning (sso-admin), for ending sessions at revoke. */
 export function permissionSetPolicies(policy: Policy): SsoAdminPermissionSets {
   return new SsoAdminPermissionSets(ssoAdminClient(policy), policy.identityCenter.instanceArn);
+}
+
+/**
+ * Permission sets' session durations (DescribePermissionSet), for the Slack function's request
+ * form. The client is built at the first read, so a container that never shows the line never
+ * builds it.
+ */
+export function sessionDurations(policy: Policy): SessionDurations {
+  const permissionSets = once(() => permissionSetPolicies(policy));
+  return { sessionDuration: (permissionSetArn) => permissionSets().sessionDuration(permissionSetArn) };
 }
 
 function ssoAdminClient(policy: Policy): SSOAdminClient {

@@ -1,6 +1,7 @@
 import { App, type AppOptions, type Receiver } from '@slack/bolt';
 import type { ExtendedErrorHandler } from '@slack/bolt/dist/App';
 import { errorMessage, errorName } from '../core/errors';
+import { DEFAULT_SESSION_DURATION_CACHE, SessionDurationCache } from '../core/session-exposure';
 import { logger } from '../shared/logger';
 import type { ListenerContext, SlackAppDeps } from './deps';
 import { register as registerActions } from './listeners/actions';
@@ -41,7 +42,26 @@ export function createSlackApp(options: CreateSlackAppOptions): App {
     extendedErrorHandler: true,
     ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
   });
-  const ctx: ListenerContext = { ...options.deps, people: new SlackPeople() };
+  const { sessionDurations } = options.deps;
+  const ctx: ListenerContext = {
+    ...options.deps,
+    people: new SlackPeople(),
+    ...(sessionDurations
+      ? {
+          sessions: new SessionDurationCache(
+            sessionDurations,
+            options.deps.clock,
+            DEFAULT_SESSION_DURATION_CACHE,
+            (what, error) =>
+              logger.warn('session duration not read', {
+                what,
+                errorName: errorName(error),
+                errorMessage: errorMessage(error),
+              }),
+          ),
+        }
+      : {}),
+  };
   // Every listener's policy questions are synchronous and about the person acting (may they
   // request, may they approve): their directory groups are read (or taken from the cache) first,
   // a few calls whatever the groups' sizes. A directory that cannot answer fails the event

@@ -1,7 +1,8 @@
 import type { OrgTrail } from '../core/activity-query';
 import type { DirectoryRefresh } from '../core/directory';
 import type { Policy } from '../core/policy';
-import type { Clock, RequestStore, UserDirectory, Workflow } from '../core/ports';
+import type { Clock, RequestStore, SessionDurations, UserDirectory, Workflow } from '../core/ports';
+import type { SessionDurationCache } from '../core/session-exposure';
 import type { DecisionHandoff } from './decision-job';
 import type { SlackPeople } from './people';
 
@@ -21,9 +22,17 @@ export interface SlackAppDeps {
   directory?: DirectoryRefresh;
   /** The organization trail's Athena table, if the deployment names one: the Home tab gives each ended grant's query. */
   orgTrail?: OrgTrail;
+  /**
+   * Permission sets' session durations (DescribePermissionSet), for the request form's line on how
+   * long sessions outlive the window; without it the line is shown only for the permission sets
+   * that end sessions at revoke.
+   */
+  sessionDurations?: SessionDurations;
 }
 
 /** What every listener gets: the dependencies plus per-container caches. */
 export interface ListenerContext extends SlackAppDeps {
   people: SlackPeople;
+  /** `sessionDurations` behind a per-container cache (core/session-exposure.ts). */
+  sessions?: SessionDurationCache;
 }

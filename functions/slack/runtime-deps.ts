@@ -8,6 +8,7 @@ import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { userDirectory } from '../shared/identity-store';
 import { once } from '../shared/once';
 import { slackWebClient } from '../shared/slack';
+import { sessionDurations } from '../shared/sso-admin';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import type { SlackAppDeps } from './deps';
 
@@ -26,5 +27,9 @@ export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
     users: userDirectory(policy),
     clock,
     ...(trail ? { orgTrail: trail } : {}),
+    // Read only for permission sets that do not end sessions at revoke (IAM allows no other).
+    ...(policy.permissionSets.some((ps) => !ps.endSessionsOnRevoke)
+      ? { sessionDurations: sessionDurations(policy) }
+      : {}),
   };
 }

@@ -110,7 +110,16 @@ describe(title, () => {
       };
       await pick('account', 'prod', '111111111111');
       await pick('permission_set', 'Read', 'ReadOnly');
+      // The duration dispatches too: the line on how long sessions outlive the window follows it
+      // (ReadOnly's session duration, DescribePermissionSet from the Identity Center stand-in).
+      const beforeDuration = await modal.getAttribute('data-view-hash');
       await modal.locator('select[data-action-id="duration"]').selectOption('30');
+      await page.locator(`form.modal:not([data-view-hash="${beforeDuration}"])`).waitFor();
+      await modal
+        .getByText(
+          "Access for 30m; sessions signed in during it stay valid up to 1h after it ends (ReadOnly's session duration), so up to 1h 30m in all.",
+        )
+        .waitFor();
       await modal.locator('textarea[data-action-id="reason"]').fill('Investigating INC-42 from the console');
       await page.screenshot({ path: path.join(ARTIFACTS, 'console-0-form.png') });
       await modal.locator('button[type="submit"]').click();

@@ -195,6 +195,31 @@ describe('slack function (the public entry)', () => {
     expect(await m.can('slack', 'sso:ListAccountAssignments', INSTANCE)).toBe(false);
     expect(await m.canAll('slack', 'identitystore:GetUserId', [STORE, USER])).toBe(true);
   });
+
+  it('reads the session duration of the policy’s permission sets (the request form’s line), and nothing else of a permission set', async () => {
+    for (const ps of PERMISSION_SETS)
+      expect({ ps, allowed: await m.canAll('slack', 'sso:DescribePermissionSet', [INSTANCE, ps]) }).toEqual({
+        ps,
+        allowed: true,
+      });
+    const otherPermissionSet = `${INSTANCE.replace(':instance/', ':permissionSet/')}/ps-ffffffffffffffff`;
+    const otherInstance = 'arn:aws:sso:::instance/ssoins-ffffffffffffffff';
+    for (const resource of [otherPermissionSet, otherInstance])
+      expect({ resource, allowed: await m.can('slack', 'sso:DescribePermissionSet', resource) }).toEqual({
+        resource,
+        allowed: false,
+      });
+    for (const action of [
+      'sso:GetInlinePolicyForPermissionSet',
+      'sso:PutInlinePolicyToPermissionSet',
+      'sso:DeleteInlinePolicyFromPermissionSet',
+      'sso:ProvisionPermissionSet',
+      'sso:DescribePermissionSetProvisioningStatus',
+      'sso:ListPermissionSets',
+      'sso:UpdatePermissionSet',
+    ])
+      expect({ action, allowed: await m.can('slack', action, INSTANCE) }).toEqual({ action, allowed: false });
+  });
 });
 
 describe('decisions function', () => {
@@ -510,14 +535,15 @@ const PERMISSION_SET_EDITS = [
 ];
 
 describe('permission sets, when none ends sessions at revoke (the example policy)', () => {
-  it('no role may read, edit or provision a permission set, nor ask about a provisioning', async () => {
+  it('no role may edit or provision a permission set, nor ask about a provisioning; only slack reads their session durations', async () => {
     const compiledAccounts = m.synth.config.policy.accounts.map((a) => `arn:aws:sso:::account/${a.id}`);
     for (const resource of [INSTANCE, ...PERMISSION_SETS]) {
       for (const action of PERMISSION_SET_EDITS)
         expect({ action, resource, roles: await whoMay(action, resource) }).toEqual({
           action,
           resource,
-          roles: [],
+          // The request form's line on how long sessions outlive the window.
+          roles: action === 'sso:DescribePermissionSet' ? ['slack'] : [],
         });
     }
     for (const resource of [INSTANCE, ...PERMISSION_SETS, ...compiledAccounts])
@@ -842,16 +868,22 @@ describe('a policy naming Identity Center groups (the sandbox policy)', () => {
       ]);
     });
 
-    it('lets no role touch the permission sets that do not opt in', async () => {
+    it('lets no role touch the permission sets that do not opt in; slack reads their session durations', async () => {
       for (const name of ['ReadOnly', 'AdministratorAccess']) {
         const arn = byName(name).arn;
         for (const action of [...PERMISSION_SET_EDITS, 'sso:ProvisionPermissionSet'])
           expect({ name, action, roles: await readers(action, [instance(), arn]) }).toEqual({
             name,
             action,
-            roles: [],
+            roles: action === 'sso:DescribePermissionSet' ? ['slack'] : [],
           });
       }
+    });
+
+    it('does not let slack read the session duration of PowerUser: the form says its sessions end at revoke', async () => {
+      expect(
+        await groups.canAll('slack', 'sso:DescribePermissionSet', [instance(), byName('PowerUser').arn]),
+      ).toBe(false);
     });
 
     it('gives end-sessions nothing else in Identity Center: no assignment, no listing, no identity store', async () => {

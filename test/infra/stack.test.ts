@@ -388,7 +388,10 @@ describe('least privilege', () => {
       'sso:DescribeAccountAssignmentDeletionStatus',
     ]);
     expect(sorted(ssoActions('check-revoke'))).toEqual(['sso:DescribeAccountAssignmentDeletionStatus']);
-    expect(sorted(ssoActions('slack'))).toEqual(sorted(['identitystore:GetUserId', ...GROUP_READS]));
+    // DescribePermissionSet: the request form's line on how long sessions outlive the window.
+    expect(sorted(ssoActions('slack'))).toEqual(
+      sorted(['identitystore:GetUserId', 'sso:DescribePermissionSet', ...GROUP_READS]),
+    );
     expect(sorted(ssoActions('reconciler'))).toEqual(
       sorted([
         'sso:DeleteAccountAssignment',

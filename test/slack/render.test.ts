@@ -1,7 +1,7 @@
 import type { RequestRecord } from '../../functions/core/model';
 import { decisionText } from '../../functions/slack/interaction';
 import { homeView } from '../../functions/slack/render/home';
-import { FORM_FIELDS } from '../../functions/slack/render/ids';
+import { FORM_EXPOSURE_BLOCK, FORM_FIELDS } from '../../functions/slack/render/ids';
 import {
   ACTION_IDS,
   approvalMessage,
@@ -251,5 +251,56 @@ describe('block ids across updates of a message', () => {
     }).blocks.map((b) => b.block_id);
     expect(after).toEqual(before);
     expect(before).toContain(FORM_FIELDS.account);
+  });
+});
+
+describe('the request form’s exposure line', () => {
+  const blocksOf = (view: ReturnType<typeof requestFormModal>) =>
+    view.blocks as Array<{
+      type: string;
+      block_id?: string;
+      elements?: Array<{ type: string; text: string }>;
+    }>;
+
+  it('says under the duration how long the sessions outlive the window shown, as plain text', () => {
+    const view = requestFormModal([15, 30, 60, 120], '{}', {
+      durationMinutes: 120,
+      exposure: { permissionSetName: 'Data_Eng*', sessions: { kind: 'outlives', sessionMinutes: 720 } },
+    });
+    const blocks = blocksOf(view);
+    const at = blocks.findIndex((b) => b.block_id === FORM_EXPOSURE_BLOCK);
+    expect(blocks[at - 1]?.block_id).toBe(FORM_FIELDS.duration);
+    expect(blocks[at]?.type).toBe('context');
+    // plain_text: the name's _ and * stay as they are.
+    expect(blocks[at]?.elements).toEqual([
+      {
+        type: 'plain_text',
+        emoji: true,
+        text: "Access for 2h; sessions signed in during it stay valid up to 12h after it ends (Data_Eng*'s session duration), so up to 14h in all.",
+      },
+    ]);
+    expect(viewProblems(view)).toEqual([]);
+  });
+
+  it('counts the duration the form shows when none is picked, and says when sessions end at revoke', () => {
+    const view = requestFormModal([15, 30, 60, 120], '{}', {
+      exposure: { permissionSetName: 'PowerUser', sessions: { kind: 'ends-at-revoke' } },
+    });
+    expect(blocksOf(view).find((b) => b.block_id === FORM_EXPOSURE_BLOCK)?.elements?.[0]?.text).toBe(
+      'Access for 1h. Sessions end at revoke.',
+    );
+  });
+
+  it('is left out without an exposure, and never moves the inputs’ block ids', () => {
+    const inputs = (view: ReturnType<typeof requestFormModal>) =>
+      blocksOf(view)
+        .filter((b) => b.type === 'input')
+        .map((b) => b.block_id);
+    const without = requestFormModal([30, 60], '{}');
+    const withLine = requestFormModal([30, 60], '{}', {
+      exposure: { permissionSetName: 'ReadOnly', sessions: { kind: 'outlives', sessionMinutes: 60 } },
+    });
+    expect(blocksOf(without).some((b) => b.block_id === FORM_EXPOSURE_BLOCK)).toBe(false);
+    expect(inputs(withLine)).toEqual(inputs(without));
   });
 });

@@ -17,6 +17,9 @@ export const FORM_FIELDS = {
   breakGlass: 'break_glass',
 } as const;
 
+/** The request form's line on how long sessions outlive the window (a context block, no input). */
+export const FORM_EXPOSURE_BLOCK = 'exposure';
+
 /** The break-glass checkbox's one option value. */
 export const BREAK_GLASS_CHOSEN = 'break-glass';
 

@@ -3,8 +3,16 @@ import { formatMinutes } from '../../core/duration';
 import type { RequestRecord } from '../../core/model';
 import type { Account, PermissionSet } from '../../core/policy';
 import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH } from '../../core/request-form';
+import { exposureText, type SessionExposure } from '../../core/session-exposure';
 import type { TicketPrompt } from '../../core/ticket';
-import { BREAK_GLASS_CHOSEN, CALLBACK_IDS, DENY_FIELDS, EXTEND_FIELDS, FORM_FIELDS } from './ids';
+import {
+  BREAK_GLASS_CHOSEN,
+  CALLBACK_IDS,
+  DENY_FIELDS,
+  EXTEND_FIELDS,
+  FORM_EXPOSURE_BLOCK,
+  FORM_FIELDS,
+} from './ids';
 import { escapeText, slackTime, summaryFields } from './messages';
 
 // Modals: the request form, the deny reason, the extension. Pure functions of their inputs.
@@ -29,6 +37,16 @@ export interface RequestFormState {
   ticket?: TicketPrompt | undefined;
   /** Offer the break-glass choice (the person is a requester of a break-glass rule). */
   breakGlass?: boolean | undefined;
+  /**
+   * How the picked permission set's sessions end (core/session-exposure.ts), once the account and
+   * permission set are picked: a line under the duration; undefined, no line.
+   */
+  exposure?: { permissionSetName: string; sessions: SessionExposure } | undefined;
+}
+
+/** The duration the form shows: the one picked when still offered, else 1 hour or the next longer, else the shortest. */
+export function shownDuration(durations: number[], picked: number | undefined): number | undefined {
+  return durations.find((m) => m === picked) ?? durations.find((m) => m >= 60) ?? durations[0];
 }
 
 /** The ticket input's hint: whether the rules ask for one, and in what form. */
@@ -49,9 +67,12 @@ export function requestFormModal(
   metadata: string,
   state: RequestFormState = {},
 ): ModalView {
-  const initialDuration =
-    durations.find((m) => m === state.durationMinutes) ?? durations.find((m) => m >= 60) ?? durations[0];
+  const initialDuration = shownDuration(durations, state.durationMinutes);
   const hint = ticketHint(state.ticket);
+  const exposure =
+    state.exposure && initialDuration
+      ? exposureText(initialDuration, state.exposure.permissionSetName, state.exposure.sessions)
+      : undefined;
   const blocks: KnownBlock[] = [
     {
       type: 'input',
@@ -82,6 +103,8 @@ export function requestFormModal(
     {
       type: 'input',
       block_id: FORM_FIELDS.duration,
+      // A new duration changes the exposure line: the app updates the form (views.update).
+      dispatch_action: true,
       label: plain('Duration'),
       hint: plain(`At most ${formatMinutes(Math.max(...durations, 0))} for what you picked.`),
       element: {
@@ -91,6 +114,16 @@ export function requestFormModal(
         ...(initialDuration ? { initial_option: durationOption(initialDuration) } : {}),
       },
     },
+    ...(exposure
+      ? [
+          {
+            type: 'context' as const,
+            block_id: FORM_EXPOSURE_BLOCK,
+            // Plain text: a permission set name's _ or * is not mrkdwn.
+            elements: [plain(exposure)],
+          },
+        ]
+      : []),
     {
       type: 'input',
       block_id: FORM_FIELDS.reason,

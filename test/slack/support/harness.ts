@@ -19,7 +19,12 @@ import { RequestDecisions } from '../../../functions/core/decisions';
 import type { ExecutionInput, RequestRecord } from '../../../functions/core/model';
 import { approvalChannelFor, findRule, type Policy } from '../../../functions/core/policy';
 import { parsePolicy } from '../../../functions/core/policy-file';
-import type { AssignmentDirectory, RequestStore, UserDirectory } from '../../../functions/core/ports';
+import type {
+  AssignmentDirectory,
+  RequestStore,
+  SessionDurations,
+  UserDirectory,
+} from '../../../functions/core/ports';
 import { LifecycleSteps } from '../../../functions/core/steps';
 import { AWS_CALLS, awsClientConfig, SLACK_CLIENTS } from '../../../functions/shared/clients';
 import {
@@ -142,7 +147,9 @@ export function sign(body: string, timestamp: number, secret = SIGNING_SECRET): 
 
 export const FORM = 'application/x-www-form-urlencoded';
 
-export async function startHarness(options: { policy?: Policy } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { policy?: Policy; sessionDurations?: SessionDurations } = {},
+): Promise<Harness> {
   const policy = options.policy ?? examplePolicy();
   const dynamo: LocalDynamo = await startLocalDynamo();
   const client = new DynamoDBClient({
@@ -252,7 +259,15 @@ export async function startHarness(options: { policy?: Policy } = {}): Promise<H
       );
     },
   };
-  const deps: SlackAppDeps = { policy, store, handoff, workflow, users, clock };
+  const deps: SlackAppDeps = {
+    policy,
+    store,
+    handoff,
+    workflow,
+    users,
+    clock,
+    ...(options.sessionDurations ? { sessionDurations: options.sessionDurations } : {}),
+  };
   const decisionsSettled = async () => {
     while (pendingJobs.size > 0) await Promise.all([...pendingJobs]);
   };

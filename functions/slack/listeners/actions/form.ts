@@ -1,7 +1,9 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
+import { findAccount, findPermissionSet } from '../../../core/policy';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
+import { sessionExposureOf } from '../../../core/session-exposure';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
@@ -10,9 +12,10 @@ import { slackErrorCode } from '../../people';
 import { FORM_FIELDS } from '../../render/ids';
 import { type RequestFormState, requestFormModal } from '../../render/modals';
 
-// The request form from the Home tab, and the form's own reaction to a picked account or
-// permission set: the duration choices narrow to that pair's maximum, and the ticket input says
-// whether its rules ask for one (views.update).
+// The request form from the Home tab, and the form's own reaction to a picked account,
+// permission set or duration: the duration choices narrow to that pair's maximum, the ticket
+// input says whether its rules ask for one, and a line says how long the sessions outlive the
+// window (views.update).
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -88,6 +91,7 @@ export function formSelectionChanged(ctx: ListenerContext) {
       maxMinutesFor(ctx.policy, lookup.email, account?.value, permissionSet?.value) ??
       maxMinutesFor(ctx.policy, lookup.email);
     if (!max) return;
+    const exposure = await exposureFor(ctx, account?.value, permissionSet?.value);
     const state: RequestFormState = {
       account: account ?? undefined,
       permissionSet: permissionSet ?? undefined,
@@ -97,6 +101,7 @@ export function formSelectionChanged(ctx: ListenerContext) {
         permissionSet: permissionSet?.value,
       }),
       breakGlass: offersBreakGlass(ctx.policy, lookup.email),
+      exposure,
     };
     try {
       await client.views.update({
@@ -109,4 +114,21 @@ export function formSelectionChanged(ctx: ListenerContext) {
       logger.info('form refresh skipped', { slackError: slackErrorCode(error) });
     }
   };
+}
+
+/**
+ * The exposure line's content once an account and a permission set of the policy are picked: the
+ * session duration from the per-container cache (no call when warm; a cold read waits at most the
+ * cache's `waitMs`), or nothing when it cannot be read: the line is best-effort.
+ */
+async function exposureFor(
+  ctx: ListenerContext,
+  accountId: string | undefined,
+  permissionSetName: string | undefined,
+): Promise<RequestFormState['exposure']> {
+  if (!accountId || !permissionSetName || !findAccount(ctx.policy, accountId)) return undefined;
+  const permissionSet = findPermissionSet(ctx.policy, permissionSetName);
+  if (!permissionSet) return undefined;
+  const sessions = await sessionExposureOf(permissionSet, ctx.sessions);
+  return sessions && { permissionSetName: permissionSet.name, sessions };
 }

@@ -23,12 +23,14 @@ export function register(app: App, ctx: ListenerContext): void {
   app.action(BREAK_GLASS_ACTIONS.flagged, reviewButton(ctx, 'flagged'));
   app.action(FORM_FIELDS.account, formSelectionChanged(ctx));
   app.action(FORM_FIELDS.permissionSet, formSelectionChanged(ctx));
+  app.action(FORM_FIELDS.duration, formSelectionChanged(ctx));
   // Every other action id (an old message's button, a forged payload) is answered, not left to time out.
   const known = [
     ...Object.values(ACTION_IDS),
     ...Object.values(BREAK_GLASS_ACTIONS),
     FORM_FIELDS.account,
     FORM_FIELDS.permissionSet,
+    FORM_FIELDS.duration,
   ];
   app.action(
     { type: 'block_actions', action_id: new RegExp(`^(?!(?:${known.map(escapeRegex).join('|')})$)`) },
