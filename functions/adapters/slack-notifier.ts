@@ -1,12 +1,19 @@
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { OrgTrail } from '../core/activity-query';
-import { AccessError, RetryableError } from '../core/errors';
+import { AccessError, errorMessage, errorName, RetryableError } from '../core/errors';
 import type { MessageRef, RequestRecord } from '../core/model';
 import type { Notifier, RequesterNotice } from '../core/ports';
 import { logger } from '../shared/logger';
 import { slackErrorCode } from '../slack/people';
 import { breakGlassEscalation, breakGlassMessage } from '../slack/render/break-glass';
-import { approvalMessage, approvalReminder, escapeText, requesterNotice } from '../slack/render/messages';
+import {
+  approvalMessage,
+  approvalReminder,
+  escapeText,
+  type NoticeLinks,
+  requesterDmMessage,
+  requesterNotice,
+} from '../slack/render/messages';
 import { mapBounded } from './bounded';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
@@ -204,17 +211,51 @@ export class SlackNotifier implements Notifier {
     if (channel.status === 'rejected') throw channel.reason;
   }
 
-  async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void> {
-    await slack(() =>
+  /** What the requester's DMs link to (the access portal, the CLI's region, the organization trail). */
+  private noticeLinks(): NoticeLinks {
+    return {
+      ...(this.options.portalUrl ? { portalUrl: this.options.portalUrl } : {}),
+      ...(this.options.ssoRegion ? { ssoRegion: this.options.ssoRegion } : {}),
+      ...(this.options.orgTrail ? { orgTrail: this.options.orgTrail } : {}),
+    };
+  }
+
+  async notifyRequester(
+    record: RequestRecord,
+    notice: RequesterNotice,
+    detail?: string,
+    keep?: (dm: MessageRef) => Promise<void>,
+  ): Promise<void> {
+    const posted = await slack(() =>
       this.client.chat.postMessage({
         channel: record.request.requester.slackUserId,
-        ...requesterNotice(record, notice, detail, {
-          ...(this.options.portalUrl ? { portalUrl: this.options.portalUrl } : {}),
-          ...(this.options.ssoRegion ? { ssoRegion: this.options.ssoRegion } : {}),
-          ...(this.options.orgTrail ? { orgTrail: this.options.orgTrail } : {}),
-        }),
+        ...requesterNotice(record, notice, detail, this.noticeLinks()),
       }),
     );
+    if (!keep || !posted.channel || !posted.ts) return;
+    // Best effort: the DM is sent; a reference not kept only leaves its buttons after the end.
+    try {
+      await keep({ channel: posted.channel, ts: posted.ts });
+    } catch (error) {
+      logger.warn('requester DM not kept', {
+        errorName: errorName(error),
+        errorMessage: errorMessage(error),
+      });
+    }
+  }
+
+  async updateRequesterDm(record: RequestRecord): Promise<void> {
+    const dm = record.requesterDm;
+    if (!dm) return;
+    try {
+      await this.client.chat.update({
+        channel: dm.channel,
+        ts: dm.ts,
+        ...requesterDmMessage(record, this.noticeLinks()),
+      });
+    } catch (error) {
+      logger.warn('requester DM not updated', { slackError: slackErrorCode(error) });
+    }
   }
 
   async alert(text: string, record?: RequestRecord): Promise<void> {

@@ -13,7 +13,9 @@ import { classify, toStatus } from './sso-admin-directory';
 // A permission set's inline policy and its provisioning to an account, through sso-admin, for the
 // permission sets that end sessions at revoke (core/session-ending.ts). Transient service errors
 // (throttling, ConflictException: one provisioning of an account's roles at a time, 5xx) become
-// RetryableError, retried by the state machine (or the reconciler's next pass).
+// RetryableError, retried by the state machine (or the reconciler's next pass). The session
+// duration (DescribePermissionSet) is also the Slack function's, for the request form's line on
+// how long sessions outlive the window (core/session-exposure.ts: best-effort, cached).
 
 /** Identity Center's default session duration, when a permission set has none set. */
 const DEFAULT_SESSION_DURATION = 'PT1H';

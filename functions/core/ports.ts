@@ -120,8 +120,24 @@ export interface Notifier {
    * copies in `approvalCopies` (approvers' DMs; each best-effort: one refused never stops the others).
    */
   updateRequestMessages(record: RequestRecord): Promise<void>;
-  /** A direct message to the requester. */
-  notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string): Promise<void>;
+  /**
+   * A direct message to the requester. `keep`, when given, is handed the message's reference as
+   * soon as it is posted (the "Access ready" DM: kept on the record as `requesterDm`, so the end
+   * of the access can take its buttons away); a failure to keep it is logged, never thrown.
+   */
+  notifyRequester(
+    record: RequestRecord,
+    notice: RequesterNotice,
+    detail?: string,
+    keep?: (dm: MessageRef) => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Re-renders the kept "Access ready" DM (`requesterDm`) from the record: while ACTIVE, as ready
+   * (with its End/Extend buttons, until the window's current end); once access ended, without
+   * the buttons, saying when it ended. Nothing without a kept DM; best-effort (a Slack refusal
+   * is logged, never thrown).
+   */
+  updateRequesterDm(record: RequestRecord): Promise<void>;
   /** An operational alert (reconciler findings, failed revokes). */
   alert(text: string, record?: RequestRecord): Promise<void>;
   /**

@@ -444,11 +444,15 @@ class Pass {
       (stored) => !stored.closedAt,
     );
     this.report.closedRequests++;
+    const latest = marked.ok ? marked.value : current;
     if (target) {
-      const latest = marked.ok ? marked.value : current;
       await this.bestEffort('request messages', () => this.deps.notifier.updateRequestMessages(latest));
       await this.bestEffort('requester DM', () => this.deps.notifier.notifyRequester(latest, target.notice));
     }
+    // The "Access ready" DM of a window closed here (or by a Finish that died before its
+    // messages): its End/Extend buttons go.
+    if (latest.requesterDm && latest.status !== 'ACTIVE')
+      await this.bestEffort('access ready DM', () => this.deps.notifier.updateRequesterDm(latest));
   }
 
   // ---- assignments ---------------------------------------------------------------------------

@@ -680,6 +680,12 @@ export class LifecycleSteps {
           Date.parse(expiresAt);
       // Otherwise an extension recorded this end: its event again (named by the end) is that copy.
       await this.recordWindow(requestId, expiresAt, !first);
+      // A run that died after opening the window, before its "Access ready" DM was kept: this one
+      // announces it (a run that finds the DM kept posts nothing again).
+      if (first && !before.requesterDm) {
+        await this.bestEffort('request messages', () => notifier.updateRequestMessages(before));
+        await this.bestEffort('requester DM', () => this.announceReady(before));
+      }
       // A run that died before the break-glass alert: this one posts it.
       await this.alertBreakGlass(before);
       return;
@@ -706,10 +712,38 @@ export class LifecycleSteps {
     // Access exists now, whatever Slack says: a failed message must not fail the step (its
     // Catch revokes) — the window and its trail stand, and the person can see it in the Home tab.
     await this.bestEffort('request messages', () => notifier.updateRequestMessages(record));
-    await this.bestEffort('requester DM', () =>
-      notifier.notifyRequester(record, extended ? 'extended' : 'granted'),
-    );
+    if (extended) {
+      await this.bestEffort('requester DM', () => notifier.notifyRequester(record, 'extended'));
+      // The "Access ready" DM keeps its buttons, and now says until when the window runs.
+      if (record.requesterDm)
+        await this.bestEffort('access ready DM', () => notifier.updateRequesterDm(record));
+    } else await this.bestEffort('requester DM', () => this.announceReady(record));
     await this.alertBreakGlass(record);
+  }
+
+  /**
+   * The "Access ready" DM (with End/Extend), once: its reference is kept on the record
+   * (`requesterDm`) as soon as it is posted, by a conditional write the first DM kept wins, so
+   * the end of the access re-renders it without its buttons. A run that finds it kept posts
+   * nothing. Access that ended while it was posted (the write then refused: no longer ACTIVE)
+   * gets it re-rendered as ended at once, since the end found no DM to re-render.
+   */
+  private async announceReady(record: RequestRecord): Promise<void> {
+    if (record.requesterDm) return;
+    const { store, notifier } = this.deps;
+    let ended: RequestRecord | undefined;
+    await notifier.notifyRequester(record, 'granted', undefined, async (dm) => {
+      const kept = await store.updateRequest(
+        record.request.requestId,
+        EDITS.window,
+        { requesterDm: dm },
+        (current) => !current.requesterDm,
+      );
+      const current = kept.ok ? undefined : kept.current;
+      if (current && current.status !== 'ACTIVE' && !current.requesterDm)
+        ended = { ...current, requesterDm: dm };
+    });
+    if (ended) await notifier.updateRequesterDm(ended);
   }
 
   /**
@@ -980,6 +1014,9 @@ export class LifecycleSteps {
     await store.takeTaskToken(step.requestId, 'window');
     const latest = closed.ok ? closed.value : (closed.current ?? record);
     await notifier.updateRequestMessages(latest);
+    // The "Access ready" DM of a window that ended: its End/Extend buttons go (best-effort).
+    if (latest.requesterDm && latest.status !== 'ACTIVE')
+      await this.bestEffort('access ready DM', () => notifier.updateRequesterDm(latest));
     await notifier.notifyRequester(latest, target.notice, failureReason);
     if (step.outcome === 'revoke-failed')
       await notifier.alert(

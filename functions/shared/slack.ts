@@ -71,6 +71,7 @@ export function deferredNotifier(load: () => Promise<Notifier>): Notifier {
     requestApproval: async (...args) => (await load()).requestApproval(...args),
     updateRequestMessages: async (...args) => (await load()).updateRequestMessages(...args),
     notifyRequester: async (...args) => (await load()).notifyRequester(...args),
+    updateRequesterDm: async (...args) => (await load()).updateRequesterDm(...args),
     alert: async (...args) => (await load()).alert(...args),
     breakGlassAlert: async (...args) => (await load()).breakGlassAlert(...args),
     remindApprovers: async (...args) => (await load()).remindApprovers(...args),

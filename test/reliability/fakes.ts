@@ -424,8 +424,25 @@ export class RecordingNotifier implements Notifier {
     this.updates.push(record.request.requestId);
     this.rendered.push(clone(record));
   }
-  async notifyRequester(record: RequestRecord, notice: RequesterNotice, detail?: string) {
+  /** Each DM handed to `keep` (the "Access ready" DM), as posted: where, and for which request. */
+  readonly postedDms: Array<{ requestId: string; dm: MessageRef }> = [];
+  /** The records each updateRequesterDm re-rendered its kept DM from, in order (none without one). */
+  readonly requesterDmUpdates: RequestRecord[] = [];
+  async notifyRequester(
+    record: RequestRecord,
+    notice: RequesterNotice,
+    detail?: string,
+    keep?: (dm: MessageRef) => Promise<void>,
+  ) {
     this.notices.push({ requestId: record.request.requestId, notice, ...(detail ? { detail } : {}) });
+    if (!keep) return;
+    // Like Slack: each post is a new message of the requester's DM channel.
+    const dm = { channel: `D-${record.request.requester.slackUserId}`, ts: `${this.notices.length}.700` };
+    this.postedDms.push({ requestId: record.request.requestId, dm });
+    await keep(dm);
+  }
+  async updateRequesterDm(record: RequestRecord) {
+    if (record.requesterDm) this.requesterDmUpdates.push(clone(record));
   }
   async alert(text: string) {
     this.alerts.push(text);

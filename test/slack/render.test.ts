@@ -4,9 +4,11 @@ import { homeView } from '../../functions/slack/render/home';
 import { FORM_EXPOSURE_BLOCK, FORM_FIELDS } from '../../functions/slack/render/ids';
 import {
   ACTION_IDS,
+  accessEndedNotice,
   approvalMessage,
   consoleShortcut,
   escapeKeepingTimes,
+  requesterDmMessage,
   requesterNotice,
   slackTime,
   ssoSessionName,
@@ -184,6 +186,38 @@ describe('the "Access ready" DM', () => {
       requesterNotice(record({ accountName: 'Prod (EU) & more' }), 'granted', undefined, LINKS).blocks,
     );
     expect(shown).toContain('[profile example-Prod-EU-more-ReadOnly]');
+  });
+
+  it('loses its End/Extend buttons once the access ended, saying when (re-rendered in place)', () => {
+    const actions = (blocks: Array<{ type: string }>) => blocks.filter((b) => b.type === 'actions');
+    const dm = { channel: 'D0ALICE', ts: '1.700' };
+    // While the window is open, the kept DM re-renders as ready, with its buttons.
+    expect(actions(requesterDmMessage(record({ requesterDm: dm }), LINKS).blocks)).toHaveLength(1);
+
+    const closedAt = '2026-12-01T10:00:04.000Z';
+    const CLOSED = `<!date^${Math.floor(Date.parse(closedAt) / 1000)}^{date_short_pretty} {time}|10:00 UTC>`;
+    const revoked = record({ status: 'REVOKED', requesterDm: dm, closedAt });
+    const ended = requesterDmMessage(revoked, LINKS);
+    expect(ended).toEqual(accessEndedNotice(revoked));
+    expect(actions(ended.blocks)).toEqual([]);
+    expect(ended.text).toBe(
+      `:lock: Your access to ReadOnly on production ended at ${CLOSED}. It can no longer be ended or extended.`,
+    );
+    expect(sectionTexts(ended.blocks)).toEqual([ended.text]);
+    expect(messageBlockProblems(ended.blocks)).toEqual([]);
+    expect(textObjects(ended.blocks).filter((t) => t.type === 'plain_text')).toEqual([]);
+
+    // Ended early: by whom; still being revoked: its last change is when.
+    expect(
+      accessEndedNotice(record({ status: 'REVOKED', closedAt, endedBy: 'alice@example.com' })).text,
+    ).toContain(`ended at ${CLOSED} (ended early by alice@example.com)`);
+    expect(accessEndedNotice(record({ status: 'REVOKING', updatedAt: closedAt })).text).toContain(
+      `ended at ${CLOSED}`,
+    );
+    // A revoke that failed is not told as access gone.
+    const failed = accessEndedNotice(record({ status: 'REVOKE_FAILED', closedAt }));
+    expect(failed.text).toContain('revoking the access failed');
+    expect(actions(failed.blocks)).toEqual([]);
   });
 });
 

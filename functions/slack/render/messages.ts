@@ -362,13 +362,18 @@ function accessDirections(record: RequestRecord, links: NoticeLinks): string {
   return full.length <= MAX.directions ? full : lines.join('\n');
 }
 
+/** "<permission set> on <account>", as the requester's DMs name the access. */
+function noticeWhere(record: RequestRecord): string {
+  return `${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)} on ${escapeClamped(record.accountName ?? record.request.accountId, MAX.name)}`;
+}
+
 export function requesterNotice(
   record: RequestRecord,
   notice: RequesterNotice,
   detail: string | undefined,
   links: NoticeLinks = {},
 ): { text: string; blocks: KnownBlock[] } {
-  const where = `${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)} on ${escapeClamped(record.accountName ?? record.request.accountId, MAX.name)}`;
+  const where = noticeWhere(record);
   const until = record.expiresAt ? slackTime(record.expiresAt) : '?';
   const accessReady = `:unlock: Access ready: ${where} until ${until}.`;
   const texts: Record<RequesterNotice, string> = {
@@ -399,6 +404,35 @@ export function requesterNotice(
     if (activity) blocks.push(activity);
   }
   return { text, blocks };
+}
+
+/**
+ * The "Access ready" DM once its access ended, re-rendered in place (`requesterDm`): no End or
+ * Extend buttons, and when the access ended (the request's `closedAt`, written by Finish or the
+ * reconciler; while it is still being revoked, its last change).
+ */
+export function accessEndedNotice(record: RequestRecord): { text: string; blocks: KnownBlock[] } {
+  const where = noticeWhere(record);
+  const when = slackTime(record.closedAt ?? record.updatedAt);
+  const by = record.endedBy ? ` (ended early by ${escapeClamped(record.endedBy, MAX.email)})` : '';
+  const text =
+    record.status === 'REVOKE_FAILED'
+      ? `:rotating_light: Your access window for ${where} ended at ${when}, but revoking the access failed; the platform team was alerted.`
+      : `:lock: Your access to ${where} ended at ${when}${by}. It can no longer be ended or extended.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/**
+ * The kept "Access ready" DM as the record stands: ready while ACTIVE (until the window's current
+ * end, with its buttons), ended once the access is no longer active.
+ */
+export function requesterDmMessage(
+  record: RequestRecord,
+  links: NoticeLinks = {},
+): { text: string; blocks: KnownBlock[] } {
+  return record.status === 'ACTIVE'
+    ? requesterNotice(record, 'granted', undefined, links)
+    : accessEndedNotice(record);
 }
 
 /** The reminder to approvers of a request still waiting (a thread reply and DMs): text only, the buttons stay on the request's message. */
