@@ -150,15 +150,29 @@ export const USER_LOOKUP_REASON =
   "unique, so it still names this policy's store only.";
 
 export function getUserIdStatement(policy: Policy, managementAccountId?: string): iam.PolicyStatement {
+  return userStatement(policy, 'FindUserInIdentityStore', 'identitystore:GetUserId', managementAccountId);
+}
+
+/** One identitystore user action on this policy's store and any user (USER_LOOKUP_REASON). */
+function userStatement(policy: Policy, sid: string, action: string, managementAccountId?: string) {
   const prefix = partitionPrefix(policy);
   return new iam.PolicyStatement({
-    sid: 'FindUserInIdentityStore',
-    actions: ['identitystore:GetUserId'],
+    sid,
+    actions: [action],
     resources: [
       `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`,
       `${prefix}:identitystore:::user/*`,
     ],
   });
+}
+
+/**
+ * identitystore:DescribeUser on this policy's identity store, for the reconciler to find the
+ * users of live grants that Identity Center no longer has (deleted: their offboarding is handed
+ * off, core/offboarding.ts). Scoped as GetUserId is (USER_LOOKUP_REASON).
+ */
+export function describeUserStatement(policy: Policy, managementAccountId?: string): iam.PolicyStatement {
+  return userStatement(policy, 'CheckUserStillExists', 'identitystore:DescribeUser', managementAccountId);
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   deleteAssignmentStatement,
   describeSessionDurationsStatement,
   describeStatusStatement,
+  describeUserStatement,
   endSessionsStatements,
   GROUP_READ_REASON,
   getUserIdStatement,
@@ -350,6 +351,12 @@ export class JitAccessStack extends Stack {
       .allow(deleteAssignmentStatement(policy))
       .allow(describeStatusStatement(policy, ['deletion']));
     reservedRoles('delete', reconciler);
+    // People Identity Center no longer has: the reconciler asks about the users of live grants
+    // (DescribeUser) and hands each departed one's offboarding to `decisions`, the one role that
+    // may end windows (core/offboarding.ts), as the Slack function hands clicks.
+    reconciler.allow(describeUserStatement(policy, config.managementAccountId), USER_LOOKUP_REASON);
+    reconciler.setEnv(ENV.decisionsFunction, decisions.function.functionArn);
+    reconciler.bindInvoke('HandOffOffboarding', decisions.function);
     // Ending sessions at revoke: only for the permission sets whose policy entry opts in; with none,
     // no role may read or edit a permission set (core/session-ending.ts). end-sessions adds the
     // deny statement after a deletion; the reconciler's sweep removes the expired ones.

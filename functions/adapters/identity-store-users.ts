@@ -1,4 +1,8 @@
-import { GetUserIdCommand, type IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import {
+  DescribeUserCommand,
+  GetUserIdCommand,
+  type IdentitystoreClient,
+} from '@aws-sdk/client-identitystore';
 import { RetryableError } from '../core/errors';
 import { DEFAULT_USER_MAPPING, type UserMapping, userLookup } from '../core/identity-mapping';
 import type { UserDirectory } from '../core/ports';
@@ -38,6 +42,25 @@ export class IdentityStoreUsers implements UserDirectory {
     } catch (error) {
       if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
       if (isTransientAwsError(error)) throw new RetryableError(`GetUserId: ${error.name}`, { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * Whether Identity Center still has this user: DescribeUser answers ResourceNotFoundException
+   * for a deleted one (API_DescribeUser.html). Only a definite "not found" is "gone"; throttling
+   * and the rest throw, so a blip never offboards anyone.
+   */
+  async isGone(userId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DescribeUserCommand({ IdentityStoreId: this.identityStoreId, UserId: userId }),
+      );
+      return false;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') return true;
+      if (isTransientAwsError(error))
+        throw new RetryableError(`DescribeUser: ${error.name}`, { cause: error });
       throw error;
     }
   }

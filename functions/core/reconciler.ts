@@ -44,6 +44,10 @@ import { windowLimit, windowStartMs } from './window';
 export const RECONCILER_ACTOR = 'system:reconciler';
 /** `deletingBy` of a holders record the reconciler is deleting. */
 export const RECONCILER_CLAIM = 'reconciler';
+/** Users of live grants asked of Identity Center in one pass (a different slice each pass). */
+const DEPARTURE_CHECKS = 100;
+/** The schedule's period: which slice of users a pass checks. */
+const PASS_MS = 5 * 60_000;
 /** Writes a pass tries to confirm a deletion before leaving it to the next pass. */
 const MARK_ABSENT_ATTEMPTS = 3;
 
@@ -66,6 +70,16 @@ export interface ReconcilerDependencies {
    * (only for a permission set with endSessionsOnRevoke; SKIPPED otherwise).
    */
   sessionEnding?: Pick<SessionEnding, 'start' | 'check'>;
+  /**
+   * A person Identity Center no longer has (deleted there, or by the IdP's SCIM deprovisioning):
+   * `users` answers whether a live grant's user is gone (identitystore DescribeUser), `offboard`
+   * hands their offboarding to the decisions function (core/offboarding.ts), the one role that
+   * may end windows and cancel requests. Both or neither.
+   */
+  departures?: {
+    users: { isGone(principalId: string): Promise<boolean> };
+    offboard(slackUserId: string, reason: 'identity-center-user-gone'): Promise<void>;
+  };
 }
 
 export interface ReconcilerOptions {
@@ -123,6 +137,8 @@ export interface ReconcileReport {
   sessionDeniesRemoved?: number;
   /** Deletions of this pass whose live sessions were ended (deny statement provisioned). */
   sessionsEnded?: number;
+  /** People with a live grant whom Identity Center no longer has: their offboarding handed off. */
+  departuresFound?: number;
   /** Left for a later pass (recent writes, claims of another pass, transient errors). */
   deferred: number;
   errors: string[];
@@ -202,6 +218,7 @@ class Pass {
 
   async run(): Promise<ReconcileReport> {
     const { store } = this.deps;
+    const live: RequestRecord[] = [];
     for (const status of SCANNED_STATUSES) {
       let records: RequestRecord[];
       try {
@@ -213,6 +230,7 @@ class Pass {
       }
       for (const record of records) {
         if (record.closedAt) continue;
+        if (record.status === 'ACTIVE') live.push(record);
         this.report.requestsChecked++;
         await this.bestEffort(`request ${record.request.requestId}`, () => this.reviewRequest(record));
       }
@@ -228,6 +246,7 @@ class Pass {
       await this.bestEffort(`assignment ${assignmentKeyText(record)}`, () => this.reviewHolders(record));
     }
     await this.bestEffort('break-glass reviews', () => this.escalateReviews());
+    await this.offboardDeparted(live);
     const sessionDenies = this.deps.sessionDenies;
     if (sessionDenies)
       await this.bestEffort('session deny statements', async () => {
@@ -237,6 +256,34 @@ class Pass {
       });
     this.report.finishedAt = this.deps.clock.now().toISOString();
     return this.report;
+  }
+
+  // ---- people Identity Center no longer has --------------------------------------------------
+
+  /**
+   * The users of live grants whom Identity Center no longer has: each one's offboarding is handed
+   * off (their windows end now, their pending requests are withdrawn). Deleting a user in Identity
+   * Center stops their sign-ins, not their sessions nor the product's records; this makes those
+   * follow. At most `DEPARTURE_CHECKS` users a pass, a different slice each pass, so a large
+   * deployment spends a bounded share of identitystore's 20 calls a second. A redelivered or
+   * repeated offboarding finds its work done (core/offboarding.ts is idempotent).
+   */
+  private async offboardDeparted(live: RequestRecord[]): Promise<void> {
+    const departures = this.deps.departures;
+    if (!departures) return;
+    const requesters = new Map<string, string>();
+    for (const record of live)
+      if (record.principalId) requesters.set(record.principalId, record.request.requester.slackUserId);
+    const principals = [...requesters.keys()].sort();
+    const slices = Math.max(1, Math.ceil(principals.length / DEPARTURE_CHECKS));
+    const slice = Math.floor(this.now.getTime() / PASS_MS) % slices;
+    for (const principalId of principals.slice(slice * DEPARTURE_CHECKS, (slice + 1) * DEPARTURE_CHECKS)) {
+      await this.bestEffort(`user ${principalId}`, async () => {
+        if (!(await departures.users.isGone(principalId))) return;
+        await departures.offboard(requesters.get(principalId) as string, 'identity-center-user-gone');
+        this.report.departuresFound = (this.report.departuresFound ?? 0) + 1;
+      });
+    }
   }
 
   // ---- break-glass reviews -------------------------------------------------------------------

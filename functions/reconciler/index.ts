@@ -3,8 +3,10 @@ import { RECONCILER_ACTOR, Reconciler, type ReconcilerOptions } from '../core/re
 import { SessionDenySweep, SessionEnding, sessionEndingPermissionSets } from '../core/session-ending';
 import { auditTrail } from '../shared/audit-trail';
 import { systemClock } from '../shared/clock';
+import { decisionHandoff } from '../shared/decision-handoff';
 import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
+import { userDirectory } from '../shared/identity-store';
 import { logger } from '../shared/logger';
 import { once } from '../shared/once';
 import { slackNotifier, slackWebClient } from '../shared/slack';
@@ -35,6 +37,7 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
     const notifier = slackNotifier(policy, client);
     // Only when a permission set ends sessions at revoke (its role may then read and edit it).
     const store = requestStore(dynamo, clock);
+    const handoff = decisionHandoff();
     const permissionSets = sessionEndingPermissionSets(policy).length
       ? permissionSetPolicies(policy)
       : undefined;
@@ -68,6 +71,11 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
         clock,
         directory: refresh,
         ...sessionDenies,
+        // A person Identity Center no longer has: offboarded by the decisions function.
+        departures: {
+          users: userDirectory(policy),
+          offboard: (slackUserId, reason) => handoff.submit({ kind: 'offboard', slackUserId, reason }),
+        },
       },
       options,
     );

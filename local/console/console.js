@@ -671,8 +671,41 @@ function renderDirectory(snap) {
         ),
       )
     : '';
+  // An Identity Center admin deleting someone: their assignments go at once; the product's
+  // reconciler finds them gone on its next pass (every 5 minutes) and offboards them.
+  const icUsers = snap.directory?.identityCenterUsers;
+  const identityCenterUsers = icUsers
+    ? h(
+        'div',
+        { class: 'accounts', 'data-testid': 'identity-center-users' },
+        h('span', { class: 'muted' }, 'Identity Center users: '),
+        ...snap.personas.map((p) =>
+          icUsers.includes(p.name)
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'tag ok',
+                  title: `Delete ${p.name} in Identity Center (the reconciler offboards them within 5 minutes; cannot be undone)`,
+                  onclick: () => {
+                    if (
+                      !confirm(
+                        `Delete ${p.name} in Identity Center? This cannot be undone in this sandbox run.`,
+                      )
+                    )
+                      return;
+                    post('/api/deleteuser', { userName: p.name }).catch((error) => alert(error.message));
+                  },
+                },
+                p.name,
+              )
+            : h('span', { class: 'tag' }, `${p.name} (deleted)`),
+        ),
+      )
+    : '';
   $('directory').replaceChildren(
     accounts,
+    identityCenterUsers,
     groups.length || slackGroups.length
       ? table(
           ['Group', 'Members'],

@@ -461,6 +461,25 @@ export class IdentityCenterStandIn {
     return this.memberships.delete(deriveMembershipId(groupId, userId));
   }
 
+  /**
+   * An admin (or the IdP's SCIM deprovisioning) deletes a user (userName or user id): as AWS
+   * documents it, "it removes their access to AWS accounts and applications" and they can no
+   * longer sign in (https://docs.aws.amazon.com/singlesignon/latest/userguide/deleteusers.html):
+   * their assignments and memberships go, DescribeUser answers ResourceNotFoundException. Role
+   * sessions already issued stay valid until they expire, which is why the guide's remedy is a
+   * deny statement on `identitystore:userId`. Not an API call: no faults, no log entry.
+   */
+  deleteUser(user: string): void {
+    const { userId } = this.requireAdminUser(user);
+    this.settle();
+    this.seededUsers = this.seededUsers.filter((u) => u.userId !== userId);
+    for (const [key, assignment] of this.assignments)
+      if (assignment.principalType === 'USER' && assignment.principalId === userId)
+        this.assignments.delete(key);
+    for (const [id, membership] of this.memberships)
+      if (membership.userId === userId) this.memberships.delete(id);
+  }
+
   // ---- role sessions and permission set policies (admin, not API calls: no faults, no log) -----
 
   /**

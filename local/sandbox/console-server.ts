@@ -91,6 +91,8 @@ const signInSchema = z
   .object({ userName: z.string().min(1), accountId: z.string().min(1), permissionSetArn: z.string().min(1) })
   .strict();
 
+/** An Identity Center admin deletes a user: {userName}. */
+const deleteUserSchema = z.object({ userName: z.string().min(1) }).strict();
 /** A Slack admin deactivates or reactivates someone: {persona, active}. */
 const slackAccountSchema = z.object({ persona, active: z.boolean() }).strict();
 
@@ -233,6 +235,21 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       if (input.active) options.slackStandIn.reactivateUser(userId);
       else options.slackStandIn.deactivateUser(userId);
       return { users: options.slackStandIn.users().map((u) => ({ id: u.id, deleted: u.deleted === true })) };
+    },
+    /**
+     * An Identity Center admin (or the IdP's SCIM deprovisioning) deletes a user: their
+     * assignments go at once; the reconciler's next pass (within 5 minutes) offboards them.
+     */
+    async deleteuser(body) {
+      if (!options.identityCenter)
+        throw new BadRequest('Identity Center is the real service: delete users there');
+      const input = parse(deleteUserSchema, body);
+      try {
+        options.identityCenter.deleteUser(input.userName);
+      } catch (error) {
+        throw new BadRequest(error instanceof Error ? error.message : String(error));
+      }
+      return { users: options.identityCenter.users().map((u) => u.userName) };
     },
     /** Someone signs in with an assignment they hold: {userName, accountId, permissionSetArn}. */
     async sessions(body) {

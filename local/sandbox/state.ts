@@ -6,7 +6,7 @@ import type { RunningIdentityCenter } from '../identity-center/server';
 import type { RunningSlackApi } from '../slack-api/server';
 import type { ExecutionHistoryEvent, LocalStepFunctions } from '../step-functions/local-step-functions';
 import type { SandboxConfig } from './sandbox-file';
-import { SLACK_ANSWER_DEADLINE_MS, type SignedSlackClient } from './signed-client';
+import { type SignedSlackClient, SLACK_ANSWER_DEADLINE_MS } from './signed-client';
 import { normalizeBlocks } from './slack-payloads';
 
 // What the console shows, read from the stand-ins and the tables: one snapshot per refresh, and a
@@ -148,6 +148,8 @@ export class SandboxState {
       })),
       /** The directory the policy's groups come from: Identity Center groups and Slack user groups. */
       directory: {
+        /** Identity Center's users (a deleted one is gone from the list). */
+        identityCenterUsers: identityCenter ? icUsers.map((u) => u.userName) : null,
         groups: (identityCenter?.standIn.groups() ?? []).map((g) => ({
           displayName: g.displayName,
           members: g.members.map((m) => m.userName),

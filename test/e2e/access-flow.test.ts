@@ -1,3 +1,4 @@
+import { createHandler as createReconcilerHandler } from '../../functions/reconciler';
 import type { Sandbox } from '../../local/sandbox/sandbox';
 import type { AnswerTiming, SignedSlackClient } from '../../local/sandbox/signed-client';
 import { FORM, signRequest, slashCommandBody } from '../../local/sandbox/slack-payloads';
@@ -230,6 +231,30 @@ describe('an access request through Slack', () => {
         ),
       'the offboarding alert',
     );
+  });
+
+  it('offboards a person Identity Center no longer has: the reconciler finds them, their grant ends', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+    const live = await selfServiceGrant();
+    await waitFor(async () => (await statusOf(live)) === 'ACTIVE', 'ACTIVE');
+
+    // An admin deletes her in Identity Center (or the IdP's SCIM deprovisioning does): her
+    // assignments go with her; the product's record and her sessions do not, until the reconciler.
+    sandbox.standIns.identityCenter?.standIn.deleteUser(alice);
+    await createReconcilerHandler()({}, {} as never);
+
+    await waitFor(async () => (await statusOf(live)) === 'REVOKED', 'REVOKED');
+    const events = (await sandbox.state.auditEvents()).filter((e) => e.requestId === live);
+    expect(events.map((e) => [e.action, e.actor])).toEqual(
+      expect.arrayContaining([
+        ['user.offboarded', 'system:offboarding'],
+        ['window.ended-early', 'system:offboarding'],
+        ['revoke.succeeded', 'system:workflow'],
+      ]),
+    );
+    expect(events.find((e) => e.action === 'user.offboarded')?.details).toMatchObject({
+      reason: 'identity-center-user-gone',
+    });
   });
 
   it('breaks the glass: granted at once, the security channel alerted, a reviewer marks it', async () => {

@@ -96,7 +96,7 @@ describe('state machine', () => {
     expect(invokes[0]?.Resource).toEqual(WORKERS.map((w) => ({ 'Fn::GetAtt': [functionId(w.name), 'Arn'] })));
   });
 
-  it('lets functions invoke only the audit writer, and only the Slack function invoke decisions', () => {
+  it('lets functions invoke only the audit writer, and only the Slack function and the reconciler invoke decisions', () => {
     const machineRole = logicalId(synth.stack.stateMachine.role.node.defaultChild);
     const invokes = allStatements(synth.template).filter(
       (s) =>
@@ -116,7 +116,9 @@ describe('state machine', () => {
           ? []
           : name === 'slack'
             ? [arn('decisions')]
-            : [arn('audit-writer')];
+            : name === 'reconciler'
+              ? [arn('audit-writer'), arn('decisions')].sort()
+              : [arn('audit-writer')];
       expect({ name, invokes: targets.get(name) }).toEqual({ name, invokes: expected });
     }
   });
@@ -173,7 +175,8 @@ describe('functions', () => {
         ...(['slack', 'decisions', 'reconciler'].includes(name)
           ? { STATE_MACHINE_ARN: { Ref: machine } }
           : {}),
-        ...(name === 'slack'
+        // The Slack function hands clicks off; the reconciler, departed people's offboarding.
+        ...(name === 'slack' || name === 'reconciler'
           ? { DECISIONS_FUNCTION: { 'Fn::GetAtt': [functionId('decisions'), 'Arn'] } }
           : {}),
       });
