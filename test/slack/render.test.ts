@@ -74,6 +74,21 @@ describe('times in Slack', () => {
     expect(slackTime('not a time')).toBe('?');
   });
 
+  it('keeps End and Extend in the kept Access ready DM only: later notices point to it', () => {
+    const kept = { ...record(), requesterDm: { channel: 'D0ALICE', ts: '1.1' } };
+    for (const notice of ['extended', 'expiring-soon'] as const) {
+      const shown = JSON.stringify(requesterNotice(kept, notice, undefined, LINKS).blocks);
+      expect(shown).not.toContain('extend_access');
+      expect(shown).not.toContain('end_access');
+      expect(shown).toContain('Access ready');
+      // A grant from before the DM was kept still gets its buttons.
+      expect(JSON.stringify(requesterNotice(record(), notice, undefined, LINKS).blocks)).toContain(
+        'extend_access',
+      );
+    }
+    expect(JSON.stringify(requesterNotice(kept, 'granted', undefined, LINKS).blocks)).toContain('end_access');
+  });
+
   it('shows every time of the messages, DMs, Home tab and modals in the reader’s time zone', () => {
     const active = record();
     expect(statusLine(active)).toContain(`Granted until ${TIME}`);

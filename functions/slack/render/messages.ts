@@ -393,11 +393,18 @@ export function requesterNotice(
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: shown } }];
   // The notification's text: the directions (a link, a config block) are for the message itself.
   const text = notice === 'granted' ? accessReady : shown;
-  if (
-    (notice === 'granted' || notice === 'extended' || notice === 'expiring-soon') &&
-    record.status === 'ACTIVE'
-  ) {
+  // The buttons live in one message: the kept "Access ready" DM (`requesterDm`), re-rendered when
+  // the window moves and stripped when it ends; a later notice points to it rather than carrying
+  // buttons nobody would take away. Without a kept DM (a grant from before it was kept), the
+  // notice carries them as before.
+  const later = notice === 'extended' || notice === 'expiring-soon';
+  if ((notice === 'granted' || (later && !record.requesterDm)) && record.status === 'ACTIVE') {
     blocks.push(grantControls(record));
+  } else if (later && record.status === 'ACTIVE') {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: 'End or extend it from your *Access ready* message.' }],
+    });
   }
   if (notice === 'revoked' && links.orgTrail) {
     const activity = activityBlock(record, links.orgTrail, new Date(record.updatedAt));
