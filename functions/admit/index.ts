@@ -20,6 +20,8 @@ const inputSchema = z.looseObject({
   durationMinutes: z.catch(z.optional(z.int().check(z.positive())), undefined),
   /** A grant's admissions before this one (the definition's $.grantRound.n). */
   round: z.catch(z.optional(z.int().check(z.nonnegative())), undefined),
+  /** A scheduled grant's start (the definition's $.validation.startAt; null when none). */
+  startAt: z.catch(z.optional(z.iso.datetime()), undefined),
 });
 
 // A refused input's error names what was wrong in words (zod/mini carries no locale).
@@ -28,12 +30,13 @@ z.config(en());
 export function createHandler(clock: Clock = systemClock) {
   const schedule = once(() => admission(dynamoDbClient(), loadPolicy(), clock));
   return workerHandler('Admit', async (event) => {
-    const { phase, accountId, permissionSetArn, durationMinutes, round } = inputSchema.parse(event);
+    const { phase, accountId, permissionSetArn, durationMinutes, round, startAt } = inputSchema.parse(event);
     return schedule().admit(
       phase,
       accountId && permissionSetArn ? heldCounter(accountId, permissionSetArn) : undefined,
       durationMinutes === undefined ? undefined : durationMinutes * 60,
       round,
+      startAt,
     );
   });
 }

@@ -66,6 +66,11 @@ export interface Admitted {
   calls: number;
   /** A grant's revoke calls reserved with it (see Admission.admit): that revoke charges only what it makes beyond them. */
   revokeCalls: number;
+  /**
+   * A scheduled grant whose start is still ahead: nothing was reserved, `at` is the start; the
+   * state machine Waits for it (WaitForStart) and is admitted then, at that moment's pace.
+   */
+  deferred: boolean;
 }
 
 export class AdmissionRefused extends AccessError {
@@ -118,8 +123,19 @@ export class Admission {
     pair?: string,
     windowSeconds?: number,
     round = 0,
+    startAt?: string,
   ): Promise<Admitted> {
     const nowMs = this.now().getTime();
+    // A slot days ahead would hold the schedule for nothing and pass maxWait: reserve at the start.
+    const startMs = phase === 'grant' && startAt ? Date.parse(startAt) : Number.NaN;
+    if (startMs > nowMs + 1000)
+      return {
+        at: wholeSeconds(Math.ceil(startMs / 1000) * 1000),
+        waitSeconds: Math.round((startMs - nowMs) / 1000),
+        calls: 0,
+        revokeCalls: 0,
+        deferred: true,
+      };
     // A validation is never refused: it is bounded by the same wait, then runs unpaced.
     const latest = nowMs + this.settings.maxWaitSeconds * 1000;
     let calls: number = PHASE_CALLS[phase];
@@ -138,7 +154,8 @@ export class Admission {
       latest,
     );
     if (start === undefined) {
-      if (phase === 'validate') return { at: wholeSeconds(nowMs), waitSeconds: 0, calls: 0, revokeCalls: 0 };
+      if (phase === 'validate')
+        return { at: wholeSeconds(nowMs), waitSeconds: 0, calls: 0, revokeCalls: 0, deferred: false };
       throw new AdmissionRefused(
         `Identity Center is busy: this grant could not start within ${Math.round(this.settings.maxWaitSeconds / 60)} minutes. Please request again later.`,
       );
@@ -151,6 +168,7 @@ export class Admission {
       waitSeconds: Math.max(0, Math.round((at - nowMs) / 1000)),
       calls,
       revokeCalls,
+      deferred: false,
     };
   }
 

@@ -1,6 +1,7 @@
 import { pendingExtensionOf, pendingExtensionRule } from './extensions';
 import type { RequestRecord } from './model';
 import { type ApproverVerdict, checkApprover, findRule, type Policy, type Rule } from './policy';
+import { waitingForStart } from './scheduled-start';
 
 // Who may do what to a request: decide it (or its pending extension), cancel it, end its window,
 // extend it; what the product itself may do when its requester is offboarded.
@@ -38,6 +39,14 @@ export function mayExtend(record: RequestRecord, slackUserId: string): boolean {
  * Only the requester withdraws their own request (an approver who does not want it denies it);
  * whether it is still pending is the core's to say at the click (first decision wins).
  */
+/**
+ * A request its requester may still withdraw: nobody has decided it, or it is approved and waits
+ * for its scheduled start (nothing granted: Grant then finds it CANCELLED and creates nothing).
+ */
+export function isCancellable(record: RequestRecord): boolean {
+  return record.status === 'PENDING_APPROVAL' || waitingForStart(record);
+}
+
 export function mayCancel(record: RequestRecord, slackUserId: string): boolean {
   return slackUserId === record.request.requester.slackUserId;
 }

@@ -1,6 +1,14 @@
 import * as z from 'zod/mini';
 import { type AuditTrail, ENDED_EARLY, type Occurrence } from './audit';
-import { decidingRule, mayCancel, mayDecide, mayEnd, mayExtend, mayOffboard } from './authority';
+import {
+  decidingRule,
+  isCancellable,
+  mayCancel,
+  mayDecide,
+  mayEnd,
+  mayExtend,
+  mayOffboard,
+} from './authority';
 import { bestEffort, type OnFailed } from './best-effort';
 import { mayReview, REVIEW_REFUSALS } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
@@ -280,16 +288,19 @@ export class RequestDecisions {
       return { kind: 'not-authorized', reason: 'not-requester' };
     const by = normalizeEmail(actor.email);
     if (record.status !== 'CANCELLED') {
-      if (record.status !== 'PENDING_APPROVAL') return alreadyDecided(record);
+      if (!isCancellable(record)) return alreadyDecided(record);
       const cancellation: Decision = {
         by,
         slackUserId: actor.slackUserId,
         at: this.deps.clock.now().toISOString(),
       };
-      const written = await store.updateRequest(requestId, movesInto('CANCELLED'), {
-        status: 'CANCELLED',
-        cancellation,
-      });
+      // Against the record as stored: an approval, or the grant of a scheduled start, wins or loses whole.
+      const written = await store.updateRequest(
+        requestId,
+        movesInto('CANCELLED'),
+        { status: 'CANCELLED', cancellation },
+        isCancellable,
+      );
       if (!written.ok) return written.current ? alreadyDecided(written.current) : { kind: 'not-found' };
       record = written.value;
     }

@@ -44,6 +44,20 @@ export class RequestCancelledError extends AccessError {
 }
 
 /**
+ * Grant reached before a scheduled request's start (core/scheduled-start.ts): nothing is created
+ * early, whatever path led here (an admission that failed and let the grant go unpaced). The
+ * state machine catches it by this name (Grant → WaitForStart).
+ */
+export const NOT_YET_STARTED_ERROR = 'NotYetStarted';
+
+export class NotYetStartedError extends AccessError {
+  constructor(requestId: string, startAt: string) {
+    super('not-yet-started', `Request ${requestId} starts at ${startAt}: nothing is granted before`);
+    this.name = NOT_YET_STARTED_ERROR;
+  }
+}
+
+/**
  * A request decided from the Home tab while its approval post waited for its channel slot (no
  * token stored yet): RequestApproval finds the decision and fails its own task with the
  * decision's name instead of asking anyone. The state machine catches `Denied` (→ Denied) and

@@ -17,11 +17,13 @@ const GRANTING_MOVES: readonly RequestStatus[] = [
 /** For each status, the statuses a request in it may move to. Final statuses move nowhere. */
 export const TRANSITIONS: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
   // Decided by approvers (or the policy), expired unanswered, refused when validated again, or
-  // withdrawn by its requester (only while nobody has decided: an approved request is not).
+  // withdrawn by its requester (while nobody has decided; once approved, only a scheduled
+  // request still waiting for its start is).
   PENDING_APPROVAL: ['APPROVED', 'DENIED', 'APPROVAL_EXPIRED', 'REJECTED', 'CANCELLED'],
   // Approved: granting starts, or access is already there (pre-existing, shared); or it ends
-  // before any access (expired, rejected, revoked, a failed step).
-  APPROVED: ['APPROVAL_EXPIRED', 'REJECTED', 'GRANTING', ...GRANTING_MOVES],
+  // before any access (expired, rejected, revoked, a failed step); or, scheduled to start later
+  // and still waiting for its start, withdrawn by its requester (core/scheduled-start.ts).
+  APPROVED: ['APPROVAL_EXPIRED', 'REJECTED', 'CANCELLED', 'GRANTING', ...GRANTING_MOVES],
   GRANTING: GRANTING_MOVES,
   ACTIVE: ['REVOKING', 'REVOKED', 'GRANT_FAILED', 'REVOKE_FAILED'],
   REVOKING: ['REVOKED', 'GRANT_FAILED', 'REVOKE_FAILED'],

@@ -27,6 +27,8 @@ export const accessRequestSchema = z.object({
   ticket: z.optional(z.string().check(z.trim(), z.maxLength(100))),
   /** Asked as break-glass (core/break-glass.ts): only break-glass rules decide it. */
   breakGlass: z.optional(z.literal(true)),
+  /** A scheduled start (core/scheduled-start.ts): the grant waits for it, the window counts from it. */
+  startAt: z.optional(z.iso.datetime()),
   requestedAt: z.iso.datetime(),
 });
 export type AccessRequest = z.infer<typeof accessRequestSchema>;

@@ -1,5 +1,5 @@
 import type { AuditTrail, Occurrence } from './audit';
-import { OFFBOARDING_ACTOR } from './authority';
+import { isCancellable, OFFBOARDING_ACTOR } from './authority';
 import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from './decisions';
 import type { RequestRecord } from './model';
 import type { Notifier, RequestStore } from './ports';
@@ -125,7 +125,8 @@ const offboardingOccurrence = (reason: OffboardingReason, step: OffboardingStep)
 
 /** What offboarding does to a request: withdraw it while pending, end it while live, or (already done) the same again. */
 function stepFor(record: RequestRecord): OffboardingStep | undefined {
-  if (record.status === 'PENDING_APPROVAL' || record.cancellation?.by === OFFBOARDING_ACTOR) return 'cancel';
+  // Pending, or approved and waiting for a scheduled start: withdrawn before anything is granted.
+  if (isCancellable(record) || record.cancellation?.by === OFFBOARDING_ACTOR) return 'cancel';
   if (record.status === 'ACTIVE' || record.endedBy === OFFBOARDING_ACTOR) return 'end-access';
   return undefined;
 }

@@ -148,6 +148,23 @@ const breakGlassSchema = z
   })
   .strict();
 
+/** The furthest ahead a scheduled start may be when the rule gives no `maxDaysAhead`. */
+export const DEFAULT_START_DAYS_AHEAD = 7;
+/** The furthest ahead any rule may let a start be: the state machine's TimeoutSeconds covers it. */
+export const MAX_START_DAYS_AHEAD = 30;
+
+// Scheduled start (core/scheduled-start.ts): `scheduledStart: true` or `{ maxDaysAhead: N }`.
+const scheduledStartSchema = z
+  .union([
+    z.literal(true).transform(() => ({ maxDaysAhead: DEFAULT_START_DAYS_AHEAD })),
+    z
+      .object({
+        maxDaysAhead: z.number().int().min(1).max(MAX_START_DAYS_AHEAD).default(DEFAULT_START_DAYS_AHEAD),
+      })
+      .strict(),
+  ])
+  .optional();
+
 const ruleSchema = z
   .object({
     name: z.string().min(1).max(80),
@@ -195,6 +212,11 @@ const ruleSchema = z
     ticket: ticketSchema.optional(),
     /** A break-glass rule: asked for explicitly, granted without approval, reviewed afterwards. */
     breakGlass: breakGlassSchema.optional(),
+    /**
+     * A request under this rule may ask for its access to start later (at most `maxDaysAhead`
+     * days ahead): approval is asked at once, the grant waits for the start.
+     */
+    scheduledStart: scheduledStartSchema,
   })
   .strict();
 
@@ -387,6 +409,10 @@ function checkReferences(policy: Policy): string[] {
       if (rule.maxDuration > MAX_BREAK_GLASS_MINUTES)
         problems.push(
           `rules[${i}].maxDuration: a break-glass rule grants at most ${MAX_BREAK_GLASS_MINUTES / 60}h (an emergency window)`,
+        );
+      if (rule.scheduledStart)
+        problems.push(
+          `rules[${i}].scheduledStart: a break-glass rule grants at once (an emergency does not wait for a start time)`,
         );
       if (!rule.breakGlass.alertChannel && !policy.slack.securityChannel)
         problems.push(

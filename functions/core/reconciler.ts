@@ -372,7 +372,11 @@ class Pass {
       const stuck = this.pastGrace(windowEnd)
         ? `its access window ended at ${windowEnd?.at}${windowEnd?.capped ? ` (the longest the policy allows; the record says ${record.expiresAt})` : ''} and it is still waiting`
         : (['APPROVED', 'GRANTING', 'REVOKING'] as RequestStatus[]).includes(record.status) &&
-            this.olderThan(record.updatedAt, this.options.stuckSeconds)
+            this.olderThan(record.updatedAt, this.options.stuckSeconds) &&
+            // Approved and waiting for a scheduled start: it moves on at the start, not before.
+            (record.status !== 'APPROVED' ||
+              !record.request.startAt ||
+              this.olderThan(record.request.startAt, this.options.stuckSeconds))
           ? `it has been ${record.status} since ${record.updatedAt}`
           : undefined;
       if (!stuck) return 'live';

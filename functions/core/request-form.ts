@@ -9,6 +9,7 @@ import {
   type Policy,
   type RequestVerdict,
 } from './policy';
+import { checkFormStart, checkStart } from './scheduled-start';
 import { checkTicket } from './ticket';
 
 // The Slack-facing questions about a request form: which choices a requester gets, and whether
@@ -23,7 +24,7 @@ export const MAX_TICKET_LENGTH = 100;
 /** Slack's limit on options in one select menu. */
 export const MAX_SELECT_OPTIONS = 100;
 
-export type FormField = 'account' | 'permissionSet' | 'duration' | 'reason' | 'ticket';
+export type FormField = 'account' | 'permissionSet' | 'duration' | 'reason' | 'ticket' | 'start';
 export type FormErrors = Partial<Record<FormField, string>>;
 
 /** Durations up to `maxMinutes`, ascending, always including the maximum itself. */
@@ -49,6 +50,18 @@ export function maxMinutesFor(
   );
   if (options.length === 0) return undefined;
   return Math.max(...options.map((o) => o.maxMinutes));
+}
+
+/**
+ * How many days ahead this requester may schedule a start under some rule of theirs (undefined:
+ * no rule of theirs allows a later start, and the form shows no start picker).
+ */
+export function startDaysAheadFor(policy: Policy, requesterEmail: string): number | undefined {
+  const names = new Set(optionsFor(policy, requesterEmail).map((o) => o.ruleName));
+  const days = policy.rules
+    .filter((r) => names.has(r.name) && r.scheduledStart && !r.breakGlass)
+    .map((r) => r.scheduledStart?.maxDaysAhead ?? 0);
+  return days.length ? Math.max(...days) : undefined;
 }
 
 const matches = (query: string, ...texts: string[]) => {
@@ -99,6 +112,8 @@ export interface RequestFormInput {
   ticket?: string | undefined;
   /** Asked as break-glass (the form's checkbox). */
   breakGlass?: boolean | undefined;
+  /** A later start (the form's date-time picker): Unix seconds; absent to begin when approved. */
+  startAtSeconds?: number | undefined;
 }
 
 export interface AcceptedForm {
@@ -108,6 +123,8 @@ export interface AcceptedForm {
   reason: string;
   ticket?: string;
   breakGlass?: true;
+  /** RFC 3339, when a later start was asked for. */
+  startAt?: string;
   verdict: Extract<RequestVerdict, { allowed: true }>;
 }
 
@@ -116,8 +133,19 @@ export function checkRequestForm(
   policy: Policy,
   requesterEmail: string,
   input: RequestFormInput,
+  now: Date = new Date(),
 ): { ok: true; value: AcceptedForm } | { ok: false; errors: FormErrors } {
   const errors: FormErrors = {};
+  const startMs = input.startAtSeconds === undefined ? undefined : input.startAtSeconds * 1000;
+  const startAt =
+    startMs !== undefined && Number.isSafeInteger(startMs) ? new Date(startMs).toISOString() : undefined;
+  if (startMs !== undefined) {
+    const lead = startAt
+      ? checkFormStart(startMs, now.getTime())
+      : { ok: false as const, message: 'The start is not a time.' };
+    if (!lead.ok) errors.start = lead.message;
+    else if (input.breakGlass) errors.start = 'Break glass begins at once: leave the start empty.';
+  }
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
   if (!reason) errors.reason = 'Please say why you need this access.';
   else if (reason.length > MAX_REASON_LENGTH)
@@ -167,6 +195,10 @@ export function checkRequestForm(
       // Against the rule that decides this request: the check Validate repeats server-side.
       const ticketCheck = checkTicket(verdict.rule, ticket);
       if (!ticketCheck.ok) errors.ticket = ticketCheck.message;
+      if (startAt && !errors.start) {
+        const startCheck = checkStart(verdict.rule, startAt, now.getTime());
+        if (!startCheck.ok) errors.start = startCheck.message;
+      }
     }
     if (verdict.allowed && Object.keys(errors).length === 0) {
       return {
@@ -178,6 +210,7 @@ export function checkRequestForm(
           reason,
           ...(ticket ? { ticket } : {}),
           ...(input.breakGlass ? { breakGlass: true as const } : {}),
+          ...(startAt ? { startAt } : {}),
           verdict,
         },
       };
@@ -201,6 +234,7 @@ export function buildAccessRequest(
     reason: form.reason,
     ...(form.ticket ? { ticket: form.ticket } : {}),
     ...(form.breakGlass ? { breakGlass: true as const } : {}),
+    ...(form.startAt ? { startAt: form.startAt } : {}),
     requestedAt: now.toISOString(),
   };
 }

@@ -8,6 +8,7 @@ import {
   AccessError,
   DecidedBeforeAskedError,
   errorMessage,
+  NotYetStartedError,
   RequestCancelledError,
   RetryableError,
 } from './errors';
@@ -48,6 +49,7 @@ import type {
   RequestStore,
   UserDirectory,
 } from './ports';
+import { checkStart, pendingStart, startTimestamp } from './scheduled-start';
 import { checkTicket } from './ticket';
 import { windowLimit, windowSeconds, windowStartMs } from './window';
 
@@ -105,6 +107,8 @@ export type ValidationResult =
       ruleName: string;
       /** When the approval message may be posted (its channel's pace), or null for at once. */
       approvalPostAt: string | null;
+      /** A scheduled start (whole seconds, for WaitForStart), or null to grant when approved. */
+      startAt: string | null;
     }
   | { valid: false; reason: string };
 
@@ -290,8 +294,20 @@ export class LifecycleSteps {
     // Asked again here, not only by the form: the Slack function faces the internet and is not
     // trusted to have asked. No user lookup for a ticket refused.
     const ticket = verdict.allowed ? checkTicket(verdict.rule, request.ticket) : undefined;
+    // A later start, against the deciding rule, counted from when it was asked.
+    const start =
+      verdict.allowed && request.startAt
+        ? request.breakGlass
+          ? {
+              ok: false as const,
+              message: 'A break-glass request begins at once: it cannot have a later start.',
+            }
+          : checkStart(verdict.rule, request.startAt, Date.parse(request.requestedAt))
+        : undefined;
     const principalId =
-      verdict.allowed && ticket?.ok ? await users.findUserIdByEmail(request.requester.email) : undefined;
+      verdict.allowed && ticket?.ok && (start?.ok ?? true)
+        ? await users.findUserIdByEmail(request.requester.email)
+        : undefined;
     // A second break-glass use needs a new reason (core/break-glass.ts).
     const reused =
       principalId && request.breakGlass
@@ -301,12 +317,14 @@ export class LifecycleSteps {
       ? verdict.reason
       : ticket && !ticket.ok
         ? `Rule ${verdict.rule.name}: ${ticket.message}`
-        : !principalId
-          ? noUserError(policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING, request.requester.email)
-              .message
-          : reused
-            ? `Break-glass request ${reused.request.requestId} gave the same reason: a new use needs a reason of its own.`
-            : undefined;
+        : start && !start.ok
+          ? start.message
+          : !principalId
+            ? noUserError(policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING, request.requester.email)
+                .message
+            : reused
+              ? `Break-glass request ${reused.request.requestId} gave the same reason: a new use needs a reason of its own.`
+              : undefined;
     const breakGlass = verdict.allowed && !reason ? activation(policy, verdict.rule, this.now()) : undefined;
 
     const base: RequestRecord = {
@@ -386,6 +404,7 @@ export class LifecycleSteps {
       principalId,
       ruleName: verdict.rule.name,
       approvalPostAt,
+      startAt: request.startAt ? startTimestamp(request.startAt) : null,
     };
   }
 
@@ -489,6 +508,12 @@ export class LifecycleSteps {
     // A retry after this step's own check found the creation FAILED: answer as that run did.
     if (request.status === 'GRANT_FAILED' && !request.closedAt)
       return this.grantFailed(step.requestId, request.failureReason ?? 'The assignment creation failed');
+    // Withdrawn by its requester while it waited for its start: nothing was created for it.
+    if (request.status === 'CANCELLED') throw new RequestCancelledError(step.requestId);
+    if (request.status === 'APPROVED') {
+      const start = pendingStart(request.request, this.now().getTime());
+      if (start) throw new NotYetStartedError(step.requestId, start);
+    }
     if (request.status !== 'APPROVED' && request.status !== 'GRANTING')
       throw new AccessError(
         'not-approved',

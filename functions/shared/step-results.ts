@@ -15,6 +15,7 @@ export function validationOutput(result: ValidationResult) {
         principalId: null,
         ruleName: null,
         approvalPostAt: null,
+        startAt: null,
         reason: result.reason,
       };
 }

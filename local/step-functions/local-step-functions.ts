@@ -97,6 +97,7 @@ const TASK_TOKEN_PLACEHOLDER = 'LOCAL-SFN-TASK-TOKEN-PLACEHOLDER';
 // Engine: a Task without TimeoutSeconds times out after 60 s (AWS: never). The host enforces the
 // real timeouts, so the engine gets the longest delay setTimeout holds (2^31-1 ms ≈ 24.8 days).
 const ENGINE_TASK_TIMEOUT_SECONDS = 2_147_483;
+const MAX_TIMER_MS = 2_147_483_647;
 // Keys of the envelope the host wraps around each Task's Parameters in its private definition.
 const PARAMETERS_KEY = 'localSfnParameters';
 const TIMEOUT_KEY = 'localSfnTimeoutSeconds';
@@ -784,7 +785,9 @@ export class LocalStepFunctions {
       this.releaseExecution(record);
     });
     const timeoutSeconds = this.compiled.executionTimeoutSeconds;
-    if (timeoutSeconds !== undefined) {
+    // A timeout past what setTimeout holds (2^31-1 ms, 24.8 days: the definition's 50 days at real time)
+    // is never reached by a local process: not armed, rather than firing at once.
+    if (timeoutSeconds !== undefined && timeoutSeconds * this.msPerSecond <= MAX_TIMER_MS) {
       record.executionTimeoutTimer = this.unrefTimer(() => {
         if (record.status !== 'RUNNING') return;
         this.closeExecution(record, {

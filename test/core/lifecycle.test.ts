@@ -22,13 +22,15 @@ describe('request status transitions', () => {
     expect(movesInto('DENIED')).toEqual(['PENDING_APPROVAL']);
   });
 
-  it('cancels only a request nobody has decided yet, and a cancelled request stays cancelled', () => {
-    expect(movesInto('CANCELLED')).toEqual(['PENDING_APPROVAL']);
+  it('cancels only a request nobody has decided yet or one waiting for its start, and a cancelled request stays cancelled', () => {
+    // APPROVED only for a scheduled request still waiting (authority.ts isCancellable guards the write).
+    expect(movesInto('CANCELLED')).toEqual(['PENDING_APPROVAL', 'APPROVED']);
     expect(FINAL_STATUSES).toContain('CANCELLED');
     expect(TRANSITIONS.CANCELLED).toEqual([]);
     // Nothing the reconciler closes an abandoned request as, nor any grant, starts from it.
     expect(CLOSE_AS.CANCELLED).toBeUndefined();
-    expect(mayMove('APPROVED', 'CANCELLED')).toBe(false);
+    expect(mayMove('GRANTING', 'CANCELLED')).toBe(false);
+    expect(mayMove('ACTIVE', 'CANCELLED')).toBe(false);
   });
 
   it('keeps copies of the approval message in any status (a DM posted while it is decided)', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { MAX_ADMISSION_WAIT_MINUTES, MAX_DURATION_MINUTES } from '../../functions/core/policy';
+import { MAX_START_DAYS_AHEAD } from '../../functions/core/policy-file';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/shared/clients';
 import { DEFINITION_PATH } from '../../local/step-functions/product-workflow';
 
@@ -112,6 +113,10 @@ const LONGEST_PATH = [
   'Route',
   'WaitForApprovalSlot',
   'AwaitApproval',
+  // A scheduled start: deferred, waited for, then admitted.
+  'AdmitGrant',
+  'GrantSlot',
+  'WaitForStart',
   'AdmitGrant',
   'GrantSlot',
   'WaitForGrantSlot',
@@ -149,6 +154,8 @@ function longestPathSeconds(): { total: number; perExtensionSeconds: number } {
   total += taskSeconds('AdmitValidation') + MAX_ADMISSION_WAIT_SECONDS;
   total += taskSeconds('Validate') + MAX_ADMISSION_WAIT_SECONDS; // then the approval channel's slot
   total += callbackSeconds('AwaitApproval', MAX_POLICY_SECONDS);
+  // The start may be as far ahead as any rule allows (counted, generously, after the approval).
+  total += taskSeconds('AdmitGrant') + MAX_START_DAYS_AHEAD * 86_400;
   // A grant throttled anyway is admitted again (IdentityCenterBusy), each round waiting its slot.
   total += grantRounds() * (taskSeconds('AdmitGrant') + MAX_ADMISSION_WAIT_SECONDS + taskSeconds('Grant'));
   total += grantPolls * ((state('WaitForGrant').Seconds ?? 0) + taskSeconds('CheckGrant'));
@@ -175,6 +182,7 @@ describe('the execution timeout', () => {
     }
     // The callbacks wait as long as the policy lets them, through these paths.
     expect(state('AwaitApproval').TimeoutSecondsPath).toBe('$.validation.approvalTimeoutSeconds');
+    expect(state('WaitForStart')).toMatchObject({ Type: 'Wait', TimestampPath: '$.validation.startAt' });
     expect(state('AccessWindow').TimeoutSecondsPath).toBe('$.grant.window.seconds');
     // Every Finish has the budget counted for `Revoked`.
     const finishes = Object.entries(states).filter(

@@ -1,5 +1,6 @@
 import type { HomeView, KnownBlock } from '@slack/web-api';
 import type { OrgTrail } from '../../core/activity-query';
+import { isCancellable } from '../../core/authority';
 import { formatMinutes } from '../../core/duration';
 import { pendingExtensionOf } from '../../core/extensions';
 import type { RequestRecord } from '../../core/model';
@@ -98,6 +99,9 @@ function section(
   return blocks;
 }
 
+/** ", starts <time>" for a scheduled request (the reader's own time zone). */
+const startsAt = (r: RequestRecord) => (r.request.startAt ? `, starts ${slackTime(r.request.startAt)}` : '');
+
 export function homeView(input: HomeInput): HomeView {
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('Just-in-time AWS access') },
@@ -121,9 +125,12 @@ export function homeView(input: HomeInput): HomeView {
       ]),
     ]),
     ...section('Your pending requests', input.pending, 'No pending requests.', (r) => [
-      mrkdwn(`${where(r)} for ${formatMinutes(r.request.durationMinutes)}${ticketOf(r)} — ${statusLine(r)}`),
-      // Withdrawn only while nobody has decided (the core refuses it after an approval).
-      ...(r.status === 'PENDING_APPROVAL'
+      mrkdwn(
+        `${where(r)} for ${formatMinutes(r.request.durationMinutes)}${startsAt(r)}${ticketOf(r)} — ${statusLine(r)}`,
+      ),
+      // Withdrawn while nobody has decided, or approved and waiting for its start (the core
+      // refuses it once granting began).
+      ...(isCancellable(r)
         ? [
             buttons(`cancel:${r.request.requestId}`, r.request.requestId, [
               { id: ACTION_IDS.cancel, text: 'Cancel request', style: 'danger' },
@@ -135,7 +142,7 @@ export function homeView(input: HomeInput): HomeView {
       mrkdwn(
         `<@${r.request.requester.slackUserId}> asks for ${where(r)} for ${formatMinutes(
           r.request.durationMinutes,
-        )}: ${escapeClamped(r.request.reason, MAX.reason)}${ticketOf(r)}`,
+        )}${startsAt(r)}: ${escapeClamped(r.request.reason, MAX.reason)}${ticketOf(r)}`,
       ),
       buttons(`decide:${r.request.requestId}`, r.request.requestId, [
         { id: ACTION_IDS.approve, text: 'Approve', style: 'primary' },

@@ -15,6 +15,7 @@ export const FORM_FIELDS = {
   reason: 'reason',
   ticket: 'ticket',
   breakGlass: 'break_glass',
+  start: 'start_at',
 } as const;
 
 /** The request form's line on how long sessions outlive the window (a context block, no input). */

@@ -118,7 +118,7 @@ const STATUS_LINE: Record<RequestRecord['status'], (r: RequestRecord) => string>
   PENDING_APPROVAL: (r) =>
     `:hourglass_flowing_sand: Waiting for approval${r.approvals.length ? ` (${r.approvals.length}/${r.approvalsRequired ?? 1}: ${r.approvals.map((a) => a.by).join(', ')})` : ''}`,
   APPROVED: (r) =>
-    `:white_check_mark: Approved by ${r.approvals.map((a) => a.by).join(', ') || 'policy (auto-approved)'}`,
+    `:white_check_mark: Approved by ${r.approvals.map((a) => a.by).join(', ') || 'policy (auto-approved)'}${r.request.startAt ? `; access starts ${slackTime(r.request.startAt)}` : ''}`,
   DENIED: (r) =>
     `:no_entry: Denied by ${escapeClamped(r.denial?.by ?? 'an approver', MAX.email)}${r.denial?.reason ? `: ${escapeClamped(r.denial.reason, MAX.decision)}` : ''}`,
   APPROVAL_EXPIRED: () => ':alarm_clock: Expired: nobody decided in time',
@@ -147,6 +147,7 @@ export function summaryFields(record: RequestRecord): string {
     `*Account:* ${escapeClamped(record.accountName ?? r.accountId, MAX.name)} (${r.accountId})`,
     `*Permission set:* ${escapeClamped(record.permissionSetName ?? r.permissionSetArn, MAX.name)}`,
     `*Duration:* ${formatMinutes(r.durationMinutes)}`,
+    ...(r.startAt ? [`*Starts:* ${slackTime(r.startAt)} (the window counts from then)`] : []),
     `*Reason:* ${escapeClamped(r.reason, MAX.reason)}`,
   ];
   if (r.ticket) lines.push(`*Ticket:* ${escapeClamped(r.ticket, MAX.ticket)}`);
@@ -377,9 +378,13 @@ export function requesterNotice(
   const until = record.expiresAt ? slackTime(record.expiresAt) : '?';
   const accessReady = `:unlock: Access ready: ${where} until ${until}.`;
   const texts: Record<RequesterNotice, string> = {
-    approved: `:white_check_mark: Your request for ${where} was approved. Granting access…`,
+    approved: record.request.startAt
+      ? `:white_check_mark: Your request for ${where} was approved. Access starts ${slackTime(record.request.startAt)}; you can cancel it from the app's Home tab until then.`
+      : `:white_check_mark: Your request for ${where} was approved. Granting access…`,
     denied: `:no_entry: Your request for ${where} was denied${detail ? `: ${escapeClamped(detail, MAX.failure)}` : '.'}`,
-    'approval-expired': `:alarm_clock: Your request for ${where} expired before anyone decided.`,
+    'approval-expired': record.request.startAt
+      ? `:alarm_clock: Your request for ${where} expired before anyone decided, so it will not start ${slackTime(record.request.startAt)}. Ask again, or ask an approver to look sooner.`
+      : `:alarm_clock: Your request for ${where} expired before anyone decided.`,
     cancelled: `:wastebasket: Your request for ${where} was cancelled; nothing was granted.`,
     rejected: `:x: Your request for ${where} was rejected: ${escapeClamped(detail ?? record.failureReason ?? 'not allowed', MAX.failure)}`,
     granted: `${accessReady}\n${accessDirections(record, links)}`,

@@ -37,6 +37,8 @@ export interface RequestFormState {
   ticket?: TicketPrompt | undefined;
   /** Offer the break-glass choice (the person is a requester of a break-glass rule). */
   breakGlass?: boolean | undefined;
+  /** Offer a later start, up to this many days ahead (a rule of the person's allows one: core/scheduled-start.ts). */
+  startDaysAhead?: number | undefined;
   /**
    * How the picked permission set's sessions end (core/session-exposure.ts), once the account and
    * permission set are picked: a line under the duration; undefined, no line.
@@ -151,6 +153,7 @@ export function requestFormModal(
         placeholder: plain('e.g. INC-1234'),
       },
     },
+    ...(state.startDaysAhead ? [startInput(state.startDaysAhead)] : []),
     ...(state.breakGlass ? [breakGlassInput()] : []),
     {
       type: 'context',
@@ -170,6 +173,23 @@ export function requestFormModal(
     close: plain('Cancel'),
     private_metadata: metadata,
     blocks,
+  };
+}
+
+/**
+ * A later start: Slack's date-time picker shows and answers in the person's own time zone
+ * (`selected_date_time` is Unix seconds), so "tomorrow 09:00" means their 09:00.
+ */
+function startInput(daysAhead: number): KnownBlock {
+  return {
+    type: 'input',
+    block_id: FORM_FIELDS.start,
+    optional: true,
+    label: plain('Start later'),
+    hint: plain(
+      `Leave empty to begin as soon as approved. Up to ${daysAhead} day${daysAhead === 1 ? '' : 's'} ahead where the rule allows it; approval is asked now.`,
+    ),
+    element: { type: 'datetimepicker', action_id: FORM_FIELDS.start },
   };
 }
 

@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '
 import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
 import { findAccount, findPermissionSet } from '../../../core/policy';
-import { durationChoices, maxMinutesFor } from '../../../core/request-form';
+import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
 import { sessionExposureOf } from '../../../core/session-exposure';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
@@ -47,6 +47,7 @@ export function openFormFromHome(ctx: ListenerContext) {
         view: requestFormModal(durationChoices(max), JSON.stringify({ channel: null }), {
           ticket: ticketPromptFor(ctx.policy, lookup.email),
           breakGlass: offersBreakGlass(ctx.policy, lookup.email),
+          startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
         }),
       });
     } catch (error) {
@@ -101,6 +102,7 @@ export function formSelectionChanged(ctx: ListenerContext) {
         permissionSet: permissionSet?.value,
       }),
       breakGlass: offersBreakGlass(ctx.policy, lookup.email),
+      startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
       exposure,
     };
     try {

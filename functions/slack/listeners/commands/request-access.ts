@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
-import { durationChoices, maxMinutesFor } from '../../../core/request-form';
+import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
@@ -101,6 +101,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
           {
             ticket: ticketPromptFor(ctx.policy, lookup.email),
             breakGlass: offersBreakGlass(ctx.policy, lookup.email),
+            startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
           },
         ),
       });

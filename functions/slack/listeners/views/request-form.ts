@@ -15,7 +15,7 @@ import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { BREAK_GLASS_CHOSEN, FORM_FIELDS } from '../../render/ids';
-import { escapeText } from '../../render/messages';
+import { escapeText, slackTime } from '../../render/messages';
 import { submittedModal } from '../../render/modals';
 
 // The request form's submission: checked against the policy (errors shown inline), the Slack
@@ -61,12 +61,21 @@ export function breakGlassChosen(values: z.infer<typeof stateValues>): boolean {
   return parsed.success && (parsed.data.selected_options ?? []).some((o) => o.value === BREAK_GLASS_CHOSEN);
 }
 
+const dateTimeState = z.object({ selected_date_time: z.nullish(z.int().check(z.nonnegative())) });
+
+/** The start picked in the form's date-time picker (Unix seconds); undefined when none or absent. */
+export function startChosen(values: z.infer<typeof stateValues>): number | undefined {
+  const parsed = dateTimeState.safeParse(values[FORM_FIELDS.start]?.[FORM_FIELDS.start]);
+  return parsed.success ? (parsed.data.selected_date_time ?? undefined) : undefined;
+}
+
 const BLOCK_OF: Record<FormField, string> = {
   account: FORM_FIELDS.account,
   permissionSet: FORM_FIELDS.permissionSet,
   duration: FORM_FIELDS.duration,
   reason: FORM_FIELDS.reason,
   ticket: FORM_FIELDS.ticket,
+  start: FORM_FIELDS.start,
 };
 
 function inlineErrors(errors: FormErrors): Record<string, string> {
@@ -91,14 +100,20 @@ export function requestFormSubmitted(ctx: ListenerContext) {
     const lookup = await ctx.people.emailOf(client, user.id);
     if (!lookup.ok) return fail({ account: lookup.message });
     const values = view.state.values;
-    const checked = checkRequestForm(ctx.policy, lookup.email, {
-      accountId: fieldValue(values, FORM_FIELDS.account),
-      permissionSet: fieldValue(values, FORM_FIELDS.permissionSet),
-      durationMinutes: fieldValue(values, FORM_FIELDS.duration),
-      reason: fieldValue(values, FORM_FIELDS.reason),
-      ticket: fieldValue(values, FORM_FIELDS.ticket),
-      breakGlass: breakGlassChosen(values),
-    });
+    const checked = checkRequestForm(
+      ctx.policy,
+      lookup.email,
+      {
+        accountId: fieldValue(values, FORM_FIELDS.account),
+        permissionSet: fieldValue(values, FORM_FIELDS.permissionSet),
+        durationMinutes: fieldValue(values, FORM_FIELDS.duration),
+        reason: fieldValue(values, FORM_FIELDS.reason),
+        ticket: fieldValue(values, FORM_FIELDS.ticket),
+        breakGlass: breakGlassChosen(values),
+        startAtSeconds: startChosen(values),
+      },
+      ctx.clock.now(),
+    );
     if (!checked.ok) return fail(checked.errors);
 
     let principal: Awaited<ReturnType<typeof resolvePrincipal>>;
@@ -130,6 +145,7 @@ export function requestFormSubmitted(ctx: ListenerContext) {
     const summary = [
       `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
       `for ${formatMinutes(request.data.durationMinutes)}`,
+      ...(request.data.startAt ? [`starting ${slackTime(request.data.startAt)}`] : []),
     ].join(' ');
     await ack({
       response_action: 'update',
