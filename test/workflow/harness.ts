@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { AccessRequest, AssignmentKey, ExecutionInput } from '../../functions/core/model';
+import type { Clock } from '../../functions/core/ports';
+import { systemClock } from '../../functions/shared/clock';
 import {
   type IdentityCenterStandIn,
   type SandboxFileInput,
@@ -57,6 +59,8 @@ export interface Harness {
   identityCenter: IdentityCenterStandIn;
   /** Every Create/DeleteAccountAssignment call the stand-in received, refused ones included, in order. */
   writes(): AssignmentWrite[];
+  /** The clock the handlers read (model time with `scaledClock`). */
+  clock: Clock;
   /** Whether the assignment exists now. */
   hasAssignment(key: AssignmentKey): boolean;
   /** The Slack Web API stand-in, for its refusals (a removed bot, an archived channel, faults). */
@@ -80,6 +84,17 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
   identityCenter?: Omit<StartIdentityCenterOptions, 'sandbox'>;
   /** Identity Center groups (identityCenterGroup: selectors), members by userName (alice, bob, …). */
   groups?: Array<{ displayName: string; members: string[] }>;
+  /**
+   * Model time for the handlers and the host's Wait timestamps, running `1000 / msPerSecond` times
+   * faster than real time (a scheduled start an hour ahead comes in 3.6 s at 1 ms per second).
+   */
+  scaledClock?: boolean;
+}
+
+/** Model time at the host's scale, from now. */
+function scaledClock(msPerSecond: number): Clock {
+  const origin = Date.now();
+  return { now: () => new Date(origin + ((Date.now() - origin) * 1000) / msPerSecond) };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -88,10 +103,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     assignments = [],
     groups = [],
     identityCenter: identityCenterOptions,
+    scaledClock: scaled = false,
     ...stepFunctions
   } = options;
   sequence++;
+  const clock = scaled ? scaledClock(stepFunctions.msPerSecond ?? 1) : systemClock;
   const stack = await startLocalStack({
+    ...(scaled ? { clock } : {}),
     policyFile: policyFile ?? path.join(__dirname, '../fixtures/email-groups-policy.yaml'),
     tablePrefix: `workflow-${sequence}`,
     slack: {
@@ -114,6 +132,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const identityCenter = stack.identityCenter.standIn;
 
   const harness: Harness = {
+    clock,
     host,
     identityCenter,
     writes: () =>
