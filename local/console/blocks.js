@@ -1,7 +1,7 @@
 // Block Kit, the subset the product uses, rendered to DOM: section (text, fields, accessory),
 // context, actions, input, divider, header, image; elements: button, static_select,
 // external_select, multi_static_select, plain_text_input, number_input, checkboxes,
-// radio_buttons, datepicker. Text is always inserted as text; mrkdwn is parsed, never trusted.
+// radio_buttons, datepicker, datetimepicker. Text is always inserted as text; mrkdwn is parsed, never trusted.
 // Slack's date displays (<!date^…|fallback>) show in the browser's time zone, as Slack shows each
 // reader their own (https://api.slack.com/reference/surfaces/formatting#date-formatting).
 
@@ -312,6 +312,15 @@ function inputControl(element, block, ctx) {
       });
     case 'datepicker':
       return h('input', { class: 'sk-input', type: 'date', value: element.initial_date ?? '', dataset: ids });
+    case 'datetimepicker':
+      // Slack shows it in the reader's time zone and answers Unix seconds: the browser's local time here.
+      return h('input', {
+        class: 'sk-input',
+        type: 'datetime-local',
+        value: element.initial_date_time ? localDateTime(element.initial_date_time) : '',
+        dataset: ids,
+        'aria-label': plainText(block.label) || element.action_id,
+      });
     case 'static_select':
     case 'multi_static_select': {
       const multiple = element.type === 'multi_static_select';
@@ -491,6 +500,9 @@ export function readState(container) {
       case 'datepicker':
         entry = { type, selected_date: node.value || null };
         break;
+      case 'datetimepicker':
+        entry = { type, selected_date_time: node.value ? Math.floor(new Date(node.value).getTime() / 1000) : null };
+        break;
       default:
         entry = { type, value: node.value === '' ? null : node.value };
     }
@@ -522,10 +534,20 @@ export function applyState(container, values) {
       case 'datepicker':
         if (entry.selected_date) node.value = entry.selected_date;
         break;
+      case 'datetimepicker':
+        if (entry.selected_date_time) node.value = localDateTime(entry.selected_date_time);
+        break;
       default:
         if (typeof entry.value === 'string') node.value = entry.value;
     }
   }
+}
+
+/** Unix seconds → the `YYYY-MM-DDTHH:MM` a datetime-local input holds, in the browser's time zone. */
+function localDateTime(seconds) {
+  const d = new Date(seconds * 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 // ---- blocks ------------------------------------------------------------------------------

@@ -284,6 +284,9 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
     const host = createProductStepFunctions({
       region,
       msPerSecond: msPerAslSecond(msPerMinute),
+      // The product runs on real time here: a timestamp it computed (a scheduled start, an
+      // admission slot) is waited for in real time; durations (windows, timeouts) are scaled.
+      realTimeTimestamps: true,
       ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
       wrapHandler: (name, handler) =>
         trackInFlight(options.wrapHandler ? options.wrapHandler(name, handler) : handler),

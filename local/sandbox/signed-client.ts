@@ -591,6 +591,9 @@ export class SignedSlackClient {
         // Slack sends null for an empty optional text input.
         return { type, value: value === undefined || value === '' ? null : value };
       }
+      case 'datetimepicker':
+        // Slack answers the picked moment as Unix seconds (null when nothing was picked).
+        return { type, selected_date_time: answer === undefined ? null : Number(answer) };
       default:
         return { type, value: answer === undefined ? null : String(answer) };
     }

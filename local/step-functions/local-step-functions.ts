@@ -36,6 +36,13 @@ export interface LocalStepFunctionsOptions {
   /** Clock for start/stop dates, history timestamps, `$$` times and Wait `Timestamp`s. */
   now?: () => Date;
   /**
+   * A Wait `Timestamp` lasts until `now` reads it, unscaled: for a host whose clock is real time
+   * while its durations are scaled (the sandbox), so a timestamp the product computed on real time
+   * (a scheduled start) is not reached early. Default: scaled by msPerSecond like any wait, right
+   * for a host on a model clock running at its scale.
+   */
+  realTimeTimestamps?: boolean;
+  /**
    * Real milliseconds a function may run, as its Lambda timeout (one value, or per function name
    * or ARN; default: none). Past it the task fails with `Lambda.Unknown`, as Step Functions
    * reports a timed-out function. Real time, not scaled: a handler's work is not ASL time.
@@ -514,6 +521,7 @@ export class LocalStepFunctions {
   private readonly retiredTokens = new Map<string, TokenRetirement>();
   private readonly waitingListeners = new Set<(event: TaskWaitingEvent) => void>();
   private isShutDown = false;
+  private readonly realTimeTimestamps: boolean;
 
   constructor(options: LocalStepFunctionsOptions) {
     this.stateMachineArn = options.stateMachineArn ?? DEFAULT_STATE_MACHINE_ARN;
@@ -521,6 +529,7 @@ export class LocalStepFunctions {
     this.retryIntervalMs = options.retryIntervalMs;
     this.functionTimeoutMs = options.functionTimeoutMs;
     this.now = options.now ?? (() => new Date());
+    this.realTimeTimestamps = options.realTimeTimestamps ?? false;
     const definition = substitutePlaceholders(options.definition, options.substitutions);
     // Validates the definition as written (asl-validator, with ARN and path checks); throws if
     // invalid. ~100 ms a time, so a definition is validated once per process.
@@ -994,6 +1003,7 @@ export class LocalStepFunctions {
     const seconds = envelope[WAIT_SECONDS_KEY];
     const timestamp = envelope[WAIT_TIMESTAMP_KEY];
     let waitSeconds = 0;
+    let realMs: number | undefined;
     if (seconds !== undefined) {
       if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
         throw runtimeFailure(`Wait seconds must be a non-negative integer, got ${JSON.stringify(seconds)}`);
@@ -1004,6 +1014,7 @@ export class LocalStepFunctions {
       if (Number.isNaN(target))
         throw runtimeFailure(`Wait timestamp is not RFC 3339: ${JSON.stringify(timestamp)}`);
       waitSeconds = Math.max(0, (target - this.now().getTime()) / 1000);
+      if (this.realTimeTimestamps) realMs = waitSeconds * 1000;
     }
     const inputBytes = payloadBytes(envelope[WAIT_INPUT_KEY]);
     if (inputBytes > PAYLOAD_LIMIT_BYTES) throw dataLimitFailure(`The input of ${stateName}`, inputBytes);
@@ -1011,7 +1022,7 @@ export class LocalStepFunctions {
     const output = toJson(envelope[WAIT_INPUT_KEY]);
     task.waitTimer = this.unrefTimer(
       () => this.settleTask(task, { value: output }, 'completed'),
-      waitSeconds * this.msPerSecond,
+      Math.min(realMs ?? waitSeconds * this.msPerSecond, MAX_TIMER_MS),
     );
     return task.promise;
   }

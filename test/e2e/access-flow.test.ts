@@ -437,6 +437,44 @@ describe('an access request through Slack', () => {
     await expect(slack.click('carol', { latestIn: 'dm' }, 'Approve')).rejects.toThrow(/No button "Approve"/);
   });
 
+  it('starts later: the form takes a start, Home says when and offers Cancel, and a cancelled one grants nothing', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+    await slack.command('alice', '');
+    const form = await waitFor(() => slack.topView('alice'), 'the request form');
+    // The self-service rule allows a later start: the form offers the picker.
+    expect(JSON.stringify(form.view.blocks)).toContain('datetimepicker');
+    const startSeconds = Math.floor(Date.now() / 1000) + 2 * 3600;
+    const submitted = await slack.submit('alice', {
+      account: 'staging',
+      permission_set: 'ReadOnly',
+      duration: '60',
+      reason: 'Release on the afternoon',
+      start_at: startSeconds,
+    });
+    expect(submitted.errors).toBeUndefined();
+    const record = await waitFor(
+      async () => (await sandbox.state.requests()).find((r) => r.request.startAt !== undefined),
+      'the stored scheduled request',
+    );
+    expect(Date.parse(record.request.startAt ?? '')).toBe(startSeconds * 1000);
+    const requestId = record.request.requestId;
+    await waitFor(async () => (await statusOf(requestId)) === 'APPROVED', 'APPROVED (auto)');
+    // Approved, waiting for its start: nothing granted, Home says when it starts and offers Cancel.
+    expect(await assigned(ACCOUNTS.staging, PERMISSION_SETS.readOnly)).not.toContain(alice);
+    const home = await homeShowing('alice', `<!date^${startSeconds}^`);
+    expect(JSON.stringify(home.view.blocks)).toContain('cancel_request');
+
+    const click = await slack.click('alice', { home: true }, 'Cancel request');
+    expect(click.status).toBe(200);
+    await waitFor(async () => (await statusOf(requestId)) === 'CANCELLED', 'CANCELLED');
+    const trail = await auditActions(requestId);
+    expect(trail).toEqual(
+      expect.arrayContaining(['request.submitted', 'approval.auto', 'request.cancelled']),
+    );
+    expect(trail).not.toContain('grant.requested');
+    expect(sandbox.standIns.identityCenter?.standIn.counters().creationsRequested).toBe(0);
+  });
+
   it('rejects a request its approval channel cannot take, says why, and audits it for the admins', async () => {
     sandbox.standIns.slack?.standIn.removeBotFromChannel(APPROVALS);
     const requestId = await requestAccess('alice', {
