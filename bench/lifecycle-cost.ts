@@ -35,7 +35,7 @@ export interface PathCost {
   states: string[];
 }
 
-type Driver = (stack: Stack, requestId: string) => Promise<void>;
+type Driver = (stack: Stack, requestId: string, executionArn: string) => Promise<void>;
 
 const alice: Person = PEOPLE.alice;
 const carol: Person = PEOPLE.carol;
@@ -60,6 +60,8 @@ interface PathSpec {
   /** Rows with the ≤ 25 target: requests that were approved (by policy or by a person). */
   approved: boolean;
   drive: Driver;
+  /** A scheduled start this many model seconds after the request (run on the model clock). */
+  startInSeconds?: number;
 }
 
 export const PATHS: PathSpec[] = [
@@ -106,6 +108,39 @@ export const PATHS: PathSpec[] = [
   },
 ];
 
+/** Whether the execution has entered `state`. */
+const entered = (stack: Stack, executionArn: string, state: string) =>
+  waitFor(
+    () => stack.host.history(executionArn).some((e) => e.type === 'StateEntered' && e.stateName === state),
+    `${state} of ${executionArn}`,
+  );
+
+/**
+ * Scheduled starts (core/scheduled-start.ts), on a stack whose product runs on the model clock: the
+ * start is a time the product computes and the host's Wait reads. The start is a model minute away.
+ */
+export const SCHEDULED_PATHS: PathSpec[] = [
+  {
+    path: 'scheduled start, auto-approve',
+    accountId: ACCOUNTS.staging,
+    approved: false,
+    startInSeconds: 60,
+    drive: async () => {},
+  },
+  {
+    path: 'scheduled start, cancelled while waiting',
+    accountId: ACCOUNTS.staging,
+    approved: false,
+    startInSeconds: 60,
+    drive: async (stack, requestId, executionArn) => {
+      await entered(stack, executionArn, 'WaitForStart');
+      const decisions = await requestDecisions({ now: () => new Date(stack.clock.now()) });
+      const outcome = await decisions.cancel(requestId, alice);
+      if (outcome.kind !== 'cancelled') throw new Error(`cancel: ${outcome.kind}`);
+    },
+  },
+];
+
 let sequence = 0;
 
 async function measurePath(stack: Stack, spec: PathSpec): Promise<PathCost> {
@@ -113,11 +148,22 @@ async function measurePath(stack: Stack, spec: PathSpec): Promise<PathCost> {
   const icBefore = stack.identityCenter.standIn.operationLog().length;
   const slackBefore = stack.slack.standIn.calls().length;
   // Long enough that the driver acts inside the window (1 model minute = 600 real ms).
+  const now = stack.clock.now();
   const executionArn = await stack.submit(
-    { requestId, accountId: spec.accountId, durationMinutes: 1 },
+    {
+      requestId,
+      accountId: spec.accountId,
+      durationMinutes: 1,
+      ...(spec.startInSeconds !== undefined
+        ? {
+            requestedAt: new Date(now).toISOString(),
+            startAt: new Date(now + spec.startInSeconds * 1000).toISOString(),
+          }
+        : {}),
+    },
     alice,
   );
-  await spec.drive(stack, requestId);
+  await spec.drive(stack, requestId, executionArn);
   const description = await stack.host.waitForExecution(executionArn);
   const transitions = stack.host.transitionCount(executionArn);
   return {
@@ -151,6 +197,12 @@ export async function runLifecycleCost(options: LifecycleOptions): Promise<Secti
   } finally {
     await stack.close();
   }
+  const scheduled = await startStack({ msPerSecond: MS_PER_SECOND, productOnModelClock: true });
+  try {
+    for (const spec of SCHEDULED_PATHS) paths.push(await measurePath(scheduled, spec));
+  } finally {
+    await scheduled.close();
+  }
   // Sensitivity (full run only): Identity Center taking 5 s to create and to delete (3 polls each
   // instead of 1). At 100 real ms per model second the handlers' own few ms stay small against the 2 s polls.
   let slowApprove: PathCost | undefined;
@@ -166,7 +218,7 @@ export async function runLifecycleCost(options: LifecycleOptions): Promise<Secti
   }
 
   const rows: Row[] = paths.map((cost) => {
-    const spec = PATHS.find((p) => p.path === cost.path);
+    const spec = [...PATHS, ...SCHEDULED_PATHS].find((p) => p.path === cost.path);
     const ok = cost.status === 'SUCCEEDED';
     return {
       measure: `${cost.path}: transitions / Lambda invokes`,
@@ -195,6 +247,7 @@ export async function runLifecycleCost(options: LifecycleOptions): Promise<Secti
     details: { msPerSecond: MS_PER_SECOND, usdPerTransition: USD_PER_TRANSITION, paths, slowApprove },
     notes: [
       'Lifecycle: counted on the real ASL with the real handlers; Identity Center creation and deletion take 1 s (the 2 s Wait then needs one Describe each); $0.025 per 1,000 transitions (Standard).',
+      'Scheduled start: a Wait until the start (WaitForStart) between a deferred and a real admission, no invocation while it waits; a callback task with the start as its timeout would cost the same states plus an invocation and a stored token, and a cancellation would have to signal it.',
     ],
     durationMs: Date.now() - started,
   };

@@ -139,11 +139,16 @@ describe('lifecycle cost on the real state machine', () => {
       ['deny', 'SUCCEEDED'],
       ['early end', 'SUCCEEDED'],
       ['extend once', 'SUCCEEDED'],
+      ['scheduled start, auto-approve', 'SUCCEEDED'],
+      ['scheduled start, cancelled while waiting', 'SUCCEEDED'],
     ]);
     for (const path of paths.filter((p) => p.path === 'auto-approve' || p.path === 'approve'))
       expect(path.transitions).toBeLessThanOrEqual(TRANSITION_TARGET);
     const extend = paths.find((p) => p.path === 'extend once');
     const auto = paths.find((p) => p.path === 'auto-approve');
     expect(extend?.transitions).toBeGreaterThan(auto?.transitions ?? Number.POSITIVE_INFINITY);
+    // A scheduled start costs its wait: a deferred admission, WaitForStart, the admission again.
+    const scheduled = paths.find((p) => p.path === 'scheduled start, auto-approve');
+    expect((scheduled?.transitions ?? 0) - (auto?.transitions ?? 0)).toBeGreaterThanOrEqual(3);
   }, 60_000);
 });

@@ -246,6 +246,10 @@ interface LifecyclePlan {
   persistentRevokeCrash?: 'before' | 'after';
   /** Asked as break-glass (production Admin): granted at once without approval, or refused. */
   breakGlass?: true;
+  /** A scheduled start this many virtual seconds after it is asked (core/scheduled-start.ts). */
+  startInSeconds?: number;
+  /** Withdrawn by its requester while it waits for its start (WaitForStart): nothing may be granted. */
+  cancelBeforeStart?: true;
   stepRandom: () => number;
   crashRate: number;
 }
@@ -319,6 +323,13 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
     plan.breakGlass = true;
     Object.assign(plan, TARGETS[1]);
     if (breakGlassRoll >= 0.01) plan.reason = `${plan.reason} (break-glass ${index})`;
+  }
+  // A later start for some of the others (drawn after break-glass, for the same reason); about
+  // half of those are cancelled while they wait for it.
+  const startRoll = random();
+  if (!plan.breakGlass && startRoll < 0.12) {
+    plan.startInSeconds = 20 + Math.floor(random() * 200);
+    if (startRoll < 0.06) plan.cancelBeforeStart = true;
   }
   return plan;
 }
@@ -527,6 +538,9 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       durationMinutes: plan.durationMinutes,
       reason: plan.reason,
       ...(plan.breakGlass ? { breakGlass: true as const } : {}),
+      ...(plan.startInSeconds !== undefined
+        ? { startAt: new Date(env.clock.nowMs() + plan.startInSeconds * 1000).toISOString() }
+        : {}),
       requestedAt: env.clock.now().toISOString(),
     },
   };
@@ -562,6 +576,7 @@ async function driveLifecycle(
     count('unexpected-click-answers');
   };
   if (plan.breakGlass) count('kind.break-glass');
+  if (plan.startInSeconds !== undefined) count('kind.scheduled-start');
   if (plan.reconcilerPass) {
     const pass = plan.reconcilerPass;
     background.push(
@@ -680,6 +695,24 @@ async function driveLifecycle(
         case 'ignore':
           break;
       }
+    }
+  }
+
+  // A scheduled start, withdrawn while it waits for it: nothing may be granted.
+  if (plan.cancelBeforeStart) {
+    const inWaitForStart = () =>
+      env.host.history(executionArn).some((e) => e.type === 'StateEntered' && e.stateName === 'WaitForStart');
+    const waiting = await waitUntil(() => isFinished() || inWaitForStart(), 10_000);
+    if (waiting && !isFinished()) {
+      count('start.cancelled-before-start');
+      const answer = await decisions.cancel(requestId, actor(plan.requester));
+      const after = await record();
+      if (answer.kind === 'cancelled' && after?.status !== 'CANCELLED')
+        note(
+          `a cancellation before the start answered cancelled but the request went on as ${after?.status}`,
+        );
+      if (answer.kind !== 'cancelled' && after?.status === 'CANCELLED')
+        note(`the request was cancelled before its start but its Cancel answered ${answer.kind}`);
     }
   }
 

@@ -37,6 +37,10 @@ describe('fault-injection campaign (CI sample)', () => {
       'reconciler.mid-flight-handler',
       'slack.rate-limited-injected',
       'slack.internal-error',
+      // The kinds mixed in: break-glass uses, scheduled starts, some withdrawn while they wait.
+      'kind.break-glass',
+      'kind.scheduled-start',
+      'start.cancelled-before-start',
     ])
       expect(report.faults[fault]).toBeGreaterThan(0);
     expect(report.outcomes.REVOKED).toBeGreaterThan(LIFECYCLES / 4);

@@ -574,6 +574,26 @@ describe('reconciler: requests', () => {
     expect(w.store.requests.get(id)).toMatchObject({ status: 'GRANT_FAILED', closedAt: expect.any(String) });
   });
 
+  it('leaves an approved request waiting for its scheduled start alone, and stops it an hour past its start', async () => {
+    const w = world();
+    // Approved 70 minutes ago, to start tomorrow: waiting (WaitForStart), not stuck.
+    const tomorrow = new Date(w.clock.now().getTime() + 24 * 3_600_000).toISOString();
+    const id = request(w, 'APPROVED', { minutesAgo: 70 });
+    const record = w.store.requests.get(id);
+    if (record) record.request = { ...record.request, startAt: tomorrow };
+    w.workflow.running.add(id);
+
+    await w.reconciler().run();
+    expect(w.workflow.stopped).toEqual([]);
+    expect(w.store.requests.get(id)?.status).toBe('APPROVED');
+
+    // Still APPROVED 70 minutes after its start: its grant never began, so it is stuck after all.
+    w.clock.advance(24 * 3_600_000 + 70 * 60_000);
+    await w.reconciler().run();
+    expect(w.workflow.stopped).toEqual([id]);
+    expect(w.store.requests.get(id)).toMatchObject({ status: 'GRANT_FAILED', closedAt: expect.any(String) });
+  });
+
   describe('a window never outlives the policy, whatever the stored expiresAt says', () => {
     const minutesFromNow = (w: World, minutes: number) =>
       new Date(w.clock.now().getTime() + minutes * 60_000).toISOString();
