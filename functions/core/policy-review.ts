@@ -71,7 +71,9 @@ function matches(policy: Policy, rule: Rule, email: string, account: Account, pe
 /** How a request is approved, and the ticket it must carry when the rule asks (a diff shows either change). */
 function approvalText(policy: Policy, rule: Rule, email: string): string {
   const ticket =
-    rule.ticket?.required || rule.ticket?.pattern ? `, ticket ${ticketRuleText(rule.ticket)}` : '';
+    (rule.ticket?.required || rule.ticket?.pattern ? `, ticket ${ticketRuleText(rule.ticket)}` : '') +
+    // A later start is a term too: an approval used days after it was given.
+    (rule.scheduledStart ? `, may start up to ${rule.scheduledStart.maxDaysAhead}d later` : '');
   if (rule.breakGlass)
     return `break-glass, no approval, reviewed by [${expandPrincipals(policy, rule.breakGlass.reviewers)
       .filter((reviewer) => reviewer !== email.trim().toLowerCase())

@@ -107,7 +107,7 @@ describe('npm run policy', () => {
     const text = await run('diff', SANDBOX_POLICY, widened);
     expect(text.code).toBe(0);
     expect(text.out).toContain(
-      '+ erin@example.com: ReadOnly on production (111111111111): up to 1h: 1 of [carol@example.com, dave@example.com] (rule production-oncall); up to 4h: 1 of [dave@example.com] (rule production-extended)',
+      '+ erin@example.com: ReadOnly on production (111111111111): up to 1h: 1 of [carol@example.com, dave@example.com], may start up to 2d later (rule production-oncall); up to 4h: 1 of [dave@example.com] (rule production-extended)',
     );
     expect(text.out.at(-1)).toBe('2 gained, 0 lost, 0 changed');
     const narrowed = await run('diff', widened, SANDBOX_POLICY, '--json', '--exit-code');

@@ -192,7 +192,20 @@ describe('diff', () => {
     const changes = diffPolicies(policy, withTicket);
     expect(changes.length).toBeGreaterThan(0);
     expect(changes.every((c) => c.change === 'changed')).toBe(true);
-    expect(changes[0]?.after[0]?.approval).toMatch(/, ticket required, matching \^INC-\\d\+\$$/);
+    expect(changes[0]?.after[0]?.approval).toMatch(
+      /, ticket required, matching \^INC-\\d\+\$, may start up to 2d later$/,
+    );
+  });
+
+  it('shows a later start allowed, or taken away, as a change of the terms', async () => {
+    const noLaterStart = await edited((doc) =>
+      doc.deleteIn(['rules', ruleIndex('production-oncall'), 'scheduledStart']),
+    );
+    const changes = diffPolicies(policy, noLaterStart);
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.every((c) => c.change === 'changed')).toBe(true);
+    expect(changes[0]?.before[0]?.approval).toMatch(/, may start up to 2d later$/);
+    expect(changes[0]?.after[0]?.approval).not.toMatch(/may start/);
   });
 
   it('stands one representative in for everyone a wildcard admits', async () => {

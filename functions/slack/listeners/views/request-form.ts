@@ -147,9 +147,15 @@ export function requestFormSubmitted(ctx: ListenerContext) {
       `for ${formatMinutes(request.data.durationMinutes)}`,
       ...(request.data.startAt ? [`starting ${slackTime(request.data.startAt)}`] : []),
     ].join(' ');
+    // The approval is asked now and expires under the rule's timeout, start or not: say by when.
+    const approval = verdict.rule.approval;
+    const askedUntil =
+      request.data.startAt && approval !== 'none'
+        ? `\nApprovers have until ${slackTime(new Date(ctx.clock.now().getTime() + approval.timeout * 60_000).toISOString())} to decide; approved after the start, it begins when approved.`
+        : '';
     await ack({
       response_action: 'update',
-      view: submittedModal(requestId, summary, verdict.approvalRequired),
+      view: submittedModal(requestId, summary + askedUntil, verdict.approvalRequired),
     });
 
     logger.appendKeys({ requestId, correlation_id: requestId });
