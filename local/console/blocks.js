@@ -501,7 +501,10 @@ export function readState(container) {
         entry = { type, selected_date: node.value || null };
         break;
       case 'datetimepicker':
-        entry = { type, selected_date_time: node.value ? Math.floor(new Date(node.value).getTime() / 1000) : null };
+        entry = {
+          type,
+          selected_date_time: node.value ? Math.floor(new Date(node.value).getTime() / 1000) : null,
+        };
         break;
       default:
         entry = { type, value: node.value === '' ? null : node.value };

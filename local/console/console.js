@@ -593,9 +593,11 @@ function renderPanels(snap) {
         shortId(e.name),
         tag(e.status),
         // Admission control: the execution waits for its slot at Identity Center's pace.
-        e.admissionSlot
-          ? `admission: ${e.admissionSlot.phase} slot at ${time(Date.parse(e.admissionSlot.at))}`
-          : e.waitingIn.join(', '),
+        e.admissionSlot?.phase === 'start'
+          ? `scheduled start at ${time(Date.parse(e.admissionSlot.at))}`
+          : e.admissionSlot
+            ? `admission: ${e.admissionSlot.phase} slot at ${time(Date.parse(e.admissionSlot.at))}`
+            : e.waitingIn.join(', '),
       ]),
       'No executions yet.',
     ),

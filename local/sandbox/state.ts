@@ -279,12 +279,14 @@ export class SandboxState {
 function admissionSlot(history: ExecutionHistoryEvent[]): { phase: string; at: string } | null {
   const current = history.filter((e) => e.type === 'StateEntered').at(-1);
   const input = current?.input as
-    | { admission?: { at?: unknown }; validation?: { approvalPostAt?: unknown } }
+    | { admission?: { at?: unknown }; validation?: { approvalPostAt?: unknown; startAt?: unknown } }
     | undefined;
   const slot: Record<string, [string, unknown]> = {
     WaitForValidationSlot: ['validation', input?.admission?.at],
     WaitForApprovalSlot: ['approval post', input?.validation?.approvalPostAt],
     WaitForGrantSlot: ['grant', input?.admission?.at],
+    // Not a slot: a scheduled grant waiting for its start (core/scheduled-start.ts).
+    WaitForStart: ['start', input?.validation?.startAt],
   };
   const [phase, at] = slot[current?.stateName ?? ''] ?? [];
   return phase && typeof at === 'string' ? { phase, at } : null;

@@ -87,6 +87,7 @@ describe('admission at Identity Center pace', () => {
       waitSeconds: 0,
       calls: 0,
       revokeCalls: 0,
+      deferred: false,
     });
   });
 
@@ -100,6 +101,7 @@ describe('admission at Identity Center pace', () => {
       waitSeconds: 1,
       calls: PHASE_CALLS.grant,
       revokeCalls: 0,
+      deferred: false,
     });
   });
 

@@ -461,6 +461,15 @@ describe('an access request through Slack', () => {
     await waitFor(async () => (await statusOf(requestId)) === 'APPROVED', 'APPROVED (auto)');
     // Approved, waiting for its start: nothing granted, Home says when it starts and offers Cancel.
     expect(await assigned(ACCOUNTS.staging, PERMISSION_SETS.readOnly)).not.toContain(alice);
+    // The console's Executions table shows it waiting for its start.
+    const waiting = await waitFor(async () => {
+      const snap = (await sandbox.state.snapshot()) as {
+        executions: Array<{ name: string; admissionSlot: { phase: string; at: string } | null }>;
+      };
+      return snap.executions.find((e) => e.name === requestId && e.admissionSlot?.phase === 'start')
+        ?.admissionSlot;
+    }, 'the execution waiting for its start');
+    expect(Date.parse(waiting.at)).toBe(startSeconds * 1000);
     const home = await homeShowing('alice', `<!date^${startSeconds}^`);
     expect(JSON.stringify(home.view.blocks)).toContain('cancel_request');
 
