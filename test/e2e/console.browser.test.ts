@@ -121,6 +121,11 @@ describe(title, () => {
         )
         .waitFor();
       await modal.locator('textarea[data-action-id="reason"]').fill('Investigating INC-42 from the console');
+      // The on-call rule allows a later start: Slack's date-time picker, a local date-time input
+      // here. Left empty, the access begins when approved.
+      await expect(
+        modal.locator('input[type="datetime-local"][data-action-id="start_at"]').count(),
+      ).resolves.toBe(1);
       await page.screenshot({ path: path.join(ARTIFACTS, 'console-0-form.png') });
       await modal.locator('button[type="submit"]').click();
       await page.getByText('Request sent').waitFor();
