@@ -605,9 +605,26 @@ export class LifecycleSteps {
       };
       if (!(await store.putHolders(next, holders?.revision))) return CONFLICT;
       if (alreadyAssigned) return this.opened(step, found, found);
-      await store.updateRequest(step.requestId, movesInto('GRANTING', { orAlready: true }), {
+      const moved = await store.updateRequest(step.requestId, movesInto('GRANTING', { orAlready: true }), {
         status: 'GRANTING',
       });
+      // Withdrawn by its requester since the read above (a scheduled start's Cancel, which races
+      // this very write): nothing is asked of Identity Center, and this request's fence is let go.
+      if (!moved.ok && moved.current?.status === 'CANCELLED') {
+        await this.updateHolders(key, (h) => {
+          if (!h.holders.includes(step.requestId)) return undefined;
+          const remaining = h.holders.filter((id) => id !== step.requestId);
+          return {
+            ...h,
+            holders: remaining,
+            state: remaining.length ? h.state : 'ABSENT',
+            creationsInFlight: (h.creationsInFlight ?? []).filter(
+              (c) => !(c.requestId === step.requestId && !c.operationId),
+            ),
+          };
+        });
+        throw new RequestCancelledError(step.requestId);
+      }
       return this.requestCreation(key, step);
     });
   }

@@ -219,6 +219,33 @@ describe('Grant and cancel before the start', () => {
     expect(w.actions()).toEqual(['request.submitted', 'approval.auto', 'request.cancelled']);
   });
 
+  it('creates nothing when the Cancel lands between Grant reading the request and moving it to GRANTING', async () => {
+    const w = world();
+    await w.steps.validate(input(new Date(NOW + HOUR).toISOString()));
+    w.clock.advance(HOUR);
+    // The Cancel commits while Grant holds the fence (after its read, before its status write).
+    const putHolders = w.store.putHolders.bind(w.store);
+    let cancelled = false;
+    w.store.putHolders = async (record, revision) => {
+      const put = await putHolders(record, revision);
+      if (!cancelled) {
+        cancelled = true;
+        expect((await w.decisions.cancel('req-scheduled-1', ALICE)).kind).toBe('cancelled');
+      }
+      return put;
+    };
+
+    await expect(w.steps.grant(grantInput())).rejects.toMatchObject({ name: 'Cancelled' });
+    expect(w.directory.count('create')).toBe(0);
+    const holders = await w.store.getHolders({
+      accountId: STAGING,
+      permissionSetArn: READ_ONLY,
+      principalId: 'user-alice',
+    });
+    expect(holders).toMatchObject({ holders: [], state: 'ABSENT', creationsInFlight: [] });
+    expect((await w.store.getRequest('req-scheduled-1'))?.status).toBe('CANCELLED');
+  });
+
   it('refuses to withdraw an approved request that starts at once, or one already granting', async () => {
     const w = world();
     await w.steps.validate(input(undefined));

@@ -466,8 +466,8 @@ describe('an access request through Slack', () => {
       const snap = (await sandbox.state.snapshot()) as {
         executions: Array<{ name: string; admissionSlot: { phase: string; at: string } | null }>;
       };
-      return snap.executions.find((e) => e.name === requestId && e.admissionSlot?.phase === 'start')
-        ?.admissionSlot;
+      const slot = snap.executions.find((e) => e.name === requestId)?.admissionSlot;
+      return slot?.phase === 'start' ? slot : undefined;
     }, 'the execution waiting for its start');
     expect(Date.parse(waiting.at)).toBe(startSeconds * 1000);
     const home = await homeShowing('alice', `<!date^${startSeconds}^`);
