@@ -610,21 +610,7 @@ export class LifecycleSteps {
       });
       // Withdrawn by its requester since the read above (a scheduled start's Cancel, which races
       // this very write): nothing is asked of Identity Center, and this request's fence is let go.
-      if (!moved.ok && moved.current?.status === 'CANCELLED') {
-        await this.updateHolders(key, (h) => {
-          if (!h.holders.includes(step.requestId)) return undefined;
-          const remaining = h.holders.filter((id) => id !== step.requestId);
-          return {
-            ...h,
-            holders: remaining,
-            state: remaining.length ? h.state : 'ABSENT',
-            creationsInFlight: (h.creationsInFlight ?? []).filter(
-              (c) => !(c.requestId === step.requestId && !c.operationId),
-            ),
-          };
-        });
-        throw new RequestCancelledError(step.requestId);
-      }
+      if (!moved.ok && moved.current?.status === 'CANCELLED') return this.withdrawn(key, step.requestId);
       return this.requestCreation(key, step);
     });
   }
@@ -1305,6 +1291,9 @@ export class LifecycleSteps {
       );
       record = fixed.ok ? fixed.value : (fixed.current ?? record);
     }
+    // Withdrawn since Grant read it (a scheduled start's Cancel): it joined an assignment that was
+    // already there, and lets go of it again; nothing opens.
+    if (record.status === 'CANCELLED') return this.withdrawn(keyOf(step), step.requestId);
     // Moved on before the start could be stored (revoked meanwhile): from now, as before.
     const startedAt = record.windowStartedAt ?? this.now().toISOString();
     const granted = record.granted ?? known ?? fallback;
@@ -1339,6 +1328,27 @@ export class LifecycleSteps {
     const operation = await this.create(key, step.requestId);
     await this.grantRequested(step.requestId, key, operation.requestId);
     return this.inProgress(operation, step);
+  }
+
+  /**
+   * A request withdrawn while Grant held it (core/scheduled-start.ts): its holder entry and its
+   * unasked creation fence are let go — an assignment it only joined stays as it was, one it was
+   * about to create is not asked for — and the step fails as Cancelled (the state machine closes it).
+   */
+  private async withdrawn(key: AssignmentKey, requestId: string): Promise<never> {
+    await this.updateHolders(key, (h) => {
+      if (!h.holders.includes(requestId)) return undefined;
+      const remaining = h.holders.filter((id) => id !== requestId);
+      return {
+        ...h,
+        holders: remaining,
+        state: remaining.length || h.state !== 'CREATING' ? h.state : 'ABSENT',
+        creationsInFlight: (h.creationsInFlight ?? []).filter(
+          (c) => !(c.requestId === requestId && !c.operationId),
+        ),
+      };
+    });
+    throw new RequestCancelledError(requestId);
   }
 
   /** One event per creation asked for (its operation id names it). */

@@ -246,6 +246,29 @@ describe('Grant and cancel before the start', () => {
     expect((await w.store.getRequest('req-scheduled-1'))?.status).toBe('CANCELLED');
   });
 
+  it('lets go of an assignment it only joined when the Cancel lands while Grant holds it', async () => {
+    const w = world();
+    const key = { accountId: STAGING, permissionSetArn: READ_ONLY, principalId: 'user-alice' };
+    w.directory.assign(key); // alice already holds it, outside the product
+    await w.steps.validate(input(new Date(NOW + HOUR).toISOString()));
+    w.clock.advance(HOUR);
+    const putHolders = w.store.putHolders.bind(w.store);
+    let cancelled = false;
+    w.store.putHolders = async (record, revision) => {
+      const put = await putHolders(record, revision);
+      if (!cancelled) {
+        cancelled = true;
+        await w.decisions.cancel('req-scheduled-1', ALICE);
+      }
+      return put;
+    };
+
+    await expect(w.steps.grant(grantInput())).rejects.toMatchObject({ name: 'Cancelled' });
+    expect(w.directory.has(key)).toBe(true);
+    expect(await w.store.getHolders(key)).toMatchObject({ holders: [], state: 'PRESENT', preExisting: true });
+    expect(w.actions()).not.toContain('grant.succeeded');
+  });
+
   it('refuses to withdraw an approved request that starts at once, or one already granting', async () => {
     const w = world();
     await w.steps.validate(input(undefined));
