@@ -339,7 +339,7 @@ class Pass {
     // Dead: its execution has ended (or was stopped here). Release its assignment, then close it.
     const latest = await this.deps.store.getRequest(requestId);
     if (!latest || latest.closedAt) return;
-    if (latest.principalId) {
+    if (latest.principalId && latest.request.groupId === undefined) {
       const key = keyOf(latest, latest.principalId);
       const holders = await this.deps.store.getHolders(key);
       if (holders && (holders.holders.includes(requestId) || holders.deletingBy === requestId))
@@ -939,8 +939,8 @@ class Pass {
 
 function keyOf(record: RequestRecord, principalId: string): AssignmentKey {
   return {
-    accountId: record.request.accountId,
-    permissionSetArn: record.request.permissionSetArn,
+    accountId: record.request.accountId ?? '',
+    permissionSetArn: record.request.permissionSetArn ?? '',
     principalId,
   };
 }

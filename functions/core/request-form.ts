@@ -1,9 +1,12 @@
 import { formatMinutes } from './duration';
 import type { AccessRequest } from './model';
 import {
+  type AccessGroup,
   type Account,
   evaluateRequest,
+  findAccessGroup,
   findAccount,
+  groupOptionsFor,
   optionsFor,
   type PermissionSet,
   type Policy,
@@ -102,8 +105,10 @@ export interface RequestFormInput {
 }
 
 export interface AcceptedForm {
-  accountId: string;
-  permissionSetArn: string;
+  /** null for a group request (its group in groupId). */
+  accountId: string | null;
+  permissionSetArn: string | null;
+  groupId?: string;
   durationMinutes: number;
   reason: string;
   ticket?: string;
@@ -126,6 +131,9 @@ export function checkRequestForm(
   if (ticket.length > MAX_TICKET_LENGTH)
     errors.ticket = `A ticket reference has at most ${MAX_TICKET_LENGTH} characters.`;
 
+  const groupRef = groupChoice(input.accountId);
+  if (groupRef !== undefined)
+    return checkGroupForm(policy, requesterEmail, input, groupRef, errors, reason, ticket);
   const account = input.accountId ? findAccount(policy, input.accountId) : undefined;
   if (!input.accountId) errors.account = 'Pick an account.';
   else if (!account) errors.account = 'That account is not in the access policy.';
@@ -153,7 +161,9 @@ export function checkRequestForm(
           ? 'permissionSet'
           : verdict.field === 'duration'
             ? 'duration'
-            : verdict.field;
+            : verdict.field === 'group'
+              ? 'account'
+              : verdict.field;
       const max = maxMinutesFor(policy, requesterEmail, account.id, input.permissionSet);
       errors[field] =
         verdict.field === 'duration' && max
@@ -168,7 +178,7 @@ export function checkRequestForm(
       const ticketCheck = checkTicket(verdict.rule, ticket);
       if (!ticketCheck.ok) errors.ticket = ticketCheck.message;
     }
-    if (verdict.allowed && Object.keys(errors).length === 0) {
+    if (verdict.allowed && verdict.permissionSet && Object.keys(errors).length === 0) {
       return {
         ok: true,
         value: {
@@ -186,6 +196,83 @@ export function checkRequestForm(
   return { ok: false, errors };
 }
 
+/**
+ * The form's account menu also offers the requester's groups (core/policy.ts `groupOptionsFor`),
+ * as `group:<GroupId>` values: a group request has no permission set to pick.
+ */
+export const GROUP_CHOICE_PREFIX = 'group:';
+
+export function groupChoice(value: string | undefined): string | undefined {
+  return value?.startsWith(GROUP_CHOICE_PREFIX) ? value.slice(GROUP_CHOICE_PREFIX.length) : undefined;
+}
+
+/** Groups this requester may ask to join whose name contains `query`, by name, at most `limit`. */
+export function searchGroups(
+  policy: Policy,
+  requesterEmail: string,
+  query: string,
+  limit = MAX_SELECT_OPTIONS,
+): AccessGroup[] {
+  return groupOptionsFor(policy, requesterEmail)
+    .map((o) => o.group)
+    .filter((g) => matches(query, g.name, g.description ?? ''))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .slice(0, limit);
+}
+
+function parseMinutes(value: RequestFormInput['durationMinutes']): number {
+  return typeof value === 'number'
+    ? value
+    : typeof value === 'string' && /^\d{1,6}$/.test(value)
+      ? Number(value)
+      : Number.NaN;
+}
+
+/** A group request's form: the group, the duration, the reason and the ticket (no permission set). */
+function checkGroupForm(
+  policy: Policy,
+  requesterEmail: string,
+  input: RequestFormInput,
+  groupRef: string,
+  errors: FormErrors,
+  reason: string,
+  ticket: string,
+): { ok: true; value: AcceptedForm } | { ok: false; errors: FormErrors } {
+  const group = findAccessGroup(policy, groupRef);
+  if (!group) errors.account = 'That group is not in the access policy.';
+  if (input.breakGlass) errors.account = 'Break-glass requests are for accounts, not groups.';
+  const minutes = parseMinutes(input.durationMinutes);
+  if (!Number.isInteger(minutes) || minutes <= 0) errors.duration = 'Pick a duration.';
+  if (!group || errors.account || errors.duration) return { ok: false, errors };
+  const verdict = evaluateRequest(policy, { requesterEmail, group: group.id, durationMinutes: minutes });
+  if (!verdict.allowed) {
+    const longest = groupOptionsFor(policy, requesterEmail).find((o) => o.group.id === group.id)?.maxMinutes;
+    if (verdict.field === 'duration' && longest)
+      errors.duration = `The longest you can ask for here is ${formatMinutes(longest)}.`;
+    else
+      errors.account =
+        verdict.field === 'requester' ? `You cannot join the group ${group.name}.` : verdict.reason;
+    return { ok: false, errors };
+  }
+  if (!errors.ticket) {
+    const ticketCheck = checkTicket(verdict.rule, ticket);
+    if (!ticketCheck.ok) errors.ticket = ticketCheck.message;
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      accountId: null,
+      permissionSetArn: null,
+      groupId: group.id,
+      durationMinutes: minutes,
+      reason,
+      ...(ticket ? { ticket } : {}),
+      verdict,
+    },
+  };
+}
+
 export function buildAccessRequest(
   requestId: string,
   requester: { slackUserId: string; email: string },
@@ -197,6 +284,7 @@ export function buildAccessRequest(
     requester,
     accountId: form.accountId,
     permissionSetArn: form.permissionSetArn,
+    ...(form.groupId !== undefined ? { groupId: form.groupId } : {}),
     durationMinutes: form.durationMinutes,
     reason: form.reason,
     ...(form.ticket ? { ticket: form.ticket } : {}),

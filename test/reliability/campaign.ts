@@ -909,8 +909,8 @@ async function settleAndCheck(
     if (record?.principalId) {
       const interval = holdingInterval(
         assignmentKeyText({
-          accountId: record.request.accountId,
-          permissionSetArn: record.request.permissionSetArn,
+          accountId: record.request.accountId ?? '',
+          permissionSetArn: record.request.permissionSetArn ?? '',
           principalId: record.principalId,
         }),
         events,

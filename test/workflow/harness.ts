@@ -79,7 +79,7 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
   /** The Identity Center stand-in; default: no quotas, provisioning done at the next call. */
   identityCenter?: Omit<StartIdentityCenterOptions, 'sandbox'>;
   /** Identity Center groups (identityCenterGroup: selectors), members by userName (alice, bob, …). */
-  groups?: Array<{ displayName: string; members: string[] }>;
+  groups?: Array<{ displayName: string; members: string[]; groupId?: string }>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

@@ -13,7 +13,7 @@ import {
   FORM_EXPOSURE_BLOCK,
   FORM_FIELDS,
 } from './ids';
-import { escapeText, slackTime, summaryFields } from './messages';
+import { accessWhere, slackTime, summaryFields } from './messages';
 
 // Modals: the request form, the deny reason, the extension. Pure functions of their inputs.
 
@@ -245,9 +245,7 @@ export function denyReasonModal(
 }
 
 export function extendModal(record: RequestRecord, choices: number[], metadata: string): ModalView {
-  const where = `${escapeText(record.permissionSetName ?? record.request.permissionSetArn)} on ${escapeText(
-    record.accountName ?? record.request.accountId,
-  )}`;
+  const where = accessWhere(record);
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.extend,

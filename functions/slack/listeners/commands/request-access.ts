@@ -7,7 +7,7 @@ import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { slackErrorCode } from '../../people';
-import { escapeText, statusLine } from '../../render/messages';
+import { accessWhere, escapeText, statusLine } from '../../render/messages';
 import { requestFormModal } from '../../render/modals';
 
 // `/request-access` opens the form; `help` and `status` answer in an ephemeral message.
@@ -66,12 +66,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
         records.length === 0
           ? 'You have no requests yet.'
           : `*Your recent requests*\n${records
-              .map(
-                (r) =>
-                  `• \`${r.request.requestId}\` ${escapeText(r.permissionSetName ?? r.request.permissionSetArn)} on ${escapeText(
-                    r.accountName ?? r.request.accountId,
-                  )}: ${statusLine(r)}`,
-              )
+              .map((r) => `• \`${r.request.requestId}\` ${accessWhere(r)}: ${statusLine(r)}`)
               .join('\n')}`,
       );
       return;

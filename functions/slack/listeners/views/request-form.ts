@@ -128,7 +128,9 @@ export function requestFormSubmitted(ctx: ListenerContext) {
 
     const { verdict } = checked.value;
     const summary = [
-      `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
+      verdict.group
+        ? `membership of the group *${escapeText(verdict.group.name)}*`
+        : `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
       `for ${formatMinutes(request.data.durationMinutes)}`,
     ].join(' ');
     await ack({
