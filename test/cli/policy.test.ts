@@ -45,7 +45,7 @@ describe('npm run policy', () => {
     const example = path.join(__dirname, '../../config/access-policy.example.yaml');
     const validated = await run('validate', example);
     expect(validated.code).toBe(0);
-    expect(validated.out.at(-1)).toMatch(/^OK: .*: 3 rules, 3 accounts, 3 permission sets/);
+    expect(validated.out.at(-1)).toMatch(/^OK: .*: 4 rules, 3 accounts, 3 permission sets/);
     const staging = await run(
       'explain',
       example,
