@@ -380,6 +380,17 @@ function evaluateGroupRequest(policy: Policy, request: RequestToEvaluate, groupR
   return { allowed: true, rule, group, approvalRequired: rule.approval !== 'none' };
 }
 
+/**
+ * The request form's account menu also offers the requester's groups, as `group:<GroupId>`
+ * values: a group request has no permission set to pick.
+ */
+export const GROUP_CHOICE_PREFIX = 'group:';
+
+/** The GroupId of a `group:<GroupId>` form value, or undefined for an account. */
+export function groupChoice(value: string | undefined): string | undefined {
+  return value?.startsWith(GROUP_CHOICE_PREFIX) ? value.slice(GROUP_CHOICE_PREFIX.length) : undefined;
+}
+
 export interface GroupOption {
   group: AccessGroup;
   maxMinutes: number;

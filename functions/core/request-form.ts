@@ -6,6 +6,7 @@ import {
   evaluateRequest,
   findAccessGroup,
   findAccount,
+  groupChoice,
   groupOptionsFor,
   optionsFor,
   type PermissionSet,
@@ -43,6 +44,9 @@ export function maxMinutesFor(
   accountId?: string,
   permissionSetName?: string,
 ): number | undefined {
+  const group = groupChoice(accountId);
+  const groups = groupOptionsFor(policy, requesterEmail).filter((o) => !group || o.group.id === group);
+  if (group !== undefined) return groups.length ? Math.max(...groups.map((o) => o.maxMinutes)) : undefined;
   const options = optionsFor(policy, requesterEmail).filter(
     (o) =>
       (!accountId || o.account.id === accountId) &&
@@ -50,8 +54,10 @@ export function maxMinutesFor(
         o.permissionSet.name === permissionSetName ||
         o.permissionSet.arn === permissionSetName),
   );
-  if (options.length === 0) return undefined;
-  return Math.max(...options.map((o) => o.maxMinutes));
+  // Nothing picked yet: the requester's groups count too.
+  const all = [...options, ...(accountId || permissionSetName ? [] : groups)];
+  if (all.length === 0) return undefined;
+  return Math.max(...all.map((o) => o.maxMinutes));
 }
 
 const matches = (query: string, ...texts: string[]) => {
@@ -194,16 +200,6 @@ export function checkRequestForm(
     }
   }
   return { ok: false, errors };
-}
-
-/**
- * The form's account menu also offers the requester's groups (core/policy.ts `groupOptionsFor`),
- * as `group:<GroupId>` values: a group request has no permission set to pick.
- */
-export const GROUP_CHOICE_PREFIX = 'group:';
-
-export function groupChoice(value: string | undefined): string | undefined {
-  return value?.startsWith(GROUP_CHOICE_PREFIX) ? value.slice(GROUP_CHOICE_PREFIX.length) : undefined;
 }
 
 /** Groups this requester may ask to join whose name contains `query`, by name, at most `limit`. */

@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
+import { groupOptionsFor } from '../../../core/policy';
 import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
@@ -96,6 +97,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
           {
             ticket: ticketPromptFor(ctx.policy, lookup.email),
             breakGlass: offersBreakGlass(ctx.policy, lookup.email),
+            groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
           },
         ),
       });
