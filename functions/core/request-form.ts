@@ -6,6 +6,7 @@ import {
   evaluateRequest,
   findAccessGroup,
   findAccount,
+  GROUP_CHOICE_PREFIX,
   groupChoice,
   groupOptionsFor,
   optionsFor,
@@ -209,11 +210,14 @@ export function searchGroups(
   query: string,
   limit = MAX_SELECT_OPTIONS,
 ): AccessGroup[] {
-  return groupOptionsFor(policy, requesterEmail)
-    .map((o) => o.group)
-    .filter((g) => matches(query, g.name, g.description ?? ''))
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .slice(0, limit);
+  return (
+    groupOptionsFor(policy, requesterEmail)
+      .map((o) => o.group)
+      // As the menu shows them ("Group: <name>"), so typing "group" lists them all.
+      .filter((g) => matches(query, `Group: ${g.name}`, `${GROUP_CHOICE_PREFIX}${g.id}`, g.description ?? ''))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .slice(0, limit)
+  );
 }
 
 function parseMinutes(value: RequestFormInput['durationMinutes']): number {

@@ -84,6 +84,10 @@ export interface CampaignReport {
   faults: Record<string, number>;
   leaked: number;
   wronglyRevoked: number;
+  /** Group memberships present with no grant behind them (of `leaked`). */
+  leakedMemberships: number;
+  /** Memberships that existed before any request, found removed (of `wronglyRevoked`). */
+  wronglyRemovedMemberships: number;
   auditGaps: number;
   badDecisions: number;
   /** Holders records not at rest (ABSENT, or PRESENT for a pre-existing assignment) after the passes. */
@@ -136,6 +140,16 @@ const TARGETS = [
   { accountId: ACCOUNTS.staging, permissionSetArn: PERMISSION_SETS.readOnly },
   { accountId: ACCOUNTS.staging, permissionSetArn: PERMISSION_SETS.admin },
 ];
+/** Identity Center groups of the campaign policy's group rules (accessGroups). */
+const GROUPS = {
+  operators: '9067a1b2c3-c4a00000-0000-4c00-8c00-00000000c001',
+  auditors: '9067a1b2c3-c4a00000-0000-4c00-8c00-00000000c002',
+} as const;
+/** Memberships that exist before any request; the product must never remove them. */
+const PERMANENT_MEMBERSHIPS = [
+  { person: 'carol', groupId: GROUPS.operators },
+  { person: 'bob', groupId: GROUPS.auditors },
+];
 /** Permanent assignments that exist before any request; the product must never remove them. */
 const PERMANENT = [
   { person: 'alice', ...TARGETS[2] },
@@ -159,6 +173,10 @@ const SANDBOX: SandboxFile = sandboxFileSchema.parse({
   permissionSets: [
     { name: 'ReadOnly', arn: PERMISSION_SETS.readOnly },
     { name: 'Admin', arn: PERMISSION_SETS.admin },
+  ],
+  groups: [
+    { groupId: GROUPS.operators, displayName: 'Operators', members: ['carol'] },
+    { groupId: GROUPS.auditors, displayName: 'Auditors', members: ['bob'] },
   ],
   assignments: PERMANENT.map((a) => ({
     accountId: a.accountId,
@@ -230,8 +248,10 @@ interface LifecyclePlan {
   index: number;
   requestId: string;
   requester: Person;
-  accountId: string;
-  permissionSetArn: string;
+  /** null for a group lifecycle (its group in groupId). */
+  accountId: string | null;
+  permissionSetArn: string | null;
+  groupId?: string;
   durationMinutes: number;
   reason: string;
   approval: ApprovalMode;
@@ -319,6 +339,13 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
     plan.breakGlass = true;
     Object.assign(plan, TARGETS[1]);
     if (breakGlassRoll >= 0.01) plan.reason = `${plan.reason} (break-glass ${index})`;
+  }
+  // Group lifecycles (a membership instead of an assignment), drawn after everything else.
+  const groupRoll = random();
+  if (!plan.breakGlass && groupRoll < 0.2) {
+    plan.accountId = null;
+    plan.permissionSetArn = null;
+    plan.groupId = groupRoll < 0.1 ? GROUPS.operators : GROUPS.auditors;
   }
   return plan;
 }
@@ -524,6 +551,7 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       requester: { email: plan.requester.email, slackUserId: plan.requester.slackUserId },
       accountId: plan.accountId,
       permissionSetArn: plan.permissionSetArn,
+      ...(plan.groupId ? { groupId: plan.groupId } : {}),
       durationMinutes: plan.durationMinutes,
       reason: plan.reason,
       ...(plan.breakGlass ? { breakGlass: true as const } : {}),
@@ -562,6 +590,7 @@ async function driveLifecycle(
     count('unexpected-click-answers');
   };
   if (plan.breakGlass) count('kind.break-glass');
+  if (plan.groupId) count('kind.group');
   if (plan.reconcilerPass) {
     const pass = plan.reconcilerPass;
     background.push(
@@ -794,6 +823,8 @@ async function reconcilerPassMidFlight(
 interface BatchVerdict {
   leaked: string[];
   wronglyRevoked: string[];
+  leakedMemberships: string[];
+  wronglyRemovedMemberships: string[];
   auditGaps: string[];
   badDecisions: string[];
   unsettled: string[];
@@ -839,6 +870,8 @@ async function settleAndCheck(
   const verdict: BatchVerdict = {
     leaked: [],
     wronglyRevoked: [],
+    leakedMemberships: [],
+    wronglyRemovedMemberships: [],
     auditGaps: [],
     badDecisions: [],
     unsettled: [],
@@ -881,6 +914,40 @@ async function settleAndCheck(
   for (const text of permanentKeys)
     if (!present.some((a) => assignmentKeyText(a) === text))
       verdict.wronglyRevoked.push(`permanent ${text} is gone`);
+  // Group memberships: every member of an offered group is a permanent one (the grants of the
+  // batch have all ended), and every permanent one is still there.
+  const permanentMemberships = new Set(
+    PERMANENT_MEMBERSHIPS.map((m) => `${m.groupId}|${deriveUserId(IDENTITY_STORE_ID, m.person)}`),
+  );
+  const offered = new Set<string>(Object.values(GROUPS));
+  const members = new Set(
+    env.identityCenter
+      .groups()
+      .filter((g) => offered.has(g.groupId))
+      .flatMap((g) => g.members.map((m) => `${g.groupId}|${m.userId}`)),
+  );
+  for (const member of members)
+    if (!permanentMemberships.has(member)) {
+      const [groupId = '', principalId = ''] = member.split('|');
+      const holders = await store.getMembershipHolders({ groupId, principalId });
+      verdict.leakedMemberships.push(
+        `membership ${member} is present with no grant behind it (${holders ? JSON.stringify(holders) : 'no holders record'})`,
+      );
+    }
+  for (const member of permanentMemberships)
+    if (!members.has(member))
+      verdict.wronglyRemovedMemberships.push(`permanent membership ${member} is gone`);
+  for (const holders of await store.listMembershipHolders()) {
+    const atRest =
+      (holders.state === 'ABSENT' || (holders.state === 'PRESENT' && holders.preExisting)) &&
+      !holders.holders.length &&
+      !holders.addingBy &&
+      !holders.removingBy;
+    if (!atRest)
+      verdict.unsettled.push(
+        `membership ${holders.groupId}|${holders.principalId} is ${holders.state} for [${holders.holders}]`,
+      );
+  }
   for (const holders of await store.listHolders()) {
     const atRest =
       holders.state === 'ABSENT' ||
@@ -906,7 +973,7 @@ async function settleAndCheck(
       verdict.auditGaps.push(`${plan.requestId}: chain: ${problem}`);
     for (const problem of decisionProblems(policy(), events, record))
       verdict.badDecisions.push(`${plan.requestId}: ${problem}`);
-    if (record?.principalId) {
+    if (record?.principalId && record.request.groupId === undefined) {
       const interval = holdingInterval(
         assignmentKeyText({
           accountId: record.request.accountId ?? '',
@@ -950,6 +1017,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     faults: {},
     leaked: 0,
     wronglyRevoked: 0,
+    leakedMemberships: 0,
+    wronglyRemovedMemberships: 0,
     auditGaps: 0,
     badDecisions: 0,
     unsettledRecords: 0,
@@ -980,8 +1049,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       const verdict = await settleAndCheck(env, plans, since);
       report.batches++;
       report.lifecycles += plans.length;
-      report.leaked += verdict.leaked.length;
-      report.wronglyRevoked += verdict.wronglyRevoked.length;
+      report.leaked += verdict.leaked.length + verdict.leakedMemberships.length;
+      report.wronglyRevoked += verdict.wronglyRevoked.length + verdict.wronglyRemovedMemberships.length;
+      report.leakedMemberships += verdict.leakedMemberships.length;
+      report.wronglyRemovedMemberships += verdict.wronglyRemovedMemberships.length;
       report.auditGaps += verdict.auditGaps.length;
       report.badDecisions += verdict.badDecisions.length;
       report.unsettledRecords += verdict.unsettled.length;
@@ -991,6 +1062,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       keep([
         ...verdict.leaked,
         ...verdict.wronglyRevoked,
+        ...verdict.leakedMemberships,
+        ...verdict.wronglyRemovedMemberships,
         ...verdict.auditGaps,
         ...verdict.badDecisions,
         ...verdict.unsettled,
@@ -1037,7 +1110,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
 export function formatReport(report: CampaignReport): string {
   return [
     `seed ${report.seed}: ${report.lifecycles} lifecycles, ${report.faultsInjected} faults injected, ` +
-      `${report.leaked} leaked, ${report.wronglyRevoked} wrongly revoked, ${report.auditGaps} audit gaps, ` +
+      `${report.leaked} leaked (${report.leakedMemberships} memberships), ${report.wronglyRevoked} wrongly revoked (${report.wronglyRemovedMemberships} memberships), ${report.auditGaps} audit gaps, ` +
       `${report.badDecisions} bad decisions (${report.unsettledRecords} unsettled records, ${report.stillRunning} still running) ` +
       `in ${(report.wallMs / 1000).toFixed(1)} s`,
     `outcomes: ${JSON.stringify(report.outcomes)}`,
