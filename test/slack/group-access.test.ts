@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { executionInputSchema } from '../../functions/core/model';
+import { executionInputSchema, type RequestRecord } from '../../functions/core/model';
 import { parsePolicy } from '../../functions/core/policy-file';
+import { homeView } from '../../functions/slack/render/home';
 import { CALLBACK_IDS } from '../../functions/slack/render/ids';
+import { requesterNotice, summaryFields } from '../../functions/slack/render/messages';
 import { requestFormModal } from '../../functions/slack/render/modals';
 import { formValues, type Harness, PEOPLE, startHarness, TEAM_ID } from './support/harness';
 
@@ -89,5 +91,48 @@ describe('the request form with groups', () => {
     expect(answer.response_action).toBe('errors');
     expect(answer.errors?.duration).toContain('2h');
     expect(h.startedExecutions()).toHaveLength(0);
+  });
+});
+
+describe('a group request as Slack shows it', () => {
+  const record: RequestRecord = {
+    version: 1,
+    request: {
+      requestId: 'req-group-render',
+      requester: { email: 'alice@example.com', slackUserId: 'U0ALICE' },
+      accountId: null,
+      permissionSetArn: null,
+      groupId: OPERATORS,
+      durationMinutes: 60,
+      reason: 'On call',
+      requestedAt: '2026-01-01T00:00:00.000Z',
+    },
+    status: 'ACTIVE',
+    ruleName: 'operators',
+    groupName: 'Prod-Operators',
+    principalId: 'user-alice',
+    approvals: [],
+    expiresAt: '2026-01-01T01:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('names the group in the approval message, the Home tab and the requester’s DM, and no account', () => {
+    expect(summaryFields(record)).toContain('*Group:* Prod-Operators');
+    expect(summaryFields(record)).not.toContain('*Account:*');
+    const home = JSON.stringify(
+      homeView({
+        active: [record],
+        pending: [],
+        toApprove: [],
+        extensionsToApprove: [],
+        now: new Date('2026-01-01T00:10:00Z'),
+      }),
+    );
+    expect(home).toContain('the group *Prod-Operators*');
+    const ready = requesterNotice(record, 'granted', undefined, {
+      portalUrl: 'https://example.awsapps.com/start',
+    });
+    expect(ready.text).toContain('the group Prod-Operators');
+    expect(JSON.stringify(ready.blocks)).not.toContain('console?account_id');
   });
 });

@@ -92,6 +92,13 @@ describe('a group request', () => {
       'request.closed',
     ]);
     const states = entered(execution);
+    // Admitted like any grant (no account: no held-grants counter), not run unpaced after an error.
+    const grantInput = harness.host
+      .history(execution)
+      .find((e) => e.type === 'StateEntered' && e.stateName === 'Grant')?.input as
+      | { admission?: { calls?: unknown } }
+      | undefined;
+    expect(grantInput?.admission?.calls).toEqual(expect.any(Number));
     expect(states).not.toContain('CheckGrant');
     expect(states).not.toContain('CheckRevoke');
     expect(states).not.toContain('EndSessions');
