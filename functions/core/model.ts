@@ -14,38 +14,39 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
 export const GROUP_ID_PATTERN =
   /^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$/;
 
-export const accessRequestSchema = z
-  .object({
-    requestId: z.string().check(z.regex(REQUEST_ID_PATTERN, 'must be 6-64 letters, digits, - or _')),
-    requester: z.object({
-      slackUserId: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id')),
-      email: z.email().check(z.maxLength(254)),
-    }),
-    // A group request (core/group-access.ts) names no account or permission set: both are null,
-    // not absent, because the workflow's JSONPath Parameters fail on a missing path.
-    accountId: z.nullable(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
-    permissionSetArn: z.nullable(z.string().check(z.minLength(1), z.maxLength(200))),
-    /** The Identity Center group (its identitystore GroupId) a group request asks to be added to. */
-    groupId: z.optional(z.string().check(z.regex(GROUP_ID_PATTERN, 'must be an identitystore group id'))),
-    durationMinutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
-    // Trimmed before the lengths are checked, and stored trimmed.
-    reason: z
-      .string()
-      .check(z.trim(), z.minLength(1, 'is required'), z.maxLength(1000, 'is over 1,000 characters')),
-    ticket: z.optional(z.string().check(z.trim(), z.maxLength(100))),
-    /** Asked as break-glass (core/break-glass.ts): only break-glass rules decide it. */
-    breakGlass: z.optional(z.literal(true)),
-    requestedAt: z.iso.datetime(),
-  })
-  .check(
-    z.refine(
-      (r) =>
-        r.groupId === undefined
-          ? r.accountId !== null && r.permissionSetArn !== null
-          : r.accountId === null && r.permissionSetArn === null,
-      'must name an account and a permission set, or a group (with null account and permission set)',
-    ),
-  );
+// The fields, then the check that ties them: an account request or a group request.
+const accessRequestFields = z.object({
+  requestId: z.string().check(z.regex(REQUEST_ID_PATTERN, 'must be 6-64 letters, digits, - or _')),
+  requester: z.object({
+    slackUserId: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id')),
+    email: z.email().check(z.maxLength(254)),
+  }),
+  // A group request (core/group-access.ts) names no account or permission set: both are null,
+  // not absent, because the workflow's JSONPath Parameters fail on a missing path.
+  accountId: z.nullable(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
+  permissionSetArn: z.nullable(z.string().check(z.minLength(1), z.maxLength(200))),
+  /** The Identity Center group (its identitystore GroupId) a group request asks to be added to. */
+  groupId: z.optional(z.string().check(z.regex(GROUP_ID_PATTERN, 'must be an identitystore group id'))),
+  durationMinutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
+  // Trimmed before the lengths are checked, and stored trimmed.
+  reason: z
+    .string()
+    .check(z.trim(), z.minLength(1, 'is required'), z.maxLength(1000, 'is over 1,000 characters')),
+  ticket: z.optional(z.string().check(z.trim(), z.maxLength(100))),
+  /** Asked as break-glass (core/break-glass.ts): only break-glass rules decide it. */
+  breakGlass: z.optional(z.literal(true)),
+  requestedAt: z.iso.datetime(),
+});
+
+export const accessRequestSchema = accessRequestFields.check(
+  z.refine(
+    (r) =>
+      r.groupId === undefined
+        ? r.accountId !== null && r.permissionSetArn !== null
+        : r.accountId === null && r.permissionSetArn === null,
+    'must name an account and a permission set, or a group (with null account and permission set)',
+  ),
+);
 export type AccessRequest = z.infer<typeof accessRequestSchema>;
 
 /** The state machine's input. */

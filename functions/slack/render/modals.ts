@@ -87,7 +87,6 @@ export function requestFormModal(
     state.exposure && initialDuration
       ? exposureText(initialDuration, state.exposure.permissionSetName, state.exposure.sessions)
       : undefined;
-  // A group picked: there is no permission set to ask for.
   const groupPicked = groupChoice(state.account?.value) !== undefined;
   const blocks: KnownBlock[] = [
     {
@@ -103,26 +102,22 @@ export function requestFormModal(
         ...(state.account ? { initial_option: state.account } : {}),
       },
     },
-    ...(groupPicked
-      ? []
-      : [
-          {
-            type: 'input' as const,
-            block_id: FORM_FIELDS.permissionSet,
-            dispatch_action: true,
-            label: plain('Permission set'),
-            // With groups offered, a group may be picked before the form updates: the submission
-            // asks for a permission set when an account was picked (core/request-form.ts).
-            ...(state.groups ? { optional: true } : {}),
-            element: {
-              type: 'external_select' as const,
-              action_id: FORM_FIELDS.permissionSet,
-              placeholder: plain('Type to search permission sets'),
-              min_query_length: 0,
-              ...(state.permissionSet ? { initial_option: state.permissionSet } : {}),
-            },
-          },
-        ]),
+    {
+      type: 'input',
+      block_id: FORM_FIELDS.permissionSet,
+      dispatch_action: true,
+      label: plain('Permission set'),
+      // With groups offered, a group may be picked before the form updates: the submission
+      // asks for a permission set when an account was picked (core/request-form.ts).
+      ...(state.groups ? { optional: true } : {}),
+      element: {
+        type: 'external_select',
+        action_id: FORM_FIELDS.permissionSet,
+        placeholder: plain('Type to search permission sets'),
+        min_query_length: 0,
+        ...(state.permissionSet ? { initial_option: state.permissionSet } : {}),
+      },
+    },
     {
       type: 'input',
       block_id: FORM_FIELDS.duration,
@@ -192,7 +187,8 @@ export function requestFormModal(
     submit: plain('Request'),
     close: plain('Cancel'),
     private_metadata: metadata,
-    blocks,
+    // A group picked: there is no permission set to ask for.
+    blocks: groupPicked ? blocks.filter((b) => b.block_id !== FORM_FIELDS.permissionSet) : blocks,
   };
 }
 
