@@ -131,6 +131,24 @@ describe('a group request', () => {
     expect(isMember(BILLING)).toBe(false);
   });
 
+  it('removes the membership when its requester ends the access early', async () => {
+    harness = await start();
+    const requestId = newId();
+    const execution = await groupRequest(requestId, OPERATORS, 120);
+    await harness.waitFor(
+      async () => (await requestStore().getRequest(requestId))?.status === 'ACTIVE',
+      'the window to open',
+    );
+    const ended = await (await requestDecisions()).endAccess(requestId, {
+      email: alice.email,
+      slackUserId: alice.slackUserId,
+    });
+    expect(ended.kind).toBe('ended');
+    expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
+    expect(isMember(OPERATORS)).toBe(false);
+    expect(await harness.auditActions(requestId)).toContain('window.ended-early');
+  });
+
   it('keeps a membership the requester had before the request', async () => {
     harness = await start({ operators: ['alice'] });
     const requestId = newId();
