@@ -210,6 +210,59 @@ export function readGroupsStatements(policy: Policy, managementAccountId?: strin
 }
 
 /**
+ * Group access (core/group-access.ts): adding the requester to a group the policy's group rules
+ * offer, and taking them out again, on this policy's identity store only. Resource types as the
+ * Service Authorization Reference (Identity Store) gives them: CreateGroupMembership on
+ * Identitystore, Group and User; GetGroupMembershipId and DeleteGroupMembership also on
+ * GroupMembership. The groups are named one by one (`accessGroups` ids, known at synth); the user
+ * added and the membership id are not known in advance, hence user/* and membership/*. Empty when
+ * no rule offers a group: then no role may change a membership.
+ */
+export const GROUP_MEMBERSHIP_REASON =
+  'identitystore membership changes for group access: the groups are named one by one (the ' +
+  "policy's accessGroups offered by a rule); the user added and the membership id are unknown at " +
+  "synth, hence user/* and membership/*; the store ARN names this policy's store only.";
+
+/** The groups some rule offers (what the membership statements name). */
+export function offeredGroupIds(policy: Policy): string[] {
+  const offered = new Set(policy.rules.flatMap((rule) => rule.accessGroups ?? []));
+  return (policy.accessGroups ?? []).filter((g) => offered.has(g.name)).map((g) => g.id);
+}
+
+export function groupMembershipStatements(
+  policy: Policy,
+  operations: ReadonlyArray<'add' | 'remove'>,
+  managementAccountId?: string,
+): iam.PolicyStatement[] {
+  const groupIds = offeredGroupIds(policy);
+  if (groupIds.length === 0) return [];
+  const prefix = partitionPrefix(policy);
+  const store = `${prefix}:identitystore::${managementAccountId ?? '*'}:identitystore/${policy.identityCenter.identityStoreId}`;
+  const groups = groupIds.map((id) => `${prefix}:identitystore:::group/${id}`);
+  const user = `${prefix}:identitystore:::user/*`;
+  const membership = `${prefix}:identitystore:::membership/*`;
+  const lookup = ['identitystore:GetGroupMembershipId'];
+  return [
+    ...(operations.includes('add')
+      ? [
+          new iam.PolicyStatement({
+            sid: 'AddToGroupsNamedByPolicy',
+            actions: ['identitystore:CreateGroupMembership'],
+            resources: [store, ...groups, user],
+          }),
+        ]
+      : []),
+    new iam.PolicyStatement({
+      sid: operations.includes('remove')
+        ? 'FindAndRemoveMembershipsOfGroupsNamedByPolicy'
+        : 'FindMembershipsOfGroupsNamedByPolicy',
+      actions: operations.includes('remove') ? [...lookup, 'identitystore:DeleteGroupMembership'] : lookup,
+      resources: [store, ...groups, membership, user],
+    }),
+  ];
+}
+
+/**
  * When an assignment targets the account Identity Center runs in (the management account),
  * Identity Center provisions the AWSReservedSSO_* role there with the caller's own credentials
  * (in member accounts its service-linked role does it). Followed: IAM Identity Center User Guide,

@@ -28,8 +28,10 @@ import {
   describeStatusStatement,
   describeUserStatement,
   endSessionsStatements,
+  GROUP_MEMBERSHIP_REASON,
   GROUP_READ_REASON,
   getUserIdStatement,
+  groupMembershipStatements,
   identityCenterKeyStatement,
   listAssignmentsStatement,
   provisionReservedRolesStatements,
@@ -105,10 +107,18 @@ const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
     indexes: ['byRequester'],
   },
   'request-approval': { read: ['request'], write: ['request', 'token'] },
-  grant: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
+  grant: {
+    read: ['request', 'holders', 'memberships'],
+    write: ['request', 'holders', 'memberships'],
+    update: ['admission'],
+  },
   'check-grant': { read: ['request', 'holders'], write: ['request', 'holders'] },
   'access-window': { read: ['request'], write: ['request', 'token'] },
-  revoke: { read: ['request', 'holders'], write: ['request', 'holders'], update: ['admission'] },
+  revoke: {
+    read: ['request', 'holders', 'memberships'],
+    write: ['request', 'holders', 'memberships'],
+    update: ['admission'],
+  },
   'check-revoke': { read: ['holders'], write: ['holders'] },
   // The request record for its alert's channel, nothing else.
   'end-sessions': { read: ['request'] },
@@ -123,8 +133,8 @@ const STATE_ACCESS: Record<FunctionName, StateTableAccess | undefined> = {
   'audit-writer': undefined,
   archiver: undefined,
   reconciler: {
-    read: ['request', 'holders'],
-    write: ['request', 'holders'],
+    read: ['request', 'holders', 'memberships'],
+    write: ['request', 'holders', 'memberships'],
     indexes: ['byStatus', 'byReview'],
   },
 };
@@ -326,6 +336,11 @@ export class JitAccessStack extends Stack {
       .allow(deleteAssignmentStatement(policy))
       .allow(describeStatusStatement(policy, ['deletion']));
     reservedRoles('delete', workers.revoke);
+    // Group access: only when a rule offers a group, and only the groups offered.
+    for (const statement of groupMembershipStatements(policy, ['add'], config.managementAccountId))
+      workers.grant.allow(statement, GROUP_MEMBERSHIP_REASON);
+    for (const statement of groupMembershipStatements(policy, ['remove'], config.managementAccountId))
+      workers.revoke.allow(statement, GROUP_MEMBERSHIP_REASON);
     workers['check-revoke'].allow(describeStatusStatement(policy, ['deletion']));
     slack.allow(getUserIdStatement(policy, config.managementAccountId), USER_LOOKUP_REASON);
     // The request form's line on how long sessions outlive the window (functions/slack/listeners/actions/form.ts).
@@ -351,6 +366,9 @@ export class JitAccessStack extends Stack {
       .allow(deleteAssignmentStatement(policy))
       .allow(describeStatusStatement(policy, ['deletion']));
     reservedRoles('delete', reconciler);
+    // Group access: the memberships its grants left past their window (core/reconciler.ts).
+    for (const statement of groupMembershipStatements(policy, ['remove'], config.managementAccountId))
+      reconciler.allow(statement, GROUP_MEMBERSHIP_REASON);
     // People Identity Center no longer has: the reconciler asks about the users of live grants
     // (DescribeUser) and hands each departed one's offboarding to `decisions`, the one role that
     // may end windows (core/offboarding.ts), as the Slack function hands clicks.

@@ -29,6 +29,8 @@ export const STATE_ITEM_PREFIXES = {
   request: 'REQUEST#',
   token: 'TOKEN#',
   holders: 'ASSIGNMENT#',
+  /** Group memberships' holders records (core/group-access.ts). */
+  memberships: 'MEMBERSHIP#',
   /** The Identity Center admission schedule (one item). */
   admission: 'ADMISSION#identity-center',
   /** The approval channels' post schedules, one item per channel. */

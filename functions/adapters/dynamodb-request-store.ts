@@ -8,7 +8,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { reviewPending } from '../core/break-glass';
 import { RetryableError } from '../core/errors';
-import type { AssignmentKey, HoldersRecord, RequestRecord, RequestStatus } from '../core/model';
+import type {
+  AssignmentKey,
+  HoldersRecord,
+  MembershipHoldersRecord,
+  MembershipKey,
+  RequestRecord,
+  RequestStatus,
+} from '../core/model';
 import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
 import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
@@ -19,6 +26,7 @@ import { isConditionalFailure } from './transient-errors';
 //                                  gsi3: break-glass uses awaiting review, sparse)
 //   TOKEN#<id> / <kind>            a waiting callback's task token (never leaves the server)
 //   ASSIGNMENT#<key> / HOLDERS     who holds one assignment (gsi2: HOLDERS)
+//   MEMBERSHIP#<group>#<user> / HOLDERS  who holds one group membership (gsi2: MEMBERSHIPS)
 // Each kind of item has its own partition-key prefix so that IAM (dynamodb:LeadingKeys) can give
 // each function only the kinds it needs: the Slack function reads requests, never tokens or holders.
 
@@ -54,6 +62,11 @@ const legacyTokenKey = (requestId: string, kind: TaskTokenKind) => ({
   pk: `REQUEST#${requestId}`,
   sk: `TOKEN#${kind}`,
 });
+const membershipHoldersKey = (key: MembershipKey) => ({
+  pk: `MEMBERSHIP#${key.groupId}#${key.principalId}`,
+  sk: 'HOLDERS',
+});
+
 const holdersKey = (key: AssignmentKey) => ({
   pk: `ASSIGNMENT#${key.accountId}#${key.permissionSetArn}#${key.principalId}`,
   sk: 'HOLDERS',
@@ -313,6 +326,60 @@ export class DynamoDbRequestStore implements RequestStore {
     );
     for await (const page of pages)
       for (const item of page.Items ?? []) records.push(item.holders as HoldersRecord);
+    return records;
+  }
+
+  async getMembershipHolders(key: MembershipKey): Promise<MembershipHoldersRecord | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: membershipHoldersKey(key), ConsistentRead: true }),
+    );
+    return result.Item?.holders as MembershipHoldersRecord | undefined;
+  }
+
+  async putMembershipHolders(
+    record: MembershipHoldersRecord,
+    expectedRevision: number | undefined,
+  ): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...membershipHoldersKey(record),
+            gsi2pk: 'MEMBERSHIPS',
+            gsi2sk: record.updatedAt,
+            revision: record.revision,
+            holders: record,
+          },
+          ...(expectedRevision === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#revision = :revision',
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':revision': expectedRevision },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async listMembershipHolders(): Promise<MembershipHoldersRecord[]> {
+    const records: MembershipHoldersRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: 'gsi2pk = :h',
+        ExpressionAttributeValues: { ':h': 'MEMBERSHIPS' },
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? []) records.push(item.holders as MembershipHoldersRecord);
     return records;
   }
 }

@@ -15,8 +15,9 @@ import { workerHandler } from '../shared/worker-handler';
 // A grant's input names its account, permission set, window and round (see Admission.admit).
 const inputSchema = z.looseObject({
   phase: z.enum(['validate', 'grant']),
-  accountId: z.optional(z.string().check(z.regex(/^\d{12}$/))),
-  permissionSetArn: z.optional(z.string().check(z.minLength(1), z.maxLength(1224))),
+  // null for a group request (core/group-access.ts): no account, no held-grants counter.
+  accountId: z.nullish(z.string().check(z.regex(/^\d{12}$/))),
+  permissionSetArn: z.nullish(z.string().check(z.minLength(1), z.maxLength(1224))),
   durationMinutes: z.catch(z.optional(z.int().check(z.positive())), undefined),
   /** A grant's admissions before this one (the definition's $.grantRound.n). */
   round: z.catch(z.optional(z.int().check(z.nonnegative())), undefined),

@@ -60,7 +60,8 @@ ORDER BY eventtime`;
  * the longest session a permission set can issue. Undefined when access never went live.
  */
 export function grantActivity(record: RequestRecord, endedAt: Date): GrantActivity | undefined {
-  if (!record.windowStartedAt) return undefined;
+  // A group membership names no account: what it gave is the group's assignments.
+  if (!record.windowStartedAt || record.request.accountId === null) return undefined;
   return {
     accountId: record.request.accountId,
     permissionSetName: record.permissionSetName,

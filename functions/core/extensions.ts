@@ -4,6 +4,8 @@ import {
   approversFor,
   checkApprover,
   evaluateRequest,
+  evaluationTarget,
+  findAccessGroup,
   findAccount,
   findPermissionSet,
   longestAllowedMinutes,
@@ -59,8 +61,7 @@ export function evaluateExtension(
 ): RequestVerdict {
   return evaluateRequest(policy, {
     requesterEmail: record.request.requester.email,
-    accountId: record.request.accountId,
-    permissionSet: record.request.permissionSetArn,
+    ...evaluationTarget(record.request),
     durationMinutes: totalWith(record, extraMinutes),
   });
 }
@@ -122,17 +123,22 @@ export function extensionRefusal(
 ): string {
   const longest = longestAllowedMinutes(policy, {
     requesterEmail: record.request.requester.email,
-    accountId: record.request.accountId,
-    permissionSet: record.request.permissionSetArn,
+    ...evaluationTarget(record.request),
   });
   if (verdict.field !== 'duration' || longest === undefined) return verdict.reason;
-  const permissionSet =
-    findPermissionSet(policy, record.request.permissionSetArn)?.name ??
-    record.permissionSetName ??
-    record.request.permissionSetArn;
-  const account =
-    findAccount(policy, record.request.accountId)?.name ?? record.accountName ?? record.request.accountId;
-  return `No rule allows ${formatMinutes(totalWith(record, extraMinutes))} in total for ${permissionSet} on ${account}; the longest allowed is ${formatMinutes(longest)}.`;
+  return `No rule allows ${formatMinutes(totalWith(record, extraMinutes))} in total for ${targetName(policy, record)}; the longest allowed is ${formatMinutes(longest)}.`;
+}
+
+/** "<permission set> on <account>", or "the group <name>", by the names the policy gives them now. */
+function targetName(policy: Policy, record: RequestRecord): string {
+  const { request } = record;
+  if (request.groupId !== undefined)
+    return `the group ${findAccessGroup(policy, request.groupId)?.name ?? record.groupName ?? request.groupId}`;
+  const arn = request.permissionSetArn ?? '';
+  const id = request.accountId ?? '';
+  const permissionSet = findPermissionSet(policy, arn)?.name ?? record.permissionSetName ?? arn;
+  const account = findAccount(policy, id)?.name ?? record.accountName ?? id;
+  return `${permissionSet} on ${account}`;
 }
 
 /**
@@ -144,8 +150,7 @@ export function extensionRefusal(
 export function extensionChoices(policy: Policy, record: RequestRecord): number[] {
   const rules = rulesFor(policy, {
     requesterEmail: record.request.requester.email,
-    accountId: record.request.accountId,
-    permissionSet: record.request.permissionSetArn,
+    ...evaluationTarget(record.request),
   });
   const used = totalWith(record, 0);
   const room = Math.max(0, ...rules.map((r) => r.maxDuration)) - used;

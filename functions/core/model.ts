@@ -10,15 +10,23 @@ z.config(en());
 // Every payload carries `version` so a deployed upgrade can still read what an older version wrote.
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
+/** identitystore GroupId (API reference, CreateGroupMembership: GroupId pattern). */
+export const GROUP_ID_PATTERN =
+  /^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$/;
 
-export const accessRequestSchema = z.object({
+// The fields, then the check that ties them: an account request or a group request.
+const accessRequestFields = z.object({
   requestId: z.string().check(z.regex(REQUEST_ID_PATTERN, 'must be 6-64 letters, digits, - or _')),
   requester: z.object({
     slackUserId: z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id')),
     email: z.email().check(z.maxLength(254)),
   }),
-  accountId: z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id')),
-  permissionSetArn: z.string().check(z.minLength(1), z.maxLength(200)),
+  // A group request (core/group-access.ts) names no account or permission set: both are null,
+  // not absent, because the workflow's JSONPath Parameters fail on a missing path.
+  accountId: z.nullable(z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
+  permissionSetArn: z.nullable(z.string().check(z.minLength(1), z.maxLength(200))),
+  /** The Identity Center group (its identitystore GroupId) a group request asks to be added to. */
+  groupId: z.optional(z.string().check(z.regex(GROUP_ID_PATTERN, 'must be an identitystore group id'))),
   durationMinutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
   // Trimmed before the lengths are checked, and stored trimmed.
   reason: z
@@ -31,6 +39,16 @@ export const accessRequestSchema = z.object({
   startAt: z.optional(z.iso.datetime()),
   requestedAt: z.iso.datetime(),
 });
+
+export const accessRequestSchema = accessRequestFields.check(
+  z.refine(
+    (r) =>
+      r.groupId === undefined
+        ? r.accountId !== null && r.permissionSetArn !== null
+        : r.accountId === null && r.permissionSetArn === null,
+    'must name an account and a permission set, or a group (with null account and permission set)',
+  ),
+);
 export type AccessRequest = z.infer<typeof accessRequestSchema>;
 
 /** The state machine's input. */
@@ -144,6 +162,8 @@ export interface RequestRecord {
   principalId?: string;
   accountName?: string;
   permissionSetName?: string;
+  /** A group request's group display name (from the policy when validated). */
+  groupName?: string;
   approvalsRequired?: number;
   approvals: Decision[];
   denial?: Decision;
@@ -298,3 +318,54 @@ export interface CreationInFlight {
 
 export const assignmentKeyText = (key: AssignmentKey) =>
   `${key.accountId}|${key.permissionSetArn}|${key.principalId}`;
+
+/** What a request gives access to: an account assignment, or a membership of a group. */
+export type AccessTarget =
+  | { kind: 'account'; accountId: string; permissionSetArn: string }
+  | { kind: 'group'; groupId: string };
+
+export function targetOf(request: AccessRequest): AccessTarget {
+  if (request.groupId !== undefined) return { kind: 'group', groupId: request.groupId };
+  // The schema admits null only with a group (accessRequestSchema's check).
+  return {
+    kind: 'account',
+    accountId: request.accountId ?? '',
+    permissionSetArn: request.permissionSetArn ?? '',
+  };
+}
+
+/** Who holds one group membership (group × user), as far as this product knows. */
+export interface MembershipKey {
+  groupId: string;
+  principalId: string;
+}
+
+/**
+ * The holders record of a group membership: the account assignment's (HoldersRecord) without its
+ * operation tracking, since CreateGroupMembership and DeleteGroupMembership answer at once. The
+ * membership id is kept once known (DeleteGroupMembership takes it).
+ */
+export interface MembershipHoldersRecord extends MembershipKey {
+  /** The user was in the group before any request of this product added them: never remove them. */
+  preExisting: boolean;
+  holders: string[];
+  /** PRESENT (added or found) or ABSENT (removed by this product, or never added). */
+  state: 'PRESENT' | 'ABSENT';
+  membershipId?: string;
+  /**
+   * The request that is adding the member, from just before CreateGroupMembership until its
+   * answer is stored: a membership found while it is set is this product's own, never pre-existing.
+   */
+  addingBy?: string;
+  /**
+   * The request (or "reconciler") removing the member, from just before DeleteGroupMembership
+   * until the membership is marked ABSENT: a concurrent grant waits rather than joining it.
+   */
+  removingBy?: string;
+  /** The requests whose access a reconciler removal ends (their trails record it). */
+  removingFor?: string[];
+  revision: number;
+  updatedAt: string;
+}
+
+export const membershipKeyText = (key: MembershipKey) => `${key.groupId}|${key.principalId}`;

@@ -102,6 +102,11 @@ export async function resolvePolicyAccounts(
 
   const rules: Policy['rules'] = [];
   for (const [i, rule] of policy.rules.entries()) {
+    // A group rule reaches groups, no account.
+    if (rule.accessGroups?.length) {
+      rules.push(rule);
+      continue;
+    }
     const ids = new Set<string>();
     for (const [j, entry] of rule.accounts.entries())
       for (const id of await expand(entry, `rules[${i}].accounts[${j}]`)) ids.add(id);
@@ -112,7 +117,8 @@ export async function resolvePolicyAccounts(
     rules.push({ ...rule, accounts: [...ids], exceptAccounts: [] });
   }
   if (problems.length) throw new PolicyError(problems);
-  if (accounts.size === 0) throw new PolicyError(['accounts: the policy reaches no account']);
+  if (accounts.size === 0 && !policy.rules.some((r) => r.accessGroups?.length))
+    throw new PolicyError(['accounts: the policy reaches no account']);
   // Only accounts some rule reaches are kept from Organizations; listed ones stay as written.
   const reached = new Set(rules.flatMap((r) => r.accounts));
   const listedIds = new Set(policy.accounts.map((a) => a.id));

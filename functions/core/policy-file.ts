@@ -5,6 +5,7 @@ import { groupSelector, type OrganizationDirectory, SLACK_USER_GROUP } from './d
 import { parseDurationMinutes } from './duration';
 import { PolicyError } from './errors';
 import { DEFAULT_USER_MAPPING } from './identity-mapping';
+import { GROUP_ID_PATTERN } from './model';
 import {
   accountEntryProblem,
   accountSelector,
@@ -192,7 +193,8 @@ const ruleSchema = z
             if (problem) ctx.addIssue({ code: 'custom', message: problem });
           }),
       )
-      .min(1, 'needs at least one account'),
+      // Empty only in a group rule (checkReferences says which a rule needs).
+      .default([]),
     /** Carve-outs from `accounts`: names, ids, OUs or tags, taken out after the rest is expanded. */
     exceptAccounts: z
       .array(
@@ -205,7 +207,12 @@ const ruleSchema = z
           }),
       )
       .default([]),
-    permissionSets: z.array(z.string().min(1)).min(1, 'needs at least one permission set'),
+    permissionSets: z.array(z.string().min(1)).default([]),
+    /**
+     * A group rule: instead of accounts and permission sets, the Identity Center groups (names
+     * listed under the policy's accessGroups) a requester may be added to for the window.
+     */
+    accessGroups: z.array(z.string().min(1)).default([]),
     maxDuration: durationText('maxDuration'),
     approval: approvalSchema,
     /** The ticket reference a request under this rule must carry (core/ticket.ts checks it). */
@@ -287,6 +294,21 @@ const policySchema = z
           .strict(),
       )
       .min(1, 'needs at least one permission set'),
+    /**
+     * Identity Center groups a group rule may add people to for a window (core/group-access.ts):
+     * the group's DisplayName and its identitystore GroupId (IAM names every group offered).
+     */
+    accessGroups: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).max(1024),
+            id: z.string().regex(GROUP_ID_PATTERN, 'must be an identitystore GroupId'),
+            description: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     groups: z
       .record(
         z.string().regex(/^[\w.-]+$/, 'group names are letters, digits, _, . or -'),
@@ -382,7 +404,29 @@ function checkReferences(policy: Policy): string[] {
         `permissionSets[${i}].arn: belongs to another Identity Center instance than identityCenter.instanceArn`,
       );
   });
+  const accessGroupNames = new Set(policy.accessGroups.map((g) => g.name));
+  for (const name of duplicates(policy.accessGroups.map((g) => g.name)))
+    problems.push(`accessGroups: name "${name}" is listed twice`);
+  for (const id of duplicates(policy.accessGroups.map((g) => g.id)))
+    problems.push(`accessGroups: id ${id} is listed twice`);
   policy.rules.forEach((rule, i) => {
+    // A rule gives one kind of access: an account rule's assignments, or a group rule's memberships.
+    if (rule.accessGroups.length > 0) {
+      if (rule.accounts.length > 0 || rule.permissionSets.length > 0 || rule.exceptAccounts.length > 0)
+        problems.push(
+          `rules[${i}].accessGroups: a group rule names no accounts or permission sets (make it a rule of its own)`,
+        );
+      if (rule.breakGlass)
+        problems.push(`rules[${i}].breakGlass: break-glass rules grant account assignments, not groups`);
+      rule.accessGroups.forEach((name, j) => {
+        if (!accessGroupNames.has(name))
+          problems.push(`rules[${i}].accessGroups[${j}]: "${name}" is not a group listed under accessGroups`);
+      });
+    } else {
+      if (rule.accounts.length === 0) problems.push(`rules[${i}].accounts: needs at least one account`);
+      if (rule.permissionSets.length === 0)
+        problems.push(`rules[${i}].permissionSets: needs at least one permission set`);
+    }
     rule.accounts.forEach((account, j) => {
       // OUs, tags and unlisted account ids are checked when the organization resolves them.
       if (

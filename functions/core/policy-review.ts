@@ -1,5 +1,6 @@
 import { formatMinutes } from './duration';
 import {
+  type AccessGroup,
   type Account,
   approversFor,
   evaluateRequest,
@@ -58,6 +59,33 @@ export function offerFor(
     }
   }
   return terms;
+}
+
+/** What one requester may get for one group (group rules; never break-glass), as offerFor says for an account. */
+export function groupOfferFor(policy: Policy, email: string, group: AccessGroup): Terms[] {
+  const terms: Terms[] = [];
+  let covered = 0;
+  for (const rule of policy.rules) {
+    if (rule.breakGlass || !(rule.accessGroups ?? []).includes(group.name)) continue;
+    if (!matchesRequester(policy, rule.requesters, email) || rule.maxDuration <= covered) continue;
+    terms.push({
+      upToMinutes: rule.maxDuration,
+      rule: rule.name,
+      approval: approvalText(policy, rule, email),
+    });
+    covered = rule.maxDuration;
+  }
+  return terms;
+}
+
+/** Every offer of a requester: per account × permission set, then per group. */
+function everyOffer(policy: Policy, email: string): Terms[] {
+  const offers: Terms[] = [];
+  for (const account of policy.accounts)
+    for (const permissionSet of policy.permissionSets)
+      offers.push(...offerFor(policy, email, account, permissionSet));
+  for (const group of policy.accessGroups ?? []) offers.push(...groupOfferFor(policy, email, group));
+  return offers;
 }
 
 function matches(policy: Policy, rule: Rule, email: string, account: Account, permissionSet: PermissionSet) {
@@ -264,10 +292,7 @@ const termsKey = (terms: Terms[]) => JSON.stringify(terms.map((t) => [t.upToMinu
 export function unreachableRules(policy: Policy): string[] {
   const deciding = new Set<string>();
   for (const requester of requestersOf(policy))
-    for (const account of policy.accounts)
-      for (const permissionSet of policy.permissionSets)
-        for (const terms of offerFor(policy, requester.email, account, permissionSet))
-          deciding.add(terms.rule);
+    for (const terms of everyOffer(policy, requester.email)) deciding.add(terms.rule);
   return policy.rules.filter((r) => !deciding.has(r.name)).map((r) => r.name);
 }
 
@@ -280,19 +305,17 @@ export function unapprovable(
 ): Array<{ rule: string; requester: string; approvers: number; required: number }> {
   const found = new Map<string, { rule: string; requester: string; approvers: number; required: number }>();
   for (const requester of requestersOf(policy))
-    for (const account of policy.accounts)
-      for (const permissionSet of policy.permissionSets)
-        for (const terms of offerFor(policy, requester.email, account, permissionSet)) {
-          const rule = policy.rules.find((r) => r.name === terms.rule);
-          if (!rule || rule.approval === 'none') continue;
-          const approvers = approversFor(policy, rule, requester.email).length;
-          if (approvers < rule.approval.required)
-            found.set(`${rule.name}|${requester.label}`, {
-              rule: rule.name,
-              requester: requester.label,
-              approvers,
-              required: rule.approval.required,
-            });
-        }
+    for (const terms of everyOffer(policy, requester.email)) {
+      const rule = policy.rules.find((r) => r.name === terms.rule);
+      if (!rule || rule.approval === 'none') continue;
+      const approvers = approversFor(policy, rule, requester.email).length;
+      if (approvers < rule.approval.required)
+        found.set(`${rule.name}|${requester.label}`, {
+          rule: rule.name,
+          requester: requester.label,
+          approvers,
+          required: rule.approval.required,
+        });
+    }
   return [...found.values()];
 }

@@ -31,6 +31,8 @@ export type Rule = Policy['rules'][number];
 export type Account = Policy['accounts'][number];
 export type PermissionSet = Policy['permissionSets'][number];
 export type Approval = Exclude<Rule['approval'], 'none'>;
+/** An Identity Center group a group rule may add people to (core/group-access.ts). */
+export type AccessGroup = Policy['accessGroups'][number];
 
 /** The compiled policy's envelope (policy-file.ts writes it): any other file is refused. */
 export const COMPILED_POLICY_FORMAT = 'jit-access-policy/1';
@@ -162,6 +164,17 @@ export function findPermissionSet(policy: Policy, nameOrArn: string): Permission
   return policy.permissionSets.find((p) => p.name === nameOrArn || p.arn === nameOrArn);
 }
 
+/** A group of the policy's accessGroups, by display name or GroupId. */
+export function findAccessGroup(policy: Policy, nameOrId: string): AccessGroup | undefined {
+  return (policy.accessGroups ?? []).find((g) => g.name === nameOrId || g.id === nameOrId);
+}
+
+/** The groups a group rule offers (none for an account rule). */
+export function ruleAccessGroups(policy: Policy, rule: Rule): AccessGroup[] {
+  const names = rule.accessGroups ?? [];
+  return (policy.accessGroups ?? []).filter((g) => names.includes(g.name));
+}
+
 export function findRule(policy: Policy, name: string): Rule | undefined {
   return policy.rules.find((r) => r.name === name);
 }
@@ -198,52 +211,96 @@ export function optionsFor(policy: Policy, requesterEmail: string): RequestOptio
   return [...options.values()];
 }
 
-export interface RequestToEvaluate {
+/** What a request asks for, as the policy is asked about it: an account and permission set, or a group. */
+export type TargetToEvaluate =
+  | { accountId: string; permissionSet: string; group?: undefined } // permission set: name or ARN
+  | { group: string; accountId?: undefined; permissionSet?: undefined }; // group: name or GroupId
+
+/** The policy's question about a stored request's target. */
+export function evaluationTarget(request: {
+  accountId: string | null;
+  permissionSetArn: string | null;
+  groupId?: string;
+}): TargetToEvaluate {
+  if (request.groupId !== undefined) return { group: request.groupId };
+  return { accountId: request.accountId ?? '', permissionSet: request.permissionSetArn ?? '' };
+}
+
+/** A request's requester and target, without its duration. */
+export type TargetQuestion = TargetToEvaluate & { requesterEmail: string; breakGlass?: boolean };
+
+export type RequestToEvaluate = TargetToEvaluate & {
   requesterEmail: string;
-  accountId: string;
-  permissionSet: string; // name or ARN
   durationMinutes: number;
   /**
    * Asked as break-glass: only break-glass rules decide it, and they decide nothing else (an
    * ordinary request never lands on a rule that skips approval by being first).
    */
   breakGlass?: boolean;
-}
+};
 
 export type RequestVerdict =
-  | { allowed: true; rule: Rule; account: Account; permissionSet: PermissionSet; approvalRequired: boolean }
-  | { allowed: false; field: 'account' | 'permissionSet' | 'duration' | 'requester'; reason: string };
+  | {
+      allowed: true;
+      rule: Rule;
+      account: Account;
+      permissionSet: PermissionSet;
+      approvalRequired: boolean;
+      group?: undefined;
+    }
+  | {
+      allowed: true;
+      rule: Rule;
+      group: AccessGroup;
+      approvalRequired: boolean;
+      account?: undefined;
+      permissionSet?: undefined;
+    }
+  | {
+      allowed: false;
+      field: 'account' | 'permissionSet' | 'group' | 'duration' | 'requester';
+      reason: string;
+    };
 
-/** The rules, in file order, that match this requester, account and permission set (whatever the duration). */
+type ResolvedTarget = { account: Account; permissionSet: PermissionSet } | { group: AccessGroup };
+
+/** The rules, in file order, that match this requester and target (whatever the duration). */
 function matchingRules(
   policy: Policy,
   requesterEmail: string,
-  account: Account,
-  permissionSet: PermissionSet,
+  target: ResolvedTarget,
   breakGlass: boolean,
 ): Rule[] {
   return policy.rules.filter(
     (rule) =>
       (rule.breakGlass !== undefined) === breakGlass &&
       matchesRequester(policy, rule.requesters, requesterEmail) &&
-      ruleCoversAccount(rule, account) &&
-      rulePermissionSets(policy, rule).some((p) => p.arn === permissionSet.arn),
+      ('group' in target
+        ? (rule.accessGroups ?? []).includes(target.group.name)
+        : ruleCoversAccount(rule, target.account) &&
+          rulePermissionSets(policy, rule).some((p) => p.arn === target.permissionSet.arn)),
   );
 }
 
-/** The rules that could decide a request of this requester for this account and permission set, in file order. */
-export function rulesFor(policy: Policy, request: Omit<RequestToEvaluate, 'durationMinutes'>): Rule[] {
-  const account = findAccount(policy, request.accountId);
-  const permissionSet = findPermissionSet(policy, request.permissionSet);
-  if (!account || !permissionSet) return [];
-  return matchingRules(policy, request.requesterEmail, account, permissionSet, request.breakGlass ?? false);
+function resolveTarget(policy: Policy, target: TargetToEvaluate): ResolvedTarget | undefined {
+  if (target.group !== undefined) {
+    const group = findAccessGroup(policy, target.group);
+    return group ? { group } : undefined;
+  }
+  const account = findAccount(policy, target.accountId);
+  const permissionSet = findPermissionSet(policy, target.permissionSet);
+  return account && permissionSet ? { account, permissionSet } : undefined;
+}
+
+/** The rules that could decide a request of this requester for this target, in file order. */
+export function rulesFor(policy: Policy, request: TargetQuestion): Rule[] {
+  const target = resolveTarget(policy, request);
+  if (!target) return [];
+  return matchingRules(policy, request.requesterEmail, target, request.breakGlass ?? false);
 }
 
 /** The longest total any rule allows this requester for this account and permission set (undefined: none). */
-export function longestAllowedMinutes(
-  policy: Policy,
-  request: Omit<RequestToEvaluate, 'durationMinutes'>,
-): number | undefined {
+export function longestAllowedMinutes(policy: Policy, request: TargetQuestion): number | undefined {
   const rules = rulesFor(policy, request);
   return rules.length ? Math.max(...rules.map((r) => r.maxDuration)) : undefined;
 }
@@ -253,6 +310,7 @@ export function longestAllowedMinutes(
  * permission set and duration decides (so a file lists its narrow, stricter rules first).
  */
 export function evaluateRequest(policy: Policy, request: RequestToEvaluate): RequestVerdict {
+  if (request.group !== undefined) return evaluateGroupRequest(policy, request, request.group);
   const account = findAccount(policy, request.accountId);
   if (!account)
     return { allowed: false, field: 'account', reason: `Account ${request.accountId} is not in the policy.` };
@@ -272,8 +330,7 @@ export function evaluateRequest(policy: Policy, request: RequestToEvaluate): Req
   const candidates = matchingRules(
     policy,
     request.requesterEmail,
-    account,
-    permissionSet,
+    { account, permissionSet },
     request.breakGlass ?? false,
   );
   if (candidates.length === 0)
@@ -292,6 +349,72 @@ export function evaluateRequest(policy: Policy, request: RequestToEvaluate): Req
     };
   }
   return { allowed: true, rule, account, permissionSet, approvalRequired: rule.approval !== 'none' };
+}
+
+/** A group request: the first group rule, in file order, that matches requester, group and duration decides. */
+function evaluateGroupRequest(policy: Policy, request: RequestToEvaluate, groupRef: string): RequestVerdict {
+  const group = findAccessGroup(policy, groupRef);
+  if (!group) return { allowed: false, field: 'group', reason: `Group ${groupRef} is not in the policy.` };
+  if (!Number.isInteger(request.durationMinutes) || request.durationMinutes <= 0)
+    return {
+      allowed: false,
+      field: 'duration',
+      reason: 'Duration must be a whole number of minutes above zero.',
+    };
+  const candidates = matchingRules(policy, request.requesterEmail, { group }, request.breakGlass ?? false);
+  if (candidates.length === 0)
+    return {
+      allowed: false,
+      field: 'requester',
+      reason: `No ${request.breakGlass ? 'break-glass ' : ''}rule lets ${request.requesterEmail} join the group ${group.name}.`,
+    };
+  const rule = candidates.find((r) => request.durationMinutes <= r.maxDuration);
+  if (!rule) {
+    const longest = Math.max(...candidates.map((r) => r.maxDuration));
+    return {
+      allowed: false,
+      field: 'duration',
+      reason: `${request.durationMinutes} minutes is over the ${longest}-minute maximum for the group ${group.name}.`,
+    };
+  }
+  return { allowed: true, rule, group, approvalRequired: rule.approval !== 'none' };
+}
+
+/**
+ * The request form's account menu also offers the requester's groups, as `group:<GroupId>`
+ * values: a group request has no permission set to pick.
+ */
+export const GROUP_CHOICE_PREFIX = 'group:';
+
+/** The GroupId of a `group:<GroupId>` form value, or undefined for an account. */
+export function groupChoice(value: string | undefined): string | undefined {
+  return value?.startsWith(GROUP_CHOICE_PREFIX) ? value.slice(GROUP_CHOICE_PREFIX.length) : undefined;
+}
+
+export interface GroupOption {
+  group: AccessGroup;
+  maxMinutes: number;
+  ruleName: string;
+  approvalRequired: boolean;
+}
+
+/** Every group this requester may ask to join, with the longest allowed duration. */
+export function groupOptionsFor(policy: Policy, requesterEmail: string): GroupOption[] {
+  const options = new Map<string, GroupOption>();
+  for (const rule of policy.rules) {
+    if (rule.breakGlass || !matchesRequester(policy, rule.requesters, requesterEmail)) continue;
+    for (const group of ruleAccessGroups(policy, rule)) {
+      const existing = options.get(group.id);
+      if (!existing || existing.maxMinutes < rule.maxDuration)
+        options.set(group.id, {
+          group,
+          maxMinutes: rule.maxDuration,
+          ruleName: rule.name,
+          approvalRequired: rule.approval !== 'none',
+        });
+    }
+  }
+  return [...options.values()];
 }
 
 /** Emails of the people who may approve requests under this rule (the requester excluded unless self-approval is allowed). */

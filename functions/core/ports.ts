@@ -3,6 +3,8 @@ import type {
   AssignmentKey,
   AuditEvent,
   HoldersRecord,
+  MembershipHoldersRecord,
+  MembershipKey,
   MessageRef,
   RequestRecord,
   RequestStatus,
@@ -23,6 +25,24 @@ export interface AssignmentDirectory {
   creationStatus(operationId: string): Promise<AssignmentOperationStatus>;
   delete(key: AssignmentKey): Promise<AssignmentOperationStatus>;
   deletionStatus(operationId: string): Promise<AssignmentOperationStatus>;
+}
+
+/**
+ * Identity Center group memberships (identitystore). Unlike account assignments, these calls
+ * answer at once: a membership exists when CreateGroupMembership returns, and is gone when
+ * DeleteGroupMembership does.
+ */
+export interface GroupMemberships {
+  /** The membership id of this user in this group, or undefined when the user is not a member (or either is gone). */
+  membershipId(groupId: string, userId: string): Promise<string | undefined>;
+  /**
+   * Adds the user to the group: the new membership's id, or `exists` when identitystore refuses
+   * it as a conflict (the user may already be a member; the caller looks the membership up).
+   * Throws AccessError `membership-target-gone` when the user or the group does not exist.
+   */
+  add(groupId: string, userId: string): Promise<{ membershipId: string } | { exists: true }>;
+  /** Removes a membership; false when it (or its user or group) no longer exists. */
+  remove(membershipId: string): Promise<boolean>;
 }
 
 /** Identity Center's identity store: people by email. */
@@ -68,6 +88,15 @@ export interface RequestStore {
   /** Writes the holders record if its stored revision is `expectedRevision` (undefined = must not exist). */
   putHolders(record: HoldersRecord, expectedRevision: number | undefined): Promise<boolean>;
   listHolders(): Promise<HoldersRecord[]>;
+
+  /** The holders record of a group membership (core/group-access.ts). */
+  getMembershipHolders(key: MembershipKey): Promise<MembershipHoldersRecord | undefined>;
+  /** Written if its stored revision is `expectedRevision` (undefined = must not exist). */
+  putMembershipHolders(
+    record: MembershipHoldersRecord,
+    expectedRevision: number | undefined,
+  ): Promise<boolean>;
+  listMembershipHolders(): Promise<MembershipHoldersRecord[]>;
 }
 
 export type TaskTokenKind = 'approval' | 'window';

@@ -4,6 +4,7 @@ import { bestEffort } from './best-effort';
 import { dueForEscalation } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
+import { absent as membershipAbsent, membershipKeyOf } from './group-access';
 import { CLOSE_AS, EDITS } from './lifecycle';
 import {
   type AssignmentKey,
@@ -12,6 +13,9 @@ import {
   type CreationInFlight,
   FINAL_STATUSES,
   type HoldersRecord,
+  type MembershipHoldersRecord,
+  type MembershipKey,
+  membershipKeyText,
   type RequestRecord,
   type RequestStatus,
 } from './model';
@@ -21,6 +25,7 @@ import type {
   AssignmentDirectory,
   AssignmentOperationStatus,
   Clock,
+  GroupMemberships,
   Notifier,
   RequestStore,
   Workflow,
@@ -59,6 +64,8 @@ export interface ReconcilerDependencies {
   audit: AuditTrail;
   notifier: Notifier;
   clock: Clock;
+  /** Identity Center group memberships (group access, core/group-access.ts); without them memberships are not reviewed. */
+  memberships?: GroupMemberships;
   /** Waits between deletion status polls (tests pass a no-op). */
   wait?: (ms: number) => Promise<void>;
   /** Brings the policy's directory groups up to date before a window's cap is computed. */
@@ -245,6 +252,7 @@ class Pass {
       this.report.holdersChecked++;
       await this.bestEffort(`assignment ${assignmentKeyText(record)}`, () => this.reviewHolders(record));
     }
+    await this.reviewMemberships();
     await this.bestEffort('break-glass reviews', () => this.escalateReviews());
     await this.offboardDeparted(live);
     const sessionDenies = this.deps.sessionDenies;
@@ -339,11 +347,22 @@ class Pass {
     // Dead: its execution has ended (or was stopped here). Release its assignment, then close it.
     const latest = await this.deps.store.getRequest(requestId);
     if (!latest || latest.closedAt) return;
-    if (latest.principalId) {
+    if (latest.principalId && latest.request.groupId === undefined) {
       const key = keyOf(latest, latest.principalId);
       const holders = await this.deps.store.getHolders(key);
       if (holders && (holders.holders.includes(requestId) || holders.deletingBy === requestId))
         await this.reviewHolders(holders);
+    }
+    const membership = latest.principalId ? membershipKeyOf(latest, latest.principalId) : undefined;
+    if (membership && this.deps.memberships) {
+      const holders = await this.deps.store.getMembershipHolders(membership);
+      if (
+        holders &&
+        (holders.holders.includes(requestId) ||
+          holders.addingBy === requestId ||
+          holders.removingBy === requestId)
+      )
+        await this.reviewMembership(holders);
     }
     await this.close(latest);
   }
@@ -504,6 +523,151 @@ class Pass {
     // messages): its End/Extend buttons go.
     if (latest.requesterDm && latest.status !== 'ACTIVE')
       await this.bestEffort('access ready DM', () => this.deps.notifier.updateRequesterDm(latest));
+  }
+
+  // ---- group memberships (core/group-access.ts) ------------------------------------------------
+
+  private async reviewMemberships(): Promise<void> {
+    if (!this.deps.memberships) return;
+    let records: MembershipHoldersRecord[] = [];
+    try {
+      records = await this.deps.store.listMembershipHolders();
+    } catch (error) {
+      this.fail('listing membership holders records', error);
+    }
+    for (const record of records) {
+      this.report.holdersChecked++;
+      await this.bestEffort(`membership ${membershipKeyText(record)}`, () => this.reviewMembership(record));
+    }
+  }
+
+  /**
+   * A membership of this product's with no live request behind it is removed: its holders are
+   * dead (their windows ended, their executions gone), or nobody holds it at all. A membership
+   * that pre-existed is only released, never removed. A removal or an addition left half done by
+   * a worker that died is finished (or judged) once it has settled.
+   */
+  private async reviewMembership(record: MembershipHoldersRecord): Promise<void> {
+    const { store } = this.deps;
+    const memberships = this.deps.memberships;
+    if (!memberships) return;
+    const holders = await store.getMembershipHolders(record);
+    if (!holders) return;
+    const claimedBy = holders.removingBy;
+    if (claimedBy) {
+      const lease =
+        claimedBy === RECONCILER_CLAIM ? this.options.claimLeaseSeconds : this.options.settleSeconds;
+      if (!this.olderThan(holders.updatedAt, lease)) {
+        this.report.deferred++;
+        return;
+      }
+      // Another pass (or a revoke) died mid-removal: finish it under a claim of this pass's.
+      const forRequests = claimedBy === RECONCILER_CLAIM ? (holders.removingFor ?? []) : [claimedBy];
+      const claim = await this.claimMembership(holders, forRequests, holders.membershipId);
+      if (claim) await this.removeClaimed(claim, forRequests);
+      return;
+    }
+    if (holders.addingBy && !this.olderThan(holders.updatedAt, this.options.settleSeconds)) {
+      this.report.deferred++; // a grant may still be adding it
+      return;
+    }
+    const verdicts = await Promise.all(holders.holders.map((id) => this.verdict(id)));
+    const dead = holders.holders.filter((_, i) => verdicts[i] === 'dead');
+    const live = holders.holders.filter((_, i) => verdicts[i] !== 'dead');
+    const leftover = holders.holders.length === 0 && !holders.preExisting && holders.state === 'PRESENT';
+    if (dead.length === 0 && !leftover) return;
+    if (live.length > 0 || holders.preExisting || (holders.state === 'ABSENT' && !holders.addingBy)) {
+      const kept: MembershipHoldersRecord = { ...holders, holders: live, ...this.bumpMembership(holders) };
+      if (!(await store.putMembershipHolders(kept, holders.revision))) {
+        this.report.deferred++;
+        return;
+      }
+      this.report.releasedHolders += dead.length;
+      if (holders.state === 'ABSENT') return;
+      const keptBecause = holders.preExisting ? 'pre-existing' : 'shared';
+      for (const requestId of dead)
+        await this.audit(requestId, 'revoke.kept', 'success', {
+          keptBecause,
+          stillNeededBy: live.join(','),
+          releasedBy: 'reconciler',
+        });
+      return;
+    }
+    // Ours, and nobody live needs it (an addition never confirmed is looked up: it may have landed).
+    const membershipId =
+      holders.membershipId ??
+      (await this.retrying(() => memberships.membershipId(holders.groupId, holders.principalId)));
+    const claim = await this.claimMembership(holders, dead, membershipId);
+    if (!claim) return;
+    this.report.releasedHolders += dead.length;
+    this.report.orphansFound++;
+    for (const requestId of dead.length ? dead : [membershipAuditId(holders)])
+      await this.audit(requestId, 'reconciler.orphan-found', 'failure', {
+        ...membershipDetails(holders),
+        finding: dead.length ? 'grant-outlived-its-request' : 'unheld-membership',
+      });
+    await this.alert(
+      `Found the ${describeMembership(holders)} with no live request behind it (${dead.join(', ') || 'no holder'}); removing it.`,
+    );
+    await this.removeClaimed(claim, dead);
+  }
+
+  private bumpMembership(record: MembershipHoldersRecord) {
+    return { revision: record.revision + 1, updatedAt: this.now.toISOString() };
+  }
+
+  private async claimMembership(
+    holders: MembershipHoldersRecord,
+    forRequests: string[],
+    membershipId: string | undefined,
+  ): Promise<MembershipHoldersRecord | undefined> {
+    const claim: MembershipHoldersRecord = {
+      ...holders,
+      holders: [],
+      removingBy: RECONCILER_CLAIM,
+      ...this.bumpMembership(holders),
+    };
+    delete claim.addingBy;
+    delete claim.removingFor;
+    delete claim.membershipId;
+    if (membershipId) claim.membershipId = membershipId;
+    if (forRequests.length) claim.removingFor = [...new Set(forRequests)];
+    if (await this.deps.store.putMembershipHolders(claim, holders.revision)) return claim;
+    this.report.deferred++;
+    return undefined;
+  }
+
+  /** DeleteGroupMembership under this pass's claim; one already gone (its user or group too) is removed. */
+  private async removeClaimed(claim: MembershipHoldersRecord, forRequests: string[]): Promise<void> {
+    const memberships = this.deps.memberships;
+    if (!memberships) return;
+    const auditIds = forRequests.length ? forRequests : [membershipAuditId(claim)];
+    let removed = false;
+    try {
+      const id = claim.membershipId;
+      removed = id ? await this.retrying(() => memberships.remove(id)) : false;
+    } catch (error) {
+      // The claim stays: a later pass retries after the lease.
+      this.fail(`removing the ${describeMembership(claim)}`, error);
+      this.report.deferred++;
+      for (const id of auditIds)
+        await this.audit(id, 'revoke.failed', 'failure', {
+          ...membershipDetails(claim),
+          failureReason: errorMessage(error),
+          note: 'a later pass retries',
+        });
+      return;
+    }
+    if (removed) this.report.deletionsRequested++;
+    for (const id of auditIds)
+      await this.audit(id, 'reconciler.revoked', 'success', {
+        ...membershipDetails(claim),
+        membershipId: claim.membershipId ?? null,
+        ...(removed ? {} : { note: 'already absent' }),
+      });
+    const absent: MembershipHoldersRecord = { ...membershipAbsent(claim), ...this.bumpMembership(claim) };
+    if (await this.deps.store.putMembershipHolders(absent, claim.revision)) this.report.deletionsConfirmed++;
+    else this.report.deferred++; // the next pass finds the claim and confirms it
   }
 
   // ---- assignments ---------------------------------------------------------------------------
@@ -941,10 +1105,23 @@ class Pass {
   }
 }
 
+/** The audit trail id of findings that belong to a group membership rather than to one request. */
+export function membershipAuditId(key: MembershipKey): string {
+  return `membership:${membershipKeyText(key)}`;
+}
+
+function membershipDetails(key: MembershipKey): AuditEvent['details'] {
+  return { groupId: key.groupId, principalId: key.principalId };
+}
+
+function describeMembership(key: MembershipKey): string {
+  return `membership of ${key.principalId} in group ${key.groupId}`;
+}
+
 function keyOf(record: RequestRecord, principalId: string): AssignmentKey {
   return {
-    accountId: record.request.accountId,
-    permissionSetArn: record.request.permissionSetArn,
+    accountId: record.request.accountId ?? '',
+    permissionSetArn: record.request.permissionSetArn ?? '',
     principalId,
   };
 }

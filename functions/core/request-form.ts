@@ -1,9 +1,14 @@
 import { formatMinutes } from './duration';
 import type { AccessRequest } from './model';
 import {
+  type AccessGroup,
   type Account,
   evaluateRequest,
+  findAccessGroup,
   findAccount,
+  GROUP_CHOICE_PREFIX,
+  groupChoice,
+  groupOptionsFor,
   optionsFor,
   type PermissionSet,
   type Policy,
@@ -41,6 +46,9 @@ export function maxMinutesFor(
   accountId?: string,
   permissionSetName?: string,
 ): number | undefined {
+  const group = groupChoice(accountId);
+  const groups = groupOptionsFor(policy, requesterEmail).filter((o) => !group || o.group.id === group);
+  if (group !== undefined) return groups.length ? Math.max(...groups.map((o) => o.maxMinutes)) : undefined;
   const options = optionsFor(policy, requesterEmail).filter(
     (o) =>
       (!accountId || o.account.id === accountId) &&
@@ -48,8 +56,10 @@ export function maxMinutesFor(
         o.permissionSet.name === permissionSetName ||
         o.permissionSet.arn === permissionSetName),
   );
-  if (options.length === 0) return undefined;
-  return Math.max(...options.map((o) => o.maxMinutes));
+  // Nothing picked yet: the requester's groups count too.
+  const all = [...options, ...(accountId || permissionSetName ? [] : groups)];
+  if (all.length === 0) return undefined;
+  return Math.max(...all.map((o) => o.maxMinutes));
 }
 
 /**
@@ -57,7 +67,11 @@ export function maxMinutesFor(
  * no rule of theirs allows a later start, and the form shows no start picker).
  */
 export function startDaysAheadFor(policy: Policy, requesterEmail: string): number | undefined {
-  const names = new Set(optionsFor(policy, requesterEmail).map((o) => o.ruleName));
+  const names = new Set(
+    [...optionsFor(policy, requesterEmail), ...groupOptionsFor(policy, requesterEmail)].map(
+      (o) => o.ruleName,
+    ),
+  );
   const days = policy.rules
     .filter((r) => names.has(r.name) && r.scheduledStart && !r.breakGlass)
     .map((r) => r.scheduledStart?.maxDaysAhead ?? 0);
@@ -117,8 +131,10 @@ export interface RequestFormInput {
 }
 
 export interface AcceptedForm {
-  accountId: string;
-  permissionSetArn: string;
+  /** null for a group request (its group in groupId). */
+  accountId: string | null;
+  permissionSetArn: string | null;
+  groupId?: string;
   durationMinutes: number;
   reason: string;
   ticket?: string;
@@ -154,6 +170,9 @@ export function checkRequestForm(
   if (ticket.length > MAX_TICKET_LENGTH)
     errors.ticket = `A ticket reference has at most ${MAX_TICKET_LENGTH} characters.`;
 
+  const groupRef = groupChoice(input.accountId);
+  if (groupRef !== undefined)
+    return checkGroupForm(policy, requesterEmail, input, groupRef, errors, reason, ticket, startAt, now);
   const account = input.accountId ? findAccount(policy, input.accountId) : undefined;
   if (!input.accountId) errors.account = 'Pick an account.';
   else if (!account) errors.account = 'That account is not in the access policy.';
@@ -181,7 +200,9 @@ export function checkRequestForm(
           ? 'permissionSet'
           : verdict.field === 'duration'
             ? 'duration'
-            : verdict.field;
+            : verdict.field === 'group'
+              ? 'account'
+              : verdict.field;
       const max = maxMinutesFor(policy, requesterEmail, account.id, input.permissionSet);
       errors[field] =
         verdict.field === 'duration' && max
@@ -200,7 +221,7 @@ export function checkRequestForm(
         if (!startCheck.ok) errors.start = startCheck.message;
       }
     }
-    if (verdict.allowed && Object.keys(errors).length === 0) {
+    if (verdict.allowed && verdict.permissionSet && Object.keys(errors).length === 0) {
       return {
         ok: true,
         value: {
@@ -219,6 +240,83 @@ export function checkRequestForm(
   return { ok: false, errors };
 }
 
+/** Groups this requester may ask to join whose name contains `query`, by name, at most `limit`. */
+export function searchGroups(
+  policy: Policy,
+  requesterEmail: string,
+  query: string,
+  limit = MAX_SELECT_OPTIONS,
+): AccessGroup[] {
+  return (
+    groupOptionsFor(policy, requesterEmail)
+      .map((o) => o.group)
+      // As the menu shows them ("Group: <name>"), so typing "group" lists them all.
+      .filter((g) => matches(query, `Group: ${g.name}`, `${GROUP_CHOICE_PREFIX}${g.id}`, g.description ?? ''))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .slice(0, limit)
+  );
+}
+
+function parseMinutes(value: RequestFormInput['durationMinutes']): number {
+  return typeof value === 'number'
+    ? value
+    : typeof value === 'string' && /^\d{1,6}$/.test(value)
+      ? Number(value)
+      : Number.NaN;
+}
+
+/** A group request's form: the group, the duration, the reason and the ticket (no permission set). */
+function checkGroupForm(
+  policy: Policy,
+  requesterEmail: string,
+  input: RequestFormInput,
+  groupRef: string,
+  errors: FormErrors,
+  reason: string,
+  ticket: string,
+  startAt: string | undefined,
+  now: Date,
+): { ok: true; value: AcceptedForm } | { ok: false; errors: FormErrors } {
+  const group = findAccessGroup(policy, groupRef);
+  if (!group) errors.account = 'That group is not in the access policy.';
+  if (input.breakGlass) errors.account = 'Break-glass requests are for accounts, not groups.';
+  const minutes = parseMinutes(input.durationMinutes);
+  if (!Number.isInteger(minutes) || minutes <= 0) errors.duration = 'Pick a duration.';
+  if (!group || errors.account || errors.duration) return { ok: false, errors };
+  const verdict = evaluateRequest(policy, { requesterEmail, group: group.id, durationMinutes: minutes });
+  if (!verdict.allowed) {
+    const longest = groupOptionsFor(policy, requesterEmail).find((o) => o.group.id === group.id)?.maxMinutes;
+    if (verdict.field === 'duration' && longest)
+      errors.duration = `The longest you can ask for here is ${formatMinutes(longest)}.`;
+    else
+      errors.account =
+        verdict.field === 'requester' ? `You cannot join the group ${group.name}.` : verdict.reason;
+    return { ok: false, errors };
+  }
+  if (!errors.ticket) {
+    const ticketCheck = checkTicket(verdict.rule, ticket);
+    if (!ticketCheck.ok) errors.ticket = ticketCheck.message;
+  }
+  if (startAt && !errors.start) {
+    const startCheck = checkStart(verdict.rule, startAt, now.getTime());
+    if (!startCheck.ok) errors.start = startCheck.message;
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      accountId: null,
+      permissionSetArn: null,
+      groupId: group.id,
+      durationMinutes: minutes,
+      reason,
+      ...(ticket ? { ticket } : {}),
+      ...(startAt ? { startAt } : {}),
+      verdict,
+    },
+  };
+}
+
 export function buildAccessRequest(
   requestId: string,
   requester: { slackUserId: string; email: string },
@@ -230,6 +328,7 @@ export function buildAccessRequest(
     requester,
     accountId: form.accountId,
     permissionSetArn: form.permissionSetArn,
+    ...(form.groupId !== undefined ? { groupId: form.groupId } : {}),
     durationMinutes: form.durationMinutes,
     reason: form.reason,
     ...(form.ticket ? { ticket: form.ticket } : {}),

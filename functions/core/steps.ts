@@ -12,6 +12,7 @@ import {
   RequestCancelledError,
   RetryableError,
 } from './errors';
+import { type AccessHooks, GroupAccess, membershipKeyOf } from './group-access';
 import { DEFAULT_USER_MAPPING, noUserError } from './identity-mapping';
 import { EDITS, GRANTING_PHASE, movesInto } from './lifecycle';
 import {
@@ -35,6 +36,7 @@ import {
   approvalChannelFor,
   approversFor,
   evaluateRequest,
+  evaluationTarget,
   expandPrincipals,
   findRule,
   normalizeEmail,
@@ -44,6 +46,7 @@ import type {
   AssignmentDirectory,
   AssignmentOperationStatus,
   Clock,
+  GroupMemberships,
   Notifier,
   RequesterNotice,
   RequestStore,
@@ -76,6 +79,8 @@ export interface StepDependencies {
   channelPacing?: ChannelPacing;
   /** Brings the policy's directory groups up to date before a step asks about people (core/directory.ts). */
   directory?: DirectoryRefresh;
+  /** Identity Center group memberships, for group requests (Grant and Revoke: core/group-access.ts). */
+  memberships?: GroupMemberships;
 }
 
 const SYSTEM = 'system:workflow';
@@ -115,8 +120,9 @@ export type ValidationResult =
 const assignmentStepSchema = z.object({
   version: z.optional(z.int()),
   requestId: z.string().check(z.minLength(1)),
-  accountId: z.string().check(z.regex(/^\d{12}$/)),
-  permissionSetArn: z.string().check(z.minLength(1)),
+  // null for a group request (its group is the stored request's: core/group-access.ts).
+  accountId: z.nullable(z.string().check(z.regex(/^\d{12}$/))),
+  permissionSetArn: z.nullable(z.string().check(z.minLength(1))),
   principalId: z.string().check(z.minLength(1)),
 });
 export type AssignmentStepInput = z.infer<typeof assignmentStepSchema>;
@@ -286,8 +292,7 @@ export class LifecycleSteps {
     await this.directory.forPeople([request.requester.email]);
     const verdict = evaluateRequest(policy, {
       requesterEmail: request.requester.email,
-      accountId: request.accountId,
-      permissionSet: request.permissionSetArn,
+      ...evaluationTarget(request),
       durationMinutes: request.durationMinutes,
       ...(request.breakGlass ? { breakGlass: true } : {}),
     });
@@ -340,8 +345,9 @@ export class LifecycleSteps {
       ...(verdict.allowed
         ? {
             ruleName: verdict.rule.name,
-            accountName: verdict.account.name,
-            permissionSetName: verdict.permissionSet.name,
+            ...(verdict.group
+              ? { groupName: verdict.group.name }
+              : { accountName: verdict.account.name, permissionSetName: verdict.permissionSet.name }),
             approvalsRequired: verdict.rule.approval === 'none' ? 0 : verdict.rule.approval.required,
           }
         : {}),
@@ -519,6 +525,8 @@ export class LifecycleSteps {
         'not-approved',
         `Grant: request ${step.requestId} is ${request.status}, not approved`,
       );
+    const membership = membershipKeyOf(request, step.principalId);
+    if (membership) return this.groupAccess().grant(step.requestId, membership, this.accessHooks(step));
     return this.holdersLoop(key, async () => {
       const holders = await store.getHolders(key);
       if (holders?.holders.includes(step.requestId)) {
@@ -901,6 +909,8 @@ export class LifecycleSteps {
       if (step.reason === 'ended-early' && record?.endedBy)
         await audit.record(step.requestId, 'window.ended-early', record.endedBy, 'success', {}, ENDED_EARLY);
     }
+    const membership = request && membershipKeyOf(request, step.principalId);
+    if (membership) return this.groupAccess().revoke(step.requestId, membership, this.accessHooks(step));
     return this.holdersLoop(key, async () => {
       const holders = await store.getHolders(key);
       if (!holders) {
@@ -1087,6 +1097,8 @@ export class LifecycleSteps {
       {
         accountId: request.accountId,
         permissionSetArn: request.permissionSetArn,
+        // Only on a group request: the trails of account requests read as they always did.
+        ...(request.groupId !== undefined ? { groupId: request.groupId } : {}),
         durationMinutes: request.durationMinutes,
         reason: request.reason,
         ticket: request.ticket ?? null,
@@ -1095,6 +1107,36 @@ export class LifecycleSteps {
       },
       VALIDATE,
     );
+  }
+
+  /** Group access (core/group-access.ts), on this function's identitystore memberships. */
+  private groupAccess(): GroupAccess {
+    const { store, audit, clock, memberships } = this.deps;
+    if (!memberships)
+      throw new AccessError('not-wired', 'This step is not wired to Identity Center group memberships');
+    return new GroupAccess({ store, audit, clock, memberships });
+  }
+
+  /** What Grant and Revoke do for any kind of access, for group access to call. */
+  private accessHooks(step: AssignmentStepInput): AccessHooks<GrantResult, RevokeResult> {
+    return {
+      intendGrant: (requestId, granted) => this.intendGrant(requestId, granted),
+      opened: (known, fallback) => this.opened(step, known, fallback),
+      grantFailed: (reason) => this.grantFailed(step.requestId, reason),
+      kept: (keptBecause, stillNeededBy) => this.kept(step.requestId, keptBecause, stillNeededBy),
+      notTracked: async () => {
+        await this.deps.audit.record(
+          step.requestId,
+          'revoke.kept',
+          SYSTEM,
+          'info',
+          { keptBecause: 'not-tracked' },
+          { ...REVOKE, key: 'not-tracked' },
+        );
+        return { status: 'KEPT', keptBecause: 'not-tracked' };
+      },
+      succeeded: () => ({ status: 'SUCCEEDED' }),
+    };
   }
 
   /** Less than `ms` ago (an unreadable time counts as long ago). */
@@ -1399,8 +1441,8 @@ function settled(holders: HoldersRecord, requestId: string, operationId: string)
 
 function keyOf(step: AssignmentStepInput): AssignmentKey {
   return {
-    accountId: step.accountId,
-    permissionSetArn: step.permissionSetArn,
+    accountId: step.accountId ?? '',
+    permissionSetArn: step.permissionSetArn ?? '',
     principalId: step.principalId,
   };
 }

@@ -1,4 +1,12 @@
-import { matchesRequester, type Policy, type Rule, ruleAccounts, rulePermissionSets } from './policy';
+import {
+  findAccessGroup,
+  groupChoice,
+  matchesRequester,
+  type Policy,
+  type Rule,
+  ruleAccounts,
+  rulePermissionSets,
+} from './policy';
 
 // A rule's ticket requirement (`ticket: { required, pattern, hint }` in the policy), in one place:
 // the request form asks it before a submission is accepted, Validate asks it again server-side
@@ -58,15 +66,20 @@ export function ticketPromptFor(
   requesterEmail: string,
   picked: { accountId?: string | undefined; permissionSet?: string | undefined } = {},
 ): TicketPrompt | undefined {
-  const rules = policy.rules.filter(
-    (rule) =>
-      matchesRequester(policy, rule.requesters, requesterEmail) &&
-      (!picked.accountId ||
-        ruleAccounts(policy, rule).some((a) => a.id === picked.accountId || a.name === picked.accountId)) &&
-      (!picked.permissionSet ||
-        rulePermissionSets(policy, rule).some(
-          (p) => p.name === picked.permissionSet || p.arn === picked.permissionSet,
-        )),
+  const group = groupChoice(picked.accountId);
+  const groupName = group === undefined ? undefined : findAccessGroup(policy, group)?.name;
+  const rules = policy.rules.filter((rule) =>
+    group !== undefined
+      ? matchesRequester(policy, rule.requesters, requesterEmail) &&
+        groupName !== undefined &&
+        (rule.accessGroups ?? []).includes(groupName)
+      : matchesRequester(policy, rule.requesters, requesterEmail) &&
+        (!picked.accountId ||
+          ruleAccounts(policy, rule).some((a) => a.id === picked.accountId || a.name === picked.accountId)) &&
+        (!picked.permissionSet ||
+          rulePermissionSets(policy, rule).some(
+            (p) => p.name === picked.permissionSet || p.arn === picked.permissionSet,
+          )),
   );
   const asking = rules.filter((rule) => rule.ticket && (rule.ticket.required || rule.ticket.pattern));
   if (asking.length === 0) return undefined;

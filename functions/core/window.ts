@@ -1,5 +1,5 @@
 import type { ApprovedExtension, RequestRecord } from './model';
-import { longestAllowedMinutes, type Policy } from './policy';
+import { evaluationTarget, longestAllowedMinutes, type Policy } from './policy';
 
 // How long an access window may last, from server-side facts only: when access went live, the
 // request's own duration, the extensions applied to it and the policy as deployed. The workflow's
@@ -72,8 +72,7 @@ export function windowLimit(
     policyMaxMinutes: requesterKnown
       ? longestAllowedMinutes(policy, {
           requesterEmail: record.request.requester.email,
-          accountId: record.request.accountId,
-          permissionSet: record.request.permissionSetArn,
+          ...evaluationTarget(record.request),
         })
       : Math.max(0, ...(record.extensions ?? []).map((e) => e.maxTotalMinutes)) || undefined,
   });

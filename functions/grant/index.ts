@@ -4,6 +4,7 @@ import type { Clock } from '../core/ports';
 import { chargingCalls, pairOf, reservedCalls } from '../shared/admission-charge';
 import { systemClock } from '../shared/clock';
 import { admission } from '../shared/dynamodb';
+import { groupMemberships } from '../shared/identity-store';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { once } from '../shared/once';
 import { assignmentDirectory } from '../shared/sso-admin';
@@ -15,7 +16,11 @@ import { workerHandler } from '../shared/worker-handler';
 // foresee) is charged to the admission schedule. Throttled by Identity Center, it fails with
 // IdentityCenterBusy and the state machine admits it again (a new number) instead of retrying it.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('Grant', clock, (policy) => ({ assignments: assignmentDirectory(policy) }));
+  const worker = workerSteps('Grant', clock, (policy) => ({
+    assignments: assignmentDirectory(policy),
+    // Group requests (core/group-access.ts): identitystore memberships, synchronous.
+    memberships: groupMemberships(policy),
+  }));
   const schedule = once(() => admission(worker().dynamo, worker().policy, clock));
   return workerHandler('Grant', async (event) => {
     try {

@@ -6,7 +6,7 @@ import { systemClock } from '../shared/clock';
 import { decisionHandoff } from '../shared/decision-handoff';
 import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
-import { userDirectory } from '../shared/identity-store';
+import { groupMemberships, userDirectory } from '../shared/identity-store';
 import { logger } from '../shared/logger';
 import { once } from '../shared/once';
 import { slackNotifier, slackWebClient } from '../shared/slack';
@@ -65,6 +65,10 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
         policy,
         store,
         assignments: assignmentDirectory(policy),
+        // Group access: the memberships its grants left (only a policy with group rules).
+        ...(policy.rules.some((rule) => rule.accessGroups?.length)
+          ? { memberships: groupMemberships(policy) }
+          : {}),
         workflow: stepFunctionsWorkflow(),
         audit,
         notifier,

@@ -2,6 +2,7 @@ import type { Clock } from '../core/ports';
 import { chargingCalls, pairOf, reservedCalls } from '../shared/admission-charge';
 import { systemClock } from '../shared/clock';
 import { admission } from '../shared/dynamodb';
+import { groupMemberships } from '../shared/identity-store';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { once } from '../shared/once';
 import { assignmentDirectory } from '../shared/sso-admin';
@@ -13,7 +14,11 @@ import { workerHandler } from '../shared/worker-handler';
 // admission did not reserve for it are charged to the schedule afterwards, so the grants queued
 // behind make room.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('Revoke', clock, (policy) => ({ assignments: assignmentDirectory(policy) }));
+  const worker = workerSteps('Revoke', clock, (policy) => ({
+    assignments: assignmentDirectory(policy),
+    // Group requests (core/group-access.ts): identitystore memberships, synchronous.
+    memberships: groupMemberships(policy),
+  }));
   const schedule = once(() => admission(worker().dynamo, worker().policy, clock));
   return workerHandler('Revoke', (event) =>
     chargingCalls(

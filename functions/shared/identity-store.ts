@@ -1,5 +1,6 @@
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { IdentityStoreGroups } from '../adapters/identity-store-groups';
+import { IdentityStoreMemberships } from '../adapters/identity-store-memberships';
 import { IdentityStoreUsers } from '../adapters/identity-store-users';
 import { DEFAULT_USER_MAPPING } from '../core/identity-mapping';
 import type { Policy } from '../core/policy';
@@ -31,4 +32,9 @@ export function identityStoreGroups(policy: Policy, clock: Clock = systemClock):
     policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING,
     clock,
   );
+}
+
+/** Identity Center group memberships (group access: core/group-access.ts), added and removed for a window. */
+export function groupMemberships(policy: Policy): IdentityStoreMemberships {
+  return new IdentityStoreMemberships(identityStoreClient(policy), policy.identityCenter.identityStoreId);
 }

@@ -13,7 +13,7 @@ import { loadPolicy } from './policy';
 
 /** The ports a worker adds to the store and the trail every step uses. */
 export type WorkerPorts = Partial<
-  Pick<StepDependencies, 'assignments' | 'users' | 'notifier' | 'channelPacing'>
+  Pick<StepDependencies, 'assignments' | 'users' | 'notifier' | 'channelPacing' | 'memberships'>
 > & {
   /** The directory groups this worker's questions may name (requesters, approvers). */
   groups?: Partial<Record<GroupKind, GroupSource>>;
@@ -65,6 +65,7 @@ export function workerSteps(
       clock,
       onNotifyFailed: notificationNotSent,
       ...(own.channelPacing ? { channelPacing: own.channelPacing } : {}),
+      ...(own.memberships ? { memberships: own.memberships } : {}),
       directory: refresh,
     });
     return { steps, policy, dynamo };

@@ -340,6 +340,9 @@ export class IdentityCenterStandIn {
       [`${IDENTITY_STORE_TARGET_PREFIX}.IsMemberInGroups`]: (i) => this.isMemberInGroups(i),
       [`${IDENTITY_STORE_TARGET_PREFIX}.ListGroupMembershipsForMember`]: (i) =>
         this.listGroupMembershipsForMember(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.GetGroupMembershipId`]: (i) => this.getGroupMembershipId(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.CreateGroupMembership`]: (i) => this.createGroupMembership(i),
+      [`${IDENTITY_STORE_TARGET_PREFIX}.DeleteGroupMembership`]: (i) => this.deleteGroupMembership(i),
     };
   }
 
@@ -1168,6 +1171,48 @@ export class IdentityCenterStandIn {
     };
   }
 
+  // Group access (the product adds and removes memberships). Synchronous, as identitystore is:
+  // https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_CreateGroupMembership.html
+  // GetGroupMembershipId: ResourceNotFoundException when the user is not a member (or either is gone).
+  private getGroupMembershipId(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({ IdentityStoreId: identityStoreId, GroupId: resourceId, MemberId: memberId }),
+      input,
+    );
+    this.requireIdentityStore(req.IdentityStoreId);
+    this.requireGroup(req.GroupId);
+    this.requireUser(req.MemberId.UserId);
+    const membershipId = deriveMembershipId(req.GroupId, req.MemberId.UserId);
+    if (!this.memberships.has(membershipId)) throw membershipNotFound(membershipId);
+    return { IdentityStoreId: this.sandbox.identityStoreId, MembershipId: membershipId };
+  }
+
+  // CreateGroupMembership: a member already in the group is a ConflictException (uniqueness).
+  private createGroupMembership(input: unknown): Record<string, unknown> {
+    const req = parse(
+      z.object({ IdentityStoreId: identityStoreId, GroupId: resourceId, MemberId: memberId }),
+      input,
+    );
+    this.requireIdentityStore(req.IdentityStoreId);
+    this.requireGroup(req.GroupId);
+    this.requireUser(req.MemberId.UserId);
+    const membershipId = deriveMembershipId(req.GroupId, req.MemberId.UserId);
+    if (this.memberships.has(membershipId))
+      throw new ServiceError('ConflictException', 'The member already belongs to the group.', {
+        Reason: 'UNIQUENESS_CONSTRAINT_VIOLATION',
+      });
+    this.memberships.set(membershipId, { membershipId, groupId: req.GroupId, userId: req.MemberId.UserId });
+    return { IdentityStoreId: this.sandbox.identityStoreId, MembershipId: membershipId };
+  }
+
+  // DeleteGroupMembership: by MembershipId; an empty answer.
+  private deleteGroupMembership(input: unknown): Record<string, unknown> {
+    const req = parse(z.object({ IdentityStoreId: identityStoreId, MembershipId: resourceId }), input);
+    this.requireIdentityStore(req.IdentityStoreId);
+    if (!this.memberships.delete(req.MembershipId)) throw membershipNotFound(req.MembershipId);
+    return {};
+  }
+
   private membershipShape(m: Membership): Record<string, unknown> {
     return {
       IdentityStoreId: this.sandbox.identityStoreId,
@@ -1425,4 +1470,11 @@ function decodeToken(token: string): { op: string; offset: number } | undefined 
   } catch {
     return undefined;
   }
+}
+
+function membershipNotFound(membershipId: string): ServiceError {
+  return new ServiceError('ResourceNotFoundException', 'GROUP_MEMBERSHIP not found.', {
+    ResourceType: 'GROUP_MEMBERSHIP',
+    ResourceId: membershipId,
+  });
 }

@@ -242,8 +242,12 @@ export class SandboxState {
         requestId: r.request.requestId,
         status: r.status,
         requester: r.request.requester.email,
-        accountName: r.accountName ?? r.request.accountId,
-        permissionSetName: r.permissionSetName ?? permissionSetName(r.request.permissionSetArn),
+        // A group request shows its group where an account request shows the account.
+        accountName: r.request.groupId !== undefined ? 'group' : (r.accountName ?? r.request.accountId),
+        permissionSetName:
+          r.request.groupId !== undefined
+            ? (r.groupName ?? r.request.groupId)
+            : (r.permissionSetName ?? permissionSetName(r.request.permissionSetArn ?? '')),
         durationMinutes: r.request.durationMinutes,
         expiresAt: r.expiresAt ?? null,
         requestedAt: r.request.requestedAt,

@@ -45,7 +45,7 @@ describe('npm run policy', () => {
     const example = path.join(__dirname, '../../config/access-policy.example.yaml');
     const validated = await run('validate', example);
     expect(validated.code).toBe(0);
-    expect(validated.out.at(-1)).toMatch(/^OK: .*: 3 rules, 3 accounts, 3 permission sets/);
+    expect(validated.out.at(-1)).toMatch(/^OK: .*: 4 rules, 3 accounts, 3 permission sets/);
     const staging = await run(
       'explain',
       example,
@@ -87,7 +87,7 @@ describe('npm run policy', () => {
       'warning: rule production-admin cannot approve requests by dave@example.com: 0 approver(s) other than the requester, 1 required',
     );
     expect(valid.out.at(-1)).toBe(
-      `OK: ${SANDBOX_POLICY}: 5 rules, 3 accounts, 3 permission sets, 2 warnings`,
+      `OK: ${SANDBOX_POLICY}: 7 rules, 3 accounts, 3 permission sets, 2 warnings`,
     );
     const broken = variant('broken.yaml', (t) => t.replace('maxDuration: 8h', 'maxDuration: 8 weeks'));
     const { code, out } = await run('validate', broken);

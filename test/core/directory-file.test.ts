@@ -109,6 +109,9 @@ describe('config/sandbox.yaml', () => {
       'Engineers',
       'SRE',
       'PlatformAdmins',
+      // Offered by the sandbox policy's group rules (accessGroups).
+      'BillingReaders',
+      'IncidentResponders',
     ]);
     expect(config.identityCenter.accounts.find((a) => a.name === 'production')?.parent).toBe(
       'ou-sb00-prod0000',

@@ -163,6 +163,39 @@ describe('the request form', () => {
   });
 });
 
+describe('a group request', () => {
+  const groupPolicy = parsePolicy(
+    readFileSync(path.join(__dirname, '../fixtures/group-access-policy.yaml'), 'utf8').replace(
+      'accessGroups: [Prod-Operators]\n    maxDuration: 2h\n    approval: none',
+      'accessGroups: [Prod-Operators]\n    maxDuration: 2h\n    approval: none\n    scheduledStart: true',
+    ),
+  );
+  const groupForm = (group: string, startAtSeconds: number) =>
+    checkRequestForm(
+      groupPolicy,
+      ALICE.email,
+      { accountId: `group:${group}`, durationMinutes: '60', reason: 'On call tonight', startAtSeconds },
+      new Date(NOW),
+    );
+
+  it('may start later under a group rule that allows it, and not under one that does not', () => {
+    expect(groupPolicy.rules.find((r) => r.name === 'operators')?.scheduledStart).toEqual({
+      maxDaysAhead: 7,
+    });
+    const operators = groupPolicy.accessGroups?.find((g) => g.name === 'Prod-Operators')?.id ?? '';
+    const billing = groupPolicy.accessGroups?.find((g) => g.name === 'Billing-Viewers')?.id ?? '';
+    expect(groupForm(operators, (NOW + 5 * HOUR) / 1000)).toMatchObject({
+      ok: true,
+      value: { groupId: operators, startAt: new Date(NOW + 5 * HOUR).toISOString() },
+    });
+    expect(groupForm(billing, (NOW + 5 * HOUR) / 1000)).toMatchObject({
+      ok: false,
+      errors: { start: expect.stringMatching(/Rule billing does not allow a later start/) },
+    });
+    expect(startDaysAheadFor(groupPolicy, ALICE.email)).toBe(7);
+  });
+});
+
 describe('Validate', () => {
   it('stores a start within the rule and hands it to the state machine in whole seconds', async () => {
     const w = world();

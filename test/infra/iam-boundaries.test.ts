@@ -27,6 +27,7 @@ import { EXAMPLE_POLICY_FILE, removeOutdirs } from './synth';
 //   REQUEST#<id> / REQUEST           request records
 //   TOKEN#<id> / approval|window     task tokens
 //   ASSIGNMENT#<acct>#<ps>#<user>    holders records (sk HOLDERS)
+//   MEMBERSHIP#<group>#<user>        group memberships' holders records (sk HOLDERS)
 //   ADMISSION#identity-center        the admission schedule (sk SCHEDULE)
 //   ADMISSION#slack-channel#<id>     an approval channel's post schedule (sk SCHEDULE)
 
@@ -564,6 +565,52 @@ describe('permission sets, when none ends sessions at revoke (the example policy
       for (const action of WRITES)
         expect(await m.can('end-sessions', action, m.stateTableArn, context)).toBe(false);
     expect(await m.can('end-sessions', 'dynamodb:GetItem', m.stateTableArn, HOLDERS)).toBe(false);
+  });
+});
+
+describe('Identity Center group memberships (group access)', () => {
+  const OFFERED = 'arn:aws:identitystore:::group/9067a1b2c3-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d';
+  const MEMBERSHIP = 'arn:aws:identitystore:::membership/9067a1b2c3-0000-4000-8000-000000000001';
+  async function whoMayAll(action: string, resources: string[]) {
+    const allowed: RoleName[] = [];
+    for (const role of roles) if (await m.canAll(role, action, resources)) allowed.push(role);
+    return allowed.sort();
+  }
+
+  it('only grant may add a member, and only to a group a rule offers', async () => {
+    expect(await whoMayAll('identitystore:CreateGroupMembership', [STORE, OFFERED, USER])).toEqual(['grant']);
+    expect(await whoMay('identitystore:CreateGroupMembership', GROUP)).toEqual([]);
+  });
+
+  it('only revoke and the reconciler may remove a membership, of an offered group', async () => {
+    expect(
+      await whoMayAll('identitystore:DeleteGroupMembership', [STORE, OFFERED, MEMBERSHIP, USER]),
+    ).toEqual(['reconciler', 'revoke']);
+    expect(await whoMay('identitystore:DeleteGroupMembership', GROUP)).toEqual([]);
+  });
+
+  it('grant, revoke and the reconciler look a membership up, in an offered group only', async () => {
+    expect(await whoMayAll('identitystore:GetGroupMembershipId', [STORE, OFFERED, MEMBERSHIP, USER])).toEqual(
+      ['grant', 'reconciler', 'revoke'],
+    );
+    expect(await whoMay('identitystore:GetGroupMembershipId', GROUP)).toEqual([]);
+  });
+
+  it('refuses another identity store', async () => {
+    const otherStore = `arn:aws:identitystore::${ACCOUNT}:identitystore/d-ffffffffff`;
+    for (const role of ['grant', 'revoke', 'reconciler'] as RoleName[])
+      expect(await m.can(role, 'identitystore:CreateGroupMembership', otherStore)).toBe(false);
+  });
+
+  it('their holders records (MEMBERSHIP#…) are written only by grant, revoke and the reconciler', async () => {
+    const MEMBERSHIPS = item(STATE_TABLE_ITEMS.memberships);
+    expect(await whoMay('dynamodb:PutItem', m.stateTableArn, MEMBERSHIPS)).toEqual([
+      'grant',
+      'reconciler',
+      'revoke',
+    ]);
+    expect(await whoMay('dynamodb:UpdateItem', m.stateTableArn, MEMBERSHIPS)).toEqual([]);
+    expect(await whoMay('dynamodb:DeleteItem', m.stateTableArn, MEMBERSHIPS)).toEqual([]);
   });
 });
 

@@ -799,6 +799,7 @@ export const STATE_TABLE_ITEMS = {
   token: 'TOKEN#r-1',
   holders:
     'ASSIGNMENT#222222222222#arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b#u-1',
+  memberships: 'MEMBERSHIP#9067a1b2c3-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d#u-1',
   admission: 'ADMISSION#identity-center',
   channelSchedule: 'ADMISSION#slack-channel#C0APPROVALS',
 } as const;

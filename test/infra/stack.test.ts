@@ -380,13 +380,19 @@ describe('least privilege', () => {
       'identitystore:ListGroupMembershipsForMember',
     ];
     expect(sorted(ssoActions('validate'))).toEqual(sorted(['identitystore:GetUserId', ...GROUP_READS]));
+    // The example policy's group rule (accessGroups): grant adds the member, revoke and the
+    // reconciler look the membership up and remove it (core/group-access.ts).
     expect(sorted(ssoActions('grant'))).toEqual([
+      'identitystore:CreateGroupMembership',
+      'identitystore:GetGroupMembershipId',
       'sso:CreateAccountAssignment',
       'sso:DescribeAccountAssignmentCreationStatus',
       'sso:ListAccountAssignments',
     ]);
     expect(sorted(ssoActions('check-grant'))).toEqual(['sso:DescribeAccountAssignmentCreationStatus']);
     expect(sorted(ssoActions('revoke'))).toEqual([
+      'identitystore:DeleteGroupMembership',
+      'identitystore:GetGroupMembershipId',
       'sso:DeleteAccountAssignment',
       'sso:DescribeAccountAssignmentDeletionStatus',
     ]);
@@ -397,6 +403,8 @@ describe('least privilege', () => {
     );
     expect(sorted(ssoActions('reconciler'))).toEqual(
       sorted([
+        'identitystore:DeleteGroupMembership',
+        'identitystore:GetGroupMembershipId',
         'sso:DeleteAccountAssignment',
         'sso:DescribeAccountAssignmentDeletionStatus',
         'sso:ListAccountAssignments',
@@ -408,6 +416,20 @@ describe('least privilege', () => {
     expect(ssoActions('finish')).toEqual([]);
     // No permission set of the example policy ends sessions at revoke (endSessionsOnRevoke).
     expect(ssoActions('end-sessions')).toEqual([]);
+  });
+
+  it('names each group a rule offers in the membership statements, and no group wildcard', () => {
+    const statements = allStatements(synth.template).filter((s) =>
+      actionsOf(s).some((a) => a.endsWith('GroupMembership') || a.endsWith('GroupMembershipId')),
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      const resources = ([] as unknown[]).concat(statement.Resource);
+      expect(resources).toContain(
+        'arn:aws:identitystore:::group/9067a1b2c3-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d',
+      );
+      expect(resources).not.toContain('arn:aws:identitystore:::group/*');
+    }
   });
 
   it('scopes the describe-status actions to the instance', () => {

@@ -84,6 +84,10 @@ export interface CampaignReport {
   faults: Record<string, number>;
   leaked: number;
   wronglyRevoked: number;
+  /** Group memberships present with no grant behind them (of `leaked`). */
+  leakedMemberships: number;
+  /** Memberships that existed before any request, found removed (of `wronglyRevoked`). */
+  wronglyRemovedMemberships: number;
   auditGaps: number;
   badDecisions: number;
   /** Holders records not at rest (ABSENT, or PRESENT for a pre-existing assignment) after the passes. */
@@ -136,6 +140,16 @@ const TARGETS = [
   { accountId: ACCOUNTS.staging, permissionSetArn: PERMISSION_SETS.readOnly },
   { accountId: ACCOUNTS.staging, permissionSetArn: PERMISSION_SETS.admin },
 ];
+/** Identity Center groups of the campaign policy's group rules (accessGroups). */
+const GROUPS = {
+  operators: '9067a1b2c3-c4a00000-0000-4c00-8c00-00000000c001',
+  auditors: '9067a1b2c3-c4a00000-0000-4c00-8c00-00000000c002',
+} as const;
+/** Memberships that exist before any request; the product must never remove them. */
+const PERMANENT_MEMBERSHIPS = [
+  { person: 'carol', groupId: GROUPS.operators },
+  { person: 'bob', groupId: GROUPS.auditors },
+];
 /** Permanent assignments that exist before any request; the product must never remove them. */
 const PERMANENT = [
   { person: 'alice', ...TARGETS[2] },
@@ -159,6 +173,10 @@ const SANDBOX: SandboxFile = sandboxFileSchema.parse({
   permissionSets: [
     { name: 'ReadOnly', arn: PERMISSION_SETS.readOnly },
     { name: 'Admin', arn: PERMISSION_SETS.admin },
+  ],
+  groups: [
+    { groupId: GROUPS.operators, displayName: 'Operators', members: ['carol'] },
+    { groupId: GROUPS.auditors, displayName: 'Auditors', members: ['bob'] },
   ],
   assignments: PERMANENT.map((a) => ({
     accountId: a.accountId,
@@ -230,8 +248,10 @@ interface LifecyclePlan {
   index: number;
   requestId: string;
   requester: Person;
-  accountId: string;
-  permissionSetArn: string;
+  /** null for a group lifecycle (its group in groupId). */
+  accountId: string | null;
+  permissionSetArn: string | null;
+  groupId?: string;
   durationMinutes: number;
   reason: string;
   approval: ApprovalMode;
@@ -330,6 +350,13 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
   if (!plan.breakGlass && startRoll < 0.12) {
     plan.startInSeconds = 20 + Math.floor(random() * 200);
     if (startRoll < 0.06) plan.cancelBeforeStart = true;
+  }
+  // Group lifecycles (a membership instead of an assignment), drawn after everything else.
+  const groupRoll = random();
+  if (!plan.breakGlass && plan.startInSeconds === undefined && groupRoll < 0.2) {
+    plan.accountId = null;
+    plan.permissionSetArn = null;
+    plan.groupId = groupRoll < 0.1 ? GROUPS.operators : GROUPS.auditors;
   }
   return plan;
 }
@@ -535,6 +562,7 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       requester: { email: plan.requester.email, slackUserId: plan.requester.slackUserId },
       accountId: plan.accountId,
       permissionSetArn: plan.permissionSetArn,
+      ...(plan.groupId ? { groupId: plan.groupId } : {}),
       durationMinutes: plan.durationMinutes,
       reason: plan.reason,
       ...(plan.breakGlass ? { breakGlass: true as const } : {}),
@@ -577,6 +605,7 @@ async function driveLifecycle(
   };
   if (plan.breakGlass) count('kind.break-glass');
   if (plan.startInSeconds !== undefined) count('kind.scheduled-start');
+  if (plan.groupId) count('kind.group');
   if (plan.reconcilerPass) {
     const pass = plan.reconcilerPass;
     background.push(
@@ -827,6 +856,8 @@ async function reconcilerPassMidFlight(
 interface BatchVerdict {
   leaked: string[];
   wronglyRevoked: string[];
+  leakedMemberships: string[];
+  wronglyRemovedMemberships: string[];
   auditGaps: string[];
   badDecisions: string[];
   unsettled: string[];
@@ -872,6 +903,8 @@ async function settleAndCheck(
   const verdict: BatchVerdict = {
     leaked: [],
     wronglyRevoked: [],
+    leakedMemberships: [],
+    wronglyRemovedMemberships: [],
     auditGaps: [],
     badDecisions: [],
     unsettled: [],
@@ -914,6 +947,40 @@ async function settleAndCheck(
   for (const text of permanentKeys)
     if (!present.some((a) => assignmentKeyText(a) === text))
       verdict.wronglyRevoked.push(`permanent ${text} is gone`);
+  // Group memberships: every member of an offered group is a permanent one (the grants of the
+  // batch have all ended), and every permanent one is still there.
+  const permanentMemberships = new Set(
+    PERMANENT_MEMBERSHIPS.map((m) => `${m.groupId}|${deriveUserId(IDENTITY_STORE_ID, m.person)}`),
+  );
+  const offered = new Set<string>(Object.values(GROUPS));
+  const members = new Set(
+    env.identityCenter
+      .groups()
+      .filter((g) => offered.has(g.groupId))
+      .flatMap((g) => g.members.map((m) => `${g.groupId}|${m.userId}`)),
+  );
+  for (const member of members)
+    if (!permanentMemberships.has(member)) {
+      const [groupId = '', principalId = ''] = member.split('|');
+      const holders = await store.getMembershipHolders({ groupId, principalId });
+      verdict.leakedMemberships.push(
+        `membership ${member} is present with no grant behind it (${holders ? JSON.stringify(holders) : 'no holders record'})`,
+      );
+    }
+  for (const member of permanentMemberships)
+    if (!members.has(member))
+      verdict.wronglyRemovedMemberships.push(`permanent membership ${member} is gone`);
+  for (const holders of await store.listMembershipHolders()) {
+    const atRest =
+      (holders.state === 'ABSENT' || (holders.state === 'PRESENT' && holders.preExisting)) &&
+      !holders.holders.length &&
+      !holders.addingBy &&
+      !holders.removingBy;
+    if (!atRest)
+      verdict.unsettled.push(
+        `membership ${holders.groupId}|${holders.principalId} is ${holders.state} for [${holders.holders}]`,
+      );
+  }
   for (const holders of await store.listHolders()) {
     const atRest =
       holders.state === 'ABSENT' ||
@@ -939,11 +1006,11 @@ async function settleAndCheck(
       verdict.auditGaps.push(`${plan.requestId}: chain: ${problem}`);
     for (const problem of decisionProblems(policy(), events, record))
       verdict.badDecisions.push(`${plan.requestId}: ${problem}`);
-    if (record?.principalId) {
+    if (record?.principalId && record.request.groupId === undefined) {
       const interval = holdingInterval(
         assignmentKeyText({
-          accountId: record.request.accountId,
-          permissionSetArn: record.request.permissionSetArn,
+          accountId: record.request.accountId ?? '',
+          permissionSetArn: record.request.permissionSetArn ?? '',
           principalId: record.principalId,
         }),
         events,
@@ -983,6 +1050,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     faults: {},
     leaked: 0,
     wronglyRevoked: 0,
+    leakedMemberships: 0,
+    wronglyRemovedMemberships: 0,
     auditGaps: 0,
     badDecisions: 0,
     unsettledRecords: 0,
@@ -1013,8 +1082,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       const verdict = await settleAndCheck(env, plans, since);
       report.batches++;
       report.lifecycles += plans.length;
-      report.leaked += verdict.leaked.length;
-      report.wronglyRevoked += verdict.wronglyRevoked.length;
+      report.leaked += verdict.leaked.length + verdict.leakedMemberships.length;
+      report.wronglyRevoked += verdict.wronglyRevoked.length + verdict.wronglyRemovedMemberships.length;
+      report.leakedMemberships += verdict.leakedMemberships.length;
+      report.wronglyRemovedMemberships += verdict.wronglyRemovedMemberships.length;
       report.auditGaps += verdict.auditGaps.length;
       report.badDecisions += verdict.badDecisions.length;
       report.unsettledRecords += verdict.unsettled.length;
@@ -1024,6 +1095,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       keep([
         ...verdict.leaked,
         ...verdict.wronglyRevoked,
+        ...verdict.leakedMemberships,
+        ...verdict.wronglyRemovedMemberships,
         ...verdict.auditGaps,
         ...verdict.badDecisions,
         ...verdict.unsettled,
@@ -1070,7 +1143,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
 export function formatReport(report: CampaignReport): string {
   return [
     `seed ${report.seed}: ${report.lifecycles} lifecycles, ${report.faultsInjected} faults injected, ` +
-      `${report.leaked} leaked, ${report.wronglyRevoked} wrongly revoked, ${report.auditGaps} audit gaps, ` +
+      `${report.leaked} leaked (${report.leakedMemberships} memberships), ${report.wronglyRevoked} wrongly revoked (${report.wronglyRemovedMemberships} memberships), ${report.auditGaps} audit gaps, ` +
       `${report.badDecisions} bad decisions (${report.unsettledRecords} unsettled records, ${report.stillRunning} still running) ` +
       `in ${(report.wallMs / 1000).toFixed(1)} s`,
     `outcomes: ${JSON.stringify(report.outcomes)}`,

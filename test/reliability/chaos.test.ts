@@ -13,6 +13,8 @@ describe('fault-injection campaign (CI sample)', () => {
     const broken = {
       leaked: report.leaked,
       wronglyRevoked: report.wronglyRevoked,
+      leakedMemberships: report.leakedMemberships,
+      wronglyRemovedMemberships: report.wronglyRemovedMemberships,
       auditGaps: report.auditGaps,
       badDecisions: report.badDecisions,
       unsettledRecords: report.unsettledRecords,
@@ -22,6 +24,8 @@ describe('fault-injection campaign (CI sample)', () => {
     expect(broken).toEqual({
       leaked: 0,
       wronglyRevoked: 0,
+      leakedMemberships: 0,
+      wronglyRemovedMemberships: 0,
       auditGaps: 0,
       badDecisions: 0,
       unsettledRecords: 0,
@@ -41,6 +45,7 @@ describe('fault-injection campaign (CI sample)', () => {
       'kind.break-glass',
       'kind.scheduled-start',
       'start.cancelled-before-start',
+      'kind.group',
     ])
       expect(report.faults[fault]).toBeGreaterThan(0);
     expect(report.outcomes.REVOKED).toBeGreaterThan(LIFECYCLES / 4);

@@ -7,7 +7,10 @@ import {
   type AuditEvent,
   assignmentKeyText,
   type HoldersRecord,
+  type MembershipHoldersRecord,
+  type MembershipKey,
   type MessageRef,
+  membershipKeyText,
   type RequestRecord,
   type RequestStatus,
 } from '../../functions/core/model';
@@ -17,6 +20,7 @@ import type {
   AuditLog,
   Clock,
   ConditionalResult,
+  GroupMemberships,
   Notifier,
   RequesterNotice,
   RequestStore,
@@ -156,6 +160,29 @@ export class MemoryStore implements RequestStore {
   async listHolders() {
     await tick();
     return [...this.holders.values()].map(clone);
+  }
+
+  readonly memberships = new Map<string, MembershipHoldersRecord>();
+
+  async getMembershipHolders(key: MembershipKey) {
+    await tick();
+    const record = this.memberships.get(membershipKeyText(key));
+    return record ? clone(record) : undefined;
+  }
+
+  async putMembershipHolders(record: MembershipHoldersRecord, expectedRevision: number | undefined) {
+    await tick();
+    const current = this.memberships.get(membershipKeyText(record));
+    if (expectedRevision === undefined ? current !== undefined : current?.revision !== expectedRevision)
+      return false;
+    this.memberships.set(membershipKeyText(record), clone(record));
+    this.holderWrites++;
+    return true;
+  }
+
+  async listMembershipHolders() {
+    await tick();
+    return [...this.memberships.values()].map(clone);
   }
 }
 
@@ -469,5 +496,62 @@ export class RecordingNotifier implements Notifier {
   }
   noticesFor(requestId: string): RequesterNotice[] {
     return this.notices.filter((n) => n.requestId === requestId).map((n) => n.notice);
+  }
+}
+
+/**
+ * Identity Center group memberships in memory (identitystore's answers as the adapter maps them:
+ * test/contracts/group-memberships.contract.test.ts runs both). `users`/`groups` name who exists
+ * (undefined: everyone); `loseNextAnswer` makes the next addition land and its answer fail, as a
+ * timed-out call whose request the service took.
+ */
+export class FakeMemberships implements GroupMemberships {
+  readonly members = new Map<string, string>(); // membership id -> group|user
+  users?: Set<string>;
+  groups?: Set<string>;
+  loseNextAnswer = false;
+  calls: string[] = [];
+  private seq = 0;
+
+  private exists(groupId: string, userId: string): boolean {
+    return (this.users?.has(userId) ?? true) && (this.groups?.has(groupId) ?? true);
+  }
+
+  /** A membership made outside the product (its IdP, an administrator). */
+  seed(groupId: string, userId: string): string {
+    const id = `m-${++this.seq}`;
+    this.members.set(id, `${groupId}|${userId}`);
+    return id;
+  }
+
+  isMember(groupId: string, userId: string): boolean {
+    return [...this.members.values()].includes(`${groupId}|${userId}`);
+  }
+
+  async membershipId(groupId: string, userId: string) {
+    await tick();
+    this.calls.push('GetGroupMembershipId');
+    if (!this.exists(groupId, userId)) return undefined;
+    return [...this.members.entries()].find(([, v]) => v === `${groupId}|${userId}`)?.[0];
+  }
+
+  async add(groupId: string, userId: string) {
+    await tick();
+    this.calls.push('CreateGroupMembership');
+    if (!this.exists(groupId, userId))
+      throw new AccessError('membership-target-gone', `no user ${userId} or no group ${groupId}`);
+    if (this.isMember(groupId, userId)) return { exists: true as const };
+    const id = this.seed(groupId, userId);
+    if (this.loseNextAnswer) {
+      this.loseNextAnswer = false;
+      throw new RetryableError('CreateGroupMembership: TimeoutError (injected)');
+    }
+    return { membershipId: id };
+  }
+
+  async remove(membershipId: string) {
+    await tick();
+    this.calls.push('DeleteGroupMembership');
+    return this.members.delete(membershipId);
   }
 }

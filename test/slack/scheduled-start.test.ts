@@ -45,7 +45,8 @@ describe('the start of the request form', () => {
   it('is a date-time picker, offered to a person whose rules allow a later start', async () => {
     await h.command(PEOPLE.alice);
     const opened = h.slack.standIn.calls('views.open')[0];
-    const blocks = ((opened?.args.view as { blocks?: Block[] }).blocks ?? []) as Block[];
+    const view = opened?.args.view as { blocks?: Block[] } | undefined;
+    const blocks = view?.blocks ?? [];
     expect(blocks.find((b) => b.block_id === 'start_at')?.element?.type).toBe('datetimepicker');
   });
 

@@ -264,6 +264,11 @@ describe('request that needs approval', () => {
 
     expect((await (await requestDecisions()).decide(requestId, carol, 'approve')).kind).toBe('approved');
     await tokenStored(harness, requestId, 'window');
+    // AccessWindow stores its token before it marks the request ACTIVE: End waits for both.
+    await harness.waitFor(
+      async () => (await requestStore().getRequest(requestId))?.status === 'ACTIVE',
+      'the window to open',
+    );
     expect((await (await requestDecisions()).endAccess(requestId, aliceActor)).kind).toBe('ended');
     expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
 

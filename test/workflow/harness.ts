@@ -83,7 +83,7 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
   /** The Identity Center stand-in; default: no quotas, provisioning done at the next call. */
   identityCenter?: Omit<StartIdentityCenterOptions, 'sandbox'>;
   /** Identity Center groups (identityCenterGroup: selectors), members by userName (alice, bob, …). */
-  groups?: Array<{ displayName: string; members: string[] }>;
+  groups?: Array<{ displayName: string; members: string[]; groupId?: string }>;
   /**
    * Model time for the handlers and the host's Wait timestamps, running `1000 / msPerSecond` times
    * faster than real time (a scheduled start an hour ahead comes in 3.6 s at 1 ms per second).

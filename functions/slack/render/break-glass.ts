@@ -69,6 +69,6 @@ export function breakGlassMessage(record: RequestRecord): { text: string; blocks
 export function breakGlassEscalation(record: RequestRecord): { text: string } {
   const r = record.request;
   return {
-    text: `<!channel> Break-glass use \`${r.requestId}\` by ${escapeClamped(r.requester.email, 300)} on ${escapeClamped(record.accountName ?? r.accountId, 120)} is still unreviewed (due ${record.breakGlass ? slackTime(record.breakGlass.reviewDueAt) : '?'}): a reviewer must mark it.`,
+    text: `<!channel> Break-glass use \`${r.requestId}\` by ${escapeClamped(r.requester.email, 300)} on ${escapeClamped(record.accountName ?? r.accountId ?? '', 120)} is still unreviewed (due ${record.breakGlass ? slackTime(record.breakGlass.reviewDueAt) : '?'}): a reviewer must mark it.`,
   };
 }

@@ -7,6 +7,7 @@ import type { RequestRecord } from '../../core/model';
 import { BREAK_GLASS_ACTIONS } from './break-glass';
 import {
   ACTION_IDS,
+  accessWhere,
   activityBlock,
   escapeClamped,
   escapeKeepingTimes,
@@ -47,10 +48,7 @@ const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: tru
 const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 function where(record: RequestRecord): string {
-  return `*${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)}* on *${escapeClamped(
-    record.accountName ?? record.request.accountId,
-    MAX.name,
-  )}*`;
+  return accessWhere(record, '*');
 }
 
 /** " (ticket INC-42)" when the request carries one: approvers weigh it with the reason. */

@@ -140,12 +140,32 @@ export function statusLine(record: RequestRecord): string {
   return STATUS_LINE[record.status](record);
 }
 
+/**
+ * What the request gives access to, escaped: "<permission set> on <account>" (each wrapped in
+ * `mark`, e.g. `*` for bold), or "the group <name>" for a group request.
+ */
+export function accessWhere(record: RequestRecord, mark = ''): string {
+  const r = record.request;
+  if (r.groupId !== undefined)
+    return `the group ${mark}${escapeClamped(record.groupName ?? r.groupId, MAX.name)}${mark}`;
+  return `${mark}${escapeClamped(record.permissionSetName ?? r.permissionSetArn ?? '', MAX.name)}${mark} on ${mark}${escapeClamped(
+    record.accountName ?? r.accountId ?? '',
+    MAX.name,
+  )}${mark}`;
+}
+
 export function summaryFields(record: RequestRecord): string {
   const r = record.request;
+  const target =
+    r.groupId !== undefined
+      ? [`*Group:* ${escapeClamped(record.groupName ?? r.groupId, MAX.name)} (membership)`]
+      : [
+          `*Account:* ${escapeClamped(record.accountName ?? r.accountId ?? '', MAX.name)} (${r.accountId})`,
+          `*Permission set:* ${escapeClamped(record.permissionSetName ?? r.permissionSetArn ?? '', MAX.name)}`,
+        ];
   const lines = [
     `*Requester:* <@${r.requester.slackUserId}> (${escapeClamped(r.requester.email, MAX.email)})`,
-    `*Account:* ${escapeClamped(record.accountName ?? r.accountId, MAX.name)} (${r.accountId})`,
-    `*Permission set:* ${escapeClamped(record.permissionSetName ?? r.permissionSetArn, MAX.name)}`,
+    ...target,
     `*Duration:* ${formatMinutes(r.durationMinutes)}`,
     ...(r.startAt ? [`*Starts:* ${slackTime(r.startAt)} (the window counts from then)`] : []),
     `*Reason:* ${escapeClamped(r.reason, MAX.reason)}`,
@@ -332,11 +352,13 @@ export function consoleShortcut(portalUrl: string, accountId: string, permission
  */
 function accessDirections(record: RequestRecord, links: NoticeLinks): string {
   const { portalUrl, ssoRegion } = links;
+  if (record.request.groupId !== undefined)
+    return `You are in the group ${escapeClamped(record.groupName ?? record.request.groupId, MAX.name)} until the access ends: ${portalUrl ? `sign in at ${escapeText(portalUrl)}` : 'sign in to the access portal'} to use what the group gives.`;
   const role = record.permissionSetName;
   const roleText = escapeClamped(role ?? 'granted', MAX.name);
   if (!portalUrl || !role)
     return `${portalUrl ? `Sign in at ${escapeText(portalUrl)} or run \`aws sso login\`` : 'Run `aws sso login`'} and pick the ${roleText} role.`;
-  const accountId = record.request.accountId;
+  const accountId = record.request.accountId ?? '';
   const shortcut = escapeText(consoleShortcut(portalUrl, accountId, role));
   const lines = [`<${shortcut}|Open the AWS console as ${roleText}> (access portal shortcut).`];
   if (!ssoRegion) return lines.join('\n');
@@ -365,7 +387,7 @@ function accessDirections(record: RequestRecord, links: NoticeLinks): string {
 
 /** "<permission set> on <account>", as the requester's DMs name the access. */
 function noticeWhere(record: RequestRecord): string {
-  return `${escapeClamped(record.permissionSetName ?? record.request.permissionSetArn, MAX.name)} on ${escapeClamped(record.accountName ?? record.request.accountId, MAX.name)}`;
+  return accessWhere(record);
 }
 
 export function requesterNotice(
@@ -451,9 +473,6 @@ export function requesterDmMessage(
 export function approvalReminder(record: RequestRecord): { text: string } {
   const r = record.request;
   return {
-    text: `:bell: Reminder: <@${r.requester.slackUserId}>'s request \`${r.requestId}\` for ${escapeClamped(
-      record.permissionSetName ?? r.permissionSetArn,
-      MAX.name,
-    )} on ${escapeClamped(record.accountName ?? r.accountId, MAX.name)} is still waiting for approval.`,
+    text: `:bell: Reminder: <@${r.requester.slackUserId}>'s request \`${r.requestId}\` for ${accessWhere(record)} is still waiting for approval.`,
   };
 }

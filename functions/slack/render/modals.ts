@@ -1,7 +1,13 @@
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/web-api';
 import { formatMinutes } from '../../core/duration';
 import type { RequestRecord } from '../../core/model';
-import type { Account, PermissionSet } from '../../core/policy';
+import {
+  type AccessGroup,
+  type Account,
+  GROUP_CHOICE_PREFIX,
+  groupChoice,
+  type PermissionSet,
+} from '../../core/policy';
 import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH } from '../../core/request-form';
 import { exposureText, type SessionExposure } from '../../core/session-exposure';
 import type { TicketPrompt } from '../../core/ticket';
@@ -13,7 +19,7 @@ import {
   FORM_EXPOSURE_BLOCK,
   FORM_FIELDS,
 } from './ids';
-import { escapeText, slackTime, summaryFields } from './messages';
+import { accessWhere, slackTime, summaryFields } from './messages';
 
 // Modals: the request form, the deny reason, the extension. Pure functions of their inputs.
 
@@ -27,6 +33,12 @@ export function option(text: string, value: string): PlainTextOption {
 export const accountOption = (account: Account) => option(`${account.name} (${account.id})`, account.id);
 export const permissionSetOption = (ps: PermissionSet) =>
   option(ps.description ? `${ps.name} — ${ps.description}` : ps.name, ps.name);
+/** A group in the account menu (core/policy.ts GROUP_CHOICE_PREFIX): picking it asks no permission set. */
+export const groupOption = (group: AccessGroup) =>
+  option(
+    `Group: ${group.name}${group.description ? ` — ${group.description}` : ''}`,
+    `${GROUP_CHOICE_PREFIX}${group.id}`,
+  );
 export const durationOption = (minutes: number) => option(formatMinutes(minutes), String(minutes));
 
 export interface RequestFormState {
@@ -44,6 +56,8 @@ export interface RequestFormState {
    * permission set are picked: a line under the duration; undefined, no line.
    */
   exposure?: { permissionSetName: string; sessions: SessionExposure } | undefined;
+  /** The person may also ask to join groups: the account menu offers them (group access). */
+  groups?: boolean | undefined;
 }
 
 /** The duration the form shows: the one picked when still offered, else 1 hour or the next longer, else the shortest. */
@@ -75,16 +89,17 @@ export function requestFormModal(
     state.exposure && initialDuration
       ? exposureText(initialDuration, state.exposure.permissionSetName, state.exposure.sessions)
       : undefined;
+  const groupPicked = groupChoice(state.account?.value) !== undefined;
   const blocks: KnownBlock[] = [
     {
       type: 'input',
       block_id: FORM_FIELDS.account,
       dispatch_action: true,
-      label: plain('AWS account'),
+      label: plain(state.groups ? 'AWS account or group' : 'AWS account'),
       element: {
         type: 'external_select',
         action_id: FORM_FIELDS.account,
-        placeholder: plain('Type to search accounts'),
+        placeholder: plain(state.groups ? 'Type to search accounts and groups' : 'Type to search accounts'),
         min_query_length: 0,
         ...(state.account ? { initial_option: state.account } : {}),
       },
@@ -94,6 +109,9 @@ export function requestFormModal(
       block_id: FORM_FIELDS.permissionSet,
       dispatch_action: true,
       label: plain('Permission set'),
+      // With groups offered, a group may be picked before the form updates: the submission
+      // asks for a permission set when an account was picked (core/request-form.ts).
+      ...(state.groups ? { optional: true } : {}),
       element: {
         type: 'external_select',
         action_id: FORM_FIELDS.permissionSet,
@@ -172,7 +190,8 @@ export function requestFormModal(
     submit: plain('Request'),
     close: plain('Cancel'),
     private_metadata: metadata,
-    blocks,
+    // A group picked: there is no permission set to ask for.
+    blocks: groupPicked ? blocks.filter((b) => b.block_id !== FORM_FIELDS.permissionSet) : blocks,
   };
 }
 
@@ -265,9 +284,7 @@ export function denyReasonModal(
 }
 
 export function extendModal(record: RequestRecord, choices: number[], metadata: string): ModalView {
-  const where = `${escapeText(record.permissionSetName ?? record.request.permissionSetArn)} on ${escapeText(
-    record.accountName ?? record.request.accountId,
-  )}`;
+  const where = accessWhere(record);
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.extend,

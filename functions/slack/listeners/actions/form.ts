@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
-import { findAccount, findPermissionSet } from '../../../core/policy';
+import { findAccount, findPermissionSet, groupOptionsFor } from '../../../core/policy';
 import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
 import { sessionExposureOf } from '../../../core/session-exposure';
 import { ticketPromptFor } from '../../../core/ticket';
@@ -48,6 +48,7 @@ export function openFormFromHome(ctx: ListenerContext) {
           ticket: ticketPromptFor(ctx.policy, lookup.email),
           breakGlass: offersBreakGlass(ctx.policy, lookup.email),
           startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
+          groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
         }),
       });
     } catch (error) {
@@ -104,6 +105,7 @@ export function formSelectionChanged(ctx: ListenerContext) {
       breakGlass: offersBreakGlass(ctx.policy, lookup.email),
       startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
       exposure,
+      groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
     };
     try {
       await client.views.update({

@@ -1,13 +1,14 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
+import { groupOptionsFor } from '../../../core/policy';
 import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { slackErrorCode } from '../../people';
-import { escapeText, statusLine } from '../../render/messages';
+import { accessWhere, escapeText, statusLine } from '../../render/messages';
 import { requestFormModal } from '../../render/modals';
 
 // `/request-access` opens the form; `help` and `status` answer in an ephemeral message.
@@ -66,12 +67,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
         records.length === 0
           ? 'You have no requests yet.'
           : `*Your recent requests*\n${records
-              .map(
-                (r) =>
-                  `• \`${r.request.requestId}\` ${escapeText(r.permissionSetName ?? r.request.permissionSetArn)} on ${escapeText(
-                    r.accountName ?? r.request.accountId,
-                  )}: ${statusLine(r)}`,
-              )
+              .map((r) => `• \`${r.request.requestId}\` ${accessWhere(r)}: ${statusLine(r)}`)
               .join('\n')}`,
       );
       return;
@@ -102,6 +98,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
             ticket: ticketPromptFor(ctx.policy, lookup.email),
             breakGlass: offersBreakGlass(ctx.policy, lookup.email),
             startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
+            groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
           },
         ),
       });

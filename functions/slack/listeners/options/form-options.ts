@@ -1,10 +1,15 @@
 import type { AllMiddlewareArgs, SlackOptionsMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
-import { searchAccounts, searchPermissionSets } from '../../../core/request-form';
+import {
+  MAX_SELECT_OPTIONS,
+  searchAccounts,
+  searchGroups,
+  searchPermissionSets,
+} from '../../../core/request-form';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { FORM_FIELDS } from '../../render/ids';
-import { accountOption, permissionSetOption } from '../../render/modals';
+import { accountOption, groupOption, permissionSetOption } from '../../render/modals';
 
 // Options of the request form's selects, loaded as the person types: filtered to what the
 // policy lets this requester ask for, at most 100 (Slack's limit), so policies with hundreds of
@@ -50,7 +55,15 @@ export function accountOptions(ctx: ListenerContext) {
     const lookup = await ctx.people.emailOf(client, parsed.data.user.id);
     if (!lookup.ok) return ack(NOTHING);
     const accounts = searchAccounts(ctx.policy, lookup.email, parsed.data.value);
-    await ack(accounts.length ? { options: accounts.map(accountOption) } : NOTHING);
+    // The person's groups after their accounts (group access), within Slack's 100 options.
+    const groups = searchGroups(
+      ctx.policy,
+      lookup.email,
+      parsed.data.value,
+      MAX_SELECT_OPTIONS - accounts.length,
+    );
+    const options = [...accounts.map(accountOption), ...groups.map(groupOption)];
+    await ack(options.length ? { options } : NOTHING);
   };
 }
 

@@ -143,7 +143,9 @@ export function requestFormSubmitted(ctx: ListenerContext) {
 
     const { verdict } = checked.value;
     const summary = [
-      `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
+      verdict.group
+        ? `membership of the group *${escapeText(verdict.group.name)}*`
+        : `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
       `for ${formatMinutes(request.data.durationMinutes)}`,
       ...(request.data.startAt ? [`starting ${slackTime(request.data.startAt)}`] : []),
     ].join(' ');
