@@ -1,5 +1,5 @@
 import type { AuditTrail, Occurrence } from './audit';
-import { AccessError, RetryableError } from './errors';
+import { AccessError, RequestCancelledError, RetryableError } from './errors';
 import { GRANTING_PHASE, movesInto } from './lifecycle';
 import type { MembershipHoldersRecord, MembershipKey, RequestRecord } from './model';
 import { membershipKeyText } from './model';
@@ -142,11 +142,31 @@ export class GroupAccess {
         updatedAt: now,
       };
       if (!(await store.putMembershipHolders(fenced, holders?.revision))) return CONFLICT;
-      await store.updateRequest(requestId, movesInto('GRANTING', { orAlready: true }), {
+      const moved = await store.updateRequest(requestId, movesInto('GRANTING', { orAlready: true }), {
         status: 'GRANTING',
       });
+      // Withdrawn by its requester since Grant read it (a scheduled start's Cancel, which races
+      // this very write): nothing is asked of Identity Center.
+      if (!moved.ok && moved.current?.status === 'CANCELLED') return this.withdrawn(requestId, key);
       return this.add(requestId, key, hooks);
     });
+  }
+
+  /**
+   * A request withdrawn while Grant held it (core/scheduled-start.ts): its holder entry and its
+   * addition fence are let go (a membership it only joined stays as it was), and the step fails
+   * as Cancelled.
+   */
+  async withdrawn(requestId: string, key: MembershipKey): Promise<never> {
+    await this.change(key, (h) =>
+      h.holders.includes(requestId) || h.addingBy === requestId
+        ? {
+            ...(h.addingBy === requestId ? withoutAdding(h) : h),
+            holders: h.holders.filter((id) => id !== requestId),
+          }
+        : undefined,
+    );
+    throw new RequestCancelledError(requestId);
   }
 
   /** CreateGroupMembership for the addition this request fenced; a conflict finds the membership. */

@@ -1335,7 +1335,11 @@ export class LifecycleSteps {
     }
     // Withdrawn since Grant read it (a scheduled start's Cancel): it joined an assignment that was
     // already there, and lets go of it again; nothing opens.
-    if (record.status === 'CANCELLED') return this.withdrawn(keyOf(step), step.requestId);
+    if (record.status === 'CANCELLED') {
+      const membership = membershipKeyOf(record, step.principalId);
+      if (membership) return this.groupAccess().withdrawn(step.requestId, membership);
+      return this.withdrawn(keyOf(step), step.requestId);
+    }
     // Moved on before the start could be stored (revoked meanwhile): from now, as before.
     const startedAt = record.windowStartedAt ?? this.now().toISOString();
     const granted = record.granted ?? known ?? fallback;

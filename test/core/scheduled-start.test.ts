@@ -9,6 +9,7 @@ import { checkRequestForm, startDaysAheadFor } from '../../functions/core/reques
 import { LifecycleSteps } from '../../functions/core/steps';
 import {
   FakeDirectory,
+  FakeMemberships,
   FakeWorkflow,
   ManualClock,
   MemoryStore,
@@ -193,6 +194,62 @@ describe('a group request', () => {
       errors: { start: expect.stringMatching(/Rule billing does not allow a later start/) },
     });
     expect(startDaysAheadFor(groupPolicy, ALICE.email)).toBe(7);
+  });
+});
+
+describe('a group request cancelled while Grant holds it', () => {
+  it('adds nobody to the group and lets go of its fence', async () => {
+    const policyText = readFileSync(path.join(__dirname, '../fixtures/group-access-policy.yaml'), 'utf8');
+    const groupPolicy = parsePolicy(
+      policyText.replace(
+        'accessGroups: [Prod-Operators]\n    maxDuration: 2h\n    approval: none',
+        'accessGroups: [Prod-Operators]\n    maxDuration: 2h\n    approval: none\n    scheduledStart: true',
+      ),
+    );
+    const operators = groupPolicy.accessGroups?.find((g) => g.name === 'Prod-Operators')?.id ?? '';
+    const clock = new ManualClock(NOW);
+    const store = new MemoryStore(clock);
+    const memberships = new FakeMemberships();
+    const { trail } = memoryAudit(clock);
+    const deps = { policy: groupPolicy, store, audit: trail, notifier: new RecordingNotifier(), clock };
+    const steps = new LifecycleSteps({
+      ...deps,
+      assignments: new FakeDirectory(),
+      users: { findUserIdByEmail: async () => 'user-alice' },
+      memberships,
+    });
+    const decisions = new RequestDecisions({ ...deps, workflow: new FakeWorkflow() });
+    const request = input(new Date(NOW + HOUR).toISOString(), {
+      accountId: null,
+      permissionSetArn: null,
+      groupId: operators,
+    }).request;
+    expect(await steps.validate({ version: 1, request })).toMatchObject({ valid: true });
+    clock.advance(HOUR);
+    const put = store.putMembershipHolders.bind(store);
+    let cancelled = false;
+    store.putMembershipHolders = async (record, revision) => {
+      const done = await put(record, revision);
+      if (!cancelled) {
+        cancelled = true;
+        expect((await decisions.cancel(request.requestId, ALICE)).kind).toBe('cancelled');
+      }
+      return done;
+    };
+
+    await expect(
+      steps.grant({
+        version: 1,
+        requestId: request.requestId,
+        accountId: null,
+        permissionSetArn: null,
+        principalId: 'user-alice',
+      }),
+    ).rejects.toMatchObject({ name: 'Cancelled' });
+    expect(memberships.calls).not.toContain('CreateGroupMembership');
+    const holders = [...store.memberships.values()][0];
+    expect(holders).toMatchObject({ holders: [] });
+    expect(holders?.addingBy).toBeUndefined();
   });
 });
 
