@@ -1,7 +1,9 @@
 import './lib/env';
+import path from 'node:path';
 import type { ExecutionStatus } from '../local/step-functions/local-step-functions';
 import { check, type Row, type SectionResult, usd } from './lib/report';
 import {
+  ACCESS_GROUP_ID,
   ACCOUNTS,
   PEOPLE,
   type Person,
@@ -56,7 +58,9 @@ const approvalToken = (requestId: string) =>
 
 interface PathSpec {
   path: string;
-  accountId: string;
+  accountId?: string;
+  /** A group request instead (no account, no permission set). */
+  groupId?: string;
   /** Rows with the ≤ 25 target: requests that were approved (by policy or by a person). */
   approved: boolean;
   drive: Driver;
@@ -141,6 +145,15 @@ export const SCHEDULED_PATHS: PathSpec[] = [
   },
 ];
 
+/**
+ * A group membership (core/group-access.ts): synchronous add and remove, no polls. On a stack with
+ * the group-access policy (test/fixtures/group-access-policy.yaml), whose group the stack seeds.
+ */
+export const GROUP_PATHS: PathSpec[] = [
+  { path: 'group access, auto-approve', groupId: ACCESS_GROUP_ID, approved: true, drive: async () => {} },
+];
+const GROUP_POLICY_FILE = path.join(__dirname, '../test/fixtures/group-access-policy.yaml');
+
 let sequence = 0;
 
 async function measurePath(stack: Stack, spec: PathSpec): Promise<PathCost> {
@@ -152,7 +165,9 @@ async function measurePath(stack: Stack, spec: PathSpec): Promise<PathCost> {
   const executionArn = await stack.submit(
     {
       requestId,
-      accountId: spec.accountId,
+      ...(spec.groupId
+        ? { accountId: null, permissionSetArn: null, groupId: spec.groupId }
+        : { accountId: spec.accountId ?? ACCOUNTS.staging }),
       durationMinutes: 1,
       ...(spec.startInSeconds !== undefined
         ? {
@@ -197,6 +212,12 @@ export async function runLifecycleCost(options: LifecycleOptions): Promise<Secti
   } finally {
     await stack.close();
   }
+  const groups = await startStack({ msPerSecond: MS_PER_SECOND, policyFile: GROUP_POLICY_FILE });
+  try {
+    for (const spec of GROUP_PATHS) paths.push(await measurePath(groups, spec));
+  } finally {
+    await groups.close();
+  }
   const scheduled = await startStack({ msPerSecond: MS_PER_SECOND, productOnModelClock: true });
   try {
     for (const spec of SCHEDULED_PATHS) paths.push(await measurePath(scheduled, spec));
@@ -218,7 +239,7 @@ export async function runLifecycleCost(options: LifecycleOptions): Promise<Secti
   }
 
   const rows: Row[] = paths.map((cost) => {
-    const spec = [...PATHS, ...SCHEDULED_PATHS].find((p) => p.path === cost.path);
+    const spec = [...PATHS, ...GROUP_PATHS, ...SCHEDULED_PATHS].find((p) => p.path === cost.path);
     const ok = cost.status === 'SUCCEEDED';
     return {
       measure: `${cost.path}: transitions / Lambda invokes`,

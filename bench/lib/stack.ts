@@ -69,6 +69,9 @@ export interface ModelClock {
   toReal(modelMs: number): number;
 }
 
+/** The identitystore GroupId of the bench policy's one access group. */
+export const ACCESS_GROUP_ID = '9a1b2c3d-0000-4000-8000-00000000a001';
+
 export function modelClock(msPerSecond: number): ModelClock {
   const origin = Date.now();
   const factor = 1000 / msPerSecond;
@@ -140,6 +143,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       { name: 'PowerUser', arn: PERMISSION_SETS.powerUser },
       { name: 'Admin', arn: PERMISSION_SETS.admin },
     ],
+    // The access group of test/fixtures/group-access-policy.yaml (the lifecycle bench's group path), empty at start.
+    groups: [{ displayName: 'Prod-Operators', members: [], groupId: ACCESS_GROUP_ID }],
   } satisfies SandboxFileInput);
   const modelNow = () => new Date(clock.now());
   const productClock = options.productOnModelClock ? { now: modelNow } : undefined;

@@ -133,16 +133,22 @@ describe('lifecycle cost on the real state machine', () => {
 
     const paths = (result.details as { paths: Array<{ path: string; status: string; transitions: number }> })
       .paths;
+    const finals = paths.map((p) => (p as { finalStatus?: string }).finalStatus);
+    // Every path ran its lifecycle (a rejected request would end SUCCEEDED too).
+    expect(finals.filter((f) => f === 'REJECTED')).toEqual([]);
     expect(paths.map((p) => [p.path, p.status])).toEqual([
       ['auto-approve', 'SUCCEEDED'],
       ['approve', 'SUCCEEDED'],
       ['deny', 'SUCCEEDED'],
       ['early end', 'SUCCEEDED'],
       ['extend once', 'SUCCEEDED'],
+      ['group access, auto-approve', 'SUCCEEDED'],
       ['scheduled start, auto-approve', 'SUCCEEDED'],
       ['scheduled start, cancelled while waiting', 'SUCCEEDED'],
     ]);
-    for (const path of paths.filter((p) => p.path === 'auto-approve' || p.path === 'approve'))
+    for (const path of paths.filter((p) =>
+      ['auto-approve', 'approve', 'group access, auto-approve'].includes(p.path),
+    ))
       expect(path.transitions).toBeLessThanOrEqual(TRANSITION_TARGET);
     const extend = paths.find((p) => p.path === 'extend once');
     const auto = paths.find((p) => p.path === 'auto-approve');
