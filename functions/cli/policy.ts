@@ -192,7 +192,7 @@ function printChanges(changes: AccessChange[], print: (line: string) => void): v
   }
   const sign = { gained: '+', lost: '-', changed: '~' } as const;
   for (const change of changes) {
-    const what = `${sign[change.change]} ${change.requester}: ${change.permissionSet} on ${change.account}`;
+    const what = `${sign[change.change]} ${change.requester}: ${change.group ? `group ${change.group}` : `${change.permissionSet} on ${change.account}`}`;
     if (change.change === 'gained') print(`${what}: ${offerText(change.after)}`);
     else if (change.change === 'lost') print(`${what}: was ${offerText(change.before)}`);
     else print(`${what}: ${offerText(change.before)} -> ${offerText(change.after)}`);

@@ -249,8 +249,12 @@ export function requestersOf(...policies: Policy[]): Requester[] {
 
 export interface AccessChange {
   requester: string;
+  /** The account (`name (id)`), or empty for a group's change. */
   account: string;
+  /** The permission set, or empty for a group's change. */
   permissionSet: string;
+  /** An access group's change (`name (id)`), instead of an account and permission set. */
+  group?: string;
   change: 'gained' | 'lost' | 'changed';
   before: Terms[];
   after: Terms[];
@@ -282,6 +286,28 @@ export function diffPolicies(before: Policy, after: Policy): AccessChange[] {
           after: is,
         });
       }
+  // Group access (core/group-access.ts): per requester × group, by the group's id.
+  const groups = new Map<string, string>();
+  for (const g of [...(before.accessGroups ?? []), ...(after.accessGroups ?? [])]) groups.set(g.id, g.name);
+  for (const requester of requestersOf(before, after))
+    for (const [groupId, groupName] of groups) {
+      const offer = (policy: Policy) => {
+        const group = (policy.accessGroups ?? []).find((g) => g.id === groupId);
+        return group ? groupOfferFor(policy, requester.email, group) : [];
+      };
+      const was = offer(before);
+      const is = offer(after);
+      if (termsKey(was) === termsKey(is)) continue;
+      changes.push({
+        requester: requester.label,
+        account: '',
+        permissionSet: '',
+        group: `${groupName} (${groupId})`,
+        change: was.length === 0 ? 'gained' : is.length === 0 ? 'lost' : 'changed',
+        before: was,
+        after: is,
+      });
+    }
   return changes;
 }
 

@@ -109,11 +109,18 @@ describe('npm run policy', () => {
     expect(text.out).toContain(
       '+ erin@example.com: ReadOnly on production (111111111111): up to 1h: 1 of [carol@example.com, dave@example.com], may start up to 2d later (rule production-oncall); up to 4h: 1 of [dave@example.com] (rule production-extended)',
     );
-    expect(text.out.at(-1)).toBe('2 gained, 0 lost, 0 changed');
+    // The same requesters join the incident-responders group rule: a group gained too.
+    expect(text.out).toContainEqual(
+      expect.stringMatching(
+        /^\+ erin@example\.com: group IncidentResponders \([0-9a-f-]+\): up to 2h: 1 of \[/,
+      ),
+    );
+    expect(text.out.at(-1)).toBe('3 gained, 0 lost, 0 changed');
     const narrowed = await run('diff', widened, SANDBOX_POLICY, '--json', '--exit-code');
     expect(narrowed.code).toBe(1);
     const changes = JSON.parse(narrowed.out.join('\n')) as Array<{ requester: string; change: string }>;
     expect(changes.map((c) => [c.requester, c.change])).toEqual([
+      ['erin@example.com', 'lost'],
       ['erin@example.com', 'lost'],
       ['erin@example.com', 'lost'],
     ]);

@@ -208,6 +208,27 @@ describe('diff', () => {
     expect(changes[0]?.after[0]?.approval).not.toMatch(/may start/);
   });
 
+  it('shows group access gained, changed and lost per requester and group', async () => {
+    const stricter = await edited((doc) =>
+      doc.setIn(['rules', ruleIndex('billing-readers'), 'approval'], {
+        approvers: ['identityCenterGroup:PlatformAdmins'],
+      }),
+    );
+    const changed = diffPolicies(policy, stricter);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed.every((c) => c.change === 'changed' && c.group?.startsWith('BillingReaders ('))).toBe(
+      true,
+    );
+    expect(changed[0]).toMatchObject({ account: '', permissionSet: '', before: [{ approval: 'auto' }] });
+    expect(changed[0]?.after[0]?.approval).toMatch(/^1 of \[/);
+
+    const without = await edited((doc) => doc.deleteIn(['rules', ruleIndex('billing-readers')]));
+    const lost = diffPolicies(policy, without);
+    expect(lost.length).toBeGreaterThan(0);
+    expect(lost.every((c) => c.change === 'lost' && c.group?.startsWith('BillingReaders ('))).toBe(true);
+    expect(diffPolicies(without, policy).every((c) => c.change === 'gained')).toBe(true);
+  });
+
   it('stands one representative in for everyone a wildcard admits', async () => {
     expect(requestersOf(policy).map((r) => r.label)).toContain('anyone else matching *@example.com');
     const anyone = await edited((doc) =>
