@@ -278,66 +278,47 @@ export class DynamoDbRequestStore implements RequestStore {
     return typeof token === 'string' ? token : undefined;
   }
 
-  async getHolders(key: AssignmentKey): Promise<HoldersRecord | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: holdersKey(key), ConsistentRead: true }),
-    );
-    return result.Item?.holders as HoldersRecord | undefined;
+  getHolders(key: AssignmentKey): Promise<HoldersRecord | undefined> {
+    return this.getTracked<HoldersRecord>(holdersKey(key));
   }
 
-  async putHolders(record: HoldersRecord, expectedRevision: number | undefined): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...holdersKey(record),
-            gsi2pk: 'HOLDERS',
-            gsi2sk: record.updatedAt,
-            revision: record.revision,
-            holders: record,
-          },
-          ...(expectedRevision === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#revision = :revision',
-                ExpressionAttributeNames: { '#revision': 'revision' },
-                ExpressionAttributeValues: { ':revision': expectedRevision },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalFailure(error)) return false;
-      throw error;
-    }
+  putHolders(record: HoldersRecord, expectedRevision: number | undefined): Promise<boolean> {
+    return this.putTracked(holdersKey(record), 'HOLDERS', record, expectedRevision);
   }
 
-  async listHolders(): Promise<HoldersRecord[]> {
-    const records: HoldersRecord[] = [];
-    const pages = paginateQuery(
-      { client: this.documents },
-      {
-        TableName: this.tableName,
-        IndexName: STATUS_INDEX,
-        KeyConditionExpression: 'gsi2pk = :h',
-        ExpressionAttributeValues: { ':h': 'HOLDERS' },
-      },
-    );
-    for await (const page of pages)
-      for (const item of page.Items ?? []) records.push(item.holders as HoldersRecord);
-    return records;
+  listHolders(): Promise<HoldersRecord[]> {
+    return this.listTracked<HoldersRecord>('HOLDERS');
   }
 
-  async getMembershipHolders(key: MembershipKey): Promise<MembershipHoldersRecord | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: membershipHoldersKey(key), ConsistentRead: true }),
-    );
-    return result.Item?.holders as MembershipHoldersRecord | undefined;
+  getMembershipHolders(key: MembershipKey): Promise<MembershipHoldersRecord | undefined> {
+    return this.getTracked<MembershipHoldersRecord>(membershipHoldersKey(key));
   }
 
-  async putMembershipHolders(
+  putMembershipHolders(
     record: MembershipHoldersRecord,
+    expectedRevision: number | undefined,
+  ): Promise<boolean> {
+    return this.putTracked(membershipHoldersKey(record), 'MEMBERSHIPS', record, expectedRevision);
+  }
+
+  listMembershipHolders(): Promise<MembershipHoldersRecord[]> {
+    return this.listTracked<MembershipHoldersRecord>('MEMBERSHIPS');
+  }
+
+  // A holders record (of an assignment or a group membership) is one item: the record under
+  // `holders`, its revision beside it for the conditional put, listed by kind on the status index.
+
+  private async getTracked<T>(key: Record<string, string>): Promise<T | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return result.Item?.holders as T | undefined;
+  }
+
+  private async putTracked(
+    key: Record<string, string>,
+    kind: 'HOLDERS' | 'MEMBERSHIPS',
+    record: { revision: number; updatedAt: string },
     expectedRevision: number | undefined,
   ): Promise<boolean> {
     try {
@@ -345,8 +326,8 @@ export class DynamoDbRequestStore implements RequestStore {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...membershipHoldersKey(record),
-            gsi2pk: 'MEMBERSHIPS',
+            ...key,
+            gsi2pk: kind,
             gsi2sk: record.updatedAt,
             revision: record.revision,
             holders: record,
@@ -367,19 +348,18 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async listMembershipHolders(): Promise<MembershipHoldersRecord[]> {
-    const records: MembershipHoldersRecord[] = [];
+  private async listTracked<T>(kind: 'HOLDERS' | 'MEMBERSHIPS'): Promise<T[]> {
+    const records: T[] = [];
     const pages = paginateQuery(
       { client: this.documents },
       {
         TableName: this.tableName,
         IndexName: STATUS_INDEX,
         KeyConditionExpression: 'gsi2pk = :h',
-        ExpressionAttributeValues: { ':h': 'MEMBERSHIPS' },
+        ExpressionAttributeValues: { ':h': kind },
       },
     );
-    for await (const page of pages)
-      for (const item of page.Items ?? []) records.push(item.holders as MembershipHoldersRecord);
+    for await (const page of pages) for (const item of page.Items ?? []) records.push(item.holders as T);
     return records;
   }
 }

@@ -584,13 +584,7 @@ class Pass {
       }
       this.report.releasedHolders += dead.length;
       if (holders.state === 'ABSENT') return;
-      const keptBecause = holders.preExisting ? 'pre-existing' : 'shared';
-      for (const requestId of dead)
-        await this.audit(requestId, 'revoke.kept', 'success', {
-          keptBecause,
-          stillNeededBy: live.join(','),
-          releasedBy: 'reconciler',
-        });
+      await this.auditKept(dead, live, holders.preExisting);
       return;
     }
     // Ours, and nobody live needs it (an addition never confirmed is looked up: it may have landed).
@@ -698,13 +692,7 @@ class Pass {
         return;
       }
       this.report.releasedHolders += dead.length;
-      const keptBecause = holders.preExisting ? 'pre-existing' : 'shared';
-      for (const requestId of dead)
-        await this.audit(requestId, 'revoke.kept', 'success', {
-          keptBecause,
-          stillNeededBy: live.join(','),
-          releasedBy: 'reconciler',
-        });
+      await this.auditKept(dead, live, holders.preExisting);
       return;
     }
     const claim = await this.claim(holders, dead);
@@ -1075,6 +1063,17 @@ class Pass {
   private pastGrace(windowEnd: { at: string } | undefined): boolean {
     if (!windowEnd) return false;
     return this.now.getTime() > Date.parse(windowEnd.at) + this.options.graceSeconds * 1000;
+  }
+
+  /** The access of `dead` requests was let go, the assignment or membership kept for others or as it was. */
+  private async auditKept(dead: string[], live: string[], preExisting: boolean): Promise<void> {
+    const keptBecause = preExisting ? 'pre-existing' : 'shared';
+    for (const requestId of dead)
+      await this.audit(requestId, 'revoke.kept', 'success', {
+        keptBecause,
+        stillNeededBy: live.join(','),
+        releasedBy: 'reconciler',
+      });
   }
 
   private olderThan(iso: string | undefined, seconds: number): boolean {
