@@ -913,18 +913,8 @@ export class LifecycleSteps {
     if (membership) return this.groupAccess().revoke(step.requestId, membership, this.accessHooks(step));
     return this.holdersLoop(key, async () => {
       const holders = await store.getHolders(key);
-      if (!holders) {
-        // Nothing this product created is recorded for it: deleting could remove access it never granted.
-        await audit.record(
-          step.requestId,
-          'revoke.kept',
-          SYSTEM,
-          'info',
-          { keptBecause: 'not-tracked' },
-          { ...REVOKE, key: 'not-tracked' },
-        );
-        return { status: 'KEPT', keptBecause: 'not-tracked' };
-      }
+      // Nothing this product created is recorded for it: deleting could remove access it never granted.
+      if (!holders) return this.notTracked(step.requestId);
       if (holders.state === 'DELETING' && holders.deletingBy === step.requestId) {
         // A retry after the deletion was asked for: follow it, never ask for a second one.
         if (holders.deletionRequestId)
@@ -1124,19 +1114,22 @@ export class LifecycleSteps {
       opened: (known, fallback) => this.opened(step, known, fallback),
       grantFailed: (reason) => this.grantFailed(step.requestId, reason),
       kept: (keptBecause, stillNeededBy) => this.kept(step.requestId, keptBecause, stillNeededBy),
-      notTracked: async () => {
-        await this.deps.audit.record(
-          step.requestId,
-          'revoke.kept',
-          SYSTEM,
-          'info',
-          { keptBecause: 'not-tracked' },
-          { ...REVOKE, key: 'not-tracked' },
-        );
-        return { status: 'KEPT', keptBecause: 'not-tracked' };
-      },
+      notTracked: () => this.notTracked(step.requestId),
       succeeded: () => ({ status: 'SUCCEEDED' }),
     };
+  }
+
+  /** Revoke found no record of what it would delete: kept, never deleted blind. */
+  private async notTracked(requestId: string): Promise<RevokeResult> {
+    await this.deps.audit.record(
+      requestId,
+      'revoke.kept',
+      SYSTEM,
+      'info',
+      { keptBecause: 'not-tracked' },
+      { ...REVOKE, key: 'not-tracked' },
+    );
+    return { status: 'KEPT', keptBecause: 'not-tracked' };
   }
 
   /** Less than `ms` ago (an unreadable time counts as long ago). */
