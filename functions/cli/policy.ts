@@ -19,11 +19,13 @@ import { runMain } from './run';
 // `npm run policy -- <command>`: the access policy for the people who review it, offline.
 //   validate FILE              problems with their paths (exit 1); warnings for rules that never decide
 //   explain FILE --requester EMAIL --account NAME|ID --permission-set NAME [--duration 2h]
+//   explain FILE --requester EMAIL --group NAME|ID [--duration 2h]   (group access)
 //   diff OLD NEW [--json]      what NEW grants and takes away compared with OLD (exit 0; with
 //                              --exit-code, 1 when anything changed, as `git diff --exit-code`)
 
 const USAGE = `Usage: npm run policy -- validate FILE [--directory FILE | --live]
        npm run policy -- explain FILE --requester EMAIL --account NAME|ID --permission-set NAME [--duration 1h] [--directory FILE | --live]
+       npm run policy -- explain FILE --requester EMAIL --group NAME|ID [--duration 1h] [--directory FILE | --live]
        npm run policy -- diff OLD NEW [--json] [--exit-code] [--directory FILE | --live]
   --directory FILE  resolve groups, OUs and tags from a directory file (config/sandbox.yaml's format)
   --live            resolve them from Organizations, identitystore and Slack (AWS credentials, SLACK_BOT_TOKEN)
@@ -57,6 +59,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
       requester: { type: 'string' },
       account: { type: 'string' },
       'permission-set': { type: 'string' },
+      group: { type: 'string' },
       duration: { type: 'string' },
       json: { type: 'boolean', default: false },
       'exit-code': { type: 'boolean', default: false },
@@ -76,15 +79,19 @@ export async function main(argv: string[], print: (line: string) => void = conso
     if (command === 'validate')
       return await validate(await load(first, 'FILE', where), first as string, print);
     if (command === 'explain') {
-      const { requester, account } = values;
+      const { requester, account, group } = values;
       const permissionSet = values['permission-set'];
-      if (!requester || !account || !permissionSet)
-        throw new Error(`explain needs --requester, --account and --permission-set\n${USAGE}`);
+      if (!requester || (group ? account || permissionSet : !account || !permissionSet))
+        throw new Error(
+          `explain needs --requester, and --account with --permission-set or else --group\n${USAGE}`,
+        );
       const durationMinutes = values.duration === undefined ? 1 : parseDurationMinutes(values.duration);
       if (!durationMinutes) throw new Error(`--duration ${values.duration} is not a duration (e.g. 30m, 2h)`);
       return explainRequest(
         (await load(first, 'FILE', where)).policy,
-        { requester, account, permissionSet, durationMinutes },
+        group
+          ? { requester, group, durationMinutes }
+          : { requester, account: account ?? '', permissionSet: permissionSet ?? '', durationMinutes },
         values.duration !== undefined,
         print,
       );
@@ -160,7 +167,10 @@ function explainRequest(
   print: (line: string) => void,
 ): number {
   const result = explain(policy, request);
-  const target = `${result.permissionSet?.name ?? request.permissionSet} on ${result.account?.name ?? request.account}`;
+  const target =
+    'group' in request
+      ? `group ${result.group?.name ?? request.group}`
+      : `${result.permissionSet?.name ?? request.permissionSet} on ${result.account?.name ?? request.account}`;
   const duration = `${formatMinutes(request.durationMinutes)}${given ? '' : ' (no --duration: the shortest request)'}`;
   print(`${request.requester}, ${target}, ${duration}:`);
   for (const { rule, why } of result.passedOver) print(`  rule ${rule}: not this one, ${why}`);

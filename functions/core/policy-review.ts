@@ -5,6 +5,7 @@ import {
   approversFor,
   evaluateRequest,
   expandPrincipals,
+  findAccessGroup,
   findAccount,
   findPermissionSet,
   matchesRequester,
@@ -123,6 +124,8 @@ export interface Explanation {
   requester: string;
   account?: Account;
   permissionSet?: PermissionSet;
+  /** A group request's group (core/group-access.ts), instead of an account and permission set. */
+  group?: AccessGroup;
   durationMinutes: number;
   /** Every rule before the deciding one (or all, if none decides), with why it did not. */
   passedOver: Array<{ rule: string; why: string }>;
@@ -142,8 +145,11 @@ export interface Explanation {
 /** Which rule decides this request and why each earlier rule did not. */
 export function explain(
   policy: Policy,
-  request: { requester: string; account: string; permissionSet: string; durationMinutes: number },
+  request:
+    | { requester: string; account: string; permissionSet: string; durationMinutes: number }
+    | { requester: string; group: string; durationMinutes: number },
 ): Explanation {
+  if ('group' in request) return explainGroup(policy, request);
   const account = findAccount(policy, request.account);
   const permissionSet = findPermissionSet(policy, request.permissionSet);
   const base = { requester: request.requester, durationMinutes: request.durationMinutes };
@@ -172,24 +178,60 @@ export function explain(
     ...(longest ? { longestMinutes: longest } : {}),
   };
   if (!verdict.allowed) return { ...found, decision: { allowed: false, reason: verdict.reason } };
-  const rule = verdict.rule;
+  return { ...found, decision: decidedBy(policy, verdict.rule, request.requester) };
+}
+
+/** The deciding rule's terms, as explain reports them. */
+function decidedBy(policy: Policy, rule: Rule, requester: string): Explanation['decision'] {
   return {
-    ...found,
-    decision: {
-      allowed: true,
-      rule: rule.name,
-      approval:
-        rule.approval === 'none'
-          ? 'auto'
-          : {
-              approvers: approversFor(policy, rule, request.requester).sort(),
-              required: rule.approval.required,
-              selfApproval: rule.approval.allowSelfApproval,
-              ...(rule.approval.channel ? { channel: rule.approval.channel } : {}),
-            },
-      ticket: rule.ticket ?? { required: false },
-    },
+    allowed: true,
+    rule: rule.name,
+    approval:
+      rule.approval === 'none'
+        ? 'auto'
+        : {
+            approvers: approversFor(policy, rule, requester).sort(),
+            required: rule.approval.required,
+            selfApproval: rule.approval.allowSelfApproval,
+            ...(rule.approval.channel ? { channel: rule.approval.channel } : {}),
+          },
+    ticket: rule.ticket ?? { required: false },
   };
+}
+
+/** explain for a group request: the first group rule, in file order, that offers the group and the duration decides. */
+function explainGroup(
+  policy: Policy,
+  request: { requester: string; group: string; durationMinutes: number },
+): Explanation {
+  const base = { requester: request.requester, durationMinutes: request.durationMinutes };
+  const group = findAccessGroup(policy, request.group);
+  if (!group)
+    return {
+      ...base,
+      passedOver: [],
+      decision: { allowed: false, reason: `Group ${request.group} is not in the policy.` },
+    };
+  const verdict = evaluateRequest(policy, {
+    requesterEmail: request.requester,
+    group: group.id,
+    durationMinutes: request.durationMinutes,
+  });
+  const decidingIndex = verdict.allowed ? policy.rules.indexOf(verdict.rule) : policy.rules.length;
+  const passedOver = policy.rules.slice(0, decidingIndex).map((rule) => ({
+    rule: rule.name,
+    why: rule.breakGlass
+      ? 'a break-glass rule: it decides only requests asked for as break-glass'
+      : !matchesRequester(policy, rule.requesters, request.requester)
+        ? `${request.requester} is not among its requesters (${rule.requesters.join(', ')})`
+        : !(rule.accessGroups ?? []).includes(group.name)
+          ? `it does not offer the group ${group.name}`
+          : `its maximum of ${formatMinutes(rule.maxDuration)} is shorter than ${formatMinutes(request.durationMinutes)}`,
+  }));
+  const longest = groupOfferFor(policy, request.requester, group).at(-1)?.upToMinutes;
+  const found = { ...base, group, passedOver, ...(longest ? { longestMinutes: longest } : {}) };
+  if (!verdict.allowed) return { ...found, decision: { allowed: false, reason: verdict.reason } };
+  return { ...found, decision: decidedBy(policy, verdict.rule, request.requester) };
 }
 
 function whyNot(

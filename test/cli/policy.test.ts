@@ -41,6 +41,45 @@ describe('npm run policy', () => {
     );
   });
 
+  it('explain answers for a group request: the deciding group rule, why earlier rules did not decide, its approvers', async () => {
+    const { code, out } = await run(
+      'explain',
+      SANDBOX_POLICY,
+      ...['--requester', 'alice@example.com', '--group', 'IncidentResponders', '--duration', '1h'],
+    );
+    expect(code).toBe(0);
+    expect(out[0]).toBe('alice@example.com, group IncidentResponders, 1h:');
+    expect(out).toContain(
+      '  rule billing-readers: not this one, it does not offer the group IncidentResponders',
+    );
+    expect(out).toContain('  decided by rule incident-responders');
+    expect(out).toContainEqual(expect.stringMatching(/^ {2}approval: 1 of /));
+    expect(out).toContain('  longest any rule allows: 2h');
+    const tooLong = await run(
+      'explain',
+      SANDBOX_POLICY,
+      ...['--requester', 'alice@example.com', '--group', 'IncidentResponders', '--duration', '3h'],
+    );
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.out.at(-1)).toMatch(/^ {2}refused: /);
+    const unknown = await run(
+      'explain',
+      SANDBOX_POLICY,
+      '--requester',
+      'alice@example.com',
+      '--group',
+      'Nope',
+    );
+    expect(unknown.out.at(-1)).toBe('  refused: Group Nope is not in the policy.');
+    await expect(
+      run(
+        'explain',
+        SANDBOX_POLICY,
+        ...['--requester', 'alice@example.com', '--group', 'IncidentResponders', '--account', 'production'],
+      ),
+    ).rejects.toThrow(/--account with --permission-set or else --group/);
+  });
+
   it('the example policy validates against the default directory and resolves its OU', async () => {
     const example = path.join(__dirname, '../../config/access-policy.example.yaml');
     const validated = await run('validate', example);
