@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
 import { auditSource, exportTrail } from '../../functions/cli/audit';
 import { verifyChains } from '../../functions/core/audit-chain';
@@ -27,6 +26,7 @@ import type { SlackApiStandIn } from '../../local/slack-api';
 import { startLocalStack } from '../../local/stack';
 import type { LambdaHandler, LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import type { WorkerName } from '../../local/step-functions/product-workflow';
+import { ScaledClock } from '../support/scaled-clock';
 import {
   auditTrailProblems,
   type CompletedDeletion,
@@ -193,31 +193,6 @@ const REASONS = [
   'Ünïcödé reason — 日本語 🚀 &amp; </script>',
   "Robert'); DROP TABLE requests;--",
 ];
-
-// ---------------------------------------------------------------------------------------------
-// Scaled time
-
-class ScaledClock implements Clock {
-  private readonly realStart = performance.timeOrigin + performance.now();
-  private offset = 0;
-  constructor(readonly scale: number) {}
-  nowMs(): number {
-    return (
-      this.realStart +
-      (performance.timeOrigin + performance.now() - this.realStart) * this.scale +
-      this.offset
-    );
-  }
-  now(): Date {
-    return new Date(this.nowMs());
-  }
-  advance(virtualMs: number): void {
-    this.offset += virtualMs;
-  }
-  realMs(virtualMs: number): number {
-    return Math.max(0, virtualMs / this.scale);
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -13,6 +13,7 @@ import type { SlackApiStandIn } from '../../local/slack-api';
 import { startLocalStack } from '../../local/stack';
 import type { LocalStepFunctions } from '../../local/step-functions/local-step-functions';
 import type { ProductStepFunctionsOptions } from '../../local/step-functions/product-workflow';
+import { ScaledClock } from '../support/scaled-clock';
 
 // Runs the real ASL file with the real worker handlers: Step Functions is the local host (also
 // reached over its HTTP endpoint by the real SFN adapter), DynamoDB is dynalite, Slack and
@@ -91,12 +92,6 @@ export interface HarnessOptions extends ProductStepFunctionsOptions {
   scaledClock?: boolean;
 }
 
-/** Model time at the host's scale, from now. */
-function scaledClock(msPerSecond: number): Clock {
-  const origin = Date.now();
-  return { now: () => new Date(origin + ((Date.now() - origin) * 1000) / msPerSecond) };
-}
-
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const {
     policyFile,
@@ -107,7 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...stepFunctions
   } = options;
   sequence++;
-  const clock = scaled ? scaledClock(stepFunctions.msPerSecond ?? 1) : systemClock;
+  const clock = scaled ? new ScaledClock(1000 / (stepFunctions.msPerSecond ?? 1)) : systemClock;
   const stack = await startLocalStack({
     ...(scaled ? { clock } : {}),
     policyFile: policyFile ?? path.join(__dirname, '../fixtures/email-groups-policy.yaml'),
