@@ -115,8 +115,9 @@ export class SlackNotifier implements Notifier {
     approverEmails: string[],
     keep: (message: MessageRef) => Promise<RequestRecord | undefined>,
     keepCopy?: (copy: MessageRef) => Promise<RequestRecord | undefined>,
+    set?: readonly RequestRecord[],
   ): Promise<void> {
-    const message = approvalMessage(record);
+    const message = approvalMessage(record, set);
     const existing = record.approvalMessage;
     if (existing)
       await slack(() => this.client.chat.update({ channel: existing.channel, ts: existing.ts, ...message }));
@@ -133,11 +134,11 @@ export class SlackNotifier implements Notifier {
       const stored = await keep({ channel: posted.channel, ts: posted.ts });
       // Decided while it was posted (a cancellation): shown as decided, and no approver is DMed.
       if (stored && stored.status !== record.status) {
-        await this.catchUp(record, stored, { channel: posted.channel, ts: posted.ts });
+        await this.catchUp(record, stored, { channel: posted.channel, ts: posted.ts }, set);
         return;
       }
     } else if (posted?.channel && posted.ts)
-      await this.keepCopy(record, { channel: posted.channel, ts: posted.ts }, keepCopy);
+      await this.keepCopy(record, { channel: posted.channel, ts: posted.ts }, keepCopy, set);
     if (this.options.notifyApproversByDm(record)) {
       for (const email of approverEmails) {
         // Best effort: the channel message (whose reference is kept already) is the approval;
@@ -147,7 +148,8 @@ export class SlackNotifier implements Notifier {
           const userId = await this.slackUserId(email);
           if (!userId) continue;
           const dm = await this.client.chat.postMessage({ channel: userId, ...message });
-          if (dm.channel && dm.ts) await this.keepCopy(record, { channel: dm.channel, ts: dm.ts }, keepCopy);
+          if (dm.channel && dm.ts)
+            await this.keepCopy(record, { channel: dm.channel, ts: dm.ts }, keepCopy, set);
         } catch (error) {
           logger.warn('approver DM not sent', { slackError: slackErrorCode(error) });
         }
@@ -164,20 +166,27 @@ export class SlackNotifier implements Notifier {
     posted: RequestRecord,
     copy: MessageRef,
     keepCopy: ((copy: MessageRef) => Promise<RequestRecord | undefined>) | undefined,
+    set: readonly RequestRecord[] | undefined,
   ): Promise<void> {
     if (!keepCopy) return;
     try {
       const stored = await keepCopy(copy);
-      if (stored) await this.catchUp(posted, stored, copy);
+      if (stored) await this.catchUp(posted, stored, copy, set);
     } catch (error) {
       logger.warn('approval message copy not kept', { slackError: slackErrorCode(error) });
     }
   }
 
   /** Re-renders a message just posted from `posted` when the record as stored shows something else (best-effort). */
-  private async catchUp(posted: RequestRecord, stored: RequestRecord, message: MessageRef): Promise<void> {
-    const latest = approvalMessage(stored);
-    if (shown(latest) === shown(approvalMessage(posted))) return;
+  private async catchUp(
+    posted: RequestRecord,
+    stored: RequestRecord,
+    message: MessageRef,
+    set: readonly RequestRecord[] | undefined,
+  ): Promise<void> {
+    const withStored = set?.map((m) => (m.request.requestId === stored.request.requestId ? stored : m));
+    const latest = approvalMessage(stored, withStored);
+    if (shown(latest) === shown(approvalMessage(posted, set))) return;
     try {
       await this.client.chat.update({ channel: message.channel, ts: message.ts, ...latest });
     } catch (error) {
@@ -191,8 +200,22 @@ export class SlackNotifier implements Notifier {
    * `approvalCopies`, a few at a time, each best-effort (an approver who left, a 429 on one DM
    * never stops the others or the channel message).
    */
-  async updateRequestMessages(record: RequestRecord): Promise<void> {
-    const message = approvalMessage(record);
+  async updateRequestMessages(record: RequestRecord, set?: readonly RequestRecord[]): Promise<void> {
+    const setId = record.request.set?.id;
+    if (!set || setId === undefined || setId === record.request.requestId)
+      return this.updateMessages(record, approvalMessage(record, set));
+    // One of a set: the set's message (its first member's) shows this account too.
+    const lead = set.find((m) => m.request.requestId === setId);
+    if (lead) await this.updateMessages(lead, approvalMessage(lead, set));
+    // An extension of this account alone was asked in a message of its own.
+    if (record.approvalMessage || record.approvalCopies?.length)
+      await this.updateMessages(record, approvalMessage(record));
+  }
+
+  private async updateMessages(
+    record: RequestRecord,
+    message: { text: string; blocks: KnownBlock[] },
+  ): Promise<void> {
     const channelMessage = record.approvalMessage;
     const [channel] = await Promise.allSettled([
       channelMessage

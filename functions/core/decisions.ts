@@ -34,6 +34,7 @@ import type {
 import { CONFLICT, type Conflict, changeBreakGlass, keepApprovalCopy, retryOnConflict } from './optimistic';
 import type { Policy, Rule } from './policy';
 import type { Clock, Notifier, RequestStore, Workflow } from './ports';
+import { setLeadOf, setRecords, withSetMessages } from './request-set';
 import { windowSeconds } from './window';
 
 // What people do to a running request from Slack: approve, deny, cancel, end early, extend.
@@ -75,6 +76,12 @@ export type DecisionOutcome =
   | { kind: 'already-decided'; record: RequestRecord; by?: string }
   | { kind: 'expired'; record: RequestRecord };
 
+/** What a whole-set action did to each member (core/request-set.ts): its account and its own outcome. */
+export interface SetWindowOutcome {
+  kind: 'set';
+  results: { requestId: string; account: string; outcome: WindowOutcome }[];
+}
+
 export type WindowOutcome =
   | { kind: 'ended'; record: RequestRecord }
   | { kind: 'extended'; record: RequestRecord; expiresAt: string }
@@ -103,7 +110,11 @@ export type ReviewOutcome =
   | { kind: 'refused'; reason: string };
 
 export class RequestDecisions {
-  constructor(private readonly deps: DecisionDependencies) {}
+  private readonly deps: DecisionDependencies;
+
+  constructor(deps: DecisionDependencies) {
+    this.deps = { ...deps, notifier: withSetMessages(deps.notifier, deps.store) };
+  }
 
   private get directory(): DirectoryRefresh {
     return this.deps.directory ?? NOTHING_TO_REFRESH;
@@ -165,17 +176,54 @@ export class RequestDecisions {
     return { kind: 'reviewed', record: written };
   }
 
-  /** An approver's click. The first decision wins; only approvers named by policy count. */
+  /**
+   * An approver's click. The first decision wins; only approvers named by policy count. A request
+   * of several accounts (core/request-set.ts) is decided for every member at once: the approver
+   * must be allowed to decide each, then each member is decided as a request of its own (its own
+   * record, trail and task token), and the set's message is rendered once.
+   */
   async decide(
     requestId: string,
     actor: Actor,
     decision: 'approve' | 'deny',
     reason?: string,
   ): Promise<DecisionOutcome> {
-    const { store, policy, audit, workflow } = this.deps;
-    let record = await store.getRequest(requestId);
+    const { store, policy } = this.deps;
+    const record = await store.getRequest(requestId);
     if (!record) return { kind: 'not-found' };
+    if (!record.request.set) return this.decideOne(record, actor, decision, reason, false);
     await this.directory.forPeople([actor.email]);
+    const members = await setRecords(store, record);
+    for (const member of members) {
+      const verdict = mayDecide(policy, decidingRule(policy, member, 'request'), member, actor.email);
+      if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };
+    }
+    const outcomes: DecisionOutcome[] = [];
+    for (const member of members) outcomes.push(await this.decideOne(member, actor, decision, reason, true));
+    const approved = outcomes.find((o) => o.kind === 'approved');
+    const latest = await store.getRequest(setLeadOf(record.request));
+    if (latest) await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(latest));
+    if (approved?.kind === 'approved')
+      await this.notify('requester DM', () =>
+        this.deps.notifier.notifyRequester(approved.record, 'approved'),
+      );
+    return (
+      approved ?? outcomes.find((o) => o.kind !== 'already-decided') ?? outcomes[0] ?? { kind: 'not-found' }
+    );
+  }
+
+  /** One request's decision; `inSet`: its set's decision renders the messages once, after every member. */
+  private async decideOne(
+    stored: RequestRecord,
+    actor: Actor,
+    decision: 'approve' | 'deny',
+    reason: string | undefined,
+    inSet: boolean,
+  ): Promise<DecisionOutcome> {
+    const { store, policy, audit, workflow } = this.deps;
+    let record = stored;
+    const requestId = record.request.requestId;
+    if (!inSet) await this.directory.forPeople([actor.email]);
     const verdict = mayDecide(policy, decidingRule(policy, record, 'request'), record, actor.email);
     if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };
     const by = actor.email.toLowerCase();
@@ -214,7 +262,8 @@ export class RequestDecisions {
           JSON.stringify({ reason: record.denial?.reason ?? 'denied', by }),
         );
       const denied = record;
-      await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(denied));
+      if (!inSet)
+        await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(denied));
       return { kind: 'denied', record };
     }
 
@@ -240,7 +289,8 @@ export class RequestDecisions {
     );
     if (record.status === 'PENDING_APPROVAL' && record.approvals.length < required) {
       const recorded = record;
-      await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(recorded));
+      if (!inSet)
+        await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(recorded));
       return { kind: 'approval-recorded', record, remaining: required - record.approvals.length };
     }
     let approvedHere = false;
@@ -267,6 +317,7 @@ export class RequestDecisions {
       if (sent === 'expired') return { kind: 'expired', record };
     }
     const approved = record;
+    if (inSet) return { kind: 'approved', record };
     await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(approved));
     await this.notify('requester DM', () => this.deps.notifier.notifyRequester(approved, 'approved'));
     return { kind: 'approved', record };
@@ -326,6 +377,36 @@ export class RequestDecisions {
   /** After a decision is stored, Slack only reports it: a refusal never fails the click. */
   private notify(what: string, send: () => Promise<void>): Promise<void> {
     return bestEffort(what, send, this.deps.onNotifyFailed);
+  }
+
+  /**
+   * "End all" / "Extend all" on a request of several accounts: the same action on each member's
+   * window, each decided as for one account (its own authority, token and trail); what happened to
+   * each account is answered. A request of one account is acted on alone.
+   */
+  async onWholeSet(
+    requestId: string,
+    actor: Actor,
+    action: { kind: 'end' } | { kind: 'extend'; minutes: number; jobId?: string },
+  ): Promise<SetWindowOutcome> {
+    const record = await this.deps.store.getRequest(requestId);
+    const ids = record
+      ? (await setRecords(this.deps.store, record)).map((r) => r.request.requestId)
+      : [requestId];
+    const results: SetWindowOutcome['results'] = [];
+    for (const id of ids) {
+      const outcome =
+        action.kind === 'end'
+          ? await this.endAccess(id, actor)
+          : await this.extend(id, actor, action.minutes, action.jobId);
+      const member = 'record' in outcome ? outcome.record : undefined;
+      results.push({
+        requestId: id,
+        account: member?.accountName ?? member?.request.accountId ?? id,
+        outcome,
+      });
+    }
+    return { kind: 'set', results };
   }
 
   /** "End access now": the requester (or an approver of the rule) ends the window early. */

@@ -37,6 +37,17 @@ const accessRequestFields = z.object({
   breakGlass: z.optional(z.literal(true)),
   /** A scheduled start (core/scheduled-start.ts): the grant waits for it, the window counts from it. */
   startAt: z.optional(z.iso.datetime()),
+  /**
+   * Several accounts asked in one form (core/request-set.ts): each account is a request of its
+   * own, one execution each, and the set is asked and decided once. `id` is its first member's
+   * request id (that member posts the approval message); `members` lists every member's id.
+   */
+  set: z.optional(
+    z.object({
+      id: z.string().check(z.regex(REQUEST_ID_PATTERN)),
+      members: z.array(z.string().check(z.regex(REQUEST_ID_PATTERN))).check(z.minLength(2), z.maxLength(20)),
+    }),
+  ),
   requestedAt: z.iso.datetime(),
 });
 
@@ -47,6 +58,16 @@ export const accessRequestSchema = accessRequestFields.check(
         ? r.accountId !== null && r.permissionSetArn !== null
         : r.accountId === null && r.permissionSetArn === null,
     'must name an account and a permission set, or a group (with null account and permission set)',
+  ),
+  z.refine(
+    (r) =>
+      r.set === undefined ||
+      (r.groupId === undefined &&
+        r.breakGlass === undefined &&
+        r.set.members[0] === r.set.id &&
+        r.set.members.includes(r.requestId) &&
+        new Set(r.set.members).size === r.set.members.length),
+    'a set names its first member as its id, this request among its distinct members, and no group or break glass',
   ),
 );
 export type AccessRequest = z.infer<typeof accessRequestSchema>;

@@ -166,6 +166,11 @@ const scheduledStartSchema = z
   ])
   .optional();
 
+/** Accounts one request may name when its rule says nothing (core/request-set.ts). */
+export const DEFAULT_ACCOUNTS_PER_REQUEST = 10;
+/** The most any rule may allow: one request's set is started, asked and rendered as one. */
+export const MAX_ACCOUNTS_PER_REQUEST = 20;
+
 const ruleSchema = z
   .object({
     name: z.string().min(1).max(80),
@@ -224,6 +229,8 @@ const ruleSchema = z
      * days ahead): approval is asked at once, the grant waits for the start.
      */
     scheduledStart: scheduledStartSchema,
+    /** How many accounts one request under this rule may name (core/request-set.ts); 1: one at a time. */
+    maxAccounts: z.number().int().min(1).max(MAX_ACCOUNTS_PER_REQUEST).default(DEFAULT_ACCOUNTS_PER_REQUEST),
   })
   .strict();
 

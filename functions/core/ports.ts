@@ -141,6 +141,8 @@ export interface Notifier {
     approverEmails: string[],
     keep: (message: MessageRef) => Promise<RequestRecord | undefined>,
     keepCopy?: (copy: MessageRef) => Promise<RequestRecord | undefined>,
+    /** A request of several accounts (core/request-set.ts): every member, for the one message that asks for all. */
+    set?: readonly RequestRecord[],
   ): Promise<void>;
   /** Reminds the approvers of a request still waiting: a reply under the channel message, DMs (best-effort). */
   remindApprovers(record: RequestRecord, approverEmails: string[]): Promise<void>;
@@ -148,7 +150,7 @@ export interface Notifier {
    * Re-renders every copy of the approval message from the record: the channel message and the
    * copies in `approvalCopies` (approvers' DMs; each best-effort: one refused never stops the others).
    */
-  updateRequestMessages(record: RequestRecord): Promise<void>;
+  updateRequestMessages(record: RequestRecord, set?: readonly RequestRecord[]): Promise<void>;
   /**
    * A direct message to the requester. `keep`, when given, is handed the message's reference as
    * soon as it is posted (the "Access ready" DM: kept on the record as `requesterDm`, so the end

@@ -30,6 +30,7 @@ import type {
   RequestStore,
   Workflow,
 } from './ports';
+import { withSetMessages } from './request-set';
 import type { SessionDenySweepReport, SessionEnding } from './session-ending';
 import { windowLimit, windowStartMs } from './window';
 
@@ -173,10 +174,10 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   private readonly wait: (ms: number) => Promise<void>;
 
-  constructor(
-    private readonly deps: ReconcilerDependencies,
-    options: Partial<ReconcilerOptions> = {},
-  ) {
+  private readonly deps: ReconcilerDependencies;
+
+  constructor(deps: ReconcilerDependencies, options: Partial<ReconcilerOptions> = {}) {
+    this.deps = { ...deps, notifier: withSetMessages(deps.notifier, deps.store) };
     this.options = { ...DEFAULT_RECONCILER_OPTIONS, ...options };
     this.wait = deps.wait ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }

@@ -29,7 +29,14 @@ export const MAX_TICKET_LENGTH = 100;
 /** Slack's limit on options in one select menu. */
 export const MAX_SELECT_OPTIONS = 100;
 
-export type FormField = 'account' | 'permissionSet' | 'duration' | 'reason' | 'ticket' | 'start';
+export type FormField =
+  | 'account'
+  | 'permissionSet'
+  | 'moreAccounts'
+  | 'duration'
+  | 'reason'
+  | 'ticket'
+  | 'start';
 export type FormErrors = Partial<Record<FormField, string>>;
 
 /** Durations up to `maxMinutes`, ascending, always including the maximum itself. */

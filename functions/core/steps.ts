@@ -52,6 +52,7 @@ import type {
   RequestStore,
   UserDirectory,
 } from './ports';
+import { asksThroughLead, setLeadOf, setProblem, withSetMessages } from './request-set';
 import { checkStart, pendingStart, startTimestamp } from './scheduled-start';
 import { checkTicket } from './ticket';
 import { windowLimit, windowSeconds, windowStartMs } from './window';
@@ -254,8 +255,15 @@ const DECIDED_BEFORE_ASKED: Partial<Record<RequestStatus, (requestId: string) =>
   APPROVED: (id) => new DecidedBeforeAskedError(id, 'approved'),
 };
 
+/** The requester notices a set's first member gives for every member: its decision. */
+const SET_NOTICES: ReadonlySet<string> = new Set(['denied', 'approval-expired']);
+
 export class LifecycleSteps {
-  constructor(private readonly deps: StepDependencies) {}
+  private readonly deps: StepDependencies;
+
+  constructor(deps: StepDependencies) {
+    this.deps = { ...deps, notifier: withSetMessages(deps.notifier, deps.store) };
+  }
 
   private now(): Date {
     return this.deps.clock.now();
@@ -309,8 +317,10 @@ export class LifecycleSteps {
             }
           : checkStart(verdict.rule, request.startAt, Date.parse(request.requestedAt))
         : undefined;
+    // One of several accounts asked together: the set fits its rule (core/request-set.ts).
+    const setRefusal = verdict.allowed ? setProblem(request, verdict.rule) : undefined;
     const principalId =
-      verdict.allowed && ticket?.ok && (start?.ok ?? true)
+      verdict.allowed && ticket?.ok && (start?.ok ?? true) && !setRefusal
         ? await users.findUserIdByEmail(request.requester.email)
         : undefined;
     // A second break-glass use needs a new reason (core/break-glass.ts).
@@ -324,12 +334,16 @@ export class LifecycleSteps {
         ? `Rule ${verdict.rule.name}: ${ticket.message}`
         : start && !start.ok
           ? start.message
-          : !principalId
-            ? noUserError(policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING, request.requester.email)
-                .message
-            : reused
-              ? `Break-glass request ${reused.request.requestId} gave the same reason: a new use needs a reason of its own.`
-              : undefined;
+          : setRefusal
+            ? setRefusal
+            : !principalId
+              ? noUserError(
+                  policy.identityCenter.userMapping ?? DEFAULT_USER_MAPPING,
+                  request.requester.email,
+                ).message
+              : reused
+                ? `Break-glass request ${reused.request.requestId} gave the same reason: a new use needs a reason of its own.`
+                : undefined;
     const breakGlass = verdict.allowed && !reason ? activation(policy, verdict.rule, this.now()) : undefined;
 
     const base: RequestRecord = {
@@ -399,8 +413,9 @@ export class LifecycleSteps {
       );
     const approval = verdict.rule.approval;
     // A retried Validate takes another number: one second of the channel's schedule, no more.
+    // A set posts once, through its first member: the others take no slot.
     const approvalPostAt =
-      verdict.approvalRequired && this.deps.channelPacing
+      verdict.approvalRequired && !asksThroughLead(request) && this.deps.channelPacing
         ? await this.deps.channelPacing.slotFor(approvalChannelFor(policy, verdict.rule))
         : null;
     return {
@@ -447,14 +462,25 @@ export class LifecycleSteps {
       );
     await this.directory.all();
     const approvers = approversFor(policy, rule, record.request.requester.email);
+    const lead = setLeadOf(record.request);
     await audit.record(
       requestId,
       'approval.requested',
       SYSTEM,
       'info',
-      { approvers: approvers.join(','), required: record.approvalsRequired ?? 1 },
+      {
+        approvers: approvers.join(','),
+        required: record.approvalsRequired ?? 1,
+        ...(record.request.set ? { set: lead, accounts: record.request.set.members.length } : {}),
+      },
       { step: 'request-approval' },
     );
+    // One of a set: its token is kept for the set's decision, and the lead's message asks for
+    // all (shown with this account from now on, if it was posted before this member was stored).
+    if (asksThroughLead(record.request)) {
+      await this.bestEffort('set message', () => notifier.updateRequestMessages(record));
+      return;
+    }
     // The first message kept wins: a concurrent run (which asked too) does not replace it.
     await this.askApprovers(record, () =>
       notifier.requestApproval(
@@ -1045,7 +1071,13 @@ export class LifecycleSteps {
     // The "Access ready" DM of a window that ended: its End/Extend buttons go (best-effort).
     if (latest.requesterDm && latest.status !== 'ACTIVE')
       await this.bestEffort('access ready DM', () => notifier.updateRequesterDm(latest));
-    await notifier.notifyRequester(latest, target.notice, failureReason);
+    // A set's decision is told once, by its first member (core/request-set.ts), when that member
+    // ended the same way (a first member refused by Validate asked nobody: each member tells).
+    const toldBySet =
+      SET_NOTICES.has(target.notice) &&
+      asksThroughLead(latest.request) &&
+      (await store.getRequest(setLeadOf(latest.request)))?.status === latest.status;
+    if (!toldBySet) await notifier.notifyRequester(latest, target.notice, failureReason);
     if (step.outcome === 'revoke-failed')
       await notifier.alert(
         `Revoke failed for request ${step.requestId}: ${failureReason ?? 'unknown reason'}`,

@@ -9,6 +9,7 @@ import {
   originSchema,
   publishHome,
   requestIdValue,
+  setWindowText,
   slackUserIdSchema,
   tell,
 } from './interaction';
@@ -38,12 +39,14 @@ export const decisionJobSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('cancel'), ...base }),
   z.strictObject({ kind: z.literal('approve-extension'), ...base }),
   z.strictObject({ kind: z.literal('deny-extension'), ...base, reason }),
-  z.strictObject({ kind: z.literal('end'), ...base }),
+  // `whole`: on every account of a request of several (core/request-set.ts), from its one button.
+  z.strictObject({ kind: z.literal('end'), ...base, whole: z.optional(z.literal(true)) }),
   z.strictObject({ kind: z.literal('review'), ...base, verdict: z.enum(['justified', 'flagged']) }),
   z.strictObject({
     kind: z.literal('extend'),
     ...base,
     minutes: z.int().check(z.positive(), z.maximum(7 * 24 * 60)),
+    whole: z.optional(z.literal(true)),
   }),
   // Not a click: Slack reported this person deactivated (user_change); nobody is answered.
   z.strictObject({
@@ -125,6 +128,10 @@ export async function performDecision(
       break;
     }
     case 'end': {
+      if (job.whole) {
+        text = setWindowText(await ctx.decisions.onWholeSet(requestId, actor, { kind: 'end' }));
+        break;
+      }
       const outcome = await ctx.decisions.endAccess(requestId, actor);
       logger.info('end access click', { requestId, correlation_id: requestId, outcome: outcome.kind });
       text = decisionText(outcome);
@@ -142,6 +149,15 @@ export async function performDecision(
       break;
     }
     case 'extend': {
+      if (job.whole) {
+        const action = {
+          kind: 'extend' as const,
+          minutes: job.minutes,
+          ...(job.jobId ? { jobId: job.jobId } : {}),
+        };
+        text = setWindowText(await ctx.decisions.onWholeSet(requestId, actor, action));
+        break;
+      }
       const outcome = await ctx.decisions.extend(requestId, actor, job.minutes, job.jobId);
       logger.info('extend', { requestId, correlation_id: requestId, outcome: outcome.kind });
       text = decisionText(outcome);

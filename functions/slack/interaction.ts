@@ -2,14 +2,20 @@ import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
 import { isApproverOf } from '../core/authority';
 import { mayReview } from '../core/break-glass';
-import type { Actor, DecisionOutcome, RequestDecisions, WindowOutcome } from '../core/decisions';
+import type {
+  Actor,
+  DecisionOutcome,
+  RequestDecisions,
+  SetWindowOutcome,
+  WindowOutcome,
+} from '../core/decisions';
 import { pendingExtensionOf } from '../core/extensions';
 import type { RequestRecord } from '../core/model';
 import { logger } from '../shared/logger';
 import type { ListenerContext } from './deps';
 import { slackErrorCode } from './people';
 import { homeView } from './render/home';
-import { slackTime } from './render/messages';
+import { escapeText, slackTime } from './render/messages';
 
 // What listeners share: payload shapes (parsed, never trusted), where a click came from, how to
 // answer the person there, and the Home tab.
@@ -254,6 +260,13 @@ function decidedBy(record: RequestRecord, by: string | undefined): string {
 }
 
 /** What the person who clicked is told for each outcome (undefined: the updated message says it all). */
+/** What "End all" / "Extend all" did, one line per account (each account's own answer). */
+export function setWindowText(outcome: SetWindowOutcome): string {
+  return outcome.results
+    .map(({ account, outcome: each }) => `• ${escapeText(account)}: ${decisionText(each) ?? 'done.'}`)
+    .join('\n');
+}
+
 export function decisionText(outcome: DecisionOutcome | WindowOutcome): string | undefined {
   switch (outcome.kind) {
     case 'approved':

@@ -1,6 +1,6 @@
 // Block Kit, the subset the product uses, rendered to DOM: section (text, fields, accessory),
 // context, actions, input, divider, header, image; elements: button, static_select,
-// external_select, multi_static_select, plain_text_input, number_input, checkboxes,
+// external_select, multi_external_select, multi_static_select, plain_text_input, number_input, checkboxes,
 // radio_buttons, datepicker, datetimepicker. Text is always inserted as text; mrkdwn is parsed, never trusted.
 // Slack's date displays (<!date^…|fallback>) show in the browser's time zone, as Slack shows each
 // reader their own (https://api.slack.com/reference/surfaces/formatting#date-formatting).
@@ -360,6 +360,8 @@ function inputControl(element, block, ctx) {
     }
     case 'external_select':
       return externalSelect(element, block, ctx, ids);
+    case 'multi_external_select':
+      return multiExternalSelect(element, block, ctx, ids);
     case 'checkboxes':
     case 'radio_buttons': {
       const initial =
@@ -467,6 +469,79 @@ function externalSelect(element, block, ctx, ids) {
   return wrapper;
 }
 
+/** Several options from the app (block_suggestion), each picked from the results and shown as a removable chip. */
+function multiExternalSelect(element, block, ctx, ids) {
+  const max = element.max_selected_items ?? Infinity;
+  const wrapper = h('div', { class: 'sk-external sk-multi', dataset: ids });
+  const query = h('input', {
+    class: 'sk-input',
+    type: 'text',
+    placeholder: plainText(element.placeholder) || 'Type to search…',
+    'aria-label': plainText(block.label) || element.action_id,
+  });
+  const results = h('select', { class: 'sk-select', size: 1, dataset: { role: 'results' } });
+  const chips = h('div', { class: 'sk-chips' });
+  wrapper.pickedOptions = [];
+  const draw = () => {
+    chips.replaceChildren(
+      ...wrapper.pickedOptions.map((o) =>
+        h(
+          'span',
+          { class: 'sk-chip' },
+          plainText(o.text),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'sk-chip-remove',
+              'aria-label': `Remove ${plainText(o.text)}`,
+              onclick: () => {
+                wrapper.pickedOptions = wrapper.pickedOptions.filter((p) => p.value !== o.value);
+                draw();
+              },
+            },
+            '×',
+          ),
+        ),
+      ),
+    );
+  };
+  let counter = 0;
+  const search = async () => {
+    const mine = ++counter;
+    const options = (await ctx.onSuggest?.({ element, block, value: query.value })) ?? [];
+    if (mine !== counter) return;
+    results.replaceChildren(
+      h(
+        'option',
+        { value: '', selected: true },
+        options.length ? `${options.length} option(s): add one` : 'No options',
+      ),
+      ...options.map((o) => h('option', { value: o.value }, plainText(o.text))),
+    );
+    results.slackOptions = options;
+  };
+  let timer;
+  query.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 200);
+  });
+  query.addEventListener('focus', () => search());
+  results.addEventListener('change', () => {
+    const picked = (results.slackOptions ?? []).find((o) => o.value === results.value);
+    const taken = wrapper.pickedOptions.some((o) => o.value === picked?.value);
+    if (picked && !taken && wrapper.pickedOptions.length < max) wrapper.pickedOptions.push(picked);
+    results.value = '';
+    draw();
+  });
+  wrapper.restoreMany = (options) => {
+    wrapper.pickedOptions = [...(options ?? [])];
+    draw();
+  };
+  wrapper.append(chips, query, results);
+  return wrapper;
+}
+
 /** Slack's view.state.values from the rendered inputs of a container. */
 export function readState(container) {
   const values = {};
@@ -486,6 +561,9 @@ export function readState(container) {
       }
       case 'external_select':
         entry = { type, selected_option: node.selectedOption ?? null };
+        break;
+      case 'multi_external_select':
+        entry = { type, selected_options: node.pickedOptions ?? [] };
         break;
       case 'checkboxes': {
         const chosen = [...node.querySelectorAll('input:checked')].map((i) => i.value);
@@ -529,6 +607,9 @@ export function applyState(container, values) {
         break;
       case 'external_select':
         if (entry.selected_option) node.restore?.(entry.selected_option);
+        break;
+      case 'multi_external_select':
+        node.restoreMany?.(entry.selected_options);
         break;
       case 'multi_static_select':
       case 'checkboxes':

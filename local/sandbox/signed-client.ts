@@ -559,6 +559,25 @@ export class SignedSlackClient {
         if (!option) throw new Error(`${found.actionId}: the app offered no option "${answer}"`);
         return { type, selected_option: option };
       }
+      case 'multi_external_select': {
+        // Each value asked of the app as the person would type it (block_suggestion), at most max_selected_items.
+        const values = answer === undefined ? [] : Array.isArray(answer) ? answer : [String(answer)];
+        const max = typeof element.max_selected_items === 'number' ? element.max_selected_items : undefined;
+        if (max !== undefined && values.length > max)
+          throw new Error(`${found.actionId}: at most ${max} options can be picked`);
+        const picked: Json[] = [];
+        for (const value of values) {
+          const options = await this.suggest(persona.slackUserId, found.actionId, String(value), {
+            viewId: view.id,
+            blockId: found.blockId,
+            state,
+          });
+          const option = pickOption(options, String(value));
+          if (!option) throw new Error(`${found.actionId}: the app offered no option "${value}"`);
+          picked.push(option);
+        }
+        return { type, selected_options: picked };
+      }
       case 'multi_static_select': {
         const values = answer === undefined ? [] : Array.isArray(answer) ? answer : [String(answer)];
         return {

@@ -109,7 +109,7 @@ describe('npm run policy -- --live', () => {
   it('validate reads the session durations from Identity Center (DescribePermissionSet)', async () => {
     const { code, out } = await run('validate', SANDBOX_POLICY, '--live');
     expect(code).toBe(0);
-    expect(out.at(-1)).toMatch(/^OK: .*sandbox-policy.yaml: 7 rules, 3 accounts, 3 permission sets/);
+    expect(out.at(-1)).toMatch(/^OK: .*sandbox-policy.yaml: 8 rules, 4 accounts, 3 permission sets/);
     expect(identityCenter.standIn.operationLog().map((e) => e.operation)).toContain('DescribePermissionSet');
   });
 });

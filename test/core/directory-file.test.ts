@@ -80,10 +80,10 @@ describe('config/sandbox.yaml', () => {
     expect(file.organization.rootId).toBe('r-sb00');
     const names = async (parent: string) =>
       (await directory.organization.accountsUnder(parent)).map((a) => a.name);
-    expect(await names('r-sb00')).toEqual(['production', 'staging', 'sandbox']);
-    expect(await names('ou-sb00-workload0')).toEqual(['production', 'staging', 'sandbox']);
+    expect(await names('r-sb00')).toEqual(['production', 'staging', 'sandbox', 'qa']);
+    expect(await names('ou-sb00-workload0')).toEqual(['production', 'staging', 'sandbox', 'qa']);
     expect(await names('ou-sb00-prod0000')).toEqual(['production']);
-    expect(await names('ou-sb00-nonprod0')).toEqual(['staging', 'sandbox']);
+    expect(await names('ou-sb00-nonprod0')).toEqual(['staging', 'sandbox', 'qa']);
     for (const [env, account] of [
       ['prod', 'production'],
       ['staging', 'staging'],

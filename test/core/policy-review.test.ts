@@ -238,7 +238,7 @@ describe('diff', () => {
     expect(changes.map((c) => `${c.requester} ${c.change} ${c.permissionSet} ${c.account}`).sort()).toEqual(
       ['ReadOnly', 'PowerUser']
         .flatMap((ps) =>
-          ['staging (222222222222)', 'sandbox (333333333333)'].map(
+          ['staging (222222222222)', 'sandbox (333333333333)', 'qa (444444444444)'].map(
             (a) => `anyone not named gained ${ps} ${a}`,
           ),
         )

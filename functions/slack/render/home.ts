@@ -48,7 +48,27 @@ const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: tru
 const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
 function where(record: RequestRecord): string {
-  return accessWhere(record, '*');
+  const set = record.request.set;
+  return `${accessWhere(record, '*')}${set ? ` (${set.members.indexOf(record.request.requestId) + 1} of ${set.members.length} accounts asked together)` : ''}`;
+}
+
+/** A request of several accounts is decided once for all of them: listed once, by its first member still waiting. */
+function oncePerSet(records: RequestRecord[]): RequestRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const key = r.request.set?.id ?? r.request.requestId;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** What an approver is asked for: the account, or every account of a set ("and N more"). */
+function askedFor(record: RequestRecord): string {
+  const set = record.request.set;
+  return set
+    ? `${accessWhere(record, '*')} and ${set.members.length - 1} more account${set.members.length > 2 ? 's' : ''} (decided together)`
+    : where(record);
 }
 
 /** " (ticket INC-42)" when the request carries one: approvers weigh it with the reason. */
@@ -136,9 +156,9 @@ export function homeView(input: HomeInput): HomeView {
           ]
         : []),
     ]),
-    ...section('Waiting for your approval', input.toApprove, 'Nothing to approve.', (r) => [
+    ...section('Waiting for your approval', oncePerSet(input.toApprove), 'Nothing to approve.', (r) => [
       mrkdwn(
-        `<@${r.request.requester.slackUserId}> asks for ${where(r)} for ${formatMinutes(
+        `<@${r.request.requester.slackUserId}> asks for ${askedFor(r)} for ${formatMinutes(
           r.request.durationMinutes,
         )}${startsAt(r)}: ${escapeClamped(r.request.reason, MAX.reason)}${ticketOf(r)}`,
       ),

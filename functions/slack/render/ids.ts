@@ -16,6 +16,8 @@ export const FORM_FIELDS = {
   ticket: 'ticket',
   breakGlass: 'break_glass',
   start: 'start_at',
+  /** Further accounts for the same permission set (a request of several: core/request-set.ts). */
+  moreAccounts: 'more_accounts',
 } as const;
 
 /** The request form's line on how long sessions outlive the window (a context block, no input). */

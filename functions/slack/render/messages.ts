@@ -16,6 +16,9 @@ export const ACTION_IDS = {
   cancel: 'cancel_request',
   end: 'end_access',
   extend: 'extend_access',
+  /** End / Extend every account of a request of several (core/request-set.ts): its "Access ready" DMs. */
+  endAll: 'end_access_all',
+  extendAll: 'extend_access_all',
   approveExtension: 'approve_extension',
   denyExtension: 'deny_extension',
   /** Opens the request form (Home tab). */
@@ -154,13 +157,15 @@ export function accessWhere(record: RequestRecord, mark = ''): string {
   )}${mark}`;
 }
 
-export function summaryFields(record: RequestRecord): string {
+export function summaryFields(record: RequestRecord, accounts = 1): string {
   const r = record.request;
   const target =
     r.groupId !== undefined
       ? [`*Group:* ${escapeClamped(record.groupName ?? r.groupId, MAX.name)} (membership)`]
       : [
-          `*Account:* ${escapeClamped(record.accountName ?? r.accountId ?? '', MAX.name)} (${r.accountId})`,
+          accounts > 1
+            ? `*Accounts:* ${accounts}, each granted and revoked on its own (below)`
+            : `*Account:* ${escapeClamped(record.accountName ?? r.accountId ?? '', MAX.name)} (${r.accountId})`,
           `*Permission set:* ${escapeClamped(record.permissionSetName ?? r.permissionSetArn ?? '', MAX.name)}`,
         ];
   const lines = [
@@ -174,18 +179,80 @@ export function summaryFields(record: RequestRecord): string {
   return lines.join('\n');
 }
 
-/** The approval message: lives with the request, re-rendered at every step. */
-export function approvalMessage(record: RequestRecord): { text: string; blocks: KnownBlock[] } {
+/** One account's state in a set's message: short, so twenty of them fit one section. */
+const SET_STATUS: Record<RequestRecord['status'], (r: RequestRecord) => string> = {
+  PENDING_APPROVAL: () => 'waiting for approval',
+  APPROVED: (r) => (r.request.startAt ? `approved; starts ${slackTime(r.request.startAt)}` : 'approved'),
+  DENIED: () => 'denied',
+  APPROVAL_EXPIRED: () => 'expired: nobody decided in time',
+  CANCELLED: () => 'cancelled by the requester',
+  REJECTED: (r) => `rejected: ${escapeClamped(r.failureReason ?? 'not allowed by policy', 100)}`,
+  GRANTING: () => 'granting…',
+  ACTIVE: (r) => `:unlock: granted until ${r.expiresAt ? slackTime(r.expiresAt) : '?'}`,
+  REVOKING: () => 'revoking…',
+  REVOKED: (r) =>
+    r.endedBy ? `:lock: ended early by ${escapeClamped(r.endedBy, 80)}` : ':lock: expired; revoked',
+  GRANT_FAILED: (r) => `:warning: failed: ${escapeClamped(r.failureReason ?? 'unknown reason', 100)}`,
+  REVOKE_FAILED: () => ':rotating_light: revoke failed (alert raised)',
+};
+
+/** Each account of a set with its own state, within one section's 3,000 characters. */
+function setLines(members: RequestRecord[]): string {
+  const lines: string[] = [];
+  let length = 0;
+  for (const [i, m] of members.entries()) {
+    const line = `• ${escapeClamped(m.accountName ?? m.request.accountId ?? '', 60)} (${m.request.accountId}) — ${SET_STATUS[m.status](m)}`;
+    if (length + line.length > 2800) {
+      lines.push(`…and ${members.length - i} more.`);
+      break;
+    }
+    lines.push(line);
+    length += line.length + 1;
+  }
+  return lines.join('\n');
+}
+
+/** A set's decision as its message says it: waiting (and who approved so far), or how it was decided. */
+function setDecisionLine(lead: RequestRecord, members: RequestRecord[]): string {
+  const waiting = members.find((m) => m.status === 'PENDING_APPROVAL');
+  if (waiting) return statusLine(waiting);
+  const approved = members.find((m) => m.approvals.length > 0 && !m.denial);
+  if (approved) return `:white_check_mark: Approved by ${approved.approvals.map((a) => a.by).join(', ')}`;
+  return statusLine(lead);
+}
+
+/**
+ * The approval message: lives with the request, re-rendered at every step. For a request of
+ * several accounts (core/request-set.ts), `set` holds every member's record (this, the first,
+ * among them): one message asks for all and shows each account's own state.
+ */
+export function approvalMessage(
+  record: RequestRecord,
+  set?: readonly RequestRecord[],
+): { text: string; blocks: KnownBlock[] } {
   const r = record.request;
-  const iteration = iterationOf(record);
+  const members = set && set.length > 1 ? [...set] : undefined;
+  const iteration = members
+    ? createHash('sha256').update(JSON.stringify(members)).digest('hex').slice(0, 8)
+    : iterationOf(record);
+  const header = members ? ` for ${r.set?.members.length ?? members.length} accounts` : '';
   const blocks: KnownBlock[] = [
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Access request* \`${r.requestId}\`\n${summaryFields(record)}` },
+      text: {
+        type: 'mrkdwn',
+        text: `*Access request* \`${r.requestId}\`${header}\n${summaryFields(record, members ? (r.set?.members.length ?? members.length) : 1)}`,
+      },
     },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: statusLine(record) }] },
+    ...(members
+      ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: setLines(members) } }]
+      : []),
+    {
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: members ? setDecisionLine(record, members) : statusLine(record) }],
+    },
   ];
-  if (record.status === 'PENDING_APPROVAL') {
+  if (members ? members.some((m) => m.status === 'PENDING_APPROVAL') : record.status === 'PENDING_APPROVAL') {
     blocks.push({
       type: 'actions',
       block_id: `decision.${iteration}`,
@@ -236,7 +303,7 @@ export function approvalMessage(record: RequestRecord): { text: string; blocks: 
       },
     );
   }
-  const text = `Access request ${r.requestId} from ${escapeClamped(r.requester.email, MAX.email)}: ${statusLine(record)}`;
+  const text = `Access request ${r.requestId}${header} from ${escapeClamped(r.requester.email, MAX.email)}: ${members ? setDecisionLine(record, members) : statusLine(record)}`;
   return { text, blocks };
 }
 
@@ -252,17 +319,22 @@ export function extensionLine(record: RequestRecord, pending: PendingExtension):
   return `*Extension requested:* ${formatMinutes(pending.minutes)} more, ${total} in total${rule}${approvals}`;
 }
 
-/** The controls a requester gets on an active grant. */
-export function grantControls(record: RequestRecord): KnownBlock {
+/**
+ * The controls a requester gets on an active grant. One of several accounts asked together gets
+ * them for the whole request (`whole`: its "Access ready" DM); the Home tab acts on one account.
+ */
+export function grantControls(record: RequestRecord, whole = true): KnownBlock {
   const requestId = record.request.requestId;
+  const accounts = whole ? (record.request.set?.members.length ?? 1) : 1;
+  const all = accounts > 1;
   return {
     type: 'actions',
     block_id: 'grant',
     elements: [
       {
         type: 'button',
-        action_id: ACTION_IDS.end,
-        text: { type: 'plain_text', text: 'End access now' },
+        action_id: all ? ACTION_IDS.endAll : ACTION_IDS.end,
+        text: { type: 'plain_text', text: all ? `End all ${accounts} accounts now` : 'End access now' },
         style: 'danger',
         value: requestId,
       },
@@ -272,8 +344,8 @@ export function grantControls(record: RequestRecord): KnownBlock {
         : [
             {
               type: 'button' as const,
-              action_id: ACTION_IDS.extend,
-              text: { type: 'plain_text' as const, text: 'Extend' },
+              action_id: all ? ACTION_IDS.extendAll : ACTION_IDS.extend,
+              text: { type: 'plain_text' as const, text: all ? `Extend all ${accounts}` : 'Extend' },
               value: requestId,
             },
           ]),
@@ -386,8 +458,13 @@ function accessDirections(record: RequestRecord, links: NoticeLinks): string {
 }
 
 /** "<permission set> on <account>", as the requester's DMs name the access. */
-function noticeWhere(record: RequestRecord): string {
-  return accessWhere(record);
+function noticeWhere(record: RequestRecord, notice?: RequesterNotice): string {
+  const others = (record.request.set?.members.length ?? 1) - 1;
+  // The decision on a set is told once, for all its accounts (core/request-set.ts).
+  const forTheSet = notice === 'approved' || notice === 'denied' || notice === 'approval-expired';
+  return forTheSet && others > 0
+    ? `${accessWhere(record)} and ${others} more account${others === 1 ? '' : 's'}`
+    : accessWhere(record);
 }
 
 export function requesterNotice(
@@ -396,7 +473,7 @@ export function requesterNotice(
   detail: string | undefined,
   links: NoticeLinks = {},
 ): { text: string; blocks: KnownBlock[] } {
-  const where = noticeWhere(record);
+  const where = noticeWhere(record, notice);
   const until = record.expiresAt ? slackTime(record.expiresAt) : '?';
   const accessReady = `:unlock: Access ready: ${where} until ${until}.`;
   const texts: Record<RequesterNotice, string> = {

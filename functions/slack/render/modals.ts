@@ -58,6 +58,8 @@ export interface RequestFormState {
   exposure?: { permissionSetName: string; sessions: SessionExposure } | undefined;
   /** The person may also ask to join groups: the account menu offers them (group access). */
   groups?: boolean | undefined;
+  /** How many further accounts the person may add for the same permission set (0 or absent: no menu). */
+  moreAccounts?: number | undefined;
 }
 
 /** The duration the form shows: the one picked when still offered, else 1 hour or the next longer, else the shortest. */
@@ -120,6 +122,7 @@ export function requestFormModal(
         ...(state.permissionSet ? { initial_option: state.permissionSet } : {}),
       },
     },
+    ...(state.moreAccounts ? [moreAccountsInput(state.moreAccounts)] : []),
     {
       type: 'input',
       block_id: FORM_FIELDS.duration,
@@ -190,8 +193,36 @@ export function requestFormModal(
     submit: plain('Request'),
     close: plain('Cancel'),
     private_metadata: metadata,
-    // A group picked: there is no permission set to ask for.
-    blocks: groupPicked ? blocks.filter((b) => b.block_id !== FORM_FIELDS.permissionSet) : blocks,
+    // A group picked: there is no permission set to ask for, and a group is asked for alone.
+    blocks: groupPicked
+      ? blocks.filter(
+          (b) => b.block_id !== FORM_FIELDS.permissionSet && b.block_id !== FORM_FIELDS.moreAccounts,
+        )
+      : blocks,
+  };
+}
+
+/**
+ * Further accounts for the same permission set, loaded as the person types (a multi-select with
+ * external options: https://docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element#external_multi_select),
+ * at most `max` (Slack's `max_selected_items`; the submission and Validate check each rule's own limit).
+ */
+function moreAccountsInput(max: number): KnownBlock {
+  return {
+    type: 'input',
+    block_id: FORM_FIELDS.moreAccounts,
+    optional: true,
+    label: plain('More accounts'),
+    hint: plain(
+      `Up to ${max} more, with the same permission set: one request, approved once, each account granted and revoked on its own.`,
+    ),
+    element: {
+      type: 'multi_external_select',
+      action_id: FORM_FIELDS.moreAccounts,
+      placeholder: plain('Type to search accounts'),
+      min_query_length: 0,
+      max_selected_items: max,
+    },
   };
 }
 
@@ -283,8 +314,17 @@ export function denyReasonModal(
   };
 }
 
-export function extendModal(record: RequestRecord, choices: number[], metadata: string): ModalView {
-  const where = accessWhere(record);
+export function extendModal(
+  record: RequestRecord,
+  choices: number[],
+  metadata: string,
+  whole = false,
+): ModalView {
+  const accounts = record.request.set?.members.length ?? 1;
+  const where =
+    whole && accounts > 1
+      ? `Every account of this request (${accounts}), each under its own rule: ${accessWhere(record)}`
+      : accessWhere(record);
   return {
     type: 'modal',
     callback_id: CALLBACK_IDS.extend,

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
 import { findAccount, findPermissionSet, groupOptionsFor } from '../../../core/policy';
 import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
+import { moreAccountsAllowed } from '../../../core/request-set';
 import { sessionExposureOf } from '../../../core/session-exposure';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
@@ -48,6 +49,7 @@ export function openFormFromHome(ctx: ListenerContext) {
           ticket: ticketPromptFor(ctx.policy, lookup.email),
           breakGlass: offersBreakGlass(ctx.policy, lookup.email),
           startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
+          moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email),
           groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
         }),
       });
@@ -104,6 +106,7 @@ export function formSelectionChanged(ctx: ListenerContext) {
       }),
       breakGlass: offersBreakGlass(ctx.policy, lookup.email),
       startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
+      moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email),
       exposure,
       groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
     };

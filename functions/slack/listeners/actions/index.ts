@@ -18,6 +18,8 @@ export function register(app: App, ctx: ListenerContext): void {
   app.action(ACTION_IDS.denyExtension, denyButton(ctx, 'extension'));
   app.action(ACTION_IDS.end, endAccess(ctx));
   app.action(ACTION_IDS.extend, extendButton(ctx));
+  app.action(ACTION_IDS.endAll, endAccess(ctx, true));
+  app.action(ACTION_IDS.extendAll, extendButton(ctx, true));
   app.action(ACTION_IDS.openForm, openFormFromHome(ctx));
   app.action(BREAK_GLASS_ACTIONS.justified, reviewButton(ctx, 'justified'));
   app.action(BREAK_GLASS_ACTIONS.flagged, reviewButton(ctx, 'flagged'));

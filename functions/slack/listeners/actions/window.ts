@@ -10,8 +10,8 @@ import { extendModal } from '../../render/modals';
 
 type ClickArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
-/** "End access now": acknowledged, then handed to the decisions function. */
-export function endAccess(ctx: ListenerContext) {
+/** "End access now" (or "End all", `whole`): acknowledged, then handed to the decisions function. */
+export function endAccess(ctx: ListenerContext, whole = false) {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
     const click = await parseClick(ctx, client, body);
@@ -21,12 +21,13 @@ export function endAccess(ctx: ListenerContext) {
       requestId: click.requestId,
       slackUserId: click.userId,
       origin: click.origin,
+      ...(whole ? { whole: true as const } : {}),
     });
   };
 }
 
 /** Extend asks how much longer (a modal bounded by what the policy still allows). */
-export function extendButton(ctx: ListenerContext) {
+export function extendButton(ctx: ListenerContext, whole = false) {
   return async ({ ack, body, client }: ClickArgs) => {
     await ack();
     const click = buttonClickSchema.safeParse(body);
@@ -58,7 +59,12 @@ export function extendButton(ctx: ListenerContext) {
       ctx,
       client,
       { userId, origin, requestId, triggerId: click.data.trigger_id },
-      extendModal(record, choices, JSON.stringify({ requestId, origin })),
+      extendModal(
+        record,
+        choices,
+        JSON.stringify({ requestId, origin, ...(whole ? { whole: true } : {}) }),
+        whole,
+      ),
       'Extend',
     );
   };

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { offersBreakGlass } from '../../../core/break-glass';
 import { groupOptionsFor } from '../../../core/policy';
 import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
+import { moreAccountsAllowed } from '../../../core/request-set';
 import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
@@ -98,6 +99,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
             ticket: ticketPromptFor(ctx.policy, lookup.email),
             breakGlass: offersBreakGlass(ctx.policy, lookup.email),
             startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
+            moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email),
             groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
           },
         ),

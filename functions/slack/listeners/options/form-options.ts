@@ -6,6 +6,7 @@ import {
   searchGroups,
   searchPermissionSets,
 } from '../../../core/request-form';
+import { searchMoreAccounts } from '../../../core/request-set';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
 import { FORM_FIELDS } from '../../render/ids';
@@ -64,6 +65,29 @@ export function accountOptions(ctx: ListenerContext) {
     );
     const options = [...accounts.map(accountOption), ...groups.map(groupOption)];
     await ack(options.length ? { options } : NOTHING);
+  };
+}
+
+/** The "more accounts" menu: accounts where the person may have the permission set already picked. */
+export function moreAccountOptions(ctx: ListenerContext) {
+  return async ({ body, ack, client }: OptionsArgs) => {
+    const parsed = suggestionSchema.safeParse(body);
+    if (!parsed.success) return ack({ options: [] });
+    const lookup = await ctx.people.emailOf(client, parsed.data.user.id);
+    if (!lookup.ok) return ack(NOTHING);
+    const values = parsed.data.view?.state?.values ?? {};
+    const picked = (field: string) => {
+      const state = selectedValue.safeParse(values[field]?.[field] ?? {});
+      return state.success ? (state.data.selected_option?.value ?? undefined) : undefined;
+    };
+    const accounts = searchMoreAccounts(
+      ctx.policy,
+      lookup.email,
+      picked(FORM_FIELDS.permissionSet),
+      picked(FORM_FIELDS.account),
+      parsed.data.value,
+    );
+    await ack(accounts.length ? { options: accounts.map(accountOption) } : NOTHING);
   };
 }
 

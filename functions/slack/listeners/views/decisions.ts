@@ -15,7 +15,11 @@ const denyMetadata = z.object({
   kind: z.enum(['request', 'extension']),
   origin: originSchema,
 });
-const extendMetadata = z.object({ requestId: requestIdValue, origin: originSchema });
+const extendMetadata = z.object({
+  requestId: requestIdValue,
+  origin: originSchema,
+  whole: z.optional(z.literal(true)),
+});
 
 /**
  * The job of a modal's submission is named after the modal (one per click on Extend or Deny): the
@@ -79,6 +83,7 @@ export function extendSubmitted(ctx: ListenerContext) {
       slackUserId: parsed.data.user.id,
       origin: meta.origin,
       minutes,
+      ...(meta.whole ? { whole: true as const } : {}),
       ...jobIdOf(parsed.data.view.id),
     });
   };

@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import * as z from 'zod/mini';
 import { formatMinutes } from '../../../core/duration';
 import { errorMessage, errorName } from '../../../core/errors';
-import { accessRequestSchema } from '../../../core/model';
+import { type AccessRequest, accessRequestSchema } from '../../../core/model';
 import { resolvePrincipal } from '../../../core/principal';
 import {
   buildAccessRequest,
@@ -11,6 +11,7 @@ import {
   type FormField,
 } from '../../../core/request-form';
 import { requestIdForView } from '../../../core/request-id';
+import { checkMoreAccounts, memberRequestIds, setOf } from '../../../core/request-set';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
@@ -69,6 +70,18 @@ export function startChosen(values: z.infer<typeof stateValues>): number | undef
   return parsed.success ? (parsed.data.selected_date_time ?? undefined) : undefined;
 }
 
+const multiSelectState = z.object({
+  selected_options: z.nullish(
+    z.array(z.object({ value: z.string().check(z.maxLength(150)) })).check(z.maxLength(50)),
+  ),
+});
+
+/** The further accounts picked in the "more accounts" menu (none when absent). */
+export function moreAccountsChosen(values: z.infer<typeof stateValues>): string[] {
+  const parsed = multiSelectState.safeParse(values[FORM_FIELDS.moreAccounts]?.[FORM_FIELDS.moreAccounts]);
+  return parsed.success ? (parsed.data.selected_options ?? []).map((o) => o.value) : [];
+}
+
 const BLOCK_OF: Record<FormField, string> = {
   account: FORM_FIELDS.account,
   permissionSet: FORM_FIELDS.permissionSet,
@@ -76,6 +89,7 @@ const BLOCK_OF: Record<FormField, string> = {
   reason: FORM_FIELDS.reason,
   ticket: FORM_FIELDS.ticket,
   start: FORM_FIELDS.start,
+  moreAccounts: FORM_FIELDS.moreAccounts,
 };
 
 function inlineErrors(errors: FormErrors): Record<string, string> {
@@ -115,6 +129,15 @@ export function requestFormSubmitted(ctx: ListenerContext) {
       ctx.clock.now(),
     );
     if (!checked.ok) return fail(checked.errors);
+    // Several accounts: each checked like the first, grouped by the rule that decides it.
+    const sets = checkMoreAccounts(
+      ctx.policy,
+      lookup.email,
+      checked.value,
+      moreAccountsChosen(values),
+      ctx.clock.now(),
+    );
+    if (!sets.ok) return fail({ moreAccounts: sets.message });
 
     let principal: Awaited<ReturnType<typeof resolvePrincipal>>;
     try {
@@ -130,49 +153,88 @@ export function requestFormSubmitted(ctx: ListenerContext) {
 
     const teamId = parsed.data.team?.id ?? user.team_id ?? 'T';
     const requestId = requestIdForView(teamId, view.id);
-    const request = accessRequestSchema.safeParse(
-      buildAccessRequest(
-        requestId,
-        { slackUserId: user.id, email: principal.email },
-        checked.value,
-        ctx.clock.now(),
-      ),
+    const forms = sets.groups.flat();
+    const ids = new Map(
+      memberRequestIds(requestId, forms.length).map((id, i) => [forms[i]?.accountId ?? '', id] as const),
     );
-    if (!request.success)
-      return fail({ reason: 'This request could not be built; please check the fields.' });
+    const requester = { slackUserId: user.id, email: principal.email };
+    const requests: AccessRequest[] = [];
+    for (const group of sets.groups) {
+      const members = group.map((form) => ids.get(form.accountId ?? '') ?? requestId);
+      const set = setOf(members);
+      for (const [i, form] of group.entries()) {
+        const built = accessRequestSchema.safeParse({
+          ...buildAccessRequest(members[i] ?? requestId, requester, form, ctx.clock.now()),
+          ...(set ? { set } : {}),
+        });
+        if (!built.success)
+          return fail({ reason: 'This request could not be built; please check the fields.' });
+        requests.push(built.data);
+      }
+    }
+    const first = requests[0];
+    if (!first) return fail({ reason: 'This request could not be built; please check the fields.' });
 
     const { verdict } = checked.value;
+    const accountNames = forms.map((form) => {
+      const name = form.verdict.account?.name ?? form.accountId ?? '';
+      return `*${escapeText(name)}* (${form.accountId})`;
+    });
     const summary = [
       verdict.group
         ? `membership of the group *${escapeText(verdict.group.name)}*`
-        : `*${escapeText(verdict.permissionSet.name)}* on *${escapeText(verdict.account.name)}* (${verdict.account.id})`,
-      `for ${formatMinutes(request.data.durationMinutes)}`,
-      ...(request.data.startAt ? [`starting ${slackTime(request.data.startAt)}`] : []),
+        : `*${escapeText(verdict.permissionSet.name)}* on ${accountNames.join(', ')}`,
+      `for ${formatMinutes(first.durationMinutes)}`,
+      ...(first.startAt ? [`starting ${slackTime(first.startAt)}`] : []),
     ].join(' ');
+    // Accounts under different rules are asked of each rule's own approvers (core/request-set.ts).
+    const split =
+      sets.groups.length > 1
+        ? `\nThese accounts fall under ${sets.groups.length} rules, so each rule's approvers are asked for theirs: ${sets.groups
+            .map((g) => `${escapeText(g[0]?.verdict.rule.name ?? '')} (${g.length})`)
+            .join(', ')}.`
+        : '';
     // The approval is asked now and expires under the rule's timeout, start or not: say by when.
     const approval = verdict.rule.approval;
     const askedUntil =
-      request.data.startAt && approval !== 'none'
+      first.startAt && approval !== 'none'
         ? `\nApprovers have until ${slackTime(new Date(ctx.clock.now().getTime() + approval.timeout * 60_000).toISOString())} to decide; approved after the start, it begins when approved.`
         : '';
     await ack({
       response_action: 'update',
-      view: submittedModal(requestId, summary + askedUntil, verdict.approvalRequired),
+      view: submittedModal(
+        requestId,
+        summary + split + askedUntil,
+        sets.groups.some((g) => g[0]?.verdict.approvalRequired),
+      ),
     });
 
     logger.appendKeys({ requestId, correlation_id: requestId });
+    // One execution per account, each its own lifecycle (a resubmission starts nothing new); one
+    // that cannot start does not keep the others from starting, and the requester is told which.
+    const notStarted: string[] = [];
     try {
-      const started = await ctx.workflow.start({ version: 1, request: request.data });
-      logger.info('request submitted', { alreadyStarted: started.alreadyStarted });
-    } catch (error) {
-      logger.error('could not start the workflow', {
-        errorName: errorName(error),
-        errorMessage: errorMessage(error),
-      });
-      await client.chat.postMessage({
-        channel: user.id,
-        text: `:warning: I could not start your request \`${requestId}\` (${escapeText(errorName(error))}). Please try again with \`/request-access\`.`,
-      });
+      for (const request of requests) {
+        try {
+          const started = await ctx.workflow.start({ version: 1, request });
+          logger.info('request submitted', {
+            alreadyStarted: started.alreadyStarted,
+            ...(request.set ? { member: request.requestId, set: request.set.id } : {}),
+          });
+        } catch (error) {
+          logger.error('could not start the workflow', {
+            member: request.requestId,
+            errorName: errorName(error),
+            errorMessage: errorMessage(error),
+          });
+          notStarted.push(`\`${request.requestId}\` (${escapeText(errorName(error))})`);
+        }
+      }
+      if (notStarted.length)
+        await client.chat.postMessage({
+          channel: user.id,
+          text: `:warning: I could not start your request ${notStarted.join(', ')}. Please try again with \`/request-access\`.`,
+        });
     } finally {
       logger.removeKeys(['requestId', 'correlation_id']);
     }

@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { accessRequestSchema, type RequestRecord } from '../../functions/core/model';
+import { parsePolicy } from '../../functions/core/policy-file';
+import { checkRequestForm } from '../../functions/core/request-form';
+import {
+  checkMoreAccounts,
+  memberRequestIds,
+  moreAccountsAllowed,
+  searchMoreAccounts,
+  setOf,
+  setProblem,
+  setRecords,
+} from '../../functions/core/request-set';
+import { MemoryStore } from '../reliability/fakes';
+
+// Several accounts in one request (core/request-set.ts): what the form accepts and how it splits
+// by deciding rule, the ids, Validate's limit, and which records a set's message and decision cover.
+
+const ALICE = 'alice@example.com';
+const PRODUCTION = '111111111111';
+const STAGING = '222222222222';
+const SANDBOX = '333333333333';
+const NOW = new Date(Date.UTC(2026, 11, 3, 9, 0, 0));
+const POLICY_TEXT = readFileSync(path.join(__dirname, '../fixtures/request-set-policy.yaml'), 'utf8');
+/** The fixture with one text replaced everywhere (a rule's limit). */
+const withLimits = (from: string | RegExp, to: string) =>
+  parsePolicy(POLICY_TEXT.replace(typeof from === 'string' ? new RegExp(from, 'g') : from, to));
+const policy = parsePolicy(POLICY_TEXT);
+
+function first(accountId: string, permissionSet: string, durationMinutes = 60, under = policy) {
+  const checked = checkRequestForm(
+    under,
+    ALICE,
+    { accountId, permissionSet, durationMinutes, reason: 'migration' },
+    NOW,
+  );
+  if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+  return checked.value;
+}
+
+describe('checkMoreAccounts', () => {
+  it('one rule for every account: one group, in the form order', () => {
+    const checked = checkMoreAccounts(policy, ALICE, first(PRODUCTION, 'PowerUser'), [STAGING], NOW);
+    expect(checked.ok && checked.groups.map((g) => g.map((f) => [f.accountId, f.verdict.rule.name]))).toEqual(
+      [
+        [
+          [PRODUCTION, 'power-user-pair'],
+          [STAGING, 'power-user-pair'],
+        ],
+      ],
+    );
+  });
+
+  it('accounts under different rules are split, one group per deciding rule', () => {
+    const checked = checkMoreAccounts(policy, ALICE, first(PRODUCTION, 'ReadOnly'), [STAGING, SANDBOX], NOW);
+    expect(checked.ok && checked.groups.map((g) => g.map((f) => f.accountId))).toEqual([
+      [PRODUCTION],
+      [STAGING, SANDBOX],
+    ]);
+    expect(checked.ok && checked.groups.map((g) => g[0]?.verdict.rule.name)).toEqual([
+      'production-read',
+      'staging-self-service',
+    ]);
+  });
+
+  it("refuses more accounts than the deciding rule's maxAccounts", () => {
+    const single = withLimits('maxAccounts: 2', 'maxAccounts: 1');
+    const checked = checkMoreAccounts(
+      single,
+      ALICE,
+      first(PRODUCTION, 'PowerUser', 60, single),
+      [STAGING],
+      NOW,
+    );
+    expect(checked).toEqual({
+      ok: false,
+      message: 'Rule power-user-pair allows at most 1 account in one request.',
+    });
+  });
+
+  it('names an account without the permission set for this requester', () => {
+    const checked = checkMoreAccounts(policy, ALICE, first(PRODUCTION, 'PowerUser'), [STAGING, SANDBOX], NOW);
+    expect(checked).toEqual({ ok: false, message: 'You cannot request PowerUser on sandbox.' });
+  });
+
+  it('refuses an account the requester may not have the permission set on, or one not in the policy', () => {
+    expect(checkMoreAccounts(policy, ALICE, first(STAGING, 'ReadOnly'), ['999999999999'], NOW)).toEqual({
+      ok: false,
+      message: 'Account 999999999999 is not in the access policy.',
+    });
+    expect(checkMoreAccounts(policy, 'bob@other.org', first(STAGING, 'ReadOnly'), [PRODUCTION], NOW).ok).toBe(
+      false,
+    );
+  });
+
+  it('refuses a duration longer than another account allows', () => {
+    const checked = checkMoreAccounts(policy, ALICE, first(STAGING, 'ReadOnly', 300), [PRODUCTION], NOW);
+    expect(checked).toEqual({
+      ok: false,
+      message: '5h is longer than you can have ReadOnly on production.',
+    });
+  });
+
+  it('the first account again, or twice, counts once', () => {
+    const checked = checkMoreAccounts(
+      policy,
+      ALICE,
+      first(PRODUCTION, 'PowerUser'),
+      [PRODUCTION, STAGING, STAGING],
+      NOW,
+    );
+    expect(checked.ok && checked.groups.flat().map((f) => f.accountId)).toEqual([PRODUCTION, STAGING]);
+  });
+});
+
+describe('ids and limits', () => {
+  it('the first member keeps the form id; the set is named after it', () => {
+    const ids = memberRequestIds('req-abc123', 3);
+    expect(ids).toEqual(['req-abc123', 'req-abc123-2', 'req-abc123-3']);
+    expect(setOf(ids)).toEqual({ id: 'req-abc123', members: ids });
+    expect(setOf(['req-abc123'])).toBeUndefined();
+  });
+
+  it('the form offers as many more accounts as the largest rule allows, less the first', () => {
+    expect(moreAccountsAllowed(policy, ALICE)).toBe(9); // the default of 10 on the rules without maxAccounts
+    // Every rule one at a time: no menu.
+    const single = parsePolicy(
+      POLICY_TEXT.replace(/\n {4}maxAccounts: \d+/g, '').replace(
+        /(\n {2}- name: [^\n]+\n)/g,
+        '$1    maxAccounts: 1\n',
+      ),
+    );
+    expect(single.rules.map((r) => r.maxAccounts)).toEqual([1, 1, 1]);
+    expect(moreAccountsAllowed(single, ALICE)).toBe(0);
+  });
+
+  it('the "more accounts" menu offers only accounts with the permission set picked, the first left out', () => {
+    expect(searchMoreAccounts(policy, ALICE, 'PowerUser', PRODUCTION, '').map((a) => a.id)).toEqual([
+      STAGING,
+    ]);
+    expect(searchMoreAccounts(policy, ALICE, 'ReadOnly', STAGING, '').map((a) => a.name)).toEqual([
+      'production',
+      'sandbox',
+    ]);
+  });
+
+  it("Validate's check: the set within its rule's limit", () => {
+    const rule = policy.rules.find((r) => r.name === 'power-user-pair');
+    if (!rule) throw new Error('fixture');
+    const request = (members: string[]) =>
+      accessRequestSchema.parse({
+        requestId: members[0],
+        requester: { slackUserId: 'U0ALICE', email: ALICE },
+        accountId: PRODUCTION,
+        permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+        durationMinutes: 60,
+        reason: 'migration',
+        requestedAt: NOW.toISOString(),
+        set: setOf(members),
+      });
+    expect(setProblem(request(['req-abc123', 'req-abc123-2']), rule)).toBeUndefined();
+    expect(setProblem(request(['req-abc123', 'req-abc123-2', 'req-abc123-3']), rule)).toBe(
+      'Rule power-user-pair allows at most 2 accounts in one request.',
+    );
+  });
+
+  it('the schema refuses a set that does not name this request, or names it first wrongly', () => {
+    const base = {
+      requestId: 'req-abc123-2',
+      requester: { slackUserId: 'U0ALICE', email: ALICE },
+      accountId: STAGING,
+      permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+      durationMinutes: 60,
+      reason: 'migration',
+      requestedAt: NOW.toISOString(),
+    };
+    expect(
+      accessRequestSchema.safeParse({ ...base, set: setOf(['req-abc123', 'req-abc123-2']) }).success,
+    ).toBe(true);
+    expect(accessRequestSchema.safeParse({ ...base, set: setOf(['req-abc123', 'req-other1']) }).success).toBe(
+      false,
+    );
+    expect(
+      accessRequestSchema.safeParse({
+        ...base,
+        set: { id: 'req-abc123-2', members: ['req-abc123', 'req-abc123-2'] },
+      }).success,
+    ).toBe(false);
+    expect(
+      accessRequestSchema.safeParse({ ...base, breakGlass: true, set: setOf(['req-abc123', 'req-abc123-2']) })
+        .success,
+    ).toBe(false);
+  });
+});
+
+describe('setRecords', () => {
+  const record = (requestId: string, set: string[], slackUserId = 'U0ALICE'): RequestRecord => ({
+    version: 1,
+    request: {
+      requestId,
+      requester: { slackUserId, email: `${slackUserId.toLowerCase()}@example.com` },
+      accountId: PRODUCTION,
+      permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+      durationMinutes: 60,
+      reason: 'migration',
+      requestedAt: NOW.toISOString(),
+      ...(set.length > 1 ? { set: { id: set[0] ?? '', members: set } } : {}),
+    },
+    status: 'PENDING_APPROVAL',
+    approvals: [],
+    updatedAt: NOW.toISOString(),
+  });
+
+  it("covers only requests that name the same set and requester: another person's request named as a member is left out", async () => {
+    const store = new MemoryStore();
+    const lead = record('req-forged1', ['req-forged1', 'req-forged1-2', 'req-victim1']);
+    await store.createRequest(lead);
+    await store.createRequest(record('req-forged1-2', ['req-forged1', 'req-forged1-2', 'req-victim1']));
+    // Bob's own request, which the forged set lists among its members.
+    await store.createRequest(record('req-victim1', [], 'U0BOB'));
+    expect((await setRecords(store, lead)).map((r) => r.request.requestId)).toEqual([
+      'req-forged1',
+      'req-forged1-2',
+    ]);
+  });
+});
