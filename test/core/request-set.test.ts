@@ -208,7 +208,7 @@ describe('setRecords', () => {
   });
 
   it("covers only requests that name the same set and requester: another person's request named as a member is left out", async () => {
-    const store = new MemoryStore();
+    const store = new MemoryStore({ now: () => NOW });
     const lead = record('req-forged1', ['req-forged1', 'req-forged1-2', 'req-victim1']);
     await store.createRequest(lead);
     await store.createRequest(record('req-forged1-2', ['req-forged1', 'req-forged1-2', 'req-victim1']));

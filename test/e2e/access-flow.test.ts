@@ -484,6 +484,60 @@ describe('an access request through Slack', () => {
     expect(sandbox.standIns.identityCenter?.standIn.counters().creationsRequested).toBe(0);
   });
 
+  it('several accounts: one approval for three, three assignments, and "End all" takes every one away', async () => {
+    const alice = principalOf(PEOPLE.alice.email);
+    const admin = 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a0b0c0d0e0f0a0b';
+    const accounts = ['222222222222', '333333333333', '444444444444'];
+    await slack.command('alice', '');
+    await waitFor(() => slack.topView('alice'), 'the request form');
+    const submitted = await slack.submit('alice', {
+      account: 'staging',
+      permission_set: 'AdministratorAccess',
+      more_accounts: ['sandbox', 'qa'],
+      duration: '60',
+      reason: 'Migrating the queues',
+    });
+    expect(submitted.errors).toBeUndefined();
+    const members = await waitFor(async () => {
+      const stored = (await sandbox.state.requests()).filter((r) => r.request.set !== undefined);
+      return stored.length === 3 ? stored : undefined;
+    }, 'the three stored requests');
+    const setId = members[0]?.request.set?.id ?? '';
+    // One message in the approval channel for the three.
+    const message = await waitFor(() => {
+      const found = approvalMessage(setId);
+      const text = JSON.stringify(found?.blocks ?? []);
+      return accounts.every((a) => text.includes(`(${a}) — waiting for approval`)) ? found : undefined;
+    }, 'the set message naming the three accounts');
+    expect(slack.channelMessages(APPROVALS).filter((m) => (m.text ?? '').includes(setId))).toHaveLength(1);
+
+    await slack.click('carol', { channel: APPROVALS, ts: message.ts }, 'Approve');
+    for (const account of accounts)
+      await waitFor(
+        async () => (await assigned(account, admin)).includes(alice),
+        `the assignment on ${account}`,
+      );
+
+    const ready = await waitFor(
+      () =>
+        slack.directMessages('alice').find((m) => JSON.stringify(m.blocks ?? []).includes('end_access_all')),
+      'an Access ready DM with End all',
+    );
+    await slack.click('alice', { channel: 'dm', ts: ready.ts }, 'End all 3 accounts now');
+    for (const account of accounts)
+      await waitFor(
+        async () => !(await assigned(account, admin)).includes(alice),
+        `the revoke on ${account}`,
+      );
+    for (const member of members)
+      await waitFor(
+        async () => (await statusOf(member.request.requestId)) === 'REVOKED',
+        `${member.request.requestId} REVOKED`,
+      );
+    const text = JSON.stringify(approvalMessage(setId)?.blocks ?? []);
+    expect(text.match(/ended early by alice@example.com/g)).toHaveLength(3);
+  });
+
   it('rejects a request its approval channel cannot take, says why, and audits it for the admins', async () => {
     sandbox.standIns.slack?.standIn.removeBotFromChannel(APPROVALS);
     const requestId = await requestAccess('alice', {
