@@ -198,8 +198,16 @@ export class RequestDecisions {
       const verdict = mayDecide(policy, decidingRule(policy, member, 'request'), member, actor.email);
       if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };
     }
+    // Member by member, in the set's order; a member already decided the other way stops this
+    // decision there: two clicks racing (an approval, a denial) meet first at the same member,
+    // whose conditional write lets one win, and only the winner goes on, so every member ends
+    // decided the same way. Members withdrawn or expired on their own are passed over.
     const outcomes: DecisionOutcome[] = [];
-    for (const member of members) outcomes.push(await this.decideOne(member, actor, decision, reason, true));
+    for (const member of members) {
+      const outcome = await this.decideOne(member, actor, decision, reason, true);
+      outcomes.push(outcome);
+      if (outcome.kind === 'already-decided' && decidedOtherwise(outcome.record, decision)) break;
+    }
     const approved = outcomes.find((o) => o.kind === 'approved');
     const latest = await store.getRequest(setLeadOf(record.request));
     if (latest) await this.notify('request messages', () => this.deps.notifier.updateRequestMessages(latest));
@@ -964,6 +972,19 @@ const extensionOccurrence = (index: number): Occurrence => ({ step: 'extend', ke
 function pendingOccurrence(pending: PendingExtension, what: string): Occurrence | undefined {
   return pending.jobId ? { step: 'extension', key: `${pending.jobId}:${what}` } : undefined;
 }
+
+/** Decided the other way than `decision` (by an approver: not a cancellation or an expiry). */
+function decidedOtherwise(record: RequestRecord, decision: 'approve' | 'deny'): boolean {
+  if (decision === 'approve') return record.denial !== undefined;
+  return record.approvals.length > 0 && !NOT_APPROVED.has(record.status);
+}
+const NOT_APPROVED: ReadonlySet<string> = new Set([
+  'PENDING_APPROVAL',
+  'DENIED',
+  'CANCELLED',
+  'APPROVAL_EXPIRED',
+  'REJECTED',
+]);
 
 function alreadyDecided(record: RequestRecord): DecisionOutcome {
   if (record.status === 'APPROVAL_EXPIRED') return { kind: 'expired', record };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RequestDecisions } from '../../functions/core/decisions';
 import { accessRequestSchema, type RequestRecord } from '../../functions/core/model';
 import { parsePolicy } from '../../functions/core/policy-file';
 import { checkRequestForm } from '../../functions/core/request-form';
@@ -12,7 +13,7 @@ import {
   setProblem,
   setRecords,
 } from '../../functions/core/request-set';
-import { MemoryStore } from '../reliability/fakes';
+import { FakeWorkflow, ManualClock, MemoryStore, memoryAudit, RecordingNotifier } from '../reliability/fakes';
 
 // Several accounts in one request (core/request-set.ts): what the form accepts and how it splits
 // by deciding rule, the ids, Validate's limit, and which records a set's message and decision cover.
@@ -218,5 +219,77 @@ describe('setRecords', () => {
       'req-forged1',
       'req-forged1-2',
     ]);
+  });
+});
+
+describe('a decision on a set', () => {
+  const pending = (requestId: string, accountId: string): RequestRecord => ({
+    version: 1,
+    request: {
+      requestId,
+      requester: { slackUserId: 'U0ALICE', email: ALICE },
+      accountId,
+      permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+      durationMinutes: 60,
+      reason: 'migration',
+      requestedAt: NOW.toISOString(),
+      set: { id: 'req-pair01', members: ['req-pair01', 'req-pair01-2'] },
+    },
+    status: 'PENDING_APPROVAL',
+    ruleName: 'power-user-pair',
+    approvalsRequired: 1,
+    approvals: [],
+    updatedAt: NOW.toISOString(),
+  });
+
+  async function setUp() {
+    const clock = new ManualClock(NOW.getTime());
+    const store = new MemoryStore(clock);
+    const notifier = new RecordingNotifier();
+    const decisions = new RequestDecisions({
+      policy,
+      store,
+      audit: memoryAudit(clock).trail,
+      workflow: new FakeWorkflow(),
+      notifier,
+      clock,
+    });
+    await store.createRequest(pending('req-pair01', PRODUCTION));
+    await store.createRequest(pending('req-pair01-2', STAGING));
+    return { store, decisions, notifier };
+  }
+  const carol = { email: 'carol@example.com', slackUserId: 'U0CAROL' };
+  const dave = { email: 'dave@example.com', slackUserId: 'U0DAVE' };
+
+  it('decides every member, and renders the set once', async () => {
+    const { store, decisions, notifier } = await setUp();
+    expect((await decisions.decide('req-pair01-2', carol, 'deny', 'no')).kind).toBe('denied');
+    for (const id of ['req-pair01', 'req-pair01-2'])
+      expect((await store.getRequest(id))?.status).toBe('DENIED');
+    expect(notifier.updates).toEqual(['req-pair01']);
+  });
+
+  it('stops at a member decided the other way: a racing click that lost the first member decides no other', async () => {
+    const { store, decisions } = await setUp();
+    // An approval that won the first member and has not reached the second yet.
+    await store.updateRequest('req-pair01', ['PENDING_APPROVAL'], {
+      status: 'APPROVED',
+      approvals: [{ by: carol.email, slackUserId: carol.slackUserId, at: NOW.toISOString() }],
+    });
+    const outcome = await decisions.decide('req-pair01', dave, 'deny', 'race');
+    expect(outcome.kind).toBe('already-decided');
+    // The second is left for the approval's own fan-out, never denied by the click that lost.
+    expect((await store.getRequest('req-pair01-2'))?.status).toBe('PENDING_APPROVAL');
+  });
+
+  it('passes over a member its requester withdrew and decides the rest', async () => {
+    const { store, decisions } = await setUp();
+    await store.updateRequest('req-pair01', ['PENDING_APPROVAL'], {
+      status: 'CANCELLED',
+      cancellation: { by: ALICE, slackUserId: 'U0ALICE', at: NOW.toISOString() },
+    });
+    expect((await decisions.decide('req-pair01', carol, 'approve')).kind).toBe('approved');
+    expect((await store.getRequest('req-pair01'))?.status).toBe('CANCELLED');
+    expect((await store.getRequest('req-pair01-2'))?.status).toBe('APPROVED');
   });
 });

@@ -154,6 +154,31 @@ describe('several accounts in one request', () => {
     expect(harness.writes().filter(([op]) => op === 'Delete')).toHaveLength(2);
   });
 
+  it('an approval and a denial racing leave every member decided the same way', async () => {
+    harness = await startHarness({ policyFile: POLICY });
+    const dave = { email: PEOPLE.dave.email, slackUserId: PEOPLE.dave.slackUserId };
+    const store = requestStore(harness.clock);
+    for (let round = 0; round < 4; round++) {
+      const { base, members, executions } = await startSet([ACCOUNTS.production, ACCOUNTS.staging]);
+      for (const id of members) await tokenStored(harness, id, 'approval');
+      const decisions = await requestDecisions(harness.clock);
+      // Both clicks at once, the denial on the second member's button.
+      await Promise.all([
+        decisions.decide(base, carol, 'approve'),
+        decisions.decide(members[1] ?? '', dave, 'deny', 'race'),
+      ]);
+      const statuses = await Promise.all(members.map(async (id) => (await store.getRequest(id))?.denial));
+      expect(statuses.every((d) => d === undefined) || statuses.every((d) => d?.by === dave.email)).toBe(
+        true,
+      );
+      await Promise.all(
+        executions.map(async (execution) => {
+          await harness.host.stopExecution(execution).catch(() => undefined);
+        }),
+      );
+    }
+  });
+
   it("Validate refuses a set larger than its rule's maxAccounts", async () => {
     harness = await startHarness({ policyFile: POLICY });
     const { members, executions } = await startSet([
