@@ -6,6 +6,7 @@ import {
   ACCESS_GROUP_ID,
   ACCOUNTS,
   PEOPLE,
+  PERMISSION_SETS,
   type Person,
   requestDecisions,
   requestStore,
@@ -153,6 +154,55 @@ export const GROUP_PATHS: PathSpec[] = [
   { path: 'group access, auto-approve', groupId: ACCESS_GROUP_ID, approved: true, drive: async () => {} },
 ];
 const GROUP_POLICY_FILE = path.join(__dirname, '../test/fixtures/group-access-policy.yaml');
+/** PowerUser on production and staging under one rule with approval (core/request-set.ts). */
+const SET_POLICY_FILE = path.join(__dirname, '../test/fixtures/request-set-policy.yaml');
+
+/**
+ * Two accounts in one request, approved with one click: one execution per account, the second's
+ * RequestApproval posting nothing. Summed over both executions, and per account.
+ */
+async function measureSet(stack: Stack): Promise<PathCost> {
+  const base = `req-bench-set-${++sequence}-${Date.now().toString(36)}`;
+  const members = [base, `${base}-2`];
+  const icBefore = stack.identityCenter.standIn.operationLog().length;
+  const slackBefore = stack.slack.standIn.calls().length;
+  const executions: string[] = [];
+  for (const [i, accountId] of [ACCOUNTS.production, ACCOUNTS.staging].entries())
+    executions.push(
+      await stack.submit(
+        {
+          requestId: members[i] ?? base,
+          accountId,
+          permissionSetArn: PERMISSION_SETS.powerUser,
+          durationMinutes: 1,
+          set: { id: base, members },
+        },
+        alice,
+      ),
+    );
+  await approvalToken(base);
+  await waitFor(() => requestStore().peekTaskToken(`${base}-2`, 'approval'), 'the second approval token');
+  const outcome = await (await requestDecisions()).decide(base, carol, 'approve');
+  if (outcome.kind !== 'approved') throw new Error(`approve the set: ${outcome.kind}`);
+  const descriptions = await Promise.all(executions.map((e) => stack.host.waitForExecution(e)));
+  const transitions = executions.reduce((sum, e) => sum + stack.host.transitionCount(e), 0);
+  return {
+    path: '2 accounts, approved once (both executions)',
+    status: descriptions.every((d) => d.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED',
+    finalStatus: (await requestStore().getRequest(`${base}-2`))?.status,
+    transitions,
+    lambdaInvocations: executions.reduce((sum, e) => sum + stack.host.lambdaInvocations(e), 0),
+    identityCenterCalls: stack.identityCenter.standIn.operationLog().length - icBefore,
+    slackCalls: stack.slack.standIn.calls().length - slackBefore,
+    usd: transitions * USD_PER_TRANSITION,
+    states: executions.flatMap((e) =>
+      stack.host
+        .history(e)
+        .filter((event) => event.type === 'StateEntered')
+        .map((event) => event.stateName ?? '?'),
+    ),
+  };
+}
 
 let sequence = 0;
 
@@ -217,6 +267,12 @@ export async function runLifecycleCost(options: LifecycleOptions): Promise<Secti
     for (const spec of GROUP_PATHS) paths.push(await measurePath(groups, spec));
   } finally {
     await groups.close();
+  }
+  const sets = await startStack({ msPerSecond: MS_PER_SECOND, policyFile: SET_POLICY_FILE });
+  try {
+    paths.push(await measureSet(sets));
+  } finally {
+    await sets.close();
   }
   const scheduled = await startStack({ msPerSecond: MS_PER_SECOND, productOnModelClock: true });
   try {

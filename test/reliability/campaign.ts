@@ -114,7 +114,7 @@ export const DEFAULT_FAULTS: CampaignOptions['faults'] = {
 
 const INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6';
 const IDENTITY_STORE_ID = 'd-9067a1b2c3';
-const ACCOUNTS = { production: '111111111111', staging: '222222222222' } as const;
+const ACCOUNTS = { production: '111111111111', staging: '222222222222', qa: '333333333333' } as const;
 const PERMISSION_SETS = {
   readOnly: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
   admin: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
@@ -169,6 +169,7 @@ const SANDBOX: SandboxFile = sandboxFileSchema.parse({
   accounts: [
     { id: ACCOUNTS.production, name: 'production' },
     { id: ACCOUNTS.staging, name: 'staging' },
+    { id: ACCOUNTS.qa, name: 'qa' },
   ],
   permissionSets: [
     { name: 'ReadOnly', arn: PERMISSION_SETS.readOnly },
@@ -245,6 +246,11 @@ interface LifecyclePlan {
   startInSeconds?: number;
   /** Withdrawn by its requester while it waits for its start (WaitForStart): nothing may be granted. */
   cancelBeforeStart?: true;
+  /**
+   * Asked together with the same permission set on qa (core/request-set.ts): a second execution,
+   * `<requestId>-2`, decided by this lifecycle's clicks on the set; its window runs on its own.
+   */
+  withQa?: true;
   stepRandom: () => number;
   crashRate: number;
 }
@@ -333,8 +339,22 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
     plan.permissionSetArn = null;
     plan.groupId = groupRoll < 0.1 ? GROUPS.operators : GROUPS.auditors;
   }
+  // Several accounts in one request, drawn last: qa falls under the same rule as production
+  // ReadOnly (production-read, approved) and staging Admin (self-service), as the form would
+  // group them; the other targets would be split by rule, so they are asked alone.
+  const setRoll = random();
+  const sameRuleOnQa =
+    (plan.accountId === ACCOUNTS.staging && plan.permissionSetArn === PERMISSION_SETS.admin) ||
+    (plan.accountId === ACCOUNTS.production && plan.permissionSetArn === PERMISSION_SETS.readOnly);
+  if (!plan.breakGlass && !plan.groupId && sameRuleOnQa && setRoll < 0.15) plan.withQa = true;
   return plan;
 }
+
+/** The requests a lifecycle makes: its own, and its set's second account's. */
+const requestIdsOf = (plan: LifecyclePlan) => [
+  plan.requestId,
+  ...(plan.withQa ? [`${plan.requestId}-2`] : []),
+];
 
 // ---------------------------------------------------------------------------------------------
 // The environment
@@ -547,9 +567,21 @@ async function runLifecycle(env: Environment, plan: LifecyclePlan): Promise<void
       requestedAt: env.clock.now().toISOString(),
     },
   };
+  const qaId = `${requestId}-2`;
+  if (plan.withQa) input.request.set = { id: requestId, members: [requestId, qaId] };
   const { executionArn } = await env.workflow.start(input);
+  // The set's second account: its own execution, decided through this one's clicks.
+  const qa = plan.withQa
+    ? await env.workflow.start({
+        version: 1,
+        request: { ...input.request, requestId: qaId, accountId: ACCOUNTS.qa },
+      })
+    : undefined;
   let finished = false;
-  const done = env.host.waitForExecution(executionArn).then(() => {
+  const done = Promise.all([
+    env.host.waitForExecution(executionArn),
+    ...(qa ? [env.host.waitForExecution(qa.executionArn)] : []),
+  ]).then(() => {
     finished = true;
   });
   const background: Array<Promise<unknown>> = [];
@@ -581,6 +613,7 @@ async function driveLifecycle(
   if (plan.breakGlass) count('kind.break-glass');
   if (plan.startInSeconds !== undefined) count('kind.scheduled-start');
   if (plan.groupId) count('kind.group');
+  if (plan.withQa) count('kind.request-set');
   if (plan.reconcilerPass) {
     const pass = plan.reconcilerPass;
     background.push(
@@ -966,21 +999,34 @@ async function settleAndCheck(
 
   const intervals: HoldingInterval[] = [];
   for (const plan of plans) {
-    const record: RequestRecord | undefined = await store.getRequest(plan.requestId);
-    const events = await auditTrail().list(plan.requestId);
+    if (plan.withQa) {
+      // One decision for the set: never one account approved and the other denied.
+      const [lead, qa] = await Promise.all(requestIdsOf(plan).map((id) => store.getRequest(id)));
+      const approved = (r: RequestRecord | undefined) =>
+        !!r &&
+        r.approvals.length > 0 &&
+        !['PENDING_APPROVAL', 'DENIED', 'CANCELLED', 'APPROVAL_EXPIRED'].includes(r.status);
+      if ((approved(lead) && qa?.denial) || (approved(qa) && lead?.denial))
+        verdict.badDecisions.push(`${plan.requestId}: the set was split: ${lead?.status} and ${qa?.status}`);
+    }
+    for (const requestId of requestIdsOf(plan)) await checkRequest(requestId);
+  }
+  async function checkRequest(requestId: string) {
+    const record: RequestRecord | undefined = await store.getRequest(requestId);
+    const events = await auditTrail().list(requestId);
     verdict.outcomes[record?.status ?? 'NOT_STORED'] =
       (verdict.outcomes[record?.status ?? 'NOT_STORED'] ?? 0) + 1;
     if (process.env.CHAOS_TRACE)
       console.log(
-        `${plan.requestId} ${plan.approval}/${plan.window} ${record?.ruleName ?? '-'} → ${record?.status ?? 'NOT_STORED'}: ${events.map((e) => e.action).join(' ')}`,
+        `${requestId} ${plans.find((p) => requestIdsOf(p).includes(requestId))?.approval} ${record?.ruleName ?? '-'} → ${record?.status ?? 'NOT_STORED'}: ${events.map((e) => e.action).join(' ')}`,
       );
-    for (const problem of auditTrailProblems(plan.requestId, events, record))
-      verdict.auditGaps.push(`${plan.requestId}: ${problem} [${events.map((e) => e.action).join(' ')}]`);
+    for (const problem of auditTrailProblems(requestId, events, record))
+      verdict.auditGaps.push(`${requestId}: ${problem} [${events.map((e) => e.action).join(' ')}]`);
     // The hash chain holds through every fault: each event linked once, in one unbroken chain.
-    for (const problem of await chainProblems(plan.requestId))
-      verdict.auditGaps.push(`${plan.requestId}: chain: ${problem}`);
+    for (const problem of await chainProblems(requestId))
+      verdict.auditGaps.push(`${requestId}: chain: ${problem}`);
     for (const problem of decisionProblems(policy(), events, record))
-      verdict.badDecisions.push(`${plan.requestId}: ${problem}`);
+      verdict.badDecisions.push(`${requestId}: ${problem}`);
     if (record?.principalId && record.request.groupId === undefined) {
       const interval = holdingInterval(
         assignmentKeyText({

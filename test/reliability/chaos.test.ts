@@ -46,6 +46,7 @@ describe('fault-injection campaign (CI sample)', () => {
       'kind.scheduled-start',
       'start.cancelled-before-start',
       'kind.group',
+      'kind.request-set',
     ])
       expect(report.faults[fault]).toBeGreaterThan(0);
     expect(report.outcomes.REVOKED).toBeGreaterThan(LIFECYCLES / 4);
