@@ -6,6 +6,7 @@ import type { IConstruct } from 'constructs';
 import { compilablePolicy } from '../../functions/cli/directory';
 import { readCompiledPolicy } from '../../functions/core/policy';
 import { FUNCTIONS, PROJECT_ROOT } from '../../infra/bundling';
+import { SLACK_FUNCTIONS } from '../../infra/jit-access-stack';
 import {
   CDK_CONTEXT,
   EXAMPLE_POLICY_FILE,
@@ -147,6 +148,17 @@ describe('bundles', () => {
         name,
         sts: [],
       });
+    }
+  });
+
+  it('only the functions that hold the Slack token bundle the Slack client and Secrets Manager', () => {
+    for (const { name } of FUNCTIONS) {
+      const code = readFileSync(path.join(assetDirs[name] as string, 'index.js.map'), 'utf8');
+      const sources = (JSON.parse(code) as { sources: string[] }).sources;
+      const slack = sources.filter((s) =>
+        /node_modules\/(@slack\/web-api|@aws-sdk\/client-secrets-manager)\//.test(s),
+      );
+      expect({ name, slack: slack.length > 0 }).toEqual({ name, slack: SLACK_FUNCTIONS.includes(name) });
     }
   });
 
