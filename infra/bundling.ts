@@ -114,9 +114,13 @@ const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
   '@slack/oauth': './infra/bundling-stubs/slack-oauth.cjs',
 };
 
-/** Every bundle: the default credential chain reduced to its link that answers in Lambda. */
-const LAMBDA_CREDENTIALS: Record<string, string> = {
+/**
+ * Every bundle: the default credential chain reduced to its link that answers in Lambda, and the
+ * SDK's event-stream codec, which only operations the product never calls use.
+ */
+const LAMBDA_SDK: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './infra/bundling-stubs/credential-provider-env-only.cjs',
+  '@smithy/core/event-streams': './infra/bundling-stubs/smithy-event-streams.cjs',
 };
 
 /** esbuild options of one function, in the vocabulary both CDK and the esbuild API share. */
@@ -143,8 +147,7 @@ export function functionBundling(name: FunctionName): FunctionBundling {
     format: 'cjs',
     mainFields: ['module', 'main'],
     external: [],
-    alias:
-      name === 'slack' ? { ...LAMBDA_CREDENTIALS, ...BOLT_UNUSED_RECEIVER_STUBS } : { ...LAMBDA_CREDENTIALS },
+    alias: name === 'slack' ? { ...LAMBDA_SDK, ...BOLT_UNUSED_RECEIVER_STUBS } : { ...LAMBDA_SDK },
   };
 }
 

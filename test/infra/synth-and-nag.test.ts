@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { NormalizedSchema } from '@smithy/core/schema';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { compilablePolicy } from '../../functions/cli/directory';
@@ -160,6 +161,36 @@ describe('bundles', () => {
       );
       expect({ name, slack: slack.length > 0 }).toEqual({ name, slack: SLACK_FUNCTIONS.includes(name) });
     }
+  });
+
+  it('no bundle can send an event-stream operation (infra/bundling-stubs/smithy-event-streams.cjs)', () => {
+    // Every SDK command a bundle carries, from its source map: none may stream events, so the
+    // stub that replaces the event-stream codec is never reached.
+    const sent = new Set<string>();
+    for (const { name } of FUNCTIONS) {
+      const code = readFileSync(path.join(assetDirs[name] as string, 'index.js.map'), 'utf8');
+      for (const source of (JSON.parse(code) as { sources: string[] }).sources) {
+        const command =
+          /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\/dist-es\/commands\/(\w+Command)\.js$/.exec(source);
+        if (command) sent.add(`${command[1]} ${command[2]}`);
+      }
+    }
+    const streaming = [...sent].filter((entry) => {
+      const [pkg, commandName] = entry.split(' ') as [string, string];
+      const Command = require(pkg)[commandName];
+      const [, , , , input, output] = new Command({}).schema;
+      return !!(
+        NormalizedSchema.of(input).getEventStreamMember() ||
+        NormalizedSchema.of(output).getEventStreamMember()
+      );
+    });
+    expect(sent).toContain('@aws-sdk/client-lambda InvokeCommand');
+    expect(sent).toContain('@aws-sdk/client-s3 PutObjectCommand');
+    expect(streaming).toEqual([]);
+    // The check itself tells a streaming operation.
+    const { InvokeWithResponseStreamCommand } = require('@aws-sdk/client-lambda');
+    const [, , , , , output] = new InvokeWithResponseStreamCommand({}).schema;
+    expect(NormalizedSchema.of(output).getEventStreamMember()).toBeTruthy();
   });
 
   it('bundles load in plain Node.js and export a two-argument handler', () => {
