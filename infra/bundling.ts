@@ -112,6 +112,11 @@ const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
   // OAuth installs (InstallProvider) only exist with clientId/clientSecret, never here; this also
   // drops jsonwebtoken and semver.
   '@slack/oauth': './infra/bundling-stubs/slack-oauth.cjs',
+  // Custom routes, matched only by the HTTP and Socket Mode receivers.
+  'path-to-regexp': './infra/bundling-stubs/path-to-regexp.cjs',
+  // Bolt without its index (which loads every receiver and the Assistant): App and the receivers
+  // functions/ imports, from the package's own files.
+  '@slack/bolt': './infra/bundling-stubs/slack-bolt-lambda.cjs',
 };
 
 /**
@@ -122,6 +127,10 @@ const LAMBDA_SDK: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './infra/bundling-stubs/credential-provider-env-only.cjs',
   '@smithy/core/event-streams': './infra/bundling-stubs/smithy-event-streams.cjs',
 };
+
+// p-queue (inside @slack/web-api) pins eventemitter3 4.0.7 and web-api itself takes 5.0.4; their
+// index.js are the same file byte for byte, so the bundles that post to Slack keep one copy.
+const ONE_EVENTEMITTER: Record<string, string> = { eventemitter3: './node_modules/eventemitter3' };
 
 /** esbuild options of one function, in the vocabulary both CDK and the esbuild API share. */
 export interface FunctionBundling {
@@ -147,7 +156,10 @@ export function functionBundling(name: FunctionName): FunctionBundling {
     format: 'cjs',
     mainFields: ['module', 'main'],
     external: [],
-    alias: name === 'slack' ? { ...LAMBDA_SDK, ...BOLT_UNUSED_RECEIVER_STUBS } : { ...LAMBDA_SDK },
+    alias:
+      name === 'slack'
+        ? { ...LAMBDA_SDK, ...ONE_EVENTEMITTER, ...BOLT_UNUSED_RECEIVER_STUBS }
+        : { ...LAMBDA_SDK, ...ONE_EVENTEMITTER },
   };
 }
 

@@ -216,6 +216,18 @@ describe('bundles', () => {
   it('keeps the AWS SDK inside the bundles and Bolt’s unused receivers out of the slack bundle', () => {
     const slack = readFileSync(path.join(assetDirs.slack as string, 'index.js'), 'utf8');
     expect(slack.includes('is not bundled in this Lambda (infra/bundling.ts)')).toBe(true);
+    const slackSources = (
+      JSON.parse(readFileSync(path.join(assetDirs.slack as string, 'index.js.map'), 'utf8')) as {
+        sources: string[];
+      }
+    ).sources;
+    expect(
+      slackSources.filter((s) =>
+        /@slack\/bolt\/dist\/(index|receivers\/ExpressReceiver|Assistant)\.js$|node_modules\/(path-to-regexp|p-queue\/node_modules)\//.test(
+          s,
+        ),
+      ),
+    ).toEqual([]);
     for (const { name } of FUNCTIONS) {
       const code = readFileSync(path.join(assetDirs[name] as string, 'index.js'), 'utf8');
       // Only the SDK's optional CRT signer (sigv4a, loaded in a try) stays a runtime require.
