@@ -9,7 +9,7 @@ import { userDirectory } from '../shared/identity-store';
 import { once } from '../shared/once';
 import { slackUserGroups, slackWebClient } from '../shared/slack';
 import { sessionDurations } from '../shared/sso-admin';
-import { stepFunctionsWorkflow } from '../shared/step-functions';
+import { stepFunctionsExecutions } from '../shared/step-functions';
 import type { SlackAppDeps } from './deps';
 
 /** The app's dependencies from the environment, built once per container (functions/slack/index.ts). */
@@ -23,7 +23,7 @@ export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
     ...(directorySelectors(policy).length ? { directory: refresh } : {}),
     store: requestStore(dynamoDbClient(), clock),
     handoff: decisionHandoff(),
-    workflow: stepFunctionsWorkflow(),
+    workflow: stepFunctionsExecutions(),
     users: userDirectory(policy),
     clock,
     ...(trail ? { orgTrail: trail } : {}),

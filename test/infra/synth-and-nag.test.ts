@@ -193,6 +193,15 @@ describe('bundles', () => {
     expect(NormalizedSchema.of(output).getEventStreamMember()).toBeTruthy();
   });
 
+  it('the slack bundle carries only the Step Functions and sso-admin commands it sends', () => {
+    const code = readFileSync(path.join(assetDirs.slack as string, 'index.js.map'), 'utf8');
+    const commands = (JSON.parse(code) as { sources: string[] }).sources.flatMap((source) => {
+      const command = /@aws-sdk\/client-(sfn|sso-admin)\/dist-es\/commands\/(\w+)\.js$/.exec(source);
+      return command ? [`${command[1]} ${command[2]}`] : [];
+    });
+    expect(commands.sort()).toEqual(['sfn StartExecutionCommand', 'sso-admin DescribePermissionSetCommand']);
+  });
+
   it('bundles load in plain Node.js and export a two-argument handler', () => {
     const script = `
       const out = {};
