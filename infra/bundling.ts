@@ -112,12 +112,25 @@ const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
   // OAuth installs (InstallProvider) only exist with clientId/clientSecret, never here; this also
   // drops jsonwebtoken and semver.
   '@slack/oauth': './infra/bundling-stubs/slack-oauth.cjs',
+  // Custom routes, matched only by the HTTP and Socket Mode receivers.
+  'path-to-regexp': './infra/bundling-stubs/path-to-regexp.cjs',
+  // Bolt without its index (which loads every receiver and the Assistant): App and the receivers
+  // functions/ imports, from the package's own files.
+  '@slack/bolt': './infra/bundling-stubs/slack-bolt-lambda.cjs',
 };
 
-/** Every bundle: the default credential chain reduced to its link that answers in Lambda. */
-const LAMBDA_CREDENTIALS: Record<string, string> = {
+/**
+ * Every bundle: the default credential chain reduced to its link that answers in Lambda, and the
+ * SDK's event-stream codec, which only operations the product never calls use.
+ */
+const LAMBDA_SDK: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './infra/bundling-stubs/credential-provider-env-only.cjs',
+  '@smithy/core/event-streams': './infra/bundling-stubs/smithy-event-streams.cjs',
 };
+
+// p-queue (inside @slack/web-api) pins eventemitter3 4.0.7 and web-api itself takes 5.0.4; their
+// index.js are the same file byte for byte, so the bundles that post to Slack keep one copy.
+const ONE_EVENTEMITTER: Record<string, string> = { eventemitter3: './node_modules/eventemitter3' };
 
 /** esbuild options of one function, in the vocabulary both CDK and the esbuild API share. */
 export interface FunctionBundling {
@@ -144,7 +157,9 @@ export function functionBundling(name: FunctionName): FunctionBundling {
     mainFields: ['module', 'main'],
     external: [],
     alias:
-      name === 'slack' ? { ...LAMBDA_CREDENTIALS, ...BOLT_UNUSED_RECEIVER_STUBS } : { ...LAMBDA_CREDENTIALS },
+      name === 'slack'
+        ? { ...LAMBDA_SDK, ...ONE_EVENTEMITTER, ...BOLT_UNUSED_RECEIVER_STUBS }
+        : { ...LAMBDA_SDK, ...ONE_EVENTEMITTER },
   };
 }
 

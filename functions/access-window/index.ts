@@ -5,7 +5,7 @@ import { systemClock } from '../shared/clock';
 import { directoryGroups } from '../shared/directory';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { once } from '../shared/once';
-import { slackPort, slackWebClient } from '../shared/slack';
+import { slackPort, slackUserGroups, slackWebClient } from '../shared/slack';
 import { workerHandler } from '../shared/worker-handler';
 
 // Two states of the access window share this function:
@@ -18,7 +18,7 @@ export function createHandler(clock: Clock = systemClock) {
   // The window's cap is the longest the requester may have now: their groups are asked.
   const worker = workerSteps('AccessWindow', clock, (policy) => ({
     ...slackPort(policy),
-    groups: directoryGroups(policy, clock, once(slackWebClient)),
+    groups: directoryGroups(policy, clock, slackUserGroups(once(slackWebClient))),
   }));
   const openWindow = workerHandler('AccessWindow', async (event) => worker().steps.openWindow(event));
   const planExtension = workerHandler('ExtendWindow', async (event) => worker().steps.planExtension(event));

@@ -7,7 +7,7 @@ import {
   PutInlinePolicyToPermissionSetCommand,
   type SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
-import type { PermissionSetPolicies, ProvisioningStatus } from '../core/ports';
+import type { PermissionSetPolicies, ProvisioningStatus, SessionDurations } from '../core/ports';
 import { classify, toStatus } from './sso-admin-directory';
 
 // A permission set's inline policy and its provisioning to an account, through sso-admin, for the
@@ -20,13 +20,14 @@ import { classify, toStatus } from './sso-admin-directory';
 /** Identity Center's default session duration, when a permission set has none set. */
 const DEFAULT_SESSION_DURATION = 'PT1H';
 
-export class SsoAdminPermissionSets implements PermissionSetPolicies {
+/** The session duration alone: the Slack function's read, whose bundle then has no other command. */
+export class SsoAdminSessionDurations implements SessionDurations {
   constructor(
-    private readonly client: SSOAdminClient,
-    private readonly instanceArn: string,
+    protected readonly client: SSOAdminClient,
+    protected readonly instanceArn: string,
   ) {}
 
-  private async call<T>(what: string, action: () => Promise<T>): Promise<T> {
+  protected async call<T>(what: string, action: () => Promise<T>): Promise<T> {
     try {
       return await action();
     } catch (error) {
@@ -34,6 +35,20 @@ export class SsoAdminPermissionSets implements PermissionSetPolicies {
     }
   }
 
+  async sessionDuration(permissionSetArn: string): Promise<string> {
+    const result = await this.call('DescribePermissionSet', () =>
+      this.client.send(
+        new DescribePermissionSetCommand({
+          InstanceArn: this.instanceArn,
+          PermissionSetArn: permissionSetArn,
+        }),
+      ),
+    );
+    return result.PermissionSet?.SessionDuration ?? DEFAULT_SESSION_DURATION;
+  }
+}
+
+export class SsoAdminPermissionSets extends SsoAdminSessionDurations implements PermissionSetPolicies {
   async getInlinePolicy(permissionSetArn: string): Promise<string> {
     const result = await this.call('GetInlinePolicyForPermissionSet', () =>
       this.client.send(
@@ -67,18 +82,6 @@ export class SsoAdminPermissionSets implements PermissionSetPolicies {
         }),
       ),
     );
-  }
-
-  async sessionDuration(permissionSetArn: string): Promise<string> {
-    const result = await this.call('DescribePermissionSet', () =>
-      this.client.send(
-        new DescribePermissionSetCommand({
-          InstanceArn: this.instanceArn,
-          PermissionSetArn: permissionSetArn,
-        }),
-      ),
-    );
-    return result.PermissionSet?.SessionDuration ?? DEFAULT_SESSION_DURATION;
   }
 
   async provision(permissionSetArn: string, accountId: string): Promise<ProvisioningStatus> {

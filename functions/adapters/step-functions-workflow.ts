@@ -10,13 +10,14 @@ import type { ExecutionInput } from '../core/model';
 import type { TaskSignalResult, Workflow } from '../core/ports';
 
 // The access-request state machine through Step Functions. One execution per request, named
-// after the request id, so a double submit starts one execution.
+// after the request id, so a double submit starts one execution. Starting is a class of its own:
+// it is all the Slack function does, and its bundle then leaves the other commands out.
 
 const GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
 
-export class StepFunctionsWorkflow implements Workflow {
+export class StepFunctionsExecutions implements Pick<Workflow, 'start'> {
   constructor(
-    private readonly client: SFNClient,
+    protected readonly client: SFNClient,
     private readonly stateMachineArn: string,
   ) {}
 
@@ -45,7 +46,9 @@ export class StepFunctionsWorkflow implements Workflow {
       throw error;
     }
   }
+}
 
+export class StepFunctionsWorkflow extends StepFunctionsExecutions implements Workflow {
   private async signal(send: () => Promise<unknown>): Promise<TaskSignalResult> {
     try {
       await send();

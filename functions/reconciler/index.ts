@@ -9,7 +9,7 @@ import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { groupMemberships, userDirectory } from '../shared/identity-store';
 import { logger } from '../shared/logger';
 import { once } from '../shared/once';
-import { slackNotifier, slackWebClient } from '../shared/slack';
+import { slackNotifier, slackUserGroups, slackWebClient } from '../shared/slack';
 import { assignmentDirectory, permissionSetPolicies } from '../shared/sso-admin';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
@@ -31,7 +31,10 @@ export function createReconciler(clock: Clock = systemClock, options: Partial<Re
   return once(async () => {
     const client = await slackWebClient();
     // A window's cap is the longest its requester may have now: their groups are asked.
-    const { policy, refresh } = deployedPolicy(clock, async () => client);
+    const { policy, refresh } = deployedPolicy(
+      clock,
+      slackUserGroups(async () => client),
+    );
     const dynamo = dynamoDbClient();
     const audit = auditTrail(dynamo, clock);
     const notifier = slackNotifier(policy, client);

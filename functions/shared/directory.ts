@@ -1,4 +1,3 @@
-import type { WebClient } from '@slack/web-api';
 import {
   DirectoryCache,
   type DirectoryRefresh,
@@ -11,22 +10,22 @@ import type { Clock } from '../core/ports';
 import { identityStoreGroups } from './identity-store';
 import { directoryAnswerStale } from './logger';
 import { loadPolicy } from './policy';
-import { slackUserGroups } from './slack';
 
 /**
  * The directory groups a function can resolve: identitystore groups (IAM readGroupsStatements,
  * given only when the policy names them) and, for a function that holds the Slack token, Slack
- * user groups. Nothing is built for a kind the policy does not name.
+ * user groups (`slackUserGroups` in shared/slack.ts, passed in so that a function without the
+ * token does not bundle the Slack client). Nothing is built for a kind the policy does not name.
  */
 export function directoryGroups(
   policy: Policy,
   clock: Clock,
-  slack?: () => Promise<WebClient>,
+  slackUserGroups?: GroupSource,
 ): Partial<Record<GroupKind, GroupSource>> {
   const kinds = new Set(directorySelectors(policy).map((ref) => groupSelector(ref)?.kind));
   return {
     ...(kinds.has('identityCenterGroup') ? { identityCenterGroup: identityStoreGroups(policy, clock) } : {}),
-    ...(kinds.has('slackUserGroup') && slack ? { slackUserGroup: slackUserGroups(slack) } : {}),
+    ...(kinds.has('slackUserGroup') && slackUserGroups ? { slackUserGroup: slackUserGroups } : {}),
   };
 }
 
@@ -41,12 +40,12 @@ export function policyDirectory(
 
 /**
  * The deployed policy (loadPolicy) answering its directory groups, for a function that asks about
- * people: identitystore groups, and Slack user groups through `slack` when it holds the token.
+ * people: identitystore groups, and Slack user groups when it holds the token.
  */
 export function deployedPolicy(
   clock: Clock,
-  slack?: () => Promise<WebClient>,
+  slackUserGroups?: GroupSource,
 ): { policy: Policy; refresh: DirectoryRefresh } {
   const compiled = loadPolicy();
-  return policyDirectory(compiled, clock, directoryGroups(compiled, clock, slack));
+  return policyDirectory(compiled, clock, directoryGroups(compiled, clock, slackUserGroups));
 }

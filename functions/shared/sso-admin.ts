@@ -1,6 +1,6 @@
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { SsoAdminDirectory } from '../adapters/sso-admin-directory';
-import { SsoAdminPermissionSets } from '../adapters/sso-admin-permission-sets';
+import { SsoAdminPermissionSets, SsoAdminSessionDurations } from '../adapters/sso-admin-permission-sets';
 import type { Policy } from '../core/policy';
 import type { SessionDurations } from '../core/ports';
 import { AWS_CALLS, awsClientConfig } from './clients';
@@ -22,7 +22,9 @@ export function permissionSetPolicies(policy: Policy): SsoAdminPermissionSets {
  * builds it.
  */
 export function sessionDurations(policy: Policy): SessionDurations {
-  const permissionSets = once(() => permissionSetPolicies(policy));
+  const permissionSets = once(
+    () => new SsoAdminSessionDurations(ssoAdminClient(policy), policy.identityCenter.instanceArn),
+  );
   return { sessionDuration: (permissionSetArn) => permissionSets().sessionDuration(permissionSetArn) };
 }
 

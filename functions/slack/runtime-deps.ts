@@ -7,15 +7,15 @@ import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { userDirectory } from '../shared/identity-store';
 import { once } from '../shared/once';
-import { slackWebClient } from '../shared/slack';
+import { slackUserGroups, slackWebClient } from '../shared/slack';
 import { sessionDurations } from '../shared/sso-admin';
-import { stepFunctionsWorkflow } from '../shared/step-functions';
+import { stepFunctionsExecutions } from '../shared/step-functions';
 import type { SlackAppDeps } from './deps';
 
 /** The app's dependencies from the environment, built once per container (functions/slack/index.ts). */
 export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
   // Slack user groups through the workers' client (rate limits rejected, not slept on).
-  const { policy, refresh } = deployedPolicy(clock, once(slackWebClient));
+  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebClient)));
   const trail = orgTrail();
   return {
     policy,
@@ -23,7 +23,7 @@ export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
     ...(directorySelectors(policy).length ? { directory: refresh } : {}),
     store: requestStore(dynamoDbClient(), clock),
     handoff: decisionHandoff(),
-    workflow: stepFunctionsWorkflow(),
+    workflow: stepFunctionsExecutions(),
     users: userDirectory(policy),
     clock,
     ...(trail ? { orgTrail: trail } : {}),

@@ -1,4 +1,5 @@
-import { bundleOptions } from '../../bench/bundles';
+import { bundleOptions, deployedFunctions } from '../../bench/bundles';
+import { runColdInit } from '../../bench/cold-init';
 import { check, renderTable, type SectionResult } from '../../bench/lib/report';
 import { percentile, summarize } from '../../bench/lib/stats';
 import { runLifecycleCost, TRANSITION_TARGET } from '../../bench/lifecycle-cost';
@@ -125,6 +126,22 @@ describe('bundles compared by cold init', () => {
     expect(runtime.external).toEqual([...(deployed.external ?? []), '@aws-sdk/*']);
     expect(runtime.alias).toEqual(deployed.alias);
   });
+});
+
+describe('the deployed bundles on their first event', () => {
+  it('every worker and the Slack function, built as deployed (stubs included), handle a realistic event', async () => {
+    // One fresh process per bundle against the local stand-ins: the stubs in infra/bundling-stubs/
+    // stay unreached on the paths the functions take (a stub throws when reached).
+    const result = await runColdInit({ quick: true });
+
+    const rows = result.rows.filter((r) => r.measure.endsWith(': load / 1st event, size (gzip)'));
+    expect(rows.map((r) => r.measure.split(':')[0])).toEqual(
+      deployedFunctions().filter(
+        (name) => !['decisions', 'audit-writer', 'archiver', 'reconciler'].includes(name),
+      ),
+    );
+    expect(rows.filter((r) => r.status === 'FAIL').map((r) => r.result)).toEqual([]);
+  }, 120_000);
 });
 
 describe('lifecycle cost on the real state machine', () => {

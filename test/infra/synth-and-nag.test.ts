@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { NormalizedSchema } from '@smithy/core/schema';
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { compilablePolicy } from '../../functions/cli/directory';
 import { readCompiledPolicy } from '../../functions/core/policy';
 import { FUNCTIONS, PROJECT_ROOT } from '../../infra/bundling';
+import { SLACK_FUNCTIONS } from '../../infra/jit-access-stack';
 import {
   CDK_CONTEXT,
   EXAMPLE_POLICY_FILE,
@@ -150,6 +152,56 @@ describe('bundles', () => {
     }
   });
 
+  it('only the functions that hold the Slack token bundle the Slack client and Secrets Manager', () => {
+    for (const { name } of FUNCTIONS) {
+      const code = readFileSync(path.join(assetDirs[name] as string, 'index.js.map'), 'utf8');
+      const sources = (JSON.parse(code) as { sources: string[] }).sources;
+      const slack = sources.filter((s) =>
+        /node_modules\/(@slack\/web-api|@aws-sdk\/client-secrets-manager)\//.test(s),
+      );
+      expect({ name, slack: slack.length > 0 }).toEqual({ name, slack: SLACK_FUNCTIONS.includes(name) });
+    }
+  });
+
+  it('no bundle can send an event-stream operation (infra/bundling-stubs/smithy-event-streams.cjs)', () => {
+    // Every SDK command a bundle carries, from its source map: none may stream events, so the
+    // stub that replaces the event-stream codec is never reached.
+    const sent = new Set<string>();
+    for (const { name } of FUNCTIONS) {
+      const code = readFileSync(path.join(assetDirs[name] as string, 'index.js.map'), 'utf8');
+      for (const source of (JSON.parse(code) as { sources: string[] }).sources) {
+        const command =
+          /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\/dist-es\/commands\/(\w+Command)\.js$/.exec(source);
+        if (command) sent.add(`${command[1]} ${command[2]}`);
+      }
+    }
+    const streaming = [...sent].filter((entry) => {
+      const [pkg, commandName] = entry.split(' ') as [string, string];
+      const Command = require(pkg)[commandName];
+      const [, , , , input, output] = new Command({}).schema;
+      return !!(
+        NormalizedSchema.of(input).getEventStreamMember() ||
+        NormalizedSchema.of(output).getEventStreamMember()
+      );
+    });
+    expect(sent).toContain('@aws-sdk/client-lambda InvokeCommand');
+    expect(sent).toContain('@aws-sdk/client-s3 PutObjectCommand');
+    expect(streaming).toEqual([]);
+    // The check itself tells a streaming operation.
+    const { InvokeWithResponseStreamCommand } = require('@aws-sdk/client-lambda');
+    const [, , , , , output] = new InvokeWithResponseStreamCommand({}).schema;
+    expect(NormalizedSchema.of(output).getEventStreamMember()).toBeTruthy();
+  });
+
+  it('the slack bundle carries only the Step Functions and sso-admin commands it sends', () => {
+    const code = readFileSync(path.join(assetDirs.slack as string, 'index.js.map'), 'utf8');
+    const commands = (JSON.parse(code) as { sources: string[] }).sources.flatMap((source) => {
+      const command = /@aws-sdk\/client-(sfn|sso-admin)\/dist-es\/commands\/(\w+)\.js$/.exec(source);
+      return command ? [`${command[1]} ${command[2]}`] : [];
+    });
+    expect(commands.sort()).toEqual(['sfn StartExecutionCommand', 'sso-admin DescribePermissionSetCommand']);
+  });
+
   it('bundles load in plain Node.js and export a two-argument handler', () => {
     const script = `
       const out = {};
@@ -173,6 +225,18 @@ describe('bundles', () => {
   it('keeps the AWS SDK inside the bundles and Bolt’s unused receivers out of the slack bundle', () => {
     const slack = readFileSync(path.join(assetDirs.slack as string, 'index.js'), 'utf8');
     expect(slack.includes('is not bundled in this Lambda (infra/bundling.ts)')).toBe(true);
+    const slackSources = (
+      JSON.parse(readFileSync(path.join(assetDirs.slack as string, 'index.js.map'), 'utf8')) as {
+        sources: string[];
+      }
+    ).sources;
+    expect(
+      slackSources.filter((s) =>
+        /@slack\/bolt\/dist\/(index|receivers\/ExpressReceiver|Assistant)\.js$|node_modules\/(path-to-regexp|p-queue\/node_modules)\//.test(
+          s,
+        ),
+      ),
+    ).toEqual([]);
     for (const { name } of FUNCTIONS) {
       const code = readFileSync(path.join(assetDirs[name] as string, 'index.js'), 'utf8');
       // Only the SDK's optional CRT signer (sigv4a, loaded in a try) stays a runtime require.
