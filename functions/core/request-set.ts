@@ -169,15 +169,22 @@ export async function setRecords(
   );
 }
 
+/** Renders of a set's message after its members changed under it, at most (see withSetMessages). */
+const SET_RENDERS = 3;
+
 /**
  * The notifier as the core uses it: a set member's approval message is rendered with every
  * member of its set (read from the store at each render), so each step, decision and reconciler
- * pass updates the set's one message without knowing about sets. Concurrent renders of one set
- * are last-writer-wins in Slack; each member's later steps (its Finish last) render it again.
+ * pass updates the set's one message without knowing about sets. Members' steps run at once, and
+ * Slack keeps whichever chat.update lands last: so after each update the set is read again, and
+ * rendered again if a member changed meanwhile. The update that lands last is followed by its
+ * writer's own read, which sees every change before it: the message ends showing the set as stored.
  */
 export function withSetMessages(notifier: Notifier, store: Pick<RequestStore, 'getRequest'>): Notifier {
   const setFor = async (record: RequestRecord, given?: readonly RequestRecord[]) =>
     given ?? (record.request.set ? await setRecords(store, record) : undefined);
+  const shown = (members: readonly RequestRecord[]) =>
+    members.map((m) => `${m.request.requestId}@${m.updatedAt}`).join();
   return {
     // Called as before when not in a set: the port sees exactly the single request's call.
     requestApproval: async (record, approvers, keep, keepCopy, set) => {
@@ -187,10 +194,17 @@ export function withSetMessages(notifier: Notifier, store: Pick<RequestStore, 'g
         : notifier.requestApproval(record, approvers, keep, keepCopy);
     },
     updateRequestMessages: async (record, set) => {
-      const members = await setFor(record, set);
-      return members
-        ? notifier.updateRequestMessages(record, members)
-        : notifier.updateRequestMessages(record);
+      let members = await setFor(record, set);
+      if (!members) return notifier.updateRequestMessages(record);
+      let latest = record;
+      for (let render = 1; ; render++) {
+        await notifier.updateRequestMessages(latest, members);
+        if (render >= SET_RENDERS) return;
+        latest = (await store.getRequest(record.request.requestId)) ?? latest;
+        const again = await setRecords(store, latest);
+        if (shown(again) === shown(members)) return;
+        members = again;
+      }
     },
     remindApprovers: (...args) => notifier.remindApprovers(...args),
     notifyRequester: (...args) => notifier.notifyRequester(...args),

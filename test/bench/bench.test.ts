@@ -160,6 +160,7 @@ describe('lifecycle cost on the real state machine', () => {
       ['early end', 'SUCCEEDED'],
       ['extend once', 'SUCCEEDED'],
       ['group access, auto-approve', 'SUCCEEDED'],
+      ['2 accounts, approved once (both executions)', 'SUCCEEDED'],
       ['scheduled start, auto-approve', 'SUCCEEDED'],
       ['scheduled start, cancelled while waiting', 'SUCCEEDED'],
     ]);
@@ -173,5 +174,10 @@ describe('lifecycle cost on the real state machine', () => {
     // A scheduled start costs its wait: a deferred admission, WaitForStart, the admission again.
     const scheduled = paths.find((p) => p.path === 'scheduled start, auto-approve');
     expect((scheduled?.transitions ?? 0) - (auto?.transitions ?? 0)).toBeGreaterThanOrEqual(3);
+    // Two accounts approved once: two lifecycles, the second's approval step posting nothing, so
+    // no more than two approved requests' worth.
+    const pair = paths.find((p) => p.path.startsWith('2 accounts'));
+    const approve = paths.find((p) => p.path === 'approve');
+    expect(pair?.transitions).toBeLessThanOrEqual(2 * (approve?.transitions ?? 0));
   }, 60_000);
 });

@@ -534,8 +534,13 @@ describe('an access request through Slack', () => {
         async () => (await statusOf(member.request.requestId)) === 'REVOKED',
         `${member.request.requestId} REVOKED`,
       );
-    const text = JSON.stringify(approvalMessage(setId)?.blocks ?? []);
-    expect(text.match(/ended early by alice@example.com/g)).toHaveLength(3);
+    // Each member's Finish renders the set's message after its status is stored.
+    await waitFor(
+      () =>
+        JSON.stringify(approvalMessage(setId)?.blocks ?? []).match(/ended early by alice@example.com/g)
+          ?.length === 3,
+      'the set message showing the three ended',
+    );
   });
 
   it('rejects a request its approval channel cannot take, says why, and audits it for the admins', async () => {

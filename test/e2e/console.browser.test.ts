@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Sandbox } from '../../local/sandbox/sandbox';
-import { startTestSandbox } from '../sandbox/helpers';
+import { startTestSandbox, waitFor } from '../sandbox/helpers';
 
 // The console in a real browser (Debian's chromium driven by playwright-core): Alice requests
 // production access, Carol approves, Alice sees the grant and ends it. Screenshots go to
@@ -161,6 +161,70 @@ describe(title, () => {
       expect(await assignments.textContent()).not.toContain('alice');
       expect(await page.getByTestId('audit').textContent()).toContain('window.ended-early');
       expect(await page.getByTestId('requests').textContent()).toContain('REVOKED');
+      expect(pageErrors).toEqual([]);
+    },
+    60_000,
+  );
+
+  browserIt(
+    'asks for three accounts in one request, approved once, and ends them all from one button',
+    async () => {
+      sandbox = await startTestSandbox({ msPerMinute: 1000 });
+      const page = await launch();
+      await page.goto(`${sandbox.url}/?as=alice`);
+      await page.locator('#composer-input').fill('/request-access');
+      await page.locator('#composer-input').press('Enter');
+      const modal = page.locator('form.modal');
+      await modal.waitFor();
+      const pick = async (field: string, query: string, value: string) => {
+        const hash = await modal.getAttribute('data-view-hash');
+        await modal.locator(`[data-action-id="${field}"] input`).fill(query);
+        await modal.locator(`[data-action-id="${field}"] select`).selectOption(value);
+        await page.locator(`form.modal:not([data-view-hash="${hash}"])`).waitFor();
+      };
+      await pick('account', 'stag', '222222222222');
+      await pick('permission_set', 'Admin', 'AdministratorAccess');
+      // More accounts: each picked from the app's options becomes a chip (no view update).
+      const more = modal.locator('[data-action-id="more_accounts"]');
+      for (const [query, value] of [
+        ['sand', '333333333333'],
+        ['qa', '444444444444'],
+      ] as const) {
+        await more.locator('input').fill(query);
+        await more.locator(`select option[value="${value}"]`).waitFor({ state: 'attached' });
+        await more.locator('select').selectOption(value);
+      }
+      await expect(more.locator('.sk-chip').count()).resolves.toBe(2);
+      // A duration picked updates the view: the chips are kept, as Slack keeps input values.
+      const beforeDuration = await modal.getAttribute('data-view-hash');
+      await modal.locator('select[data-action-id="duration"]').selectOption('60');
+      await page.locator(`form.modal:not([data-view-hash="${beforeDuration}"])`).waitFor();
+      await expect(modal.locator('[data-action-id="more_accounts"] .sk-chip').count()).resolves.toBe(2);
+      await modal.locator('textarea[data-action-id="reason"]').fill('Migrating the queues');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-4-three-accounts.png') });
+      await modal.locator('button[type="submit"]').click();
+      await page.getByText('Request sent').waitFor();
+      await modal.locator('.modal-close').click();
+
+      await actAs(page, 'Carol');
+      await open(page, 'channel:C0APPROVALS');
+      const request = page.locator('.message', { hasText: 'Migrating the queues' });
+      await request.getByText('for 3 accounts').waitFor();
+      await request.getByRole('button', { name: 'Approve' }).click();
+
+      await actAs(page, 'Alice');
+      await open(page, 'dm');
+      const rows = page.getByTestId('assignments').locator('tr', { hasText: 'alice' }).filter({
+        hasText: 'AdministratorAccess',
+      });
+      await waitFor(async () => (await rows.count()) === 3, 'three assignments', 10_000);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-5-three-granted.png'), fullPage: true });
+      await page
+        .locator('.message', { hasText: 'Access ready' })
+        .first()
+        .getByRole('button', { name: 'End all 3 accounts now' })
+        .click();
+      await waitFor(async () => (await rows.count()) === 0, 'the three revoked', 10_000);
       expect(pageErrors).toEqual([]);
     },
     60_000,

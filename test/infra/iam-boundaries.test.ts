@@ -444,7 +444,7 @@ describe('Identity Center assignments', () => {
 
   it('reaches the accounts below the OU as well as the listed one', () => {
     expect(compiledAccounts().sort()).toEqual(
-      ['111111111111', '222222222222', '333333333333'].map((id) => `arn:aws:sso:::account/${id}`),
+      ['111111111111', '222222222222', '333333333333', '444444444444'].map((id) => `arn:aws:sso:::account/${id}`),
     );
   });
 
@@ -898,7 +898,7 @@ describe('a policy naming Identity Center groups (the sandbox policy)', () => {
           action,
           roles: ['end-sessions', 'reconciler'],
         });
-      for (const id of ['111111111111', '222222222222', '333333333333'])
+      for (const id of ['111111111111', '222222222222', '333333333333', '444444444444'])
         expect({
           id,
           roles: await readers('sso:ProvisionPermissionSet', [instance(), powerUser, account(id)]),

@@ -15,7 +15,7 @@ const PERMISSION_SET_ARNS = [
   'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
   'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a0b0c0d0e0f0a0b',
 ];
-const ACCOUNT_ARNS = ['111111111111', '222222222222', '333333333333'].map(
+const ACCOUNT_ARNS = ['111111111111', '222222222222', '333333333333', '444444444444'].map(
   (id) => `arn:aws:sso:::account/${id}`,
 );
 const ASSIGNMENT_RESOURCES = [INSTANCE_ARN, ...PERMISSION_SET_ARNS, ...ACCOUNT_ARNS];

@@ -319,12 +319,12 @@ describe('sandbox files', () => {
   it('rejects a policy that names what the Identity Center seed does not know', async () => {
     const policy = path.join(os.tmpdir(), `sandbox-policy-${process.pid}.yaml`);
     const text = await readFile(DEFAULT_POLICY_FILE, 'utf8');
-    const edited = text.replace('"111111111111"', '"444444444444"');
+    const edited = text.replace('"111111111111"', '"555555555555"');
     expect(edited).not.toBe(text);
     await writeFile(policy, edited);
 
     await expect(
       startSandbox({ port: 0, forceStandIns: true, policyFile: policy, sandboxFile: DEFAULT_SANDBOX_FILE }),
-    ).rejects.toThrow(/account 444444444444 is not in the sandbox file/);
+    ).rejects.toThrow(/account 555555555555 is not in the sandbox file/);
   });
 });
