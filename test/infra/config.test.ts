@@ -39,7 +39,12 @@ describe('loadDeployConfig', () => {
     });
     expect(config.account).toBeUndefined();
     expect(config.alarmEmail).toBeUndefined();
-    expect(config.policy.accounts.map((a) => a.id)).toEqual(['111111111111', '222222222222', '333333333333', '444444444444']);
+    expect(config.policy.accounts.map((a) => a.id)).toEqual([
+      '111111111111',
+      '222222222222',
+      '333333333333',
+      '444444444444',
+    ]);
   });
 
   it('accepts the strings `-c key=value` gives', async () => {

@@ -444,7 +444,9 @@ describe('Identity Center assignments', () => {
 
   it('reaches the accounts below the OU as well as the listed one', () => {
     expect(compiledAccounts().sort()).toEqual(
-      ['111111111111', '222222222222', '333333333333', '444444444444'].map((id) => `arn:aws:sso:::account/${id}`),
+      ['111111111111', '222222222222', '333333333333', '444444444444'].map(
+        (id) => `arn:aws:sso:::account/${id}`,
+      ),
     );
   });
 
