@@ -1,5 +1,6 @@
 import type { RequestRecord } from './model';
 import { findRule, type Policy } from './policy';
+import { asksThroughLead } from './request-set';
 
 // Approvers are reminded once of a request still waiting for them: by default at half its
 // approval timeout, or after the rule's `approval.reminder`, never with `reminder: false`. The
@@ -14,9 +15,10 @@ export function reminderMinutes(policy: Policy, record: RequestRecord): number |
   return after < rule.approval.timeout ? after : undefined;
 }
 
-/** Still waiting, past its reminder time, not reminded yet. */
+/** Still waiting, past its reminder time, not reminded yet; a set is reminded once, through its first member. */
 export function reminderDue(policy: Policy, record: RequestRecord, now: Date): boolean {
   if (record.status !== 'PENDING_APPROVAL' || record.approvalReminderSentAt) return false;
+  if (asksThroughLead(record.request)) return false;
   const after = reminderMinutes(policy, record);
   if (after === undefined) return false;
   return now.getTime() >= Date.parse(record.request.requestedAt) + after * 60_000;

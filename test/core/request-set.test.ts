@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { reminderDue } from '../../functions/core/approval-reminder';
 import { RequestDecisions } from '../../functions/core/decisions';
 import { accessRequestSchema, type RequestRecord } from '../../functions/core/model';
 import { parsePolicy } from '../../functions/core/policy-file';
@@ -291,5 +292,30 @@ describe('a decision on a set', () => {
     expect((await decisions.decide('req-pair01', carol, 'approve')).kind).toBe('approved');
     expect((await store.getRequest('req-pair01'))?.status).toBe('CANCELLED');
     expect((await store.getRequest('req-pair01-2'))?.status).toBe('APPROVED');
+  });
+});
+
+describe('reminders of a set', () => {
+  it('are sent once, for the first member: the others are asked through its message', () => {
+    const waiting = (requestId: string): RequestRecord => ({
+      version: 1,
+      request: {
+        requestId,
+        requester: { slackUserId: 'U0ALICE', email: ALICE },
+        accountId: PRODUCTION,
+        permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+        durationMinutes: 60,
+        reason: 'migration',
+        requestedAt: NOW.toISOString(),
+        set: { id: 'req-pair01', members: ['req-pair01', 'req-pair01-2'] },
+      },
+      status: 'PENDING_APPROVAL',
+      ruleName: 'power-user-pair',
+      approvals: [],
+      updatedAt: NOW.toISOString(),
+    });
+    const later = new Date(NOW.getTime() + 20 * 60_000);
+    expect(reminderDue(policy, waiting('req-pair01'), later)).toBe(true);
+    expect(reminderDue(policy, waiting('req-pair01-2'), later)).toBe(false);
   });
 });
