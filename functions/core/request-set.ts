@@ -28,9 +28,27 @@ import { checkTicket } from './ticket';
 
 /**
  * How many more accounts than the first the form offers this requester: the largest
- * `maxAccounts` of their account rules, less one (0: the form shows no "more accounts" menu).
+ * `maxAccounts` of their account rules, less one (0: the form shows no "more accounts" menu);
+ * once an account and permission set are picked, the limit of the rule that decides them.
  */
-export function moreAccountsAllowed(policy: Policy, requesterEmail: string): number {
+export function moreAccountsAllowed(
+  policy: Policy,
+  requesterEmail: string,
+  picked?: {
+    accountId?: string | undefined;
+    permissionSet?: string | undefined;
+    durationMinutes?: number | undefined;
+  },
+): number {
+  if (picked?.accountId && picked.permissionSet) {
+    const verdict = evaluateRequest(policy, {
+      requesterEmail,
+      accountId: picked.accountId,
+      permissionSet: picked.permissionSet,
+      durationMinutes: picked.durationMinutes ?? 1,
+    });
+    if (verdict.allowed && !verdict.rule.breakGlass) return verdict.rule.maxAccounts - 1;
+  }
   const names = new Set(optionsFor(policy, requesterEmail).map((o) => o.ruleName));
   const limits = policy.rules.filter((r) => names.has(r.name) && !r.breakGlass).map((r) => r.maxAccounts);
   return Math.max(0, ...limits) > 1 ? Math.max(...limits) - 1 : 0;

@@ -719,20 +719,24 @@ function renderDirectory(snap) {
                 {},
                 ...users.map((name) => {
                   const member = g.members.includes(name);
+                  // Added by the product for a request (group access): removed when its window ends.
+                  const granted = g.granted?.[name];
                   return h(
                     'button',
                     {
                       type: 'button',
-                      class: member ? 'tag ok' : 'tag',
-                      title: member
-                        ? `Take ${name} out of ${g.displayName}`
-                        : `Add ${name} to ${g.displayName}`,
+                      class: granted ? 'tag ok granted' : member ? 'tag ok' : 'tag',
+                      title: granted
+                        ? `Added by the product for ${granted.join(', ')}; removed when the access ends`
+                        : member
+                          ? `Take ${name} out of ${g.displayName}`
+                          : `Add ${name} to ${g.displayName}`,
                       onclick: () =>
                         post('/api/groups', { group: g.displayName, userName: name, member: !member }).catch(
                           (error) => alert(error.message),
                         ),
                     },
-                    member ? name : `+ ${name}`,
+                    granted ? `${name} (granted)` : member ? name : `+ ${name}`,
                   );
                 }),
               ),

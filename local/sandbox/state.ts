@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent, RequestRecord } from '../../functions/core/model';
+import type { AuditEvent, MembershipHoldersRecord, RequestRecord } from '../../functions/core/model';
 import type { Policy } from '../../functions/core/policy';
 import type { RunningIdentityCenter } from '../identity-center/server';
 import type { RunningSlackApi } from '../slack-api/server';
@@ -68,6 +68,19 @@ export class SandboxState {
       .map(({ pk: _pk, sk: _sk, ...event }) => event as unknown as AuditEvent);
   }
 
+  /** The group memberships the product holds for someone's request (not pre-existing ones): `groupId|userId` → request ids. */
+  async grantedMemberships(): Promise<Map<string, string[]>> {
+    const items = await this.scan(this.sources.tables.stateTable, { sk: 'HOLDERS' });
+    const granted = new Map<string, string[]>();
+    for (const item of items) {
+      if (!String(item.pk).startsWith('MEMBERSHIP#')) continue;
+      const holders = item.holders as MembershipHoldersRecord | undefined;
+      if (holders?.state === 'PRESENT' && !holders.preExisting && holders.holders.length)
+        granted.set(`${holders.groupId}|${holders.principalId}`, holders.holders);
+    }
+    return granted;
+  }
+
   /** Every stored request, newest first. */
   async requests(): Promise<RequestRecord[]> {
     const items = await this.scan(this.sources.tables.stateTable, { sk: 'REQUEST' });
@@ -101,6 +114,7 @@ export class SandboxState {
     const accountName = (id: string) => policy.accounts.find((a) => a.id === id)?.name ?? id;
     const permissionSetName = (arn: string) =>
       policy.permissionSets.find((p) => p.arn === arn)?.name ?? arn.split('/').pop() ?? arn;
+    const grantedMemberships = await this.grantedMemberships().catch(() => new Map<string, string[]>());
     const icUsers = identityCenter?.standIn.users() ?? [];
     const userName = (principalId: string) =>
       icUsers.find((u) => u.userId === principalId)?.userName ?? principalId;
@@ -153,6 +167,13 @@ export class SandboxState {
         groups: (identityCenter?.standIn.groups() ?? []).map((g) => ({
           displayName: g.displayName,
           members: g.members.map((m) => m.userName),
+          // Members the product added for a request (group access), with the requests holding them.
+          granted: Object.fromEntries(
+            g.members.flatMap((m) => {
+              const holders = grantedMemberships.get(`${g.groupId}|${m.userId}`);
+              return holders ? [[m.userName, holders]] : [];
+            }),
+          ),
         })),
         slackUserGroups: (slack?.standIn.userGroups() ?? []).map((g) => ({
           handle: g.handle,

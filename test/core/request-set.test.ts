@@ -126,6 +126,8 @@ describe('ids and limits', () => {
 
   it('the form offers as many more accounts as the largest rule allows, less the first', () => {
     expect(moreAccountsAllowed(policy, ALICE)).toBe(9); // the default of 10 on the rules without maxAccounts
+    // Once the pair is picked, its rule's own limit: power-user-pair allows 2.
+    expect(moreAccountsAllowed(policy, ALICE, { accountId: PRODUCTION, permissionSet: 'PowerUser' })).toBe(1);
     // Every rule one at a time: no menu.
     const single = { ...policy, rules: policy.rules.map((r) => ({ ...r, maxAccounts: 1 })) };
     expect(single.rules.map((r) => r.maxAccounts)).toEqual([1, 1, 1]);

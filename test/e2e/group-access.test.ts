@@ -27,13 +27,16 @@ afterEach(async () => {
   await sandbox.stop();
 });
 
-/** Who the console's directory panel shows in the group (the snapshot it polls). */
-async function consoleMembers(displayName: string): Promise<string[]> {
+/** Who the console's directory panel shows in the group (the snapshot it polls), and who of them the product added. */
+async function consoleGroup(displayName: string) {
   const snapshot = (await sandbox.state.snapshot()) as {
-    directory: { groups: Array<{ displayName: string; members: string[] }> };
+    directory: {
+      groups: Array<{ displayName: string; members: string[]; granted: Record<string, string[]> }>;
+    };
   };
-  return snapshot.directory.groups.find((g) => g.displayName === displayName)?.members ?? [];
+  return snapshot.directory.groups.find((g) => g.displayName === displayName);
 }
+const consoleMembers = async (displayName: string) => (await consoleGroup(displayName))?.members ?? [];
 
 describe('group access through Slack', () => {
   it('adds the requester to the group for the window and takes them out at its end', async () => {
@@ -60,6 +63,10 @@ describe('group access through Slack', () => {
       'the stored request',
     );
     expect(record).toMatchObject({ groupName: 'BillingReaders', ruleName: 'billing-readers' });
+    // The panel marks the membership as the product's, held for this request.
+    expect((await consoleGroup('BillingReaders'))?.granted).toEqual({ alice: [record.request.requestId] });
+    // A membership someone had before is not marked (Dave, a permanent IncidentResponders member).
+    expect(await consoleGroup('IncidentResponders')).toMatchObject({ members: ['dave'], granted: {} });
     const dm = await waitFor(
       () => slack.directMessages('alice').find((m) => (m.text ?? '').includes('Access ready')),
       'the Access ready DM',

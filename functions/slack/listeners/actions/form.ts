@@ -106,7 +106,11 @@ export function formSelectionChanged(ctx: ListenerContext) {
       }),
       breakGlass: offersBreakGlass(ctx.policy, lookup.email),
       startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
-      moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email),
+      moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email, {
+        accountId: account?.value,
+        permissionSet: permissionSet?.value,
+        durationMinutes: duration ? Number(duration.value) : undefined,
+      }),
       exposure,
       groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
     };
