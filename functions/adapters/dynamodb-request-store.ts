@@ -16,7 +16,7 @@ import type {
   RequestRecord,
   RequestStatus,
 } from '../core/model';
-import type { Clock, ConditionalResult, RequestStore, TaskTokenKind } from '../core/ports';
+import type { Clock, ConditionalResult, RequestReader, RequestStore, TaskTokenKind } from '../core/ports';
 import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
 
@@ -88,16 +88,83 @@ export function sameRecord(a: RequestRecord, b: RequestRecord): boolean {
   return canonical(a) === canonical(b);
 }
 
-export class DynamoDbRequestStore implements RequestStore {
-  private readonly documents: DynamoDBDocumentClient;
+/**
+ * The store's reads: all the Slack function asks of it (the Home tab, the Extend button), so its
+ * bundle carries no write path (a class's methods are not tree-shaken).
+ */
+export class DynamoDbRequestReader implements RequestReader {
+  protected readonly documents: DynamoDBDocumentClient;
 
   constructor(
     client: DynamoDBClient,
-    private readonly tableName: string,
+    protected readonly tableName: string,
+  ) {
+    this.documents = documentsOf(client);
+  }
+
+  protected async getStored(requestId: string): Promise<StoredRequest | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
+    );
+    return result.Item as StoredRequest | undefined;
+  }
+
+  async getRequest(requestId: string): Promise<RequestRecord | undefined> {
+    return (await this.getStored(requestId))?.record;
+  }
+
+  /** Newest first, every page (the SDK's paginator) until `limit` records. */
+  protected async queryRecords(
+    indexName: string,
+    keyName: string,
+    keyValue: string,
+    limit: number,
+  ): Promise<RequestRecord[]> {
+    const records: RequestRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': keyName },
+        ExpressionAttributeValues: { ':v': keyValue },
+        ScanIndexForward: false,
+        ...(Number.isFinite(limit) ? { Limit: limit } : {}),
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const record = (item as StoredRequest).record;
+        if (record) records.push(record);
+      }
+      if (records.length >= limit) break;
+    }
+    return records.slice(0, limit);
+  }
+
+  listByRequester(slackUserId: string, limit = 50): Promise<RequestRecord[]> {
+    return this.queryRecords(REQUESTER_INDEX, 'gsi1pk', `REQUESTER#${slackUserId}`, limit);
+  }
+
+  /** Every request in `status` unless `limit` says fewer (the reconciler reads them all). */
+  listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
+    return this.queryRecords(STATUS_INDEX, 'gsi2pk', `STATUS#${status}`, limit);
+  }
+
+  listPendingReviews(limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
+    return this.queryRecords(REVIEW_INDEX, 'gsi3pk', PENDING_REVIEW, limit);
+  }
+}
+
+export class DynamoDbRequestStore extends DynamoDbRequestReader implements RequestStore {
+  constructor(
+    client: DynamoDBClient,
+    tableName: string,
     /** Stamps `updatedAt`; the core's clock, so the reconciler compares like with like. */
     private readonly clock: Clock = { now: () => new Date() },
   ) {
-    this.documents = documentsOf(client);
+    super(client, tableName);
   }
 
   private stored(record: RequestRecord, revision: number): StoredRequest {
@@ -134,17 +201,6 @@ export class DynamoDbRequestStore implements RequestStore {
         throw new RetryableError(`Request ${record.request.requestId} vanished while being created`);
       return { created: false, record: existing };
     }
-  }
-
-  private async getStored(requestId: string): Promise<StoredRequest | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: requestKey(requestId), ConsistentRead: true }),
-    );
-    return result.Item as StoredRequest | undefined;
-  }
-
-  async getRequest(requestId: string): Promise<RequestRecord | undefined> {
-    return (await this.getStored(requestId))?.record;
   }
 
   private async conditionalUpdate(
@@ -200,49 +256,6 @@ export class DynamoDbRequestStore implements RequestStore {
       if (record.approvals.some((a) => a.by === approval.by)) return undefined;
       return { ...record, approvals: [...record.approvals, approval], updatedAt: approval.at };
     });
-  }
-
-  /** Newest first, every page (the SDK's paginator) until `limit` records. */
-  private async queryRecords(
-    indexName: string,
-    keyName: string,
-    keyValue: string,
-    limit: number,
-  ): Promise<RequestRecord[]> {
-    const records: RequestRecord[] = [];
-    const pages = paginateQuery(
-      { client: this.documents },
-      {
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: '#k = :v',
-        ExpressionAttributeNames: { '#k': keyName },
-        ExpressionAttributeValues: { ':v': keyValue },
-        ScanIndexForward: false,
-        ...(Number.isFinite(limit) ? { Limit: limit } : {}),
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const record = (item as StoredRequest).record;
-        if (record) records.push(record);
-      }
-      if (records.length >= limit) break;
-    }
-    return records.slice(0, limit);
-  }
-
-  listByRequester(slackUserId: string, limit = 50): Promise<RequestRecord[]> {
-    return this.queryRecords(REQUESTER_INDEX, 'gsi1pk', `REQUESTER#${slackUserId}`, limit);
-  }
-
-  /** Every request in `status` unless `limit` says fewer (the reconciler reads them all). */
-  listByStatus(status: RequestStatus, limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
-    return this.queryRecords(STATUS_INDEX, 'gsi2pk', `STATUS#${status}`, limit);
-  }
-
-  listPendingReviews(limit = Number.POSITIVE_INFINITY): Promise<RequestRecord[]> {
-    return this.queryRecords(REVIEW_INDEX, 'gsi3pk', PENDING_REVIEW, limit);
   }
 
   async putTaskToken(requestId: string, kind: TaskTokenKind, token: string): Promise<void> {

@@ -99,6 +99,12 @@ export interface RequestStore {
   listMembershipHolders(): Promise<MembershipHoldersRecord[]>;
 }
 
+/** The store's reads: what the Slack function asks (its requests, those waiting, the reviews due). */
+export type RequestReader = Pick<
+  RequestStore,
+  'getRequest' | 'listByRequester' | 'listByStatus' | 'listPendingReviews'
+>;
+
 export type TaskTokenKind = 'approval' | 'window';
 
 /** What an append did: wrote the event, or found it already written (a retried step's copy). */

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAdmissionSchedule } from '../adapters/dynamodb-admission-schedule';
 import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log';
-import { DynamoDbRequestStore } from '../adapters/dynamodb-request-store';
+import { DynamoDbRequestReader, DynamoDbRequestStore } from '../adapters/dynamodb-request-store';
 import { Admission, ChannelPacing } from '../core/admission';
 import type { Policy } from '../core/policy';
 import type { Clock } from '../core/ports';
@@ -17,6 +17,11 @@ export function dynamoDbClient(): DynamoDBClient {
 
 export function requestStore(dynamo: DynamoDBClient, clock: Clock): DynamoDbRequestStore {
   return new DynamoDbRequestStore(dynamo, requiredEnv(ENV.stateTable), clock);
+}
+
+/** The store's reads only (the Slack function: it writes no request). */
+export function requestReader(dynamo: DynamoDBClient): DynamoDbRequestReader {
+  return new DynamoDbRequestReader(dynamo, requiredEnv(ENV.stateTable));
 }
 
 /** The audit table itself: appended to only by the audit-writer function, read by the others. */

@@ -1,7 +1,7 @@
 import type { OrgTrail } from '../core/activity-query';
 import type { DirectoryRefresh } from '../core/directory';
 import type { Policy } from '../core/policy';
-import type { Clock, RequestStore, SessionDurations, UserDirectory, Workflow } from '../core/ports';
+import type { Clock, RequestReader, SessionDurations, UserDirectory, Workflow } from '../core/ports';
 import type { SessionDurationCache } from '../core/session-exposure';
 import type { DecisionHandoff } from './decision-job';
 import type { SlackPeople } from './people';
@@ -10,7 +10,7 @@ import type { SlackPeople } from './people';
 export interface SlackAppDeps {
   policy: Policy;
   /** Read-only here: the Slack function's role may read requests, never write state. */
-  store: RequestStore;
+  store: RequestReader;
   /** Where decision clicks go once acknowledged (the decisions function). */
   handoff: DecisionHandoff;
   /** Starts executions; completing task tokens is the decisions function's. */

@@ -4,7 +4,7 @@ import { systemClock } from '../shared/clock';
 import { orgTrail } from '../shared/config';
 import { decisionHandoff } from '../shared/decision-handoff';
 import { deployedPolicy } from '../shared/directory';
-import { dynamoDbClient, requestStore } from '../shared/dynamodb';
+import { dynamoDbClient, requestReader } from '../shared/dynamodb';
 import { userDirectory } from '../shared/identity-store';
 import { once } from '../shared/once';
 import { slackUserGroups, slackWebClient } from '../shared/slack';
@@ -21,7 +21,7 @@ export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
     policy,
     // A policy without directory groups adds nothing to an event's path (no middleware lookup).
     ...(directorySelectors(policy).length ? { directory: refresh } : {}),
-    store: requestStore(dynamoDbClient(), clock),
+    store: requestReader(dynamoDbClient()),
     handoff: decisionHandoff(),
     workflow: stepFunctionsExecutions(),
     users: userDirectory(policy),

@@ -476,7 +476,11 @@ describe('an access request through Slack', () => {
     const click = await slack.click('alice', { home: true }, 'Cancel request');
     expect(click.status).toBe(200);
     await waitFor(async () => (await statusOf(requestId)) === 'CANCELLED', 'CANCELLED');
-    const trail = await auditActions(requestId);
+    // The event follows the stored cancellation (core/decisions.ts `cancel`).
+    const trail = await waitFor(async () => {
+      const actions = await auditActions(requestId);
+      return actions.includes('request.cancelled') ? actions : undefined;
+    }, 'request.cancelled in the trail');
     expect(trail).toEqual(
       expect.arrayContaining(['request.submitted', 'approval.auto', 'request.cancelled']),
     );

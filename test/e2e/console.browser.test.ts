@@ -205,6 +205,7 @@ describe(title, () => {
       await modal.locator('button[type="submit"]').click();
       await page.getByText('Request sent').waitFor();
       await modal.locator('.modal-close').click();
+      await modal.waitFor({ state: 'detached' });
 
       await actAs(page, 'Carol');
       await open(page, 'channel:C0APPROVALS');

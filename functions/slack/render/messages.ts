@@ -197,8 +197,10 @@ const SET_STATUS: Record<RequestRecord['status'], (r: RequestRecord) => string> 
 };
 
 /** Each account of a set with its own state, within one section's 3,000 characters. */
-function setLines(members: RequestRecord[]): string {
+function setLines(members: RequestRecord[], size: number): string {
   const lines: string[] = [];
+  // Members whose own Validate has not stored them yet (each re-renders this message once stored).
+  const unstored = size - members.length;
   let length = 0;
   for (const [i, m] of members.entries()) {
     const line = `• ${escapeClamped(m.accountName ?? m.request.accountId ?? '', 60)} (${m.request.accountId}) — ${SET_STATUS[m.status](m)}`;
@@ -209,6 +211,7 @@ function setLines(members: RequestRecord[]): string {
     lines.push(line);
     length += line.length + 1;
   }
+  if (unstored > 0) lines.push(`• ${unstored} more account${unstored === 1 ? '' : 's'}: being checked…`);
   return lines.join('\n');
 }
 
@@ -231,7 +234,8 @@ export function approvalMessage(
   set?: readonly RequestRecord[],
 ): { text: string; blocks: KnownBlock[] } {
   const r = record.request;
-  const members = set && set.length > 1 ? [...set] : undefined;
+  // A set's message from its first post on, even while some members are not stored yet.
+  const members = set && r.set ? [...set] : undefined;
   const iteration = members
     ? createHash('sha256').update(JSON.stringify(members)).digest('hex').slice(0, 8)
     : iterationOf(record);
@@ -245,7 +249,15 @@ export function approvalMessage(
       },
     },
     ...(members
-      ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: setLines(members) } }]
+      ? [
+          {
+            type: 'section' as const,
+            text: {
+              type: 'mrkdwn' as const,
+              text: setLines(members, r.set?.members.length ?? members.length),
+            },
+          },
+        ]
       : []),
     {
       type: 'context',
