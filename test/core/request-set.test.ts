@@ -321,3 +321,69 @@ describe('reminders of a set', () => {
     expect(reminderDue(policy, waiting('req-pair01-2'), later)).toBe(false);
   });
 });
+
+describe('"Extend all" on a set', () => {
+  it('extends each account on its own: applied at once where its rule needs no approval', async () => {
+    const clock = new ManualClock(NOW.getTime());
+    const store = new MemoryStore(clock);
+    const workflow = new FakeWorkflow();
+    const decisions = new RequestDecisions({
+      policy,
+      store,
+      audit: memoryAudit(clock).trail,
+      workflow,
+      notifier: new RecordingNotifier(),
+      clock,
+    });
+    const members = ['req-self01', 'req-self01-2'];
+    for (const [i, accountId] of [STAGING, SANDBOX].entries()) {
+      const requestId = members[i] ?? '';
+      await store.createRequest({
+        version: 1,
+        request: {
+          requestId,
+          requester: { slackUserId: 'U0ALICE', email: ALICE },
+          accountId,
+          permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
+          durationMinutes: 60,
+          reason: 'migration',
+          requestedAt: NOW.toISOString(),
+          set: { id: 'req-self01', members },
+        },
+        status: 'ACTIVE',
+        ruleName: 'staging-self-service',
+        accountName: accountId === STAGING ? 'staging' : 'sandbox',
+        approvals: [],
+        windowStartedAt: NOW.toISOString(),
+        expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
+        updatedAt: NOW.toISOString(),
+      });
+      await store.putTaskToken(requestId, 'window', `token-${i}`);
+      workflow.liveTokens.add(`token-${i}`);
+    }
+    const outcome = await decisions.onWholeSet(
+      'req-self01-2',
+      { email: ALICE, slackUserId: 'U0ALICE' },
+      {
+        kind: 'extend',
+        minutes: 30,
+        jobId: 'view:V0EXTENDALL',
+      },
+    );
+    expect(outcome.results.map((r) => [r.account, r.outcome.kind])).toEqual([
+      ['staging', 'extended'],
+      ['sandbox', 'extended'],
+    ]);
+    for (const id of members) expect((await store.getRequest(id))?.extendedMinutes).toBe(30);
+    // Someone else's click extends nothing.
+    const stranger = await decisions.onWholeSet(
+      'req-self01',
+      { email: 'bob@example.com', slackUserId: 'U0BOB' },
+      {
+        kind: 'extend',
+        minutes: 30,
+      },
+    );
+    expect(stranger.results.map((r) => r.outcome.kind)).toEqual(['not-allowed', 'not-allowed']);
+  });
+});
