@@ -49,7 +49,7 @@ describe('group access through Slack', () => {
     );
     const submitted = await slack.submit('alice', {
       account: `group:${BILLING_READERS}`,
-      duration: '15',
+      duration: '30',
       reason: 'Checking last month’s bill',
     });
     expect(submitted.errors).toBeUndefined();
@@ -63,8 +63,12 @@ describe('group access through Slack', () => {
       'the stored request',
     );
     expect(record).toMatchObject({ groupName: 'BillingReaders', ruleName: 'billing-readers' });
-    // The panel marks the membership as the product's, held for this request.
-    expect((await consoleGroup('BillingReaders'))?.granted).toEqual({ alice: [record.request.requestId] });
+    // The panel marks the membership as the product's, held for this request (once Grant stored
+    // its holders record, just after Identity Center answered).
+    await waitFor(
+      async () => (await consoleGroup('BillingReaders'))?.granted.alice?.includes(record.request.requestId),
+      'alice marked granted in BillingReaders',
+    );
     // A membership someone had before is not marked (Dave, a permanent IncidentResponders member).
     expect(await consoleGroup('IncidentResponders')).toMatchObject({ members: ['dave'], granted: {} });
     const dm = await waitFor(
@@ -73,7 +77,7 @@ describe('group access through Slack', () => {
     );
     expect(JSON.stringify(dm)).toContain('BillingReaders');
 
-    // 15 minutes = 1.5 s: the window ends and the membership goes.
+    // 30 minutes = 3 s: the window ends and the membership goes.
     await waitFor(
       async () => !(await consoleMembers('BillingReaders')).includes('alice'),
       'alice out of BillingReaders',
