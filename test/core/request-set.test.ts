@@ -193,31 +193,66 @@ describe('ids and limits', () => {
   });
 });
 
-describe('setRecords', () => {
-  const record = (requestId: string, set: string[], slackUserId = 'U0ALICE'): RequestRecord => ({
+const POWER_USER_ARN = 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e';
+const PAIR = ['req-pair01', 'req-pair01-2'];
+
+/** A stored member of a set (`members`, the first its id; none when alone), Alice's unless `slackUserId` says. */
+function member(
+  requestId: string,
+  members: string[],
+  over: Partial<RequestRecord> = {},
+  request: { accountId?: string; permissionSetArn?: string; slackUserId?: string } = {},
+): RequestRecord {
+  const slackUserId = request.slackUserId ?? 'U0ALICE';
+  return {
     version: 1,
     request: {
       requestId,
-      requester: { slackUserId, email: `${slackUserId.toLowerCase()}@example.com` },
-      accountId: PRODUCTION,
-      permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
+      requester: { slackUserId, email: `${slackUserId.slice(2).toLowerCase()}@example.com` },
+      accountId: request.accountId ?? PRODUCTION,
+      permissionSetArn: request.permissionSetArn ?? POWER_USER_ARN,
       durationMinutes: 60,
       reason: 'migration',
       requestedAt: NOW.toISOString(),
-      ...(set.length > 1 ? { set: { id: set[0] ?? '', members: set } } : {}),
+      ...(members.length > 1 ? { set: { id: members[0] ?? '', members } } : {}),
     },
     status: 'PENDING_APPROVAL',
+    ruleName: 'power-user-pair',
+    approvalsRequired: 1,
     approvals: [],
     updatedAt: NOW.toISOString(),
-  });
+    ...over,
+  };
+}
 
+/** The core's decisions on a memory store, with these records stored. */
+async function decisionsWith(records: RequestRecord[]) {
+  const clock = new ManualClock(NOW.getTime());
+  const store = new MemoryStore(clock);
+  const notifier = new RecordingNotifier();
+  const workflow = new FakeWorkflow();
+  const decisions = new RequestDecisions({
+    policy,
+    store,
+    audit: memoryAudit(clock).trail,
+    workflow,
+    notifier,
+    clock,
+  });
+  for (const record of records) await store.createRequest(record);
+  return { store, decisions, notifier, workflow };
+}
+
+describe('setRecords', () => {
   it("covers only requests that name the same set and requester: another person's request named as a member is left out", async () => {
-    const store = new MemoryStore({ now: () => NOW });
-    const lead = record('req-forged1', ['req-forged1', 'req-forged1-2', 'req-victim1']);
-    await store.createRequest(lead);
-    await store.createRequest(record('req-forged1-2', ['req-forged1', 'req-forged1-2', 'req-victim1']));
+    const forged = ['req-forged1', 'req-forged1-2', 'req-victim1'];
+    const lead = member('req-forged1', forged);
     // Bob's own request, which the forged set lists among its members.
-    await store.createRequest(record('req-victim1', [], 'U0BOB'));
+    const { store } = await decisionsWith([
+      lead,
+      member('req-forged1-2', forged),
+      member('req-victim1', [], {}, { slackUserId: 'U0BOB' }),
+    ]);
     expect((await setRecords(store, lead)).map((r) => r.request.requestId)).toEqual([
       'req-forged1',
       'req-forged1-2',
@@ -226,41 +261,8 @@ describe('setRecords', () => {
 });
 
 describe('a decision on a set', () => {
-  const pending = (requestId: string, accountId: string): RequestRecord => ({
-    version: 1,
-    request: {
-      requestId,
-      requester: { slackUserId: 'U0ALICE', email: ALICE },
-      accountId,
-      permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
-      durationMinutes: 60,
-      reason: 'migration',
-      requestedAt: NOW.toISOString(),
-      set: { id: 'req-pair01', members: ['req-pair01', 'req-pair01-2'] },
-    },
-    status: 'PENDING_APPROVAL',
-    ruleName: 'power-user-pair',
-    approvalsRequired: 1,
-    approvals: [],
-    updatedAt: NOW.toISOString(),
-  });
-
-  async function setUp() {
-    const clock = new ManualClock(NOW.getTime());
-    const store = new MemoryStore(clock);
-    const notifier = new RecordingNotifier();
-    const decisions = new RequestDecisions({
-      policy,
-      store,
-      audit: memoryAudit(clock).trail,
-      workflow: new FakeWorkflow(),
-      notifier,
-      clock,
-    });
-    await store.createRequest(pending('req-pair01', PRODUCTION));
-    await store.createRequest(pending('req-pair01-2', STAGING));
-    return { store, decisions, notifier };
-  }
+  const setUp = () =>
+    decisionsWith([member('req-pair01', PAIR), member('req-pair01-2', PAIR, {}, { accountId: STAGING })]);
   const carol = { email: 'carol@example.com', slackUserId: 'U0CAROL' };
   const dave = { email: 'dave@example.com', slackUserId: 'U0DAVE' };
 
@@ -299,65 +301,37 @@ describe('a decision on a set', () => {
 
 describe('reminders of a set', () => {
   it('are sent once, for the first member: the others are asked through its message', () => {
-    const waiting = (requestId: string): RequestRecord => ({
-      version: 1,
-      request: {
-        requestId,
-        requester: { slackUserId: 'U0ALICE', email: ALICE },
-        accountId: PRODUCTION,
-        permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-9f8e7d6c5b4a3f2e',
-        durationMinutes: 60,
-        reason: 'migration',
-        requestedAt: NOW.toISOString(),
-        set: { id: 'req-pair01', members: ['req-pair01', 'req-pair01-2'] },
-      },
-      status: 'PENDING_APPROVAL',
-      ruleName: 'power-user-pair',
-      approvals: [],
-      updatedAt: NOW.toISOString(),
-    });
     const later = new Date(NOW.getTime() + 20 * 60_000);
-    expect(reminderDue(policy, waiting('req-pair01'), later)).toBe(true);
-    expect(reminderDue(policy, waiting('req-pair01-2'), later)).toBe(false);
+    expect(reminderDue(policy, member('req-pair01', PAIR), later)).toBe(true);
+    expect(reminderDue(policy, member('req-pair01-2', PAIR), later)).toBe(false);
   });
 });
 
 describe('"Extend all" on a set', () => {
   it('extends each account on its own: applied at once where its rule needs no approval', async () => {
-    const clock = new ManualClock(NOW.getTime());
-    const store = new MemoryStore(clock);
-    const workflow = new FakeWorkflow();
-    const decisions = new RequestDecisions({
-      policy,
-      store,
-      audit: memoryAudit(clock).trail,
-      workflow,
-      notifier: new RecordingNotifier(),
-      clock,
-    });
     const members = ['req-self01', 'req-self01-2'];
-    for (const [i, accountId] of [STAGING, SANDBOX].entries()) {
-      const requestId = members[i] ?? '';
-      await store.createRequest({
-        version: 1,
-        request: {
-          requestId,
-          requester: { slackUserId: 'U0ALICE', email: ALICE },
+    const active = (i: number, accountId: string, accountName: string) =>
+      member(
+        members[i] ?? '',
+        members,
+        {
+          status: 'ACTIVE',
+          ruleName: 'staging-self-service',
+          approvalsRequired: 0,
+          accountName,
+          windowStartedAt: NOW.toISOString(),
+          expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
+        },
+        {
           accountId,
           permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-1a2b3c4d5e6f7a8b',
-          durationMinutes: 60,
-          reason: 'migration',
-          requestedAt: NOW.toISOString(),
-          set: { id: 'req-self01', members },
         },
-        status: 'ACTIVE',
-        ruleName: 'staging-self-service',
-        accountName: accountId === STAGING ? 'staging' : 'sandbox',
-        approvals: [],
-        windowStartedAt: NOW.toISOString(),
-        expiresAt: new Date(NOW.getTime() + 3_600_000).toISOString(),
-        updatedAt: NOW.toISOString(),
-      });
+      );
+    const { store, decisions, workflow } = await decisionsWith([
+      active(0, STAGING, 'staging'),
+      active(1, SANDBOX, 'sandbox'),
+    ]);
+    for (const [i, requestId] of members.entries()) {
       await store.putTaskToken(requestId, 'window', `token-${i}`);
       workflow.liveTokens.add(`token-${i}`);
     }

@@ -85,6 +85,25 @@ async function open(page: Page, nav: string): Promise<void> {
   await page.locator(`[data-nav="${nav}"]`).click();
 }
 
+/**
+ * `/request-access` typed in the composer, and the form it opens. Picking an account or permission
+ * set dispatches block_actions; the app answers with views.update (durations narrowed to the
+ * pair's maximum): `pick` waits for the new view each time.
+ */
+async function requestForm(page: Page) {
+  await page.locator('#composer-input').fill('/request-access');
+  await page.locator('#composer-input').press('Enter');
+  const modal = page.locator('form.modal');
+  await modal.waitFor();
+  const pick = async (field: string, query: string, value: string) => {
+    const hash = await modal.getAttribute('data-view-hash');
+    await modal.locator(`[data-action-id="${field}"] input`).fill(query);
+    await modal.locator(`[data-action-id="${field}"] select`).selectOption(value);
+    await page.locator(`form.modal:not([data-view-hash="${hash}"])`).waitFor();
+  };
+  return { modal, pick };
+}
+
 describe(title, () => {
   browserIt(
     'requests, approves, shows the grant and ends it, as two people',
@@ -96,18 +115,7 @@ describe(title, () => {
       await page.goto(`${sandbox.url}/?as=alice`);
 
       // Alice: /request-access, then the form rendered from the app's view JSON.
-      await page.locator('#composer-input').fill('/request-access');
-      await page.locator('#composer-input').press('Enter');
-      const modal = page.locator('form.modal');
-      await modal.waitFor();
-      // Picking an account or permission set dispatches block_actions; the app answers with
-      // views.update (durations narrowed to the pair's maximum): wait for the new view each time.
-      const pick = async (field: string, query: string, value: string) => {
-        const hash = await modal.getAttribute('data-view-hash');
-        await modal.locator(`[data-action-id="${field}"] input`).fill(query);
-        await modal.locator(`[data-action-id="${field}"] select`).selectOption(value);
-        await page.locator(`form.modal:not([data-view-hash="${hash}"])`).waitFor();
-      };
+      const { modal, pick } = await requestForm(page);
       await pick('account', 'prod', '111111111111');
       await pick('permission_set', 'Read', 'ReadOnly');
       // The duration dispatches too: the line on how long sessions outlive the window follows it
@@ -172,16 +180,7 @@ describe(title, () => {
       sandbox = await startTestSandbox({ msPerMinute: 1000 });
       const page = await launch();
       await page.goto(`${sandbox.url}/?as=alice`);
-      await page.locator('#composer-input').fill('/request-access');
-      await page.locator('#composer-input').press('Enter');
-      const modal = page.locator('form.modal');
-      await modal.waitFor();
-      const pick = async (field: string, query: string, value: string) => {
-        const hash = await modal.getAttribute('data-view-hash');
-        await modal.locator(`[data-action-id="${field}"] input`).fill(query);
-        await modal.locator(`[data-action-id="${field}"] select`).selectOption(value);
-        await page.locator(`form.modal:not([data-view-hash="${hash}"])`).waitFor();
-      };
+      const { modal, pick } = await requestForm(page);
       await pick('account', 'stag', '222222222222');
       await pick('permission_set', 'Admin', 'AdministratorAccess');
       // More accounts: each picked from the app's options becomes a chip (no view update).
