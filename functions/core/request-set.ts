@@ -187,8 +187,13 @@ export async function setRecords(
   );
 }
 
-/** Renders of a set's message after its members changed under it, at most (see withSetMessages). */
-const SET_RENDERS = 3;
+/**
+ * Renders of a set's message per member, at most (see withSetMessages): each further render
+ * needs a member to have changed since the last read, and a member changes a few times between
+ * its approval and its close, so the bound is met only by a set still changing; it stops a
+ * writer from following a busy set for ever, and the set's next change renders it again.
+ */
+const SET_RENDERS_PER_MEMBER = 3;
 
 /**
  * The notifier as the core uses it: a set member's approval message is rendered with every
@@ -201,8 +206,14 @@ const SET_RENDERS = 3;
 export function withSetMessages(notifier: Notifier, store: Pick<RequestStore, 'getRequest'>): Notifier {
   const setFor = async (record: RequestRecord, given?: readonly RequestRecord[]) =>
     given ?? (record.request.set ? await setRecords(store, record) : undefined);
+  // The whole records, keys sorted (a store may return attributes in any order): updatedAt alone
+  // misses two writes within one millisecond.
   const shown = (members: readonly RequestRecord[]) =>
-    members.map((m) => `${m.request.requestId}@${m.updatedAt}`).join();
+    JSON.stringify(members, (_key, value: unknown) =>
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)))
+        : value,
+    );
   return {
     // Called as before when not in a set: the port sees exactly the single request's call.
     requestApproval: async (record, approvers, keep, keepCopy, set) => {
@@ -217,7 +228,7 @@ export function withSetMessages(notifier: Notifier, store: Pick<RequestStore, 'g
       let latest = record;
       for (let render = 1; ; render++) {
         await notifier.updateRequestMessages(latest, members);
-        if (render >= SET_RENDERS) return;
+        if (render >= SET_RENDERS_PER_MEMBER * members.length) return;
         latest = (await store.getRequest(record.request.requestId)) ?? latest;
         const again = await setRecords(store, latest);
         if (shown(again) === shown(members)) return;

@@ -294,7 +294,10 @@ export function decisionText(outcome: DecisionOutcome | WindowOutcome): string |
     case 'not-allowed':
       return outcome.reason;
     case 'not-active':
-      return 'This access is not active any more.';
+      // One account of a set can still be granted when "End all" is clicked: it is not gone yet.
+      return outcome.record.status === 'GRANTING' || outcome.record.status === 'APPROVED'
+        ? 'Still being granted, so not ended: click again once it is active.'
+        : 'This access is not active any more.';
   }
 }
 

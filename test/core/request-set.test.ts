@@ -13,6 +13,7 @@ import {
   setOf,
   setProblem,
   setRecords,
+  withSetMessages,
 } from '../../functions/core/request-set';
 import { FakeWorkflow, ManualClock, MemoryStore, memoryAudit, RecordingNotifier } from '../reliability/fakes';
 
@@ -296,6 +297,30 @@ describe('a decision on a set', () => {
     expect((await decisions.decide('req-pair01', carol, 'approve')).kind).toBe('approved');
     expect((await store.getRequest('req-pair01'))?.status).toBe('CANCELLED');
     expect((await store.getRequest('req-pair01-2'))?.status).toBe('APPROVED');
+  });
+});
+
+describe("a set's one message", () => {
+  it('ends showing the set as stored, however many times its members changed while it rendered', async () => {
+    const { store } = await decisionsWith([member('req-pair01', PAIR), member('req-pair01-2', PAIR)]);
+    // Slack keeps the last update; the other member moves on during each of the first 4 renders
+    // (as its own steps would, at once), one more change than the renders a writer once stopped at.
+    const moves = ['APPROVED', 'GRANTING', 'ACTIVE', 'REVOKING'] as const;
+    let shown: readonly RequestRecord[] = [];
+    const slack = new (class extends RecordingNotifier {
+      override async updateRequestMessages(record: RequestRecord, set?: readonly RequestRecord[]) {
+        shown = set ?? [];
+        const next = moves[this.updates.length];
+        const other = await store.getRequest('req-pair01-2');
+        await super.updateRequestMessages(record);
+        if (next && other) await store.updateRequest('req-pair01-2', [other.status], { status: next });
+      }
+    })();
+    const lead = await store.getRequest('req-pair01');
+    if (!lead) throw new Error('no lead');
+    await withSetMessages(slack, store).updateRequestMessages(lead);
+    expect(slack.updates).toHaveLength(5);
+    expect(shown.map((m) => m.status)).toEqual(['PENDING_APPROVAL', 'REVOKING']);
   });
 });
 

@@ -498,7 +498,7 @@ describe('an access request through Slack', () => {
       account: 'staging',
       permission_set: 'AdministratorAccess',
       more_accounts: ['sandbox', 'qa'],
-      duration: '60',
+      duration: '120',
       reason: 'Migrating the queues',
     });
     expect(submitted.errors).toBeUndefined();
@@ -522,6 +522,13 @@ describe('an access request through Slack', () => {
         `the assignment on ${account}`,
       );
 
+    // An assignment made is not yet a window opened: "End all" ends the members already active
+    // (one still being granted is told apart in the reply), so the click waits for all three.
+    for (const member of members)
+      await waitFor(
+        async () => (await statusOf(member.request.requestId)) === 'ACTIVE',
+        `${member.request.requestId} ACTIVE`,
+      );
     const ready = await waitFor(
       () =>
         slack.directMessages('alice').find((m) => JSON.stringify(m.blocks ?? []).includes('end_access_all')),

@@ -108,6 +108,14 @@ describe('times in Slack', () => {
     );
   });
 
+  it('tells an account of a set still being granted from one whose access is gone', () => {
+    const notActive = (status: RequestRecord['status']) =>
+      decisionText({ kind: 'not-active', record: record({ status }) });
+    expect(notActive('GRANTING')).toBe('Still being granted, so not ended: click again once it is active.');
+    expect(notActive('APPROVED')).toBe(notActive('GRANTING'));
+    expect(notActive('REVOKED')).toBe('This access is not active any more.');
+  });
+
   it('never puts a date display in plain_text, where Slack would show it raw', () => {
     const active = record();
     const surfaces = [
