@@ -218,6 +218,15 @@ describe(title, () => {
         hasText: 'AdministratorAccess',
       });
       await waitFor(async () => (await rows.count()) === 3, 'three assignments', 10_000);
+      // An assignment made is not yet a window opened: End all ends the active accounts only.
+      await waitFor(
+        async () =>
+          ((await sandbox?.state.requests()) ?? []).filter(
+            (r) => r.request.set !== undefined && r.status === 'ACTIVE',
+          ).length === 3,
+        'three windows open',
+        10_000,
+      );
       await page.screenshot({ path: path.join(ARTIFACTS, 'console-5-three-granted.png'), fullPage: true });
       await page
         .locator('.message', { hasText: 'Access ready' })
