@@ -1,3 +1,4 @@
+import { canonicalJson } from './audit-chain';
 import { formatMinutes } from './duration';
 import type { AccessRequest, RequestRecord } from './model';
 import {
@@ -208,12 +209,7 @@ export function withSetMessages(notifier: Notifier, store: Pick<RequestStore, 'g
     given ?? (record.request.set ? await setRecords(store, record) : undefined);
   // The whole records, keys sorted (a store may return attributes in any order): updatedAt alone
   // misses two writes within one millisecond.
-  const shown = (members: readonly RequestRecord[]) =>
-    JSON.stringify(members, (_key, value: unknown) =>
-      value && typeof value === 'object' && !Array.isArray(value)
-        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)))
-        : value,
-    );
+  const shown = (members: readonly RequestRecord[]) => canonicalJson(members);
   return {
     // Called as before when not in a set: the port sees exactly the single request's call.
     requestApproval: async (record, approvers, keep, keepCopy, set) => {
