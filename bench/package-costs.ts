@@ -22,12 +22,13 @@ export const PACKAGE_CASES: Record<string, string> = {
     import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
     import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
     export const clients = [DynamoDBClient, DynamoDBDocumentClient, SFNClient, SSOAdminClient, IdentitystoreClient, SecretsManagerClient];`,
-  'SDK: grant (DynamoDB, Lambda, sso-admin)': `
+  'SDK: grant (DynamoDB, sso-admin, identitystore, Invoke)': `
     import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
     import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-    import { LambdaClient } from '@aws-sdk/client-lambda';
     import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-    export const clients = [DynamoDBClient, DynamoDBDocumentClient, LambdaClient, SSOAdminClient];`,
+    import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+    import { LambdaInvoker } from './functions/adapters/lambda-invoke';
+    export const clients = [DynamoDBClient, DynamoDBDocumentClient, SSOAdminClient, IdentitystoreClient, LambdaInvoker];`,
   'zod (* as z)': `import * as z from 'zod'; export const s = z.object({ a: z.string().email() });`,
   'zod/mini': `import * as z from 'zod/mini'; export const s = z.object({ a: z.email() });`,
   yaml: `import { parse } from 'yaml'; export const p = parse;`,

@@ -120,12 +120,15 @@ const BOLT_UNUSED_RECEIVER_STUBS: Record<string, string> = {
 };
 
 /**
- * Every bundle: the default credential chain reduced to its link that answers in Lambda, and the
- * SDK's event-stream codec, which only operations the product never calls use.
+ * Every bundle: the default credential chain reduced to its link that answers in Lambda, the
+ * SDK's event-stream codec, which only operations the product never calls use, and DynamoDB's
+ * endpoint-discovery cache as a Map.
  */
 const LAMBDA_SDK: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './infra/bundling-stubs/credential-provider-env-only.cjs',
   '@smithy/core/event-streams': './infra/bundling-stubs/smithy-event-streams.cjs',
+  // DynamoDB's endpoint-discovery cache without its LRU: endpoint discovery is off, the cache empty.
+  '@aws-sdk/endpoint-cache': './infra/bundling-stubs/endpoint-cache.cjs',
 };
 
 // p-queue (inside @slack/web-api) pins eventemitter3 4.0.7 and web-api itself takes 5.0.4; their

@@ -1,7 +1,7 @@
-import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import { AccessError, AuditConflictError, RetryableError } from '../core/errors';
 import type { AuditEvent } from '../core/model';
 import type { AppendOutcome, AuditLog } from '../core/ports';
+import type { InvokeOutput, LambdaInvoke } from './lambda-invoke';
 import { isTransientAwsError } from './transient-errors';
 
 // The audit trail as every function but one writes it: a synchronous invocation of the
@@ -10,21 +10,19 @@ import { isTransientAwsError } from './transient-errors';
 
 export class LambdaAuditLog implements AuditLog {
   constructor(
-    private readonly lambda: LambdaClient,
+    private readonly lambda: LambdaInvoke,
     private readonly writerFunction: string,
     private readonly reader?: Pick<AuditLog, 'list'>,
   ) {}
 
   async append(event: AuditEvent): Promise<AppendOutcome> {
-    let response: InvokeCommandOutput;
+    let response: InvokeOutput;
     try {
-      response = await this.lambda.send(
-        new InvokeCommand({
-          FunctionName: this.writerFunction,
-          InvocationType: 'RequestResponse',
-          Payload: new TextEncoder().encode(JSON.stringify(event)),
-        }),
-      );
+      response = await this.lambda.invoke({
+        FunctionName: this.writerFunction,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify(event)),
+      });
     } catch (error) {
       // Throttled or unavailable writer: the calling step retries (its events come again, same ids).
       if (isTransientAwsError(error) || isLambdaThrottle(error))

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { DecisionHandoff, DecisionJob } from '../slack/decision-job';
+import type { LambdaInvoke } from './lambda-invoke';
 
 // Hands a decision click to the decisions function as an asynchronous invocation
 // (InvocationType Event: Lambda queues it and answers 202 at once), so Slack gets its
@@ -12,17 +12,15 @@ import type { DecisionHandoff, DecisionJob } from '../slack/decision-job';
 
 export class LambdaDecisionHandoff implements DecisionHandoff {
   constructor(
-    private readonly lambda: LambdaClient,
+    private readonly lambda: LambdaInvoke,
     private readonly decisionsFunction: string,
   ) {}
 
   async submit(job: DecisionJob): Promise<void> {
-    await this.lambda.send(
-      new InvokeCommand({
-        FunctionName: this.decisionsFunction,
-        InvocationType: 'Event',
-        Payload: new TextEncoder().encode(JSON.stringify({ ...job, jobId: job.jobId ?? randomUUID() })),
-      }),
-    );
+    await this.lambda.invoke({
+      FunctionName: this.decisionsFunction,
+      InvocationType: 'Event',
+      Payload: new TextEncoder().encode(JSON.stringify({ ...job, jobId: job.jobId ?? randomUUID() })),
+    });
   }
 }

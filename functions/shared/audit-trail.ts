@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaAuditLog } from '../adapters/lambda-audit-log';
+import { LambdaInvoker } from '../adapters/lambda-invoke';
 import { AuditTrail } from '../core/audit';
 import type { Clock } from '../core/ports';
-import { AWS_CALLS, awsClientConfig } from './clients';
+import { AWS_CALLS } from './clients';
 import { ENV, requiredEnv } from './config';
 import { auditTable } from './dynamodb';
 import { sortableIds } from './ids';
@@ -17,11 +17,9 @@ import { logger } from './logger';
 export function auditTrail(dynamo: DynamoDBClient, clock: Clock): AuditTrail {
   const table = auditTable(dynamo);
   return new AuditTrail(
-    new LambdaAuditLog(
-      new LambdaClient(awsClientConfig(AWS_CALLS.auditWriterInvoke)),
-      requiredEnv(ENV.auditWriterFunction),
-      { list: (requestId) => table.list(requestId) },
-    ),
+    new LambdaAuditLog(new LambdaInvoker(AWS_CALLS.auditWriterInvoke), requiredEnv(ENV.auditWriterFunction), {
+      list: (requestId) => table.list(requestId),
+    }),
     clock,
     sortableIds,
     (event) => logger.info('audit', { audit: event }),

@@ -1,14 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { documentsOf } from '../../functions/adapters/dynamodb-documents';
 import { LambdaAuditLog } from '../../functions/adapters/lambda-audit-log';
+import { LambdaInvoker } from '../../functions/adapters/lambda-invoke';
 import { exportTrail } from '../../functions/cli/audit';
 import { verifyChains } from '../../functions/core/audit-chain';
 import { AuditConflictError, RetryableError } from '../../functions/core/errors';
 import type { AuditEvent } from '../../functions/core/model';
-import { AWS_CALLS, awsClientConfig } from '../../functions/shared/clients';
+import { AWS_CALLS } from '../../functions/shared/clients';
 import { type RunningLambdaEndpoint, startLambdaEndpoint } from '../../local/lambda/server';
 import type { LambdaHandler } from '../../local/step-functions/local-step-functions';
 import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../support/dynamo';
@@ -56,7 +56,7 @@ beforeAll(async () => {
     },
   });
   log = new LambdaAuditLog(
-    new LambdaClient({ endpoint: lambda.url, ...awsClientConfig(AWS_CALLS.auditWriterInvoke) }),
+    new LambdaInvoker(AWS_CALLS.auditWriterInvoke, { endpoint: lambda.url }),
     'audit-writer',
     table,
   );
@@ -166,7 +166,7 @@ describe('the hash chain the writer builds', () => {
 describe('local Lambda endpoint', () => {
   it('answers an unknown function with ResourceNotFoundException', async () => {
     const other = new LambdaAuditLog(
-      new LambdaClient({ endpoint: lambda.url, ...awsClientConfig(AWS_CALLS.auditWriterInvoke) }),
+      new LambdaInvoker(AWS_CALLS.auditWriterInvoke, { endpoint: lambda.url }),
       'nope',
     );
 

@@ -43,3 +43,47 @@ describe('the slack bundle’s @slack/bolt entry', () => {
       expect({ name, same: entry[name] === bolt[name] }).toEqual({ name, same: true });
   });
 });
+
+describe('the bundles’ @aws-sdk/endpoint-cache', () => {
+  const alias = functionBundling('grant').alias['@aws-sdk/endpoint-cache'] as string;
+  const { EndpointCache: Ours } = require(path.join(PROJECT_ROOT, alias)) as {
+    EndpointCache: new (capacity: number) => EndpointCacheLike;
+  };
+  const { EndpointCache: Sdk } = require('@aws-sdk/endpoint-cache') as {
+    EndpointCache: new (capacity: number) => EndpointCacheLike;
+  };
+  interface EndpointCacheLike {
+    getEndpoint(key: string): string | undefined;
+    get(key: string): Array<{ Address: string; Expires: number }> | undefined;
+    set(key: string, endpoints: Array<{ Address: string; CachePeriodInMinutes: number }>): void;
+    delete(key: string): void;
+    has(key: string): boolean;
+    clear(): void;
+  }
+
+  it('answers the calls the SDK makes as the package does', () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    try {
+      const answers = (cache: EndpointCacheLike) => {
+        const seen: unknown[] = [cache.getEndpoint('{"accessKeyId":"A"}'), cache.has('k')];
+        cache.set('k', [{ Address: 'a.example', CachePeriodInMinutes: 1 }]);
+        seen.push(cache.has('k'), cache.getEndpoint('k'), cache.get('k'));
+        now.mockReturnValue(1_000_000 + 61_000);
+        seen.push(cache.getEndpoint('k'), cache.has('k'));
+        cache.set('k', [{ Address: 'b.example', CachePeriodInMinutes: 5 }]);
+        cache.delete('k');
+        seen.push(cache.has('k'), cache.get('k'));
+        cache.set('j', [{ Address: 'c.example', CachePeriodInMinutes: 5 }]);
+        cache.clear();
+        seen.push(cache.has('j'));
+        now.mockReturnValue(1_000_000);
+        return seen;
+      };
+      const ours = answers(new Ours(1000));
+      expect(ours).toEqual(answers(new Sdk(1000)));
+      expect(ours.slice(0, 4)).toEqual([undefined, false, true, 'a.example']);
+    } finally {
+      now.mockRestore();
+    }
+  });
+});
