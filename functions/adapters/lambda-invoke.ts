@@ -56,10 +56,7 @@ export class LambdaInvoker implements LambdaInvoke {
   private readonly signer: SignatureV4;
   private readonly endpoint: URL;
 
-  constructor(
-    settings: Omit<AwsCallSettings, 'usedBy'>,
-    options: LambdaInvokerOptions = {},
-  ) {
+  constructor(settings: Omit<AwsCallSettings, 'usedBy'>, options: LambdaInvokerOptions = {}) {
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region) throw new Error('Region is missing: set AWS_REGION');
     this.endpoint = new URL(options.endpoint ?? lambdaEndpoint(region, process.env));

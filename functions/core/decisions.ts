@@ -23,7 +23,7 @@ import {
   pendingUnder,
   totalWith,
 } from './extensions';
-import { EDITS, movesInto } from './lifecycle';
+import { EDITS, GRANTING_PHASE, movesInto } from './lifecycle';
 import type {
   ApprovedExtension,
   BreakGlassVerdict,
@@ -84,6 +84,8 @@ export interface SetWindowOutcome {
 
 export type WindowOutcome =
   | { kind: 'ended'; record: RequestRecord }
+  /** Still being granted: kept (`endedBy`), the window ends as it opens (steps.ts `openWindow`). */
+  | { kind: 'end-requested'; record: RequestRecord }
   | { kind: 'extended'; record: RequestRecord; expiresAt: string }
   | { kind: 'extension-needs-approval'; record: RequestRecord }
   | { kind: 'not-found' }
@@ -427,7 +429,10 @@ export class RequestDecisions {
       if (!mayEnd(this.deps.policy, record, actor))
         return { kind: 'not-allowed', reason: 'Only the requester or an approver can end this access.' };
     }
-    if (record.status !== 'ACTIVE') return { kind: 'not-active', record };
+    if (record.status !== 'ACTIVE')
+      return GRANTING_PHASE.includes(record.status)
+        ? this.endWhenOpened(record, actor)
+        : { kind: 'not-active', record };
     const token = await store.takeTaskToken(requestId, 'window');
     if (!token) return { kind: 'not-active', record };
     const updated = await store.updateRequest(requestId, EDITS.window, {
@@ -447,6 +452,31 @@ export class RequestDecisions {
       );
     const latest = updated.ok ? updated.value : record;
     return sent === 'sent' ? { kind: 'ended', record: latest } : { kind: 'not-active', record: latest };
+  }
+
+  /**
+   * End asked for while access is being granted (End all on a set, whose accounts open one by
+   * one): kept on the record as `endedBy`, and AccessWindow ends the window as it opens instead of
+   * announcing it (steps.ts `openWindow`; Revoke then records window.ended-early by this actor).
+   * Not for a request waiting for its scheduled start: its requester cancels that instead.
+   */
+  private async endWhenOpened(record: RequestRecord, actor: Actor): Promise<WindowOutcome> {
+    if (isCancellable(record)) return { kind: 'not-active', record };
+    const requestId = record.request.requestId;
+    const asked = await this.deps.store.updateRequest(
+      requestId,
+      EDITS.endRequest,
+      { endedBy: actor.email.toLowerCase() },
+      (current) => !current.endedBy && !isCancellable(current),
+    );
+    if (asked.ok) return { kind: 'end-requested', record: asked.value };
+    const current = asked.current ?? record;
+    // Opened meanwhile: its token is stored (before ACTIVE), so it ends like any open window.
+    if (current.status === 'ACTIVE') return this.endAccess(requestId, actor);
+    // Asked already (a second click, another approver): the first one ends it.
+    if (current.endedBy && GRANTING_PHASE.includes(current.status))
+      return { kind: 'end-requested', record: current };
+    return { kind: 'not-active', record: current };
   }
 
   /**

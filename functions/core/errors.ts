@@ -73,6 +73,20 @@ export class DecidedBeforeAskedError extends AccessError {
   }
 }
 
+/**
+ * An End asked for while the access was still being granted (core/decisions.ts `endAccess`):
+ * AccessWindow fails its own task with this name instead of opening the window, and the state
+ * machine catches it like an End click's SendTaskSuccess (AccessWindow → EndedEarly → Revoke).
+ */
+export const ENDED_BEFORE_OPENED_ERROR = 'EndedBeforeOpened';
+
+export class EndedBeforeOpenedError extends AccessError {
+  constructor(requestId: string, by: string) {
+    super('ended-before-opened', `Request ${requestId} was ended by ${by} before its window opened`);
+    this.name = ENDED_BEFORE_OPENED_ERROR;
+  }
+}
+
 /** An audit event would replace a different one already written under its key: refused, never retried. */
 export class AuditConflictError extends Error {
   constructor(message: string) {

@@ -71,6 +71,11 @@ export const EDITS = {
    * approval message), who ended it early, the expiring notice.
    */
   window: ['ACTIVE'],
+  /**
+   * An End asked for while access is being granted (`endedBy`, by End all on a set): AccessWindow
+   * then ends the window as it opens (steps.ts `openWindow`).
+   */
+  endRequest: GRANTING_PHASE,
   /** A break-glass use's alert, review and escalation: in any status (it is reviewed after it ended too). */
   breakGlass: REQUEST_STATUSES,
 } as const satisfies Record<string, readonly RequestStatus[]>;

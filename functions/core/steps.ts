@@ -7,6 +7,7 @@ import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import {
   AccessError,
   DecidedBeforeAskedError,
+  EndedBeforeOpenedError,
   errorMessage,
   NotYetStartedError,
   RequestCancelledError,
@@ -699,9 +700,12 @@ export class LifecycleSteps {
     const { taskToken, requestId } = step;
     const { store, notifier, audit, policy } = this.deps;
     const before = await this.requireRequest(requestId);
+    const opening = before.status !== 'ACTIVE';
+    // Ended while it was being granted (End all on a set, decisions.ts `endWhenOpened`): this
+    // task fails instead of opening the window, and the state machine revokes as for an End click.
+    if (opening && before.endedBy) throw new EndedBeforeOpenedError(requestId, before.endedBy);
     await store.putTaskToken(requestId, 'window', taskToken);
     const now = this.now().getTime();
-    const opening = before.status !== 'ACTIVE';
     // The first opening without a start from the workflow (an earlier definition) starts now.
     // With no start known at all (a window opened by an earlier version), windowStartMs falls
     // back to the earliest the window can have opened, and that guess is not stored.
@@ -762,8 +766,12 @@ export class LifecycleSteps {
         expiresAt,
         ...(known.some(Boolean) ? { windowStartedAt: new Date(startedAtMs).toISOString() } : {}),
       },
-      (current) => opening || current.expiresAt === before.expiresAt,
+      // An End asked for meanwhile (endedBy) wins over opening: of the two writes, one lands.
+      (current) => (opening ? !current.endedBy : current.expiresAt === before.expiresAt),
     );
+    const ended = updated.ok ? undefined : updated.current;
+    if (opening && ended?.endedBy && GRANTING_PHASE.includes(ended.status))
+      throw new EndedBeforeOpenedError(requestId, ended.endedBy);
     // Not ACTIVE-able any more: the window's timeout already fired and Revoke moved the request
     // on (or it failed), or another run of this step made the change. Announcing it now would
     // tell the requester about access that is gone, or twice.
@@ -932,8 +940,16 @@ export class LifecycleSteps {
       if (step.reason === 'expired')
         await audit.record(step.requestId, 'window.expired', SYSTEM, 'info', {}, REVOKE);
       // The End click's own event, should the click have died after ending the window.
+      // Ended before its window opened (no expiresAt: AccessWindow never made it ACTIVE) says so.
       if (step.reason === 'ended-early' && record?.endedBy)
-        await audit.record(step.requestId, 'window.ended-early', record.endedBy, 'success', {}, ENDED_EARLY);
+        await audit.record(
+          step.requestId,
+          'window.ended-early',
+          record.endedBy,
+          'success',
+          record.expiresAt ? {} : { beforeOpened: true },
+          ENDED_EARLY,
+        );
     }
     const membership = request && membershipKeyOf(request, step.principalId);
     if (membership) return this.groupAccess().revoke(step.requestId, membership, this.accessHooks(step));

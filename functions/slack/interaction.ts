@@ -293,10 +293,12 @@ export function decisionText(outcome: DecisionOutcome | WindowOutcome): string |
       return 'Extension requested; the approvers have been asked.';
     case 'not-allowed':
       return outcome.reason;
+    case 'end-requested':
+      return 'Still being granted: it ends as soon as it is granted. I will message you when it is revoked.';
     case 'not-active':
-      // One account of a set can still be granted when "End all" is clicked: it is not gone yet.
-      return outcome.record.status === 'GRANTING' || outcome.record.status === 'APPROVED'
-        ? 'Still being granted, so not ended: click again once it is active.'
+      // Approved and waiting for its scheduled start: nothing to end yet, the request can be cancelled.
+      return outcome.record.status === 'APPROVED'
+        ? 'Not started yet, so not ended: cancel the request instead.'
         : 'This access is not active any more.';
   }
 }

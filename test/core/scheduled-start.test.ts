@@ -309,6 +309,21 @@ describe('Grant and cancel before the start', () => {
     expect(w.actions()).toEqual(['request.submitted', 'approval.auto', 'request.cancelled']);
   });
 
+  it('an End asked for while it waits for its start ends nothing (Cancel does); once granting, it is kept', async () => {
+    const w = world();
+    await w.steps.validate(input(new Date(NOW + 2 * HOUR).toISOString()));
+    const waiting = await w.decisions.endAccess('req-scheduled-1', ALICE);
+    expect(waiting).toMatchObject({ kind: 'not-active', record: { status: 'APPROVED' } });
+    expect((await w.store.getRequest('req-scheduled-1'))?.endedBy).toBeUndefined();
+
+    w.clock.advance(2 * HOUR);
+    await w.steps.grant(grantInput());
+    expect(await w.decisions.endAccess('req-scheduled-1', ALICE)).toMatchObject({
+      kind: 'end-requested',
+      record: { status: 'GRANTING', endedBy: ALICE.email },
+    });
+  });
+
   it('creates nothing when the Cancel lands between Grant reading the request and moving it to GRANTING', async () => {
     const w = world();
     await w.steps.validate(input(new Date(NOW + HOUR).toISOString()));

@@ -217,7 +217,8 @@ type WindowMode =
   | 'double-end'
   | 'extend'
   | 'end-by-stranger'
-  | 'lost-end';
+  | 'lost-end'
+  | 'end-while-granting';
 type CrashKind = 'Runtime.ExitError' | 'Lambda.ServiceException';
 
 interface LifecyclePlan {
@@ -302,6 +303,7 @@ function planLifecycle(seed: number, index: number, crashRate: number): Lifecycl
       extend: 12,
       'end-by-stranger': 8,
       'lost-end': 6,
+      'end-while-granting': 8,
     }),
     windowPoint: random(),
     raceOffsetSeconds: (random() - 0.5) * 6,
@@ -750,6 +752,22 @@ async function driveLifecycle(
         );
       if (answer.kind !== 'cancelled' && after?.status === 'CANCELLED')
         note(`the request was cancelled before its start but its Cancel answered ${answer.kind}`);
+    }
+  }
+
+  // "End all" while this account is still being granted: its window must not open (or, opened
+  // first, ends as an End click ends it); a click after it all answers "not active".
+  if (plan.window === 'end-while-granting') {
+    const granting = async () => {
+      const status = (await record())?.status;
+      return status === 'GRANTING' || status === 'ACTIVE';
+    };
+    if ((await waitUntil(async () => isFinished() || (await granting()), 10_000)) && !isFinished()) {
+      const answer = await decisions.endAccess(requestId, actor(plan.requester));
+      count(`window.end-while-granting.${answer.kind}`);
+      const after = await record();
+      if (answer.kind === 'end-requested' && after?.endedBy !== plan.requester.email)
+        note(`an End asked for while granting answered end-requested but endedBy is ${after?.endedBy}`);
     }
   }
 

@@ -6,7 +6,7 @@ import { DynamoDbAuditLog } from '../../functions/adapters/dynamodb-audit-log';
 import { DynamoDbRequestStore } from '../../functions/adapters/dynamodb-request-store';
 import { AuditTrail } from '../../functions/core/audit';
 import { type Actor, RequestDecisions } from '../../functions/core/decisions';
-import { RetryableError } from '../../functions/core/errors';
+import { ENDED_BEFORE_OPENED_ERROR, RetryableError } from '../../functions/core/errors';
 import type { AssignmentKey, AuditEvent, ExecutionInput } from '../../functions/core/model';
 import { parsePolicy } from '../../functions/core/policy-file';
 import type { AuditLog } from '../../functions/core/ports';
@@ -308,6 +308,28 @@ const steps = {
       return w.steps.openWindow(input);
     },
   }),
+  /** AccessWindow of a request whose End was asked for while it was granted: the task fails by name. */
+  windowEndedBeforeOpened: (id: string): PathStep => ({
+    label: `openWindow ${id} (ended before it opened)`,
+    kind: 'workflow',
+    skip: (out) => !out.has(`window:${id}`),
+    input: (out) => {
+      const window = get<WindowPlan>(out, `window:${id}`);
+      return { taskToken: `tok-window-${id}-1`, requestId: id, expiresAt: window.expiresAt, window };
+    },
+    exec: async (w, input: { taskToken: string }) => {
+      w.workflow.liveTokens.add(input.taskToken);
+      return w.steps.openWindow(input).then(
+        () => {
+          throw new Error('the window opened although its End was asked for');
+        },
+        (error: unknown) => {
+          if (error instanceof Error && error.name === ENDED_BEFORE_OPENED_ERROR) return error.name;
+          throw error;
+        },
+      );
+    },
+  }),
   endAccess: (id: string, actor: Actor): PathStep => ({
     label: `end ${id} by ${actor.email}`,
     kind: 'decision',
@@ -454,6 +476,20 @@ const PATHS: Path[] = [
       steps.decide(prod.request.requestId, CAROL, 'approve'),
       ...granted(prod),
       steps.endAccess(prod.request.requestId, ALICE),
+      ...revokedAndClosed(prod, 'ended-early'),
+    ],
+  },
+  {
+    name: 'approval, then ended while it was being granted',
+    ids: [prod.request.requestId],
+    steps: [
+      steps.validate(prod),
+      steps.requestApproval(prod.request.requestId),
+      steps.decide(prod.request.requestId, CAROL, 'approve'),
+      steps.grant(prod),
+      steps.endAccess(prod.request.requestId, ALICE),
+      steps.checkGrant(prod),
+      steps.windowEndedBeforeOpened(prod.request.requestId),
       ...revokedAndClosed(prod, 'ended-early'),
     ],
   },

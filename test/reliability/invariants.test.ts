@@ -49,6 +49,23 @@ describe('campaign invariants', () => {
     expect(auditTrailProblems('req-1', events, record('REVOKED'))).toEqual([]);
   });
 
+  it('accepts a window ended before it opened only when its event says so, and never with window.opened', () => {
+    const ended = (details: AuditEvent['details'], opened: boolean) => [
+      ...trail('request.submitted', 'approval.auto', 'grant.requested', 'grant.succeeded'),
+      ...(opened ? trail('window.opened') : []),
+      event('window.ended-early', 'alice@example.com', details),
+      ...trail('revoke.requested', 'revoke.succeeded', 'request.closed'),
+    ];
+    expect(auditTrailProblems('req-1', ended({ beforeOpened: true }, false), record('REVOKED'))).toEqual([]);
+    expect(auditTrailProblems('req-1', ended({}, true), record('REVOKED'))).toEqual([]);
+    expect(auditTrailProblems('req-1', ended({}, false), record('REVOKED'))).toEqual([
+      'window.ended-early without window.opened',
+    ]);
+    expect(auditTrailProblems('req-1', ended({ beforeOpened: true }, true), record('REVOKED'))).toEqual([
+      'window.ended-early before it opened, yet window.opened',
+    ]);
+  });
+
   it('flags a trail that never closes, never ends its access, or is out of order', () => {
     expect(
       auditTrailProblems('req-1', trail('request.submitted', 'approval.auto'), record('APPROVED')),

@@ -69,7 +69,11 @@ export function auditTrailProblems(
   // shorter than the Lambda (possible only on compressed time) expires before it is announced.
   // An End click needs the token, which is stored before window.opened; the button that sends it
   // is in the DM sent after it.
-  before('window.opened', 'window.ended-early');
+  // Unless it was ended before it opened (End all while it was being granted: beforeOpened).
+  const endedEarly = events.find((e) => e.action === 'window.ended-early');
+  if (endedEarly?.details.beforeOpened === true) {
+    if (first('window.opened') >= 0) problems.push('window.ended-early before it opened, yet window.opened');
+  } else before('window.opened', 'window.ended-early');
   const requested = first('approval.requested');
   const decided = events.findIndex(
     (e) => (e.action === 'approval.approved' || e.action === 'approval.denied') && !isExtensionDecision(e),

@@ -108,11 +108,13 @@ describe('times in Slack', () => {
     );
   });
 
-  it('tells an account of a set still being granted from one whose access is gone', () => {
+  it('tells an account of a set still being granted, or not started yet, from one whose access is gone', () => {
     const notActive = (status: RequestRecord['status']) =>
       decisionText({ kind: 'not-active', record: record({ status }) });
-    expect(notActive('GRANTING')).toBe('Still being granted, so not ended: click again once it is active.');
-    expect(notActive('APPROVED')).toBe(notActive('GRANTING'));
+    expect(decisionText({ kind: 'end-requested', record: record({ status: 'GRANTING' }) })).toBe(
+      'Still being granted: it ends as soon as it is granted. I will message you when it is revoked.',
+    );
+    expect(notActive('APPROVED')).toBe('Not started yet, so not ended: cancel the request instead.');
     expect(notActive('REVOKED')).toBe('This access is not active any more.');
   });
 

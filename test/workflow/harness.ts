@@ -190,7 +190,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return harness;
 }
 
-export { requestDecisions, requestStore };
+export { auditTrail, requestDecisions, requestStore };
 
 /** Waits until the request's callback task of `kind` has stored its token. */
 export function tokenStored(harness: Harness, requestId: string, kind: 'approval' | 'window') {

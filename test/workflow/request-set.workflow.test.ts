@@ -1,8 +1,10 @@
 import path from 'node:path';
 import type { AccessRequest } from '../../functions/core/model';
+import { auditTrailProblems } from '../reliability/invariants';
 import {
   ACCOUNTS,
   audited,
+  auditTrail,
   type Harness,
   PEOPLE,
   PERMISSION_SETS,
@@ -45,6 +47,18 @@ async function startSet(accounts: string[], extra: Partial<AccessRequest> = {}) 
       }),
     );
   return { base, members, executions };
+}
+
+/** Two accounts for two hours, approved by Carol, each member once in `status`. */
+async function approvedSet(status: 'ACTIVE' | 'GRANTING') {
+  const set = await startSet([ACCOUNTS.production, ACCOUNTS.staging], { durationMinutes: 120 });
+  for (const id of set.members) await tokenStored(harness, id, 'approval');
+  const decisions = await requestDecisions(harness.clock);
+  await decisions.decide(set.base, carol, 'approve');
+  const store = requestStore(harness.clock);
+  for (const id of set.members)
+    await harness.waitFor(async () => (await store.getRequest(id))?.status === status, `${id} ${status}`);
+  return { ...set, decisions, store };
 }
 
 const approvalPosts = () =>
@@ -128,15 +142,7 @@ describe('several accounts in one request', () => {
 
   it('"End all" ends every account; one account ended alone leaves the other live', async () => {
     harness = await startHarness({ policyFile: POLICY });
-    const { base, members, executions } = await startSet([ACCOUNTS.production, ACCOUNTS.staging], {
-      durationMinutes: 120,
-    });
-    for (const id of members) await tokenStored(harness, id, 'approval');
-    const decisions = await requestDecisions(harness.clock);
-    await decisions.decide(base, carol, 'approve');
-    const store = requestStore(harness.clock);
-    for (const id of members)
-      await harness.waitFor(async () => (await store.getRequest(id))?.status === 'ACTIVE', `${id} active`);
+    const { base, members, executions, decisions, store } = await approvedSet('ACTIVE');
 
     // One account alone (the Home tab's button).
     expect((await decisions.endAccess(members[1] ?? '', aliceActor)).kind).toBe('ended');
@@ -152,6 +158,54 @@ describe('several accounts in one request', () => {
     expect((await harness.finished(executions[0] ?? '')).status).toBe('SUCCEEDED');
     for (const id of members) expect((await store.getRequest(id))?.endedBy).toBe(alice.email);
     expect(harness.writes().filter(([op]) => op === 'Delete')).toHaveLength(2);
+  });
+
+  it('"End all" while the accounts are still being granted ends each one as its window would open', async () => {
+    // Identity Center still provisioning (1.5 s for each creation and deletion): both members stay
+    // GRANTING, CheckGrant polling; 20 ms a second, so its polls (and CheckRevoke's) outlast it.
+    harness = await startHarness({
+      policyFile: POLICY,
+      identityCenter: { provisioningDelayMs: 1500 },
+      msPerSecond: 20,
+    });
+    const { base, members, executions, decisions, store } = await approvedSet('GRANTING');
+
+    const all = await decisions.onWholeSet(base, aliceActor, { kind: 'end' });
+    expect(all.results.map((r) => r.outcome.kind)).toEqual(['end-requested', 'end-requested']);
+    // A second click asks nothing new.
+    const again = await decisions.onWholeSet(base, aliceActor, { kind: 'end' });
+    expect(again.results.map((r) => r.outcome.kind)).toEqual(['end-requested', 'end-requested']);
+
+    for (const execution of executions) expect((await harness.finished(execution)).status).toBe('SUCCEEDED');
+    const events = auditTrail(harness.clock);
+    for (const id of members) {
+      const record = await store.getRequest(id);
+      expect({ id, status: record?.status, endedBy: record?.endedBy }).toEqual({
+        id,
+        status: 'REVOKED',
+        endedBy: alice.email,
+      });
+      const trail = await events.list(id);
+      expect(trail.map((e) => e.action)).toEqual([
+        'request.submitted',
+        'approval.requested',
+        'approval.approved',
+        'grant.requested',
+        'grant.succeeded',
+        'window.ended-early',
+        'revoke.requested',
+        'revoke.succeeded',
+        'request.closed',
+      ]);
+      expect(trail.find((e) => e.action === 'window.ended-early')).toMatchObject({
+        actor: alice.email,
+        details: { beforeOpened: true },
+      });
+      expect(auditTrailProblems(id, trail, record)).toEqual([]);
+    }
+    // Granted and deleted, never announced as ready.
+    expect(harness.writes().filter(([op]) => op === 'Delete')).toHaveLength(2);
+    expect(dmsToAlice().filter((c) => String(c.args.text).includes('Access ready'))).toEqual([]);
   });
 
   it('an approval and a denial racing leave every member decided the same way', async () => {
