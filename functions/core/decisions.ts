@@ -74,7 +74,9 @@ export type DecisionOutcome =
   | { kind: 'not-found' }
   | { kind: 'not-authorized'; reason: 'not-approver' | 'self-approval' | 'no-approval' | 'not-requester' }
   | { kind: 'already-decided'; record: RequestRecord; by?: string }
-  | { kind: 'expired'; record: RequestRecord };
+  | { kind: 'expired'; record: RequestRecord }
+  /** Some accounts of the set are not stored yet (their Validate still running): decided once they are. */
+  | { kind: 'set-incomplete'; record: RequestRecord; missing: number };
 
 /** What a whole-set action did to each member (core/request-set.ts): its account and its own outcome. */
 export interface SetWindowOutcome {
@@ -92,6 +94,8 @@ export type WindowOutcome =
   | { kind: 'not-allowed'; reason: string }
   | { kind: 'not-active'; record: RequestRecord };
 
+/** How long a set's accounts may take to be stored after it was requested (their executions' Validate). */
+const SET_ASSEMBLY_MS = 5 * 60_000;
 /** The actor of what the policy decides by itself (an extension under a rule with `approval: none`). */
 const POLICY_ACTOR = 'system:policy';
 /** The longest window any policy can allow (its schema's ceiling). */
@@ -196,6 +200,13 @@ export class RequestDecisions {
     if (!record.request.set) return this.decideOne(record, actor, decision, reason, false);
     await this.directory.forPeople([actor.email]);
     const members = await setRecords(store, record);
+    // A click that came before every account's execution stored its request would decide only
+    // those stored, and leave the rest waiting for a decision nobody is asked for again. Refused
+    // while the set is young; after that a member that never came (its execution never started)
+    // does not hold the others back.
+    const missing = record.request.set.members.length - members.length;
+    const ageMs = this.deps.clock.now().getTime() - Date.parse(record.request.requestedAt);
+    if (missing > 0 && !(ageMs > SET_ASSEMBLY_MS)) return { kind: 'set-incomplete', record, missing };
     for (const member of members) {
       const verdict = mayDecide(policy, decidingRule(policy, member, 'request'), member, actor.email);
       if (!verdict.authorized) return { kind: 'not-authorized', reason: verdict.reason };

@@ -216,6 +216,10 @@ export class DirectoryCache implements DirectoryView {
         this.onStale(selectors.join(', '), error);
         return;
       }
+      // Answered meanwhile by a concurrent refresh (invocations sharing a process: the local stack;
+      // a Lambda container runs one at a time): its answer stands, and is not thrown away.
+      const answered = this.people.get(key);
+      if (answered !== entry && answered && selectors.every((s) => answered.asked.has(s))) return;
       this.people.delete(key);
       this.onStale(selectors.join(', '), error);
       throw new DirectoryUnavailableError(selectors.join(', '), error);
@@ -244,6 +248,9 @@ export class DirectoryCache implements DirectoryView {
         this.onStale(selector, error);
         return;
       }
+      // Answered meanwhile by a concurrent refresh (as for a person's groups above).
+      const answered = this.entries.get(selector);
+      if (answered && answered !== entry) return;
       this.entries.delete(selector);
       this.onStale(selector, error);
       throw new DirectoryUnavailableError(selector, error);

@@ -285,6 +285,8 @@ export function decisionText(outcome: DecisionOutcome | WindowOutcome): string |
       return decidedBy(outcome.record, outcome.by);
     case 'expired':
       return 'This request expired before it was decided.';
+    case 'set-incomplete':
+      return `This request is still being put together (${outcome.missing} of its accounts not ready yet): please click again in a moment.`;
     case 'ended':
       return 'Ending your access now. I will message you when it is revoked.';
     case 'extended':

@@ -162,6 +162,32 @@ describe('DirectoryCache', () => {
     expect(() => cache.membersOf(SRE)).toThrow(/not resolved/);
   });
 
+  it('a refresh that fails keeps what a concurrent one stored meanwhile (invocations sharing a process)', async () => {
+    const calls: Array<{ resolve: (value: string[]) => void; reject: (error: Error) => void }> = [];
+    const pending = () => new Promise<string[]>((resolve, reject) => calls.push({ resolve, reject }));
+    const source = { members: pending, groupsOf: pending };
+    const shared = new DirectoryCache({ identityCenterGroup: source }, clock);
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    const failing = shared.refresh([SRE]);
+    const answering = shared.refresh([SRE]);
+    await settle();
+    calls[1]?.resolve(['carol@example.com']);
+    await answering;
+    calls[0]?.reject(new Error('Rate exceeded'));
+    await expect(failing).resolves.toBeUndefined();
+    expect(shared.membersOf(SRE)).toEqual(['carol@example.com']);
+
+    const personFailing = shared.refreshFor(['dave@example.com'], [SRE]);
+    const personAnswering = shared.refreshFor(['dave@example.com'], [SRE]);
+    await settle();
+    calls[3]?.resolve(['SRE']);
+    await personAnswering;
+    calls[2]?.reject(new Error('Rate exceeded'));
+    await expect(personFailing).resolves.toBeUndefined();
+    expect(shared.hasMember(SRE, 'dave@example.com')).toBe(true);
+  });
+
   it('with no answer at all, a directory error is retryable rather than "nobody may approve"', async () => {
     groups.failing = new Error('socket hang up');
     await expect(cache.refresh([SRE])).rejects.toThrow(/did not answer for identityCenterGroup:SRE/);

@@ -241,7 +241,7 @@ async function decisionsWith(records: RequestRecord[]) {
     clock,
   });
   for (const record of records) await store.createRequest(record);
-  return { store, decisions, notifier, workflow };
+  return { store, decisions, notifier, workflow, clock };
 }
 
 describe('setRecords', () => {
@@ -286,6 +286,27 @@ describe('a decision on a set', () => {
     expect(outcome.kind).toBe('already-decided');
     // The second is left for the approval's own fan-out, never denied by the click that lost.
     expect((await store.getRequest('req-pair01-2'))?.status).toBe('PENDING_APPROVAL');
+  });
+
+  it('refuses while an account is not stored yet (its Validate running), then decides them all', async () => {
+    const { store, decisions, workflow } = await decisionsWith([member('req-pair01', PAIR)]);
+    expect(await decisions.decide('req-pair01', carol, 'approve')).toMatchObject({
+      kind: 'set-incomplete',
+      missing: 1,
+    });
+    expect((await store.getRequest('req-pair01'))?.status).toBe('PENDING_APPROVAL');
+    expect(workflow.signals).toEqual([]);
+
+    await store.createRequest(member('req-pair01-2', PAIR, {}, { accountId: STAGING }));
+    expect((await decisions.decide('req-pair01', carol, 'approve')).kind).toBe('approved');
+    for (const id of PAIR) expect((await store.getRequest(id))?.status).toBe('APPROVED');
+  });
+
+  it('decides the accounts it has once the set is older than an execution takes to store one', async () => {
+    const { store, decisions, clock } = await decisionsWith([member('req-pair01', PAIR)]);
+    clock.advance(5 * 60_000 + 1);
+    expect((await decisions.decide('req-pair01', carol, 'approve')).kind).toBe('approved');
+    expect((await store.getRequest('req-pair01'))?.status).toBe('APPROVED');
   });
 
   it('passes over a member its requester withdrew and decides the rest', async () => {
