@@ -189,27 +189,39 @@ export interface RequestOption {
 
 /** Every account × permission set this requester may ask for, with the longest allowed duration. */
 export function optionsFor(policy: Policy, requesterEmail: string): RequestOption[] {
-  const options = new Map<string, RequestOption>();
+  return longestPerTarget(policy, requesterEmail, (rule) =>
+    ruleAccounts(policy, rule).flatMap((account) =>
+      rulePermissionSets(policy, rule).map((permissionSet) => ({
+        key: `${account.id}|${permissionSet.arn}`,
+        target: { account, permissionSet },
+      })),
+    ),
+  ).map(({ target, rule }) => ({ ...target, ...offerOf(rule) }));
+}
+
+/** Of each target the requester's rules name, the rule allowing the longest (the first on a tie). */
+function longestPerTarget<T>(
+  policy: Policy,
+  requesterEmail: string,
+  targetsOf: (rule: Rule) => Array<{ key: string; target: T }>,
+  skip: (rule: Rule) => boolean = () => false,
+): Array<{ target: T; rule: Rule }> {
+  const best = new Map<string, { target: T; rule: Rule }>();
   for (const rule of policy.rules) {
-    if (!matchesRequester(policy, rule.requesters, requesterEmail)) continue;
-    for (const account of ruleAccounts(policy, rule)) {
-      for (const permissionSet of rulePermissionSets(policy, rule)) {
-        const key = `${account.id}|${permissionSet.arn}`;
-        const existing = options.get(key);
-        if (!existing || existing.maxMinutes < rule.maxDuration) {
-          options.set(key, {
-            account,
-            permissionSet,
-            maxMinutes: Math.max(rule.maxDuration, existing?.maxMinutes ?? 0),
-            ruleName: existing && existing.maxMinutes >= rule.maxDuration ? existing.ruleName : rule.name,
-            approvalRequired: rule.approval !== 'none',
-          });
-        }
-      }
+    if (skip(rule) || !matchesRequester(policy, rule.requesters, requesterEmail)) continue;
+    for (const { key, target } of targetsOf(rule)) {
+      const existing = best.get(key);
+      if (!existing || existing.rule.maxDuration < rule.maxDuration) best.set(key, { target, rule });
     }
   }
-  return [...options.values()];
+  return [...best.values()];
 }
+
+const offerOf = (rule: Rule) => ({
+  maxMinutes: rule.maxDuration,
+  ruleName: rule.name,
+  approvalRequired: rule.approval !== 'none',
+});
 
 /** What a request asks for, as the policy is asked about it: an account and permission set, or a group. */
 export type TargetToEvaluate =
@@ -340,15 +352,18 @@ export function evaluateRequest(policy: Policy, request: RequestToEvaluate): Req
       reason: `No ${request.breakGlass ? 'break-glass ' : ''}rule lets ${request.requesterEmail} request ${permissionSet.name} on ${account.name}.`,
     };
   const rule = candidates.find((r) => request.durationMinutes <= r.maxDuration);
-  if (!rule) {
-    const longest = Math.max(...candidates.map((r) => r.maxDuration));
-    return {
-      allowed: false,
-      field: 'duration',
-      reason: `${request.durationMinutes} minutes is over the ${longest}-minute maximum for ${permissionSet.name} on ${account.name}.`,
-    };
-  }
+  if (!rule) return tooLong(candidates, request.durationMinutes, `${permissionSet.name} on ${account.name}`);
   return { allowed: true, rule, account, permissionSet, approvalRequired: rule.approval !== 'none' };
+}
+
+/** A duration no matching rule allows: refused, naming the longest one of them allows. */
+function tooLong(candidates: readonly Rule[], minutes: number, what: string): RequestVerdict {
+  const longest = Math.max(...candidates.map((r) => r.maxDuration));
+  return {
+    allowed: false,
+    field: 'duration',
+    reason: `${minutes} minutes is over the ${longest}-minute maximum for ${what}.`,
+  };
 }
 
 /** A group request: the first group rule, in file order, that matches requester, group and duration decides. */
@@ -369,14 +384,7 @@ function evaluateGroupRequest(policy: Policy, request: RequestToEvaluate, groupR
       reason: `No ${request.breakGlass ? 'break-glass ' : ''}rule lets ${request.requesterEmail} join the group ${group.name}.`,
     };
   const rule = candidates.find((r) => request.durationMinutes <= r.maxDuration);
-  if (!rule) {
-    const longest = Math.max(...candidates.map((r) => r.maxDuration));
-    return {
-      allowed: false,
-      field: 'duration',
-      reason: `${request.durationMinutes} minutes is over the ${longest}-minute maximum for the group ${group.name}.`,
-    };
-  }
+  if (!rule) return tooLong(candidates, request.durationMinutes, `the group ${group.name}`);
   return { allowed: true, rule, group, approvalRequired: rule.approval !== 'none' };
 }
 
@@ -400,21 +408,12 @@ export interface GroupOption {
 
 /** Every group this requester may ask to join, with the longest allowed duration. */
 export function groupOptionsFor(policy: Policy, requesterEmail: string): GroupOption[] {
-  const options = new Map<string, GroupOption>();
-  for (const rule of policy.rules) {
-    if (rule.breakGlass || !matchesRequester(policy, rule.requesters, requesterEmail)) continue;
-    for (const group of ruleAccessGroups(policy, rule)) {
-      const existing = options.get(group.id);
-      if (!existing || existing.maxMinutes < rule.maxDuration)
-        options.set(group.id, {
-          group,
-          maxMinutes: rule.maxDuration,
-          ruleName: rule.name,
-          approvalRequired: rule.approval !== 'none',
-        });
-    }
-  }
-  return [...options.values()];
+  return longestPerTarget(
+    policy,
+    requesterEmail,
+    (rule) => ruleAccessGroups(policy, rule).map((group) => ({ key: group.id, target: group })),
+    (rule) => rule.breakGlass !== undefined,
+  ).map(({ target, rule }) => ({ group: target, ...offerOf(rule) }));
 }
 
 /** Emails of the people who may approve requests under this rule (the requester excluded unless self-approval is allowed). */

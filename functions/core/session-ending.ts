@@ -362,12 +362,7 @@ export class SessionEnding {
       'sessions.end-requested',
       this.deps.actor ?? SYSTEM,
       'info',
-      {
-        ...details(step),
-        revokedAt: deny.revokedAt,
-        statementId: sessionDenySid(deny.userId, deny.accountId),
-        operationId: operation.requestId,
-      },
+      provisioningDetails(step, deny, operation.requestId),
       { ...STEP, key: operation.requestId },
     );
     return this.follow(step, deny, operation, attempt);
@@ -398,12 +393,7 @@ export class SessionEnding {
       'sessions.ended',
       this.deps.actor ?? SYSTEM,
       'success',
-      {
-        ...details(step),
-        revokedAt: deny.revokedAt,
-        statementId: sessionDenySid(deny.userId, deny.accountId),
-        operationId: status.requestId,
-      },
+      provisioningDetails(step, deny, status.requestId),
       { ...STEP, key: status.requestId },
     );
     return { status: 'SUCCEEDED', revokedAt: deny.revokedAt };
@@ -452,6 +442,16 @@ function details(step: Step) {
     accountId: step.accountId,
     permissionSetArn: step.permissionSetArn,
     principalId: step.principalId,
+  };
+}
+
+/** What sessions.end-requested and sessions.ended say: the assignment, its deny statement, the provisioning. */
+function provisioningDetails(step: Step, deny: SessionDeny, operationId: string) {
+  return {
+    ...details(step),
+    revokedAt: deny.revokedAt,
+    statementId: sessionDenySid(deny.userId, deny.accountId),
+    operationId,
   };
 }
 

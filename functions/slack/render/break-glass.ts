@@ -1,7 +1,14 @@
 import type { KnownBlock } from '@slack/web-api';
 import { VERDICT_TEXT } from '../../core/break-glass';
 import type { RequestRecord } from '../../core/model';
-import { escapeClamped, iterationOf, slackTime, statusLine, summaryFields } from './messages';
+import {
+  decisionButtons,
+  escapeClamped,
+  iterationOf,
+  slackTime,
+  statusLine,
+  summaryFields,
+} from './messages';
 
 // Block Kit for a break-glass use: the alert in the security channel (and the reviewers' DMs),
 // re-rendered from the record when it is reviewed or escalates. Buttons carry only the request id.
@@ -38,27 +45,14 @@ export function breakGlassMessage(record: RequestRecord): { text: string; blocks
     },
   ];
   if (record.breakGlass && !record.breakGlass.review)
-    blocks.push({
-      type: 'actions',
-      // A new id per render of a changed record (Slack asks for new ids on an updated message).
-      block_id: `breakglass_review.${iterationOf(record)}`,
-      elements: [
-        {
-          type: 'button',
-          action_id: BREAK_GLASS_ACTIONS.justified,
-          text: { type: 'plain_text', text: 'Justified' },
-          style: 'primary',
-          value: r.requestId,
-        },
-        {
-          type: 'button',
-          action_id: BREAK_GLASS_ACTIONS.flagged,
-          text: { type: 'plain_text', text: 'Flag for follow-up' },
-          style: 'danger',
-          value: r.requestId,
-        },
-      ],
-    });
+    blocks.push(
+      decisionButtons(
+        `breakglass_review.${iterationOf(record)}`,
+        r.requestId,
+        [BREAK_GLASS_ACTIONS.justified, 'Justified'],
+        [BREAK_GLASS_ACTIONS.flagged, 'Flag for follow-up'],
+      ),
+    );
   return {
     text: `Break-glass access by ${r.requester.email} on ${record.accountName ?? r.accountId}`,
     blocks,

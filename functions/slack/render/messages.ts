@@ -265,26 +265,14 @@ export function approvalMessage(
     },
   ];
   if (members ? members.some((m) => m.status === 'PENDING_APPROVAL') : record.status === 'PENDING_APPROVAL') {
-    blocks.push({
-      type: 'actions',
-      block_id: `decision.${iteration}`,
-      elements: [
-        {
-          type: 'button',
-          action_id: ACTION_IDS.approve,
-          text: { type: 'plain_text', text: 'Approve' },
-          style: 'primary',
-          value: r.requestId,
-        },
-        {
-          type: 'button',
-          action_id: ACTION_IDS.deny,
-          text: { type: 'plain_text', text: 'Deny' },
-          style: 'danger',
-          value: r.requestId,
-        },
-      ],
-    });
+    blocks.push(
+      decisionButtons(
+        `decision.${iteration}`,
+        r.requestId,
+        [ACTION_IDS.approve, 'Approve'],
+        [ACTION_IDS.deny, 'Deny'],
+      ),
+    );
   }
   const pending = record.status === 'ACTIVE' ? pendingExtensionOf(record) : undefined;
   if (pending) {
@@ -293,30 +281,41 @@ export function approvalMessage(
         type: 'section',
         text: { type: 'mrkdwn', text: extensionLine(record, pending) },
       },
-      {
-        type: 'actions',
-        block_id: `extension.${iteration}`,
-        elements: [
-          {
-            type: 'button',
-            action_id: ACTION_IDS.approveExtension,
-            text: { type: 'plain_text', text: 'Approve extension' },
-            style: 'primary',
-            value: r.requestId,
-          },
-          {
-            type: 'button',
-            action_id: ACTION_IDS.denyExtension,
-            text: { type: 'plain_text', text: 'Deny extension' },
-            style: 'danger',
-            value: r.requestId,
-          },
-        ],
-      },
+      decisionButtons(
+        `extension.${iteration}`,
+        r.requestId,
+        [ACTION_IDS.approveExtension, 'Approve extension'],
+        [ACTION_IDS.denyExtension, 'Deny extension'],
+      ),
     );
   }
   const text = `Access request ${r.requestId}${header} from ${escapeClamped(r.requester.email, MAX.email)}: ${members ? setDecisionLine(record, members) : statusLine(record)}`;
   return { text, blocks };
+}
+
+/**
+ * An approve-or-refuse pair of buttons on one request (`value`: its id): the first primary, the
+ * second danger. `blockId` changes with each render of a changed record (Slack asks for new ids
+ * on an updated message).
+ */
+export function decisionButtons(
+  blockId: string,
+  value: string,
+  [yesAction, yesText]: [string, string],
+  [noAction, noText]: [string, string],
+): KnownBlock {
+  const button = (actionId: string, text: string, style: 'primary' | 'danger') => ({
+    type: 'button' as const,
+    action_id: actionId,
+    text: { type: 'plain_text' as const, text },
+    style,
+    value,
+  });
+  return {
+    type: 'actions',
+    block_id: blockId,
+    elements: [button(yesAction, yesText, 'primary'), button(noAction, noText, 'danger')],
+  };
 }
 
 /** The pending extension as approvers see it: how much, for what total, under which rule, who approved. */

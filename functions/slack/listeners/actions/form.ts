@@ -1,11 +1,9 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
-import { offersBreakGlass } from '../../../core/break-glass';
-import { findAccount, findPermissionSet, groupOptionsFor } from '../../../core/policy';
-import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
-import { moreAccountsAllowed } from '../../../core/request-set';
+import { formOfferFor } from '../../../core/form-offer';
+import { findAccount, findPermissionSet } from '../../../core/policy';
+import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { sessionExposureOf } from '../../../core/session-exposure';
-import { ticketPromptFor } from '../../../core/ticket';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema, tell } from '../../interaction';
@@ -45,13 +43,11 @@ export function openFormFromHome(ctx: ListenerContext) {
     try {
       await client.views.open({
         trigger_id: click.data.trigger_id,
-        view: requestFormModal(durationChoices(max), JSON.stringify({ channel: null }), {
-          ticket: ticketPromptFor(ctx.policy, lookup.email),
-          breakGlass: offersBreakGlass(ctx.policy, lookup.email),
-          startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
-          moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email),
-          groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
-        }),
+        view: requestFormModal(
+          durationChoices(max),
+          JSON.stringify({ channel: null }),
+          formOfferFor(ctx.policy, lookup.email),
+        ),
       });
     } catch (error) {
       logger.warn('views.open failed', { slackError: slackErrorCode(error) });
@@ -100,19 +96,12 @@ export function formSelectionChanged(ctx: ListenerContext) {
       account: account ?? undefined,
       permissionSet: permissionSet ?? undefined,
       durationMinutes: duration ? Number(duration.value) : undefined,
-      ticket: ticketPromptFor(ctx.policy, lookup.email, {
-        accountId: account?.value,
-        permissionSet: permissionSet?.value,
-      }),
-      breakGlass: offersBreakGlass(ctx.policy, lookup.email),
-      startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
-      moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email, {
+      ...formOfferFor(ctx.policy, lookup.email, {
         accountId: account?.value,
         permissionSet: permissionSet?.value,
         durationMinutes: duration ? Number(duration.value) : undefined,
       }),
       exposure,
-      groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
     };
     try {
       await client.views.update({

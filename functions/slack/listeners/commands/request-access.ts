@@ -1,10 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import * as z from 'zod/mini';
-import { offersBreakGlass } from '../../../core/break-glass';
-import { groupOptionsFor } from '../../../core/policy';
-import { durationChoices, maxMinutesFor, startDaysAheadFor } from '../../../core/request-form';
-import { moreAccountsAllowed } from '../../../core/request-set';
-import { ticketPromptFor } from '../../../core/ticket';
+import { formOfferFor } from '../../../core/form-offer';
+import { durationChoices, maxMinutesFor } from '../../../core/request-form';
 import { logger } from '../../../shared/logger';
 import type { ListenerContext } from '../../deps';
 import { slackUserIdSchema } from '../../interaction';
@@ -95,13 +92,7 @@ export function requestAccessCommand(ctx: ListenerContext) {
         view: requestFormModal(
           durationChoices(max),
           JSON.stringify({ channel: parsed.data.channel_id ?? null }),
-          {
-            ticket: ticketPromptFor(ctx.policy, lookup.email),
-            breakGlass: offersBreakGlass(ctx.policy, lookup.email),
-            startDaysAhead: startDaysAheadFor(ctx.policy, lookup.email),
-            moreAccounts: moreAccountsAllowed(ctx.policy, lookup.email),
-            groups: groupOptionsFor(ctx.policy, lookup.email).length > 0,
-          },
+          formOfferFor(ctx.policy, lookup.email),
         ),
       });
     } catch (error) {
