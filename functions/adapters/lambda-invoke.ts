@@ -5,7 +5,7 @@ import { isServerError, isThrottlingError, isTransientError } from '@smithy/core
 import { NodeHttpHandler, streamCollector } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, HttpResponse } from '@smithy/types';
-import { type AwsCallSettings, awsClientConfig, OwnedRetryStrategy } from '../shared/clients';
+import { type AwsCallSettings, awsClientConfig, type OwnedRetryStrategy } from '../shared/clients';
 
 // Lambda's Invoke (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html), the one Lambda
 // API call the product makes, sent with the AWS SDK's own parts: its SigV4 signer, its credential
@@ -60,8 +60,10 @@ export class LambdaInvoker implements LambdaInvoke {
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region) throw new Error('Region is missing: set AWS_REGION');
     this.endpoint = new URL(options.endpoint ?? lambdaEndpoint(region, process.env));
-    this.http = NodeHttpHandler.create(awsClientConfig(settings).requestHandler) as NodeHttpHandler;
-    this.retry = new OwnedRetryStrategy(settings.attempts, settings.retries);
+    // The very options every SDK client of the product gets: one place for retries and timeouts.
+    const config = awsClientConfig(settings);
+    this.http = NodeHttpHandler.create(config.requestHandler) as NodeHttpHandler;
+    this.retry = config.retryStrategy;
     this.signer = new SignatureV4({
       service: 'lambda',
       region,
