@@ -10,7 +10,7 @@ import { channelPacing, dynamoDbClient, requestStore as storeOn } from '../funct
 import { userDirectory } from '../functions/shared/identity-store';
 import { notificationNotSent } from '../functions/shared/logger';
 import { once } from '../functions/shared/once';
-import { slackNotifier, slackPort, slackUserGroups, slackWebClient } from '../functions/shared/slack';
+import { slackNotifier, slackPort, slackUserGroups, slackWebApi } from '../functions/shared/slack';
 import { assignmentDirectory } from '../functions/shared/sso-admin';
 import { stepFunctionsWorkflow } from '../functions/shared/step-functions';
 
@@ -27,7 +27,7 @@ export function auditTrail(clock: Clock = systemClock) {
 }
 
 export async function requestDecisions(clock: Clock = systemClock): Promise<RequestDecisions> {
-  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebClient)));
+  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebApi)));
   const dynamo = dynamoDbClient();
   return new RequestDecisions({
     policy,
@@ -35,7 +35,7 @@ export async function requestDecisions(clock: Clock = systemClock): Promise<Requ
     store: storeOn(dynamo, clock),
     audit: trailOn(dynamo, clock),
     workflow: stepFunctionsWorkflow(),
-    notifier: slackNotifier(policy, await slackWebClient()),
+    notifier: slackNotifier(policy, await slackWebApi()),
     clock,
     onNotifyFailed: notificationNotSent,
   });
@@ -43,7 +43,7 @@ export async function requestDecisions(clock: Clock = systemClock): Promise<Requ
 
 /** Every step with every port, as the nine workers have them between them. */
 export function lifecycleSteps(clock: Clock = systemClock): LifecycleSteps {
-  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebClient)));
+  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebApi)));
   const dynamo = dynamoDbClient();
   return new LifecycleSteps({
     policy,

@@ -1,11 +1,12 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import type { Clock } from '../core/ports';
+import { WindowSteps } from '../core/steps/window';
 import { systemClock } from '../shared/clock';
 import { directoryGroups } from '../shared/directory';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { once } from '../shared/once';
-import { slackPort, slackUserGroups, slackWebClient } from '../shared/slack';
+import { slackPort, slackUserGroups, slackWebApi } from '../shared/slack';
 import { workerHandler } from '../shared/worker-handler';
 
 // Two states of the access window share this function:
@@ -16,9 +17,9 @@ const extendPlanRequest = z.object({ plan: z.literal('extend') });
 
 export function createHandler(clock: Clock = systemClock) {
   // The window's cap is the longest the requester may have now: their groups are asked.
-  const worker = workerSteps('AccessWindow', clock, (policy) => ({
+  const worker = workerSteps('AccessWindow', WindowSteps, clock, (policy) => ({
     ...slackPort(policy),
-    groups: directoryGroups(policy, clock, slackUserGroups(once(slackWebClient))),
+    groups: directoryGroups(policy, clock, slackUserGroups(once(slackWebApi))),
   }));
   const openWindow = workerHandler('AccessWindow', async (event) => worker().steps.openWindow(event));
   const planExtension = workerHandler('ExtendWindow', async (event) => worker().steps.planExtension(event));

@@ -1,4 +1,4 @@
-import type { KnownBlock, WebClient } from '@slack/web-api';
+import type { KnownBlock } from '@slack/web-api';
 import type { OrgTrail } from '../core/activity-query';
 import { AccessError, errorMessage, errorName, RetryableError } from '../core/errors';
 import type { MessageRef, RequestRecord } from '../core/model';
@@ -15,6 +15,7 @@ import {
   requesterNotice,
 } from '../slack/render/messages';
 import { mapBounded } from './bounded';
+import type { SlackWebApi } from './slack-web-api';
 
 // Notifications through the Slack Web API. The approval message is posted once and then
 // updated in place (chat.update) as the request moves, with every copy of it (approvers' DMs).
@@ -28,7 +29,7 @@ function shown(message: { text: string; blocks: KnownBlock[] }): string {
 }
 
 /**
- * Slack refusals that pass (a rate limit: the WebClient rejects it instead of sleeping out
+ * Slack refusals that pass (a rate limit: the client rejects it instead of sleeping out
  * Retry-After inside the Lambda; a 5xx or a timeout after the client's own retry) become
  * RetryableError, which the state machine retries with backoff and jitter. Anything else
  * (not_in_channel, message_not_found, channel_not_found…) is permanent and passes unchanged.
@@ -91,7 +92,7 @@ export class SlackNotifier implements Notifier {
   private readonly userIds = new Map<string, string>();
 
   constructor(
-    private readonly client: WebClient,
+    private readonly client: SlackWebApi,
     private readonly options: SlackNotifierOptions,
   ) {}
 

@@ -1,7 +1,7 @@
-import type { WebClient } from '@slack/web-api';
 import { GroupNotFoundError, type GroupSource, SLACK_USER_GROUP } from '../core/directory';
 import { SlackPeople, slackErrorCode } from '../slack/people';
 import { classifySlackError } from './slack-notifier';
+import type { SlackWebApi } from './slack-web-api';
 
 // `slackUserGroup:<handle>` selectors: the members of a Slack user group (on-call tools keep one in
 // sync with the rota), as the emails of their Slack profiles.
@@ -36,7 +36,7 @@ export class SlackUserGroups implements GroupSource {
   private readonly people: SlackPeople;
 
   constructor(
-    private readonly client: WebClient,
+    private readonly client: SlackWebApi,
     options: SlackUserGroupsOptions = {},
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? USERS_INFO_CONCURRENCY));
@@ -54,7 +54,7 @@ export class SlackUserGroups implements GroupSource {
   }
 
   private async groupId(handle: string): Promise<string | undefined> {
-    let listed: Awaited<ReturnType<WebClient['usergroups']['list']>>;
+    let listed: Awaited<ReturnType<SlackWebApi['usergroups']['list']>>;
     try {
       listed = await this.client.usergroups.list({ include_disabled: false });
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/ports';
+import { AssignmentSteps } from '../core/steps/assignment';
 import { systemClock } from '../shared/clock';
 import { workerSteps } from '../shared/lifecycle-steps';
 import { assignmentDirectory } from '../shared/sso-admin';
@@ -7,7 +8,7 @@ import { workerHandler } from '../shared/worker-handler';
 
 // CheckRevoke: polls the deletion status.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('CheckRevoke', clock, (policy) => ({
+  const worker = workerSteps('CheckRevoke', AssignmentSteps, clock, (policy) => ({
     assignments: assignmentDirectory(policy),
   }));
   return workerHandler('CheckRevoke', async (event) =>

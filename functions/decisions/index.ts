@@ -9,7 +9,7 @@ import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { notificationNotSent } from '../shared/logger';
 import { once } from '../shared/once';
-import { slackNotifier, slackUserGroups, slackWebClient } from '../shared/slack';
+import { slackNotifier, slackUserGroups, slackWebApi } from '../shared/slack';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
 import { type DecisionJobContext, decisionJobSchema, performDecision } from '../slack/decision-job';
@@ -24,7 +24,7 @@ import { SlackPeople } from '../slack/people';
 export function createHandler(clock: Clock = systemClock) {
   // The core's decisions, the store, Slack (client, people cache): built on the first click.
   const wiring = once(async () => {
-    const client = await slackWebClient();
+    const client = await slackWebApi();
     const { policy, refresh } = deployedPolicy(
       clock,
       slackUserGroups(async () => client),

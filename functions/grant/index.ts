@@ -1,6 +1,7 @@
 import { isThrottling } from '../adapters/transient-errors';
 import { IdentityCenterBusy } from '../core/admission';
 import type { Clock } from '../core/ports';
+import { AssignmentSteps } from '../core/steps/assignment';
 import { chargingCalls, pairOf, reservedCalls } from '../shared/admission-charge';
 import { systemClock } from '../shared/clock';
 import { admission } from '../shared/dynamodb';
@@ -16,7 +17,7 @@ import { workerHandler } from '../shared/worker-handler';
 // foresee) is charged to the admission schedule. Throttled by Identity Center, it fails with
 // IdentityCenterBusy and the state machine admits it again (a new number) instead of retrying it.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('Grant', clock, (policy) => ({
+  const worker = workerSteps('Grant', AssignmentSteps, clock, (policy) => ({
     assignments: assignmentDirectory(policy),
     // Group requests (core/group-access.ts): identitystore memberships, synchronous.
     memberships: groupMemberships(policy),

@@ -9,7 +9,7 @@ import { dynamoDbClient, requestStore } from '../shared/dynamodb';
 import { groupMemberships, userDirectory } from '../shared/identity-store';
 import { logger } from '../shared/logger';
 import { once } from '../shared/once';
-import { slackNotifier, slackUserGroups, slackWebClient } from '../shared/slack';
+import { slackNotifier, slackUserGroups, slackWebApi } from '../shared/slack';
 import { assignmentDirectory, permissionSetPolicies } from '../shared/sso-admin';
 import { stepFunctionsWorkflow } from '../shared/step-functions';
 import { workerHandler } from '../shared/worker-handler';
@@ -29,7 +29,7 @@ export class ReconcilerPassError extends Error {
 /** The reconciler's core: the same adapters as the workflow, with the Step Functions client. */
 export function createReconciler(clock: Clock = systemClock, options: Partial<ReconcilerOptions> = {}) {
   return once(async () => {
-    const client = await slackWebClient();
+    const client = await slackWebApi();
     // A window's cap is the longest its requester may have now: their groups are asked.
     const { policy, refresh } = deployedPolicy(
       clock,

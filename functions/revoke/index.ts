@@ -1,4 +1,5 @@
 import type { Clock } from '../core/ports';
+import { AssignmentSteps } from '../core/steps/assignment';
 import { chargingCalls, pairOf, reservedCalls } from '../shared/admission-charge';
 import { systemClock } from '../shared/clock';
 import { admission } from '../shared/dynamodb';
@@ -14,7 +15,7 @@ import { workerHandler } from '../shared/worker-handler';
 // admission did not reserve for it are charged to the schedule afterwards, so the grants queued
 // behind make room.
 export function createHandler(clock: Clock = systemClock) {
-  const worker = workerSteps('Revoke', clock, (policy) => ({
+  const worker = workerSteps('Revoke', AssignmentSteps, clock, (policy) => ({
     assignments: assignmentDirectory(policy),
     // Group requests (core/group-access.ts): identitystore memberships, synchronous.
     memberships: groupMemberships(policy),

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GroupKind, GroupSource } from '../core/directory';
 import type { Policy } from '../core/policy';
 import type { Clock } from '../core/ports';
-import { LifecycleSteps, type StepDependencies } from '../core/steps';
+import type { StepDependencies } from '../core/steps/base';
 import { auditTrail } from './audit-trail';
 import { ConfigError } from './config';
 import { policyDirectory } from './directory';
@@ -35,27 +35,29 @@ function unwired<T extends object>(port: string, step: string): T {
   });
 }
 
-export interface Worker {
-  steps: LifecycleSteps;
+export interface Worker<S> {
+  steps: S;
   policy: Policy;
   dynamo: DynamoDBClient;
 }
 
 /**
- * One worker's LifecycleSteps, built on its first event: the store, the trail and its own ports
- * (the directory groups among them: the steps refresh what they ask about, core/directory.ts).
+ * One worker's step rules (its own module of core/steps/, so its bundle carries only those),
+ * built on its first event: the store, the trail and its own ports (the directory groups among
+ * them: the steps refresh what they ask about, core/directory.ts).
  */
-export function workerSteps(
+export function workerSteps<S>(
   step: string,
+  Steps: new (deps: StepDependencies) => S,
   clock: Clock,
   ports: (policy: Policy, dynamo: DynamoDBClient) => WorkerPorts = () => ({}),
-): () => Worker {
+): () => Worker<S> {
   return once(() => {
     const compiled = loadPolicy();
     const dynamo = dynamoDbClient();
     const own = ports(compiled, dynamo);
     const { policy, refresh } = policyDirectory(compiled, clock, own.groups ?? {});
-    const steps = new LifecycleSteps({
+    const steps = new Steps({
       policy,
       store: requestStore(dynamo, clock),
       audit: auditTrail(dynamo, clock),

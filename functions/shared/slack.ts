@@ -1,6 +1,6 @@
-import { WebClient } from '@slack/web-api';
 import { SlackNotifier } from '../adapters/slack-notifier';
 import { SlackUserGroups, type SlackUserGroupsOptions } from '../adapters/slack-user-groups';
+import { type SlackWebApi, SlackWebApiClient } from '../adapters/slack-web-api';
 import type { GroupSource } from '../core/directory';
 import { approvalChannelFor, findRule, type Policy } from '../core/policy';
 import type { Notifier } from '../core/ports';
@@ -9,19 +9,19 @@ import { ENV, optionalEnv, orgTrail } from './config';
 import { once } from './once';
 import { loadSlackCredentials } from './slack-credentials';
 
-// Slack as the workers, decisions and the reconciler post to it (the Slack function's own client
-// is Bolt's). Retries and timeouts: SLACK_CLIENTS.worker in functions/shared/clients.ts.
+// Slack as the workers, decisions and the reconciler post to it, and as every function reads
+// user groups (the Slack function answers people with Bolt's own client). Retries and timeouts:
+// SLACK_CLIENTS.worker in functions/shared/clients.ts.
 
-export async function slackWebClient(): Promise<WebClient> {
+export async function slackWebApi(): Promise<SlackWebApi> {
   const credentials = await loadSlackCredentials();
   const slackApiUrl = optionalEnv(ENV.slackApiUrl);
-  return new WebClient(credentials.botToken, {
+  return new SlackWebApiClient(credentials.botToken, SLACK_CLIENTS.worker.options, {
     ...(slackApiUrl ? { slackApiUrl } : {}),
-    ...SLACK_CLIENTS.worker.options,
   });
 }
 
-export function slackNotifier(policy: Policy, client: WebClient): SlackNotifier {
+export function slackNotifier(policy: Policy, client: SlackWebApi): SlackNotifier {
   const ruleOf = (ruleName: string | undefined) => (ruleName ? findRule(policy, ruleName) : undefined);
   const alertChannel = optionalEnv(ENV.alertChannel);
   const portalUrl = policy.identityCenter.portalUrl;
@@ -44,7 +44,7 @@ export function slackNotifier(policy: Policy, client: WebClient): SlackNotifier 
 
 /** The Slack port of a worker that posts (request-approval, access-window, finish). */
 export function slackPort(policy: Policy): { notifier: Notifier } {
-  const notifier = once(async () => slackNotifier(policy, await slackWebClient()));
+  const notifier = once(async () => slackNotifier(policy, await slackWebApi()));
   return { notifier: deferredNotifier(notifier) };
 }
 
@@ -52,10 +52,10 @@ export function slackPort(policy: Policy): { notifier: Notifier } {
  * The `slackUserGroup:` directory (a DirectoryCache source): user groups and their members'
  * emails (bot scopes usergroups:read, users:read, users:read.email). Its client is built on the
  * first lookup, so a function that never resolves a group never reads the Slack secret; pass the
- * handler's own once(slackWebClient) to share the client it posts with.
+ * handler's own once(slackWebApi) to share the client it posts with.
  */
 export function slackUserGroups(
-  client: () => Promise<WebClient> = slackWebClient,
+  client: () => Promise<SlackWebApi> = slackWebApi,
   options: SlackUserGroupsOptions = {},
 ): GroupSource {
   const source = once(async () => new SlackUserGroups(await client(), options));

@@ -1,5 +1,5 @@
-import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
+import type { SlackWebApi } from '../adapters/slack-web-api';
 import { VERDICT_TEXT } from '../core/break-glass';
 import { OFFBOARDING_REASONS, type Offboarding } from '../core/offboarding';
 import { logger } from '../shared/logger';
@@ -78,7 +78,7 @@ export interface DecisionHandoff {
 /** Carries out one job: the person is resolved from Slack, the core decides, the person is answered where they clicked. */
 export async function performDecision(
   ctx: DecisionJobContext,
-  client: WebClient,
+  client: SlackWebApi,
   job: DecisionJob,
 ): Promise<void> {
   if (job.kind === 'offboard') return offboard(ctx, client, job);
@@ -171,7 +171,7 @@ export async function performDecision(
 /** Offboards the person the job names (core/offboarding.ts); unfinished, it fails so Lambda delivers it again. */
 async function offboard(
   ctx: DecisionJobContext,
-  client: WebClient,
+  client: SlackWebApi,
   job: Extract<DecisionJob, { kind: 'offboard' }>,
 ): Promise<void> {
   if (!ctx.offboarding) throw new Error('This function is not wired to offboard people.');

@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import * as z from 'zod/mini';
+import type { SlackWebApi } from '../adapters/slack-web-api';
 import { isApproverOf } from '../core/authority';
 import { mayReview } from '../core/break-glass';
 import type {
@@ -117,7 +118,7 @@ export async function openForm(
  */
 export async function tell(
   ctx: AnswerContext,
-  client: WebClient,
+  client: SlackWebApi,
   userId: string,
   origin: Origin,
   text: string,
@@ -148,7 +149,7 @@ const RESPONSE_URL_TIMEOUT_MS = 3000;
  * the API host this client already talks to (the sandbox's stand-in), is posted to: the URL came
  * in a job, and a job must not make the function call anywhere else.
  */
-export async function replyToClick(client: WebClient, responseUrl: string, text: string): Promise<void> {
+export async function replyToClick(client: SlackWebApi, responseUrl: string, text: string): Promise<void> {
   if (!isResponseUrlFor(client, responseUrl)) throw new Error('response_url is not Slack’s');
   const response = await fetch(responseUrl, {
     method: 'POST',
@@ -159,7 +160,7 @@ export async function replyToClick(client: WebClient, responseUrl: string, text:
   if (!response.ok) throw new Error(`response_url answered ${response.status}`);
 }
 
-function isResponseUrlFor(client: WebClient, responseUrl: string): boolean {
+function isResponseUrlFor(client: SlackWebApi, responseUrl: string): boolean {
   let url: URL;
   try {
     url = new URL(responseUrl);
@@ -173,7 +174,7 @@ function isResponseUrlFor(client: WebClient, responseUrl: string): boolean {
 /** The acting person as the core knows them (email from Slack), or a message saying why not. */
 export async function actorOf(
   ctx: AnswerContext,
-  client: WebClient,
+  client: SlackWebApi,
   userId: string,
 ): Promise<{ ok: true; actor: Actor } | { ok: false; message: string }> {
   const lookup = await ctx.people.emailOf(client, userId);
@@ -197,7 +198,7 @@ export interface ResolvedClick extends ParsedClick {
  */
 export async function parseClick(
   ctx: AnswerContext,
-  client: WebClient,
+  client: SlackWebApi,
   body: unknown,
 ): Promise<ParsedClick | undefined> {
   const click = buttonClickSchema.safeParse(body);
@@ -225,7 +226,7 @@ export async function parseClick(
 /** `parseClick`, then who clicked (their email from Slack); the person is answered when either fails. */
 export async function resolveClick(
   ctx: AnswerContext,
-  client: WebClient,
+  client: SlackWebApi,
   body: unknown,
 ): Promise<ResolvedClick | undefined> {
   const click = await parseClick(ctx, client, body);
@@ -315,7 +316,7 @@ const PENDING_STATUSES = new Set(['PENDING_APPROVAL', 'APPROVED', 'GRANTING']);
 /** Builds and publishes one person's Home tab. */
 export async function publishHome(
   ctx: AnswerContext,
-  client: WebClient,
+  client: SlackWebApi,
   userId: string,
   notice?: string,
 ): Promise<void> {

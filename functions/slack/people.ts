@@ -1,4 +1,7 @@
-import type { WebClient } from '@slack/web-api';
+import type { SlackWebApi } from '../adapters/slack-web-api';
+
+/** users.info is all a lookup needs: Bolt's WebClient and the workers' SlackWebApi both have it. */
+type UsersInfo = { users: Pick<SlackWebApi['users'], 'info'> };
 
 // Slack user id → email (users.info; needs users:read and users:read.email), cached per
 // container: the same person clicks several times in a few minutes. The members of a Slack user
@@ -29,7 +32,7 @@ export class SlackPeople {
   constructor(private readonly now: () => number = Date.now) {}
 
   /** The answer for the person who clicked (`fresh`: asked of Slack, not the cache). */
-  async emailOf(client: WebClient, userId: string, options: LookupOptions = {}): Promise<EmailLookup> {
+  async emailOf(client: UsersInfo, userId: string, options: LookupOptions = {}): Promise<EmailLookup> {
     const found = await this.lookup(client, userId, options);
     if (found.ok) return found;
     switch (found.reason) {
@@ -54,7 +57,7 @@ export class SlackPeople {
   }
 
   /** users.info, the email checked; only a found email is cached. Never throws. */
-  async lookup(client: WebClient, userId: string, options: LookupOptions = {}): Promise<PersonLookup> {
+  async lookup(client: UsersInfo, userId: string, options: LookupOptions = {}): Promise<PersonLookup> {
     const cached = this.cache.get(userId);
     if (!options.fresh && cached && this.now() - cached.at < TTL_MS) return { ok: true, email: cached.email };
     this.cache.delete(userId);

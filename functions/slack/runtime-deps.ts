@@ -7,7 +7,7 @@ import { deployedPolicy } from '../shared/directory';
 import { dynamoDbClient, requestReader } from '../shared/dynamodb';
 import { userDirectory } from '../shared/identity-store';
 import { once } from '../shared/once';
-import { slackUserGroups, slackWebClient } from '../shared/slack';
+import { slackUserGroups, slackWebApi } from '../shared/slack';
 import { sessionDurations } from '../shared/sso-admin';
 import { stepFunctionsExecutions } from '../shared/step-functions';
 import type { SlackAppDeps } from './deps';
@@ -15,7 +15,7 @@ import type { SlackAppDeps } from './deps';
 /** The app's dependencies from the environment, built once per container (functions/slack/index.ts). */
 export function slackAppDeps(clock: Clock = systemClock): SlackAppDeps {
   // Slack user groups through the workers' client (rate limits rejected, not slept on).
-  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebClient)));
+  const { policy, refresh } = deployedPolicy(clock, slackUserGroups(once(slackWebApi)));
   const trail = orgTrail();
   return {
     policy,

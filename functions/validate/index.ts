@@ -1,4 +1,5 @@
 import type { Clock } from '../core/ports';
+import { ValidateStep } from '../core/steps/validate';
 import { systemClock } from '../shared/clock';
 import { directoryGroups } from '../shared/directory';
 import { channelPacing } from '../shared/dynamodb';
@@ -10,7 +11,7 @@ import { workerHandler } from '../shared/worker-handler';
 // Validate: re-checks the request against policy, resolves the user, stores the request.
 export function createHandler(clock: Clock = systemClock) {
   // Who may request: identitystore groups only (this role holds no Slack token).
-  const worker = workerSteps('Validate', clock, (policy, dynamo) => ({
+  const worker = workerSteps('Validate', ValidateStep, clock, (policy, dynamo) => ({
     users: userDirectory(policy),
     channelPacing: channelPacing(dynamo, policy, clock),
     groups: directoryGroups(policy, clock),

@@ -1,5 +1,5 @@
-import { LogLevel, WebClient } from '@slack/web-api';
 import { classifySlackError, SlackNotifier } from '../../functions/adapters/slack-notifier';
+import { SlackWebApiClient } from '../../functions/adapters/slack-web-api';
 import { AccessError, RetryableError } from '../../functions/core/errors';
 import type { RequestRecord } from '../../functions/core/model';
 import { SLACK_CLIENTS } from '../../functions/shared/clients';
@@ -43,10 +43,8 @@ beforeEach(async () => {
       { id: 'U0DAVE', name: 'dave', email: 'dave@example.com' },
     ],
   });
-  const client = new WebClient(TOKEN, {
+  const client = new SlackWebApiClient(TOKEN, SLACK_CLIENTS.worker.options, {
     slackApiUrl: `${running.url}/api/`,
-    logLevel: LogLevel.ERROR,
-    ...SLACK_CLIENTS.worker.options,
   });
   notifier = new SlackNotifier(client, {
     approvalChannelFor: () => CHANNEL,
@@ -115,11 +113,7 @@ describe('the Slack notifier (worker client settings)', () => {
 
   it('keeps the approval message before any DM is tried, and a DM refused does not fail the step', async () => {
     const dmNotifier = new SlackNotifier(
-      new WebClient(TOKEN, {
-        slackApiUrl: `${running.url}/api/`,
-        logLevel: LogLevel.ERROR,
-        ...SLACK_CLIENTS.worker.options,
-      }),
+      new SlackWebApiClient(TOKEN, SLACK_CLIENTS.worker.options, { slackApiUrl: `${running.url}/api/` }),
       { approvalChannelFor: () => CHANNEL, notifyApproversByDm: () => true },
     );
     const pending = { ...record, status: 'PENDING_APPROVAL' } as RequestRecord;
@@ -145,11 +139,7 @@ describe('the Slack notifier (worker client settings)', () => {
 
   it('sends the "Access ready" DM with the console shortcut and the CLI config of its portal and region', async () => {
     const portalNotifier = new SlackNotifier(
-      new WebClient(TOKEN, {
-        slackApiUrl: `${running.url}/api/`,
-        logLevel: LogLevel.ERROR,
-        ...SLACK_CLIENTS.worker.options,
-      }),
+      new SlackWebApiClient(TOKEN, SLACK_CLIENTS.worker.options, { slackApiUrl: `${running.url}/api/` }),
       {
         approvalChannelFor: () => CHANNEL,
         notifyApproversByDm: () => false,
@@ -181,11 +171,7 @@ describe('the Slack notifier (worker client settings)', () => {
 describe('every copy of the approval message', () => {
   const dmNotifier = () =>
     new SlackNotifier(
-      new WebClient(TOKEN, {
-        slackApiUrl: `${running.url}/api/`,
-        logLevel: LogLevel.ERROR,
-        ...SLACK_CLIENTS.worker.options,
-      }),
+      new SlackWebApiClient(TOKEN, SLACK_CLIENTS.worker.options, { slackApiUrl: `${running.url}/api/` }),
       { approvalChannelFor: () => CHANNEL, notifyApproversByDm: () => true },
     );
   const pending = { ...record, status: 'PENDING_APPROVAL', approvalsRequired: 1 } as RequestRecord;
@@ -312,11 +298,7 @@ describe('every copy of the approval message', () => {
 describe('an approval request decided while it is posted', () => {
   it('shows the channel message as decided at once and DMs no approver', async () => {
     const notifier = new SlackNotifier(
-      new WebClient(TOKEN, {
-        slackApiUrl: `${running.url}/api/`,
-        logLevel: LogLevel.ERROR,
-        ...SLACK_CLIENTS.worker.options,
-      }),
+      new SlackWebApiClient(TOKEN, SLACK_CLIENTS.worker.options, { slackApiUrl: `${running.url}/api/` }),
       { approvalChannelFor: () => CHANNEL, notifyApproversByDm: () => true },
     );
     const pending = { ...record, status: 'PENDING_APPROVAL' } as RequestRecord;

@@ -1,5 +1,5 @@
-import { LogLevel, WebClient } from '@slack/web-api';
 import { SlackNotifier } from '../../functions/adapters/slack-notifier';
+import { SlackWebApiClient } from '../../functions/adapters/slack-web-api';
 import type { MessageRef, RequestRecord } from '../../functions/core/model';
 import { SLACK_CLIENTS } from '../../functions/shared/clients';
 import { createManualClock } from '../../local/identity-center';
@@ -36,10 +36,8 @@ beforeEach(async () => {
     now: clock.now,
     users: [{ id: 'U0ALICE', name: 'alice', email: 'alice@example.com' }],
   });
-  const client = new WebClient(TOKEN, {
+  const client = new SlackWebApiClient(TOKEN, SLACK_CLIENTS.worker.options, {
     slackApiUrl: `${running.url}/api/`,
-    logLevel: LogLevel.ERROR,
-    ...SLACK_CLIENTS.worker.options,
   });
   notifier = new SlackNotifier(client, {
     approvalChannelFor: () => 'C0APPROVE',

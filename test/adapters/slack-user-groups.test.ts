@@ -1,5 +1,5 @@
-import { LogLevel, WebClient } from '@slack/web-api';
 import { SlackUserGroups, USERS_INFO_CONCURRENCY } from '../../functions/adapters/slack-user-groups';
+import { SlackWebApiClient } from '../../functions/adapters/slack-web-api';
 import { GroupNotFoundError } from '../../functions/core/directory';
 import { RetryableError } from '../../functions/core/errors';
 import { SLACK_CLIENTS } from '../../functions/shared/clients';
@@ -42,7 +42,7 @@ const userGroups = [
 ];
 
 let running: RunningSlackApi;
-let client: WebClient;
+let client: SlackWebApiClient;
 let groups: SlackUserGroups;
 
 async function start(options: SlackApiStandInOptions = {}): Promise<void> {
@@ -52,12 +52,8 @@ async function start(options: SlackApiStandInOptions = {}): Promise<void> {
   groups = new SlackUserGroups(client);
 }
 
-function workerClient(token: string): WebClient {
-  return new WebClient(token, {
-    slackApiUrl: `${running.url}/api/`,
-    logLevel: LogLevel.ERROR,
-    ...SLACK_CLIENTS.worker.options,
-  });
+function workerClient(token: string): SlackWebApiClient {
+  return new SlackWebApiClient(token, SLACK_CLIENTS.worker.options, { slackApiUrl: `${running.url}/api/` });
 }
 
 const statuses = (method: string) => running.standIn.calls(method).map((c) => c.status);

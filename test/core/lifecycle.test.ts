@@ -76,7 +76,8 @@ describe('request status transitions', () => {
 
 describe('conditional writes of the core', () => {
   const coreDir = path.join(__dirname, '../../functions/core');
-  const calls = readdirSync(coreDir)
+  // The core and its step modules (core/steps/).
+  const calls = readdirSync(coreDir, { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.ts') && file !== 'ports.ts')
     .flatMap((file) => updateRequestCalls(readFileSync(path.join(coreDir, file), 'utf8'), file));
 
@@ -108,7 +109,7 @@ describe('conditional writes of the core', () => {
   });
 
   it("takes Finish's outcomes from the table too", () => {
-    const steps = readFileSync(path.join(coreDir, 'steps.ts'), 'utf8');
+    const steps = readFileSync(path.join(coreDir, 'steps/finish.ts'), 'utf8');
     expect(steps.match(/from: \[/g)).toBeNull();
     expect(steps.match(/from: movesInto\(/g)?.length).toBe(7);
   });

@@ -10,7 +10,7 @@ import { Reconciler } from '../../functions/core/reconciler';
 import { createHandler as createReconcilerHandler } from '../../functions/reconciler';
 import { systemClock } from '../../functions/shared/clock';
 import { loadPolicy } from '../../functions/shared/policy';
-import { slackNotifier as notifierOf, slackWebClient } from '../../functions/shared/slack';
+import { slackNotifier as notifierOf, slackWebApi } from '../../functions/shared/slack';
 import { assignmentDirectory as assignmentsOf } from '../../functions/shared/sso-admin';
 import { stepFunctionsWorkflow } from '../../functions/shared/step-functions';
 import {
@@ -45,7 +45,7 @@ const requestStore = () => product.requestStore(modelClock);
 const auditTrail = () => product.auditTrail(modelClock);
 const requestDecisions = () => product.requestDecisions(modelClock);
 const assignmentDirectory = () => assignmentsOf(loadPolicy());
-const slackNotifier = async () => notifierOf(loadPolicy(), await slackWebClient());
+const slackNotifier = async () => notifierOf(loadPolicy(), await slackWebApi());
 
 // The fault-injection campaign: randomized request lifecycles through the real state machine
 // (the local Step Functions host running statemachines/access-request.asl.json with the real

@@ -8,11 +8,11 @@ import {
   StartExecutionCommand,
   type StartExecutionCommandInput,
 } from '@aws-sdk/client-sfn';
-import { WebClient } from '@slack/web-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbAuditLog } from '../../../functions/adapters/dynamodb-audit-log';
 import { DynamoDbRequestStore } from '../../../functions/adapters/dynamodb-request-store';
 import { SlackNotifier } from '../../../functions/adapters/slack-notifier';
+import { SlackWebApiClient } from '../../../functions/adapters/slack-web-api';
 import { StepFunctionsWorkflow } from '../../../functions/adapters/step-functions-workflow';
 import { AuditTrail } from '../../../functions/core/audit';
 import { RequestDecisions } from '../../../functions/core/decisions';
@@ -203,7 +203,7 @@ export async function startHarness(
   };
   const audit = new AuditTrail(new DynamoDbAuditLog(client, tables.auditTable), clock, ids);
   const notifier = new SlackNotifier(
-    new WebClient(BOT_TOKEN, { slackApiUrl, ...SLACK_CLIENTS.worker.options }),
+    new SlackWebApiClient(BOT_TOKEN, SLACK_CLIENTS.worker.options, { slackApiUrl }),
     {
       approvalChannelFor: (record) => {
         const rule = record.ruleName ? findRule(policy, record.ruleName) : undefined;
@@ -245,7 +245,7 @@ export async function startHarness(
   // at once (Slack's answer never waits for it) and the job, serialized as it would cross the
   // Lambda boundary, runs afterwards; `post` waits for it, so a test still sees all a click caused.
   const pendingJobs = new Set<Promise<void>>();
-  const decisionClient = new WebClient(BOT_TOKEN, { slackApiUrl, ...SLACK_CLIENTS.worker.options });
+  const decisionClient = new SlackWebApiClient(BOT_TOKEN, SLACK_CLIENTS.worker.options, { slackApiUrl });
   const decisionContext = { policy, store, clock, people: new SlackPeople(), decisions };
   const handoff: DecisionHandoff = {
     submit: async (job) => {
