@@ -53,10 +53,45 @@ export function changeHolders(
 }
 
 /**
- * Reads the request, applies `change` to its break-glass state (undefined: nothing to write) and
- * writes it only if that state is still what was read: an alert reference, a review and an
- * escalation written at once never undo one another. The record written, or undefined when
- * there was nothing to do; RetryableError when every attempt lost.
+ * Reads the request, computes one field's next value from it, and writes it only if that field
+ * is still what was read (in the statuses lifecycle.ts EDITS allows for it). `next` answers `{ skip: answer }` when there
+ * is nothing to write. The record written, or the skip's answer; RetryableError when every attempt lost.
+ */
+function changeField<K extends 'breakGlass' | 'approvalCopies'>(
+  store: RequestStore,
+  requestId: string,
+  field: K,
+  next: (record: RequestRecord) => RequestRecord[K] | { skip: RequestRecord | undefined },
+  attempts: number,
+  what: string,
+): Promise<RequestRecord | undefined> {
+  return retryOnConflict(
+    attempts,
+    async () => {
+      const record = await store.getRequest(requestId);
+      if (!record) return undefined;
+      const value = next(record);
+      if (value && typeof value === 'object' && 'skip' in value) return value.skip;
+      const read = JSON.stringify(record[field] ?? null);
+      // The statuses this field may be edited in: the lifecycle's EDITS, keyed by the field.
+      const written = await store.updateRequest(
+        requestId,
+        EDITS[field],
+        { [field]: value } as Partial<RequestRecord>,
+        (current) => JSON.stringify(current[field] ?? null) === read,
+      );
+      return written.ok ? written.value : CONFLICT;
+    },
+    () => {
+      throw new RetryableError(`The ${what} of ${requestId} is being changed concurrently`);
+    },
+  );
+}
+
+/**
+ * Applies `change` to the request's break-glass state (undefined: nothing to write), written only
+ * if that state is still what was read: an alert reference, a review and an escalation written
+ * at once never undo one another. The record written, or undefined when there was nothing to do.
  */
 export function changeBreakGlass(
   store: RequestStore,
@@ -64,25 +99,13 @@ export function changeBreakGlass(
   change: (current: BreakGlassState, record: RequestRecord) => BreakGlassState | undefined,
   attempts = 5,
 ): Promise<RequestRecord | undefined> {
-  return retryOnConflict(
+  return changeField(
+    store,
+    requestId,
+    'breakGlass',
+    (record) => (record.breakGlass && change(record.breakGlass, record)) || { skip: undefined },
     attempts,
-    async () => {
-      const record = await store.getRequest(requestId);
-      const state = record?.breakGlass;
-      const next = state && record && change(state, record);
-      if (!next) return undefined;
-      const read = JSON.stringify(state);
-      const written = await store.updateRequest(
-        requestId,
-        EDITS.breakGlass,
-        { breakGlass: next },
-        (current) => JSON.stringify(current.breakGlass) === read,
-      );
-      return written.ok ? written.value : CONFLICT;
-    },
-    () => {
-      throw new RetryableError(`The break-glass state of ${requestId} is being changed concurrently`);
-    },
+    'break-glass state',
   );
 }
 
@@ -90,7 +113,7 @@ export function changeBreakGlass(
  * Adds one copy of the approval message (an approver's DM) to the request's `approvalCopies`,
  * written only if the list is still what was read: DMs kept at once by concurrent runs never
  * drop one another. Answers the record as stored afterwards (its status may have moved on while
- * the copy was posted), or undefined when there is no request; RetryableError when every attempt lost.
+ * the copy was posted), or undefined when there is no request.
  */
 export function keepApprovalCopy(
   store: RequestStore,
@@ -98,24 +121,17 @@ export function keepApprovalCopy(
   copy: MessageRef,
   attempts = 5,
 ): Promise<RequestRecord | undefined> {
-  return retryOnConflict(
-    attempts,
-    async () => {
-      const record = await store.getRequest(requestId);
-      if (!record) return undefined;
+  return changeField(
+    store,
+    requestId,
+    'approvalCopies',
+    (record) => {
       const copies = record.approvalCopies ?? [];
-      if (copies.some((c) => c.channel === copy.channel && c.ts === copy.ts)) return record;
-      const read = JSON.stringify(copies);
-      const written = await store.updateRequest(
-        requestId,
-        EDITS.approvalCopies,
-        { approvalCopies: [...copies, copy] },
-        (current) => JSON.stringify(current.approvalCopies ?? []) === read,
-      );
-      return written.ok ? written.value : CONFLICT;
+      return copies.some((c) => c.channel === copy.channel && c.ts === copy.ts)
+        ? { skip: record }
+        : [...copies, copy];
     },
-    () => {
-      throw new RetryableError(`The approval message copies of ${requestId} are being changed concurrently`);
-    },
+    attempts,
+    'approval message copies',
   );
 }

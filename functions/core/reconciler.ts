@@ -5,6 +5,7 @@ import { dueForEscalation } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
 import { absent as membershipAbsent, membershipKeyOf } from './group-access';
+import { bumped, deleted, deletionAsked, deletionClaimed } from './holders';
 import { CLOSE_AS, EDITS } from './lifecycle';
 import {
   type AssignmentKey,
@@ -578,7 +579,7 @@ class Pass {
     const leftover = holders.holders.length === 0 && !holders.preExisting && holders.state === 'PRESENT';
     if (dead.length === 0 && !leftover) return;
     if (live.length > 0 || holders.preExisting || (holders.state === 'ABSENT' && !holders.addingBy)) {
-      const kept: MembershipHoldersRecord = { ...holders, holders: live, ...this.bumpMembership(holders) };
+      const kept = bumped({ ...holders, holders: live }, this.now.toISOString());
       if (!(await store.putMembershipHolders(kept, holders.revision))) {
         this.report.deferred++;
         return;
@@ -607,21 +608,15 @@ class Pass {
     await this.removeClaimed(claim, dead);
   }
 
-  private bumpMembership(record: MembershipHoldersRecord) {
-    return { revision: record.revision + 1, updatedAt: this.now.toISOString() };
-  }
-
   private async claimMembership(
     holders: MembershipHoldersRecord,
     forRequests: string[],
     membershipId: string | undefined,
   ): Promise<MembershipHoldersRecord | undefined> {
-    const claim: MembershipHoldersRecord = {
-      ...holders,
-      holders: [],
-      removingBy: RECONCILER_CLAIM,
-      ...this.bumpMembership(holders),
-    };
+    const claim = bumped<MembershipHoldersRecord>(
+      { ...holders, holders: [], removingBy: RECONCILER_CLAIM },
+      this.now.toISOString(),
+    );
     delete claim.addingBy;
     delete claim.removingFor;
     delete claim.membershipId;
@@ -660,7 +655,7 @@ class Pass {
         membershipId: claim.membershipId ?? null,
         ...(removed ? {} : { note: 'already absent' }),
       });
-    const absent: MembershipHoldersRecord = { ...membershipAbsent(claim), ...this.bumpMembership(claim) };
+    const absent = bumped(membershipAbsent(claim), this.now.toISOString());
     if (await this.deps.store.putMembershipHolders(absent, claim.revision)) this.report.deletionsConfirmed++;
     else this.report.deferred++; // the next pass finds the claim and confirms it
   }
@@ -687,7 +682,7 @@ class Pass {
       return;
     }
     if (live.length > 0 || holders.preExisting) {
-      const kept: HoldersRecord = { ...holders, holders: live, ...this.bump(holders) };
+      const kept = bumped({ ...holders, holders: live }, this.now.toISOString());
       if (!(await this.deps.store.putHolders(kept, holders.revision))) {
         this.report.deferred++;
         return;
@@ -794,7 +789,7 @@ class Pass {
       await this.deleteClaimed(claim, owners);
       return;
     }
-    const closed: HoldersRecord = { ...holders, creationsInFlight: [], ...this.bump(holders) };
+    const closed = bumped({ ...holders, creationsInFlight: [] }, this.now.toISOString());
     if (!(await this.deps.store.putHolders(closed, holders.revision))) this.report.deferred++;
   }
 
@@ -837,7 +832,10 @@ class Pass {
       await this.deleteClaimed(claim, []);
       return;
     }
-    const adopted: HoldersRecord = { ...holders, state: 'PRESENT', preExisting: true, ...this.bump(holders) };
+    const adopted = bumped<HoldersRecord>(
+      { ...holders, state: 'PRESENT', preExisting: true },
+      this.now.toISOString(),
+    );
     if (!(await this.deps.store.putHolders(adopted, holders.revision))) {
       this.report.deferred++;
       return;
@@ -855,16 +853,7 @@ class Pass {
 
   /** Moves the record to DELETING by the reconciler; only the pass whose write wins deletes. */
   private async claim(holders: HoldersRecord, forRequests: string[]): Promise<HoldersRecord | undefined> {
-    const claim: HoldersRecord = {
-      ...holders,
-      holders: [],
-      state: 'DELETING',
-      deletingBy: RECONCILER_CLAIM,
-      ...this.bump(holders),
-    };
-    delete claim.deletionRequestId;
-    delete claim.deletingFor;
-    if (forRequests.length) claim.deletingFor = [...new Set(forRequests)];
+    const claim = bumped(deletionClaimed(holders, RECONCILER_CLAIM, forRequests), this.now.toISOString());
     if (await this.deps.store.putHolders(claim, holders.revision)) return claim;
     this.report.deferred++;
     return undefined;
@@ -898,7 +887,10 @@ class Pass {
       return;
     }
     this.report.deletionsRequested++;
-    const recorded: HoldersRecord = { ...claim, deletionRequestId: operation.requestId, ...this.bump(claim) };
+    const recorded = bumped(
+      deletionAsked(claim, RECONCILER_CLAIM, operation.requestId) ?? claim,
+      this.now.toISOString(),
+    );
     const current = (await store.putHolders(recorded, claim.revision)) ? recorded : claim;
     for (const id of auditIds)
       await this.audit(id, 'reconciler.revoked', 'success', {
@@ -963,19 +955,10 @@ class Pass {
   /** DELETING → ABSENT, if the record is still in the deletion we know of. */
   private async markAbsent(known: HoldersRecord): Promise<boolean> {
     const options = { attempts: MARK_ABSENT_ATTEMPTS, now: () => this.now.toISOString() };
-    const outcome = await changeHolders(this.deps.store, known, options, (current) => {
-      if (
-        current.state !== 'DELETING' ||
-        current.deletingBy !== known.deletingBy ||
-        (known.deletionRequestId !== undefined && current.deletionRequestId !== known.deletionRequestId)
-      )
-        return undefined;
-      const absent: HoldersRecord = { ...current, state: 'ABSENT', preExisting: false, holders: [] };
-      delete absent.deletingBy;
-      delete absent.deletingFor;
-      delete absent.deletionRequestId;
-      return absent;
-    });
+    const by = known.deletingBy;
+    const outcome = await changeHolders(this.deps.store, known, options, (current) =>
+      by === undefined ? undefined : deleted(current, by, known.deletionRequestId),
+    );
     // Lost to every concurrent write: a later pass confirms it.
     return outcome === 'written';
   }
@@ -1009,10 +992,6 @@ class Pass {
         await this.wait(this.options.pollIntervalMs * 2 ** (attempt - 1));
       }
     }
-  }
-
-  private bump(record: HoldersRecord): Pick<HoldersRecord, 'revision' | 'updatedAt'> {
-    return { revision: record.revision + 1, updatedAt: this.now.toISOString() };
   }
 
   /**

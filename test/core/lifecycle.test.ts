@@ -127,6 +127,8 @@ function allowedFrom(source: string): readonly RequestStatus[] | 'read' | 'outco
   if (source === 'GRANTING_PHASE') return GRANTING_PHASE;
   const edit = /^EDITS\.(\w+)$/.exec(source);
   if (edit) return EDITS[edit[1] as keyof typeof EDITS];
+  // An edit keyed by the field it writes (optimistic.ts changeField): one of the table's edits.
+  if (source === 'EDITS[field]') return [...new Set(Object.values(EDITS).flat())];
   if (/^\[\w+\.status\]$/.test(source)) return 'read';
   if (source === 'target.from') return 'outcome';
   return undefined;

@@ -2,6 +2,19 @@ import * as z from 'zod/mini';
 import { ENDED_EARLY, type Occurrence } from '../audit';
 import { AccessError, NotYetStartedError, RequestCancelledError, RetryableError } from '../errors';
 import { type AccessHooks, GroupAccess, membershipKeyOf } from '../group-access';
+import {
+  bumped,
+  creationAsked,
+  creationCallFailed,
+  creationFailed,
+  creationFenced,
+  creationSucceeded,
+  deleted,
+  deletionAsked,
+  deletionCallFailed,
+  deletionClaimed,
+  withdrawal,
+} from '../holders';
 import { EDITS, GRANTING_PHASE, movesInto } from '../lifecycle';
 import type { AssignmentKey, HoldersRecord, RequestRecord } from '../model';
 import { CONFLICT, type Conflict, changeHolders, retryOnConflict } from '../optimistic';
@@ -107,13 +120,7 @@ export class AssignmentSteps extends StepBase {
         // operation, fenced like the first one.
         await this.updateHolders(key, (h) =>
           h.state === 'CREATING' && h.holders.includes(step.requestId)
-            ? {
-                ...h,
-                creationsInFlight: [
-                  ...(h.creationsInFlight ?? []),
-                  { requestId: step.requestId, issuedAt: this.now().toISOString() },
-                ],
-              }
+            ? creationFenced(h, step.requestId, this.now().toISOString())
             : undefined,
         );
         return this.requestCreation(key, step);
@@ -191,27 +198,10 @@ export class AssignmentSteps extends StepBase {
     if (status.status === 'SUCCEEDED') {
       // Accounted for once it is PRESENT under its holders; if the record moved on meanwhile (its
       // request was revoked while creating), the creation stays open for the reconciler.
-      await this.updateHolders(key, (h) =>
-        h.state === 'CREATING'
-          ? { ...h, state: 'PRESENT', creationsInFlight: settled(h, step.requestId, step.operationId) }
-          : undefined,
-      );
+      await this.updateHolders(key, (h) => creationSucceeded(h, step.requestId, step.operationId));
       return this.opened(step, CREATED, CREATED);
     }
-    await this.updateHolders(key, (h) => {
-      const remaining = h.holders.filter((id) => id !== step.requestId);
-      const open = settled(h, step.requestId, step.operationId);
-      // Released by an earlier run of this check: nothing left to write.
-      if (remaining.length === h.holders.length && open.length === (h.creationsInFlight ?? []).length)
-        return undefined;
-      // A FAILED creation leaves nothing behind: it is no longer in flight.
-      return {
-        ...h,
-        holders: remaining,
-        state: remaining.length ? h.state : 'ABSENT',
-        creationsInFlight: open,
-      };
-    });
+    await this.updateHolders(key, (h) => creationFailed(h, step.requestId, step.operationId));
     // Only while granting: a request revoked meanwhile keeps its status.
     await this.deps.store.updateRequest(step.requestId, GRANTING_PHASE, {
       status: 'GRANT_FAILED',
@@ -281,13 +271,7 @@ export class AssignmentSteps extends StepBase {
         if (holders.state === 'ABSENT') return { status: 'SUCCEEDED' };
         return this.kept(step.requestId, holders.preExisting ? 'pre-existing' : 'shared', remaining);
       }
-      const deleting: HoldersRecord = {
-        ...this.withHolders(holders, []),
-        state: 'DELETING',
-        deletingBy: step.requestId,
-      };
-      delete deleting.deletionRequestId;
-      delete deleting.deletionCallFailedAt;
+      const deleting = bumped(deletionClaimed(holders, step.requestId), this.now().toISOString());
       if (!(await store.putHolders(deleting, holders.revision))) return CONFLICT;
       return this.startDeletion(key, step.requestId);
     });
@@ -367,7 +351,7 @@ export class AssignmentSteps extends StepBase {
   }
 
   private withHolders(holders: HoldersRecord, ids: string[]): HoldersRecord {
-    return { ...holders, holders: ids, revision: holders.revision + 1, updatedAt: this.now().toISOString() };
+    return bumped({ ...holders, holders: ids }, this.now().toISOString());
   }
 
   private async updateHolders(
@@ -394,30 +378,12 @@ export class AssignmentSteps extends StepBase {
     } catch (error) {
       // The call came back: nothing of this run is in flight any more, so a retry may ask again
       // at once. The fence stays (a timed-out call may still have been accepted).
-      await this.updateHolders(key, (h) => {
-        const open = h.creationsInFlight ?? [];
-        const index = open.findLastIndex(
-          (c) => c.requestId === requestId && !c.operationId && !c.callFailedAt,
-        );
-        if (index < 0) return undefined;
-        const failedAt = this.now().toISOString();
-        return {
-          ...h,
-          creationsInFlight: open.map((c, i) => (i === index ? { ...c, callFailedAt: failedAt } : c)),
-        };
-      }).catch(() => undefined);
+      await this.updateHolders(key, (h) => creationCallFailed(h, requestId, this.now().toISOString())).catch(
+        () => undefined,
+      );
       throw error;
     }
-    await this.updateHolders(key, (h) => {
-      const open = h.creationsInFlight ?? [];
-      // The newest fence of this request without an id is this call's.
-      const index = open.findLastIndex((c) => c.requestId === requestId && !c.operationId);
-      if (index < 0) return undefined;
-      return {
-        ...h,
-        creationsInFlight: open.map((c, i) => (i === index ? { ...c, operationId: operation.requestId } : c)),
-      };
-    });
+    await this.updateHolders(key, (h) => creationAsked(h, requestId, operation.requestId));
     return operation;
   }
 
@@ -448,19 +414,12 @@ export class AssignmentSteps extends StepBase {
         return { status: 'SUCCEEDED' };
       }
       // Failed before or at the call, which came back: a retry may ask again at once (see CALL_IN_FLIGHT_MS).
-      await this.updateHolders(key, (h) =>
-        h.state === 'DELETING' && h.deletingBy === requestId && !h.deletionRequestId
-          ? { ...h, deletionCallFailedAt: this.now().toISOString() }
-          : undefined,
-      ).catch(() => undefined);
+      await this.updateHolders(key, (h) => deletionCallFailed(h, requestId, this.now().toISOString())).catch(
+        () => undefined,
+      );
       throw error;
     }
-    await this.updateHolders(key, (h) => {
-      if (h.state !== 'DELETING' || h.deletingBy !== requestId) return undefined;
-      const next: HoldersRecord = { ...h, deletionRequestId: operation.requestId };
-      delete next.deletionCallFailedAt;
-      return next;
-    });
+    await this.updateHolders(key, (h) => deletionAsked(h, requestId, operation.requestId));
     return this.followDeletion(key, requestId, operation);
   }
 
@@ -493,14 +452,7 @@ export class AssignmentSteps extends StepBase {
   }
 
   private async markDeleted(key: AssignmentKey, requestId: string): Promise<void> {
-    await this.updateHolders(key, (h) => {
-      if (h.state !== 'DELETING' || h.deletingBy !== requestId) return undefined;
-      const next: HoldersRecord = { ...h, state: 'ABSENT', preExisting: false };
-      delete next.deletingBy;
-      delete next.deletionRequestId;
-      delete next.deletionCallFailedAt;
-      return next;
-    });
+    await this.updateHolders(key, (h) => deleted(h, requestId));
   }
 
   private inProgress(
@@ -597,18 +549,7 @@ export class AssignmentSteps extends StepBase {
    * about to create is not asked for — and the step fails as Cancelled (the state machine closes it).
    */
   private async withdrawn(key: AssignmentKey, requestId: string): Promise<never> {
-    await this.updateHolders(key, (h) => {
-      if (!h.holders.includes(requestId)) return undefined;
-      const remaining = h.holders.filter((id) => id !== requestId);
-      return {
-        ...h,
-        holders: remaining,
-        state: remaining.length || h.state !== 'CREATING' ? h.state : 'ABSENT',
-        creationsInFlight: (h.creationsInFlight ?? []).filter(
-          (c) => !(c.requestId === requestId && !c.operationId),
-        ),
-      };
-    });
+    await this.updateHolders(key, (h) => withdrawal(h, requestId));
     throw new RequestCancelledError(requestId);
   }
 
@@ -646,16 +587,6 @@ function assertSameAssignment(record: RequestRecord, step: AssignmentStepInput):
       'input-mismatch',
       `Request ${step.requestId} is not for ${describeKey(keyOf(step))}: refusing to change it`,
     );
-}
-
-/**
- * The record's open creations without the one whose outcome is now known. A fence without an
- * operation id (its call never returned, as far as the record knows) stays for the reconciler.
- */
-function settled(holders: HoldersRecord, requestId: string, operationId: string) {
-  return (holders.creationsInFlight ?? []).filter(
-    (c) => !(c.requestId === requestId && c.operationId === operationId),
-  );
 }
 
 function keyOf(step: AssignmentStepInput): AssignmentKey {
