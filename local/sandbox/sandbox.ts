@@ -1,3 +1,4 @@
+import { EnvironmentChanges, startLocalStack } from '../stack';
 import '../step-functions/polyfills';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,17 +7,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadPolicyWithDirectory } from '../../functions/cli/directory';
 import type { Policy } from '../../functions/core/policy';
 import { createHandler as createReconcilerHandler } from '../../functions/reconciler';
-import { compiledPolicyFile } from '../compiled-policy';
 import { type AuditStreamStandIn, startAuditStream } from '../dynamodb/audit-stream';
-import { createLocalTables, type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
-import { type RunningIdentityCenter, startIdentityCenterStandIn } from '../identity-center/server';
+import { type LocalDynamo, startLocalDynamo } from '../dynamodb/local-dynamo';
+import type { RunningIdentityCenter } from '../identity-center/server';
 import type { FaultSettings } from '../identity-center/stand-in';
-import { startProductLambdas } from '../lambda/product-functions';
 import { type RunningS3, startS3StandIn } from '../s3/server';
-import { type RunningSlackApi, startSlackApiStandIn } from '../slack-api/server';
+import type { RunningSlackApi } from '../slack-api/server';
 import type { LambdaHandler, LocalStepFunctions } from '../step-functions/local-step-functions';
-import { createProductStepFunctions, type WorkerName } from '../step-functions/product-workflow';
-import { startStepFunctionsEndpoint } from '../step-functions/sfn-http-endpoint';
+import type { WorkerName } from '../step-functions/product-workflow';
 import { type RunningConsoleServer, startConsoleServer } from './console-server';
 import { loadSandboxConfig, type SandboxConfig } from './sandbox-file';
 import { describeAwsIdentity, planServices, type ServicePlan } from './services';
@@ -163,91 +161,96 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
   const restoreEnv = new EnvironmentChanges();
   cleanups.push(() => restoreEnv.restore());
   try {
-    // ---- stand-ins, in parallel ----
+    // ---- the product on the local stack (local/stack.ts), a real service where configured ----
     const region = policy.identityCenter.region;
-    const [dynamo, identityCenter, slack] = await Promise.all([
+    const persistedIn = plan.dynamo.mode === 'stand-in' ? options.persistDir : undefined;
+    if (persistedIn) await mkdir(persistedIn, { recursive: true });
+    const dynamo =
       plan.dynamo.mode === 'stand-in'
-        ? (async () => {
-            if (options.persistDir) await mkdir(options.persistDir, { recursive: true });
-            const started = await startLocalDynamo(options.persistDir ? { path: options.persistDir } : {});
-            return { ...started, ...(options.persistDir ? { persistedIn: options.persistDir } : {}) };
-          })()
-        : undefined,
-      plan.identityCenter.mode === 'stand-in'
-        ? startIdentityCenterStandIn({
-            sandbox: config.identityCenter,
-            provisioningDelayMs: options.identityCenter?.provisioningDelayMs ?? 1000,
-            ...(options.identityCenter?.requestsPerSecond !== undefined
-              ? { requestsPerSecond: options.identityCenter.requestsPerSecond }
-              : {}),
-            ...(options.identityCenter?.maxCreationsInFlight !== undefined
-              ? { maxCreationsInFlight: options.identityCenter.maxCreationsInFlight }
-              : {}),
-            ...(options.identityCenter?.faults ? { faults: options.identityCenter.faults } : {}),
-            ...(options.identityCenter?.seed !== undefined ? { seed: options.identityCenter.seed } : {}),
-          })
-        : undefined,
-      plan.slack.mode === 'stand-in'
-        ? startSlackApiStandIn({
-            users: config.personas.map((p) => ({
-              id: p.slackUserId,
-              name: p.name,
-              realName: p.realName ?? p.name,
-              email: p.email,
-            })),
-            tokens: [plan.slack.botToken],
-            // Request ids derive from view ids: with persisted data they must not repeat across runs.
-            ...(options.persistDir ? { firstId: Math.floor(Date.now() / 1000) } : {}),
-            teamId: config.slack.teamId,
-            teamDomain: config.slack.teamDomain,
-            // slackUserGroup: approvers (the on-call rota).
-            userGroups: config.slack.userGroups,
-          })
-        : undefined,
-    ]);
-    if (dynamo) cleanups.push(() => dynamo.close());
-    if (identityCenter) cleanups.push(() => identityCenter.close());
-    if (slack) cleanups.push(() => slack.close());
-
-    // ---- the environment the handlers read (production wiring, no local branches) ----
-    restoreEnv.set('AWS_REGION', env.AWS_REGION || region);
-    if (plan.identityCenter.mode === 'stand-in' && plan.dynamo.mode === 'stand-in') {
-      // Only local endpoints: they accept any signature, but the SDK refuses to sign without
-      // credentials, and a developer's own (an expired SSO profile) must not break the sandbox.
-      // Environment keys come first in the SDK's credential chain.
-      restoreEnv.set('AWS_ACCESS_KEY_ID', 'sandbox');
-      restoreEnv.set('AWS_SECRET_ACCESS_KEY', 'sandbox');
-      restoreEnv.unset('AWS_SESSION_TOKEN');
-    }
-    restoreEnv.set('AWS_ENDPOINT_URL_DYNAMODB', dynamo?.endpoint);
-    restoreEnv.set('AWS_ENDPOINT_URL_SSO_ADMIN', identityCenter?.url);
-    restoreEnv.set('AWS_ENDPOINT_URL_IDENTITYSTORE', identityCenter?.url);
-    // Organizations (ou:/tag: selectors, read when a policy is compiled) shares that stand-in and
-    // its seed, the sandbox file; with a real Identity Center it is the real service too.
-    restoreEnv.set('AWS_ENDPOINT_URL_ORGANIZATIONS', identityCenter?.url);
-    // Compiled as synth compiles it into every bundle (core/policy-file.ts).
-    restoreEnv.set('POLICY_FILE', await compiledPolicyFile(policyFile, sandboxFile));
-    restoreEnv.set('STATE_TABLE', plan.dynamo.stateTable);
-    restoreEnv.set('AUDIT_TABLE', plan.dynamo.auditTable);
-    restoreEnv.set('SLACK_BOT_TOKEN', plan.slack.botToken);
-    restoreEnv.set('SLACK_SIGNING_SECRET', plan.slack.signingSecret);
-    restoreEnv.set('SLACK_API_URL', slack ? `${slack.url}/api/` : undefined);
-    // Credentials come from the environment here, never from Secrets Manager.
-    restoreEnv.unset('SLACK_SECRET_ARN');
-    restoreEnv.set('ALERT_CHANNEL', env.ALERT_CHANNEL || undefined);
-    // There is no CloudTrail here: an example table name, so the revoked DM and the Home tab show
-    // the organization-trail query a deployment with cdk.json `orgTrailTable` gives.
-    restoreEnv.set('ORG_TRAIL_TABLE', env.ORG_TRAIL_TABLE || SANDBOX_ORG_TRAIL_TABLE);
+        ? {
+            ...(await startLocalDynamo(persistedIn ? { path: persistedIn } : {})),
+            ...(persistedIn ? { persistedIn } : {}),
+          }
+        : undefined;
+    // Step Functions: the ASL file, the worker handlers in-process, each invocation tracked so
+    // that stopping lets the ones running finish against the stand-ins.
+    const inFlight = new Set<Promise<unknown>>();
+    const trackInFlight =
+      (handler: LambdaHandler): LambdaHandler =>
+      (event, context) => {
+        const invocation = handler(event, context);
+        inFlight.add(invocation);
+        const forget = () => inFlight.delete(invocation);
+        invocation.then(forget, forget);
+        return invocation;
+      };
+    const stack = await startLocalStack({
+      policyFile,
+      // The sandbox file is the policy's directory: its OUs and tags resolve the accounts.
+      directoryFile: sandboxFile,
+      tables: { stateTable: plan.dynamo.stateTable, auditTable: plan.dynamo.auditTable },
+      region: env.AWS_REGION || region,
+      dynamo: dynamo ?? { real: true },
+      identityCenter:
+        plan.identityCenter.mode === 'stand-in'
+          ? {
+              sandbox: config.identityCenter,
+              provisioningDelayMs: options.identityCenter?.provisioningDelayMs ?? 1000,
+              ...(options.identityCenter?.requestsPerSecond !== undefined
+                ? { requestsPerSecond: options.identityCenter.requestsPerSecond }
+                : {}),
+              ...(options.identityCenter?.maxCreationsInFlight !== undefined
+                ? { maxCreationsInFlight: options.identityCenter.maxCreationsInFlight }
+                : {}),
+              ...(options.identityCenter?.faults ? { faults: options.identityCenter.faults } : {}),
+              ...(options.identityCenter?.seed !== undefined ? { seed: options.identityCenter.seed } : {}),
+            }
+          : { real: true },
+      slack:
+        plan.slack.mode === 'stand-in'
+          ? {
+              users: config.personas.map((p) => ({
+                id: p.slackUserId,
+                name: p.name,
+                realName: p.realName ?? p.name,
+                email: p.email,
+              })),
+              tokens: [plan.slack.botToken],
+              // Request ids derive from view ids: with persisted data they must not repeat across runs.
+              ...(options.persistDir ? { firstId: Math.floor(Date.now() / 1000) } : {}),
+              teamId: config.slack.teamId,
+              teamDomain: config.slack.teamDomain,
+              // slackUserGroup: approvers (the on-call rota).
+              userGroups: config.slack.userGroups,
+            }
+          : { real: true },
+      slackCredentials: { botToken: plan.slack.botToken, signingSecret: plan.slack.signingSecret },
+      env: {
+        // The product's logs show in the sandbox's terminal, as the developer set them.
+        POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL,
+        ALERT_CHANNEL: env.ALERT_CHANNEL || undefined,
+        // There is no CloudTrail here: an example table name, so the revoked DM and the Home tab
+        // show the organization-trail query a deployment with cdk.json `orgTrailTable` gives.
+        ORG_TRAIL_TABLE: env.ORG_TRAIL_TABLE || SANDBOX_ORG_TRAIL_TABLE,
+      },
+      stepFunctions: {
+        msPerSecond: msPerAslSecond(msPerMinute),
+        // The product runs on real time here: a timestamp it computed (a scheduled start, an
+        // admission slot) is waited for in real time; durations (windows, timeouts) are scaled.
+        realTimeTimestamps: true,
+        ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
+        wrapHandler: (name, handler) =>
+          trackInFlight(options.wrapHandler ? options.wrapHandler(name, handler) : handler),
+      },
+      // An aborted execution does not stop a handler already running: let it finish against the
+      // stand-ins before they close (bounded: a handler stuck on a fault is left behind).
+      afterWorkflowStopped: () => settleWithin(inFlight, 5000),
+    });
+    cleanups.push(() => stack.close());
+    const { slack, identityCenter, lambdas, host, sfn } = stack;
 
     const dynamoClient = new DynamoDBClient({ region });
     cleanups.push(() => dynamoClient.destroy());
-    if (plan.dynamo.mode === 'stand-in') await createLocalTables(dynamoClient, plan.dynamo);
-
-    // The functions other functions invoke (audit writer, decisions), on a local Lambda endpoint;
-    // started before the workflow so it closes after the last worker has finished.
-    const lambdas = await startProductLambdas();
-    cleanups.push(() => lambdas.endpoint.close());
-    for (const [name, value] of Object.entries(lambdas.env)) restoreEnv.set(name, value);
 
     // ---- the audit archive: an S3 stand-in fed by a modelled table stream (docs/AUDIT.md) ----
     let archive: { s3: RunningS3; stream: AuditStreamStandIn } | undefined;
@@ -269,38 +272,6 @@ async function start(options: SandboxOptions): Promise<Sandbox> {
       cleanups.push(() => stream.close());
       archive = { s3, stream };
     }
-
-    // ---- Step Functions: the ASL file, the worker handlers in-process ----
-    const inFlight = new Set<Promise<unknown>>();
-    const trackInFlight =
-      (handler: LambdaHandler): LambdaHandler =>
-      (event, context) => {
-        const invocation = handler(event, context);
-        inFlight.add(invocation);
-        const forget = () => inFlight.delete(invocation);
-        invocation.then(forget, forget);
-        return invocation;
-      };
-    const host = createProductStepFunctions({
-      region,
-      msPerSecond: msPerAslSecond(msPerMinute),
-      // The product runs on real time here: a timestamp it computed (a scheduled start, an
-      // admission slot) is waited for in real time; durations (windows, timeouts) are scaled.
-      realTimeTimestamps: true,
-      ...(options.retryIntervalMs !== undefined ? { retryIntervalMs: options.retryIntervalMs } : {}),
-      wrapHandler: (name, handler) =>
-        trackInFlight(options.wrapHandler ? options.wrapHandler(name, handler) : handler),
-    });
-    cleanups.push(async () => {
-      await host.shutdown();
-      // An aborted execution does not stop a handler already running: let it finish against
-      // the stand-ins before they close (bounded: a handler stuck on a fault is left behind).
-      await settleWithin(inFlight, 5000);
-    });
-    const sfn = await startStepFunctionsEndpoint(host);
-    cleanups.push(() => sfn.close());
-    restoreEnv.set('AWS_ENDPOINT_URL_SFN', sfn.url);
-    restoreEnv.set('STATE_MACHINE_ARN', host.stateMachineArn);
 
     // ---- the reconciler, on the schedule EventBridge runs it in AWS (every 5 minutes) ----
     // On the product's own clock (real time, like the records it reads), whatever the minute
@@ -607,27 +578,4 @@ function describeServices(input: {
         },
   ];
   return lines;
-}
-
-/** Sets process.env values and puts the previous ones back on restore(). */
-class EnvironmentChanges {
-  private readonly previous = new Map<string, string | undefined>();
-
-  set(name: string, value: string | undefined): void {
-    if (!this.previous.has(name)) this.previous.set(name, process.env[name]);
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-
-  unset(name: string): void {
-    this.set(name, undefined);
-  }
-
-  restore(): void {
-    for (const [name, value] of this.previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    this.previous.clear();
-  }
 }
