@@ -1,5 +1,16 @@
 import type { AuditTrail, Occurrence } from './audit';
 import { AccessError, RequestCancelledError, RetryableError } from './errors';
+import {
+  bumped,
+  holdersKept,
+  membershipAdded,
+  membershipAdditionFenced,
+  membershipFound,
+  membershipJoined,
+  membershipRemovalClaimed,
+  membershipRemoved,
+  membershipWithdrawal,
+} from './holders';
 import { GRANTING_PHASE, movesInto } from './lifecycle';
 import type { MembershipHoldersRecord, MembershipKey, RequestRecord } from './model';
 import { membershipKeyText } from './model';
@@ -8,7 +19,7 @@ import type { Clock, GroupMemberships, RequestStore } from './ports';
 
 // Group access: a request's requester added to an Identity Center group for the window, through
 // the group's holders record (model.ts `MembershipHoldersRecord`) as an account assignment goes
-// through its own, so the same two rules hold:
+// through its own (its transitions in holders.ts), so the same two rules hold:
 //  - a membership that existed before the request (found by GetGroupMembershipId with no addition
 //    of this product's in flight) is recorded `preExisting` and never removed;
 //  - overlapping requests share one membership: the last holder's revoke removes it.
@@ -55,7 +66,7 @@ export class GroupAccess {
   }
 
   private bump(record: MembershipHoldersRecord): MembershipHoldersRecord {
-    return { ...record, revision: record.revision + 1, updatedAt: this.now() };
+    return bumped(record, this.now());
   }
 
   private loop<T>(key: MembershipKey, attempt: () => Promise<T | Conflict>): Promise<T> {
@@ -102,7 +113,7 @@ export class GroupAccess {
         await hooks.intendGrant(requestId, joined);
         if (
           !(await store.putMembershipHolders(
-            this.bump({ ...holders, holders: [...holders.holders, requestId] }),
+            this.bump(membershipJoined(holders, requestId)),
             holders.revision,
           ))
         )
@@ -119,28 +130,12 @@ export class GroupAccess {
           existing: { preExisting: true, membershipId: found },
         };
         await hooks.intendGrant(requestId, granted);
-        const next: MembershipHoldersRecord = {
-          ...key,
-          preExisting: true,
-          holders: [requestId],
-          state: 'PRESENT',
-          membershipId: found,
-          revision: (holders?.revision ?? 0) + 1,
-          updatedAt: now,
-        };
+        const next = this.bump(membershipFound(key, requestId, found, holders, now));
         if (!(await store.putMembershipHolders(next, holders?.revision))) return CONFLICT;
         return hooks.opened(granted, granted);
       }
       // Fenced before the call: a membership found while `addingBy` names this request is its own.
-      const fenced: MembershipHoldersRecord = {
-        ...key,
-        preExisting: false,
-        holders: [requestId],
-        state: 'ABSENT',
-        addingBy: requestId,
-        revision: (holders?.revision ?? 0) + 1,
-        updatedAt: now,
-      };
+      const fenced = this.bump(membershipAdditionFenced(key, requestId, holders, now));
       if (!(await store.putMembershipHolders(fenced, holders?.revision))) return CONFLICT;
       const moved = await store.updateRequest(requestId, movesInto('GRANTING', { orAlready: true }), {
         status: 'GRANTING',
@@ -158,14 +153,7 @@ export class GroupAccess {
    * as Cancelled.
    */
   async withdrawn(requestId: string, key: MembershipKey): Promise<never> {
-    await this.change(key, (h) =>
-      h.holders.includes(requestId) || h.addingBy === requestId
-        ? {
-            ...(h.addingBy === requestId ? withoutAdding(h) : h),
-            holders: h.holders.filter((id) => id !== requestId),
-          }
-        : undefined,
-    );
+    await this.change(key, (h) => membershipWithdrawal(h, requestId));
     throw new RequestCancelledError(requestId);
   }
 
@@ -192,9 +180,7 @@ export class GroupAccess {
     } catch (error) {
       if (!(error instanceof AccessError) || error.code !== 'membership-target-gone') throw error;
       await this.change(key, (h) =>
-        h.addingBy === requestId
-          ? { ...withoutAdding(h), holders: h.holders.filter((id) => id !== requestId) }
-          : undefined,
+        h.addingBy === requestId ? membershipWithdrawal(h, requestId) : undefined,
       );
       await store.updateRequest(requestId, GRANTING_PHASE, {
         status: 'GRANT_FAILED',
@@ -204,9 +190,7 @@ export class GroupAccess {
     }
     if (!membershipId)
       throw new RetryableError(`Identity Center refused the ${describe(key)} as a conflict and has none yet`);
-    await this.change(key, (h) =>
-      h.addingBy === requestId ? { ...withoutAdding(h), state: 'PRESENT', membershipId } : undefined,
-    );
+    await this.change(key, (h) => membershipAdded(h, requestId, membershipId));
     return hooks.opened(CREATED, CREATED);
   }
 
@@ -226,9 +210,7 @@ export class GroupAccess {
       const remaining = holders.holders.filter((id) => id !== requestId);
       const neverAdded = holders.state === 'ABSENT' && holders.addingBy === undefined;
       if (remaining.length > 0 || holders.preExisting || neverAdded) {
-        if (
-          !(await store.putMembershipHolders(this.bump({ ...holders, holders: remaining }), holders.revision))
-        )
+        if (!(await store.putMembershipHolders(this.bump(holdersKept(holders, remaining)), holders.revision)))
           return CONFLICT;
         if (neverAdded) return hooks.succeeded();
         return hooks.kept(holders.preExisting ? 'pre-existing' : 'shared', remaining);
@@ -237,13 +219,8 @@ export class GroupAccess {
       // now, or it never landed). The id is stored with the claim, so a retry removes the same one.
       const membershipId =
         holders.membershipId ?? (await memberships.membershipId(key.groupId, key.principalId));
-      const claim: MembershipHoldersRecord = {
-        ...withoutAdding(holders),
-        holders: [],
-        removingBy: requestId,
-        ...(membershipId ? { membershipId } : {}),
-      };
-      if (!(await store.putMembershipHolders(this.bump(claim), holders.revision))) return CONFLICT;
+      const claim = this.bump(membershipRemovalClaimed(holders, requestId, membershipId));
+      if (!(await store.putMembershipHolders(claim, holders.revision))) return CONFLICT;
       return this.remove(requestId, key, claim, hooks);
     });
   }
@@ -268,25 +245,9 @@ export class GroupAccess {
       ...REVOKE,
       key: 'membership',
     });
-    await this.change(key, (h) => (h.removingBy === requestId ? absent(h) : undefined));
+    await this.change(key, (h) => (h.removingBy === requestId ? membershipRemoved(h) : undefined));
     return hooks.succeeded();
   }
-}
-
-function withoutAdding(h: MembershipHoldersRecord): MembershipHoldersRecord {
-  const next = { ...h };
-  delete next.addingBy;
-  return next;
-}
-
-/** Removed by this product: nobody holds it, nothing pre-existed. */
-export function absent(h: MembershipHoldersRecord): MembershipHoldersRecord {
-  const next: MembershipHoldersRecord = { ...h, state: 'ABSENT', preExisting: false, holders: [] };
-  delete next.removingBy;
-  delete next.removingFor;
-  delete next.membershipId;
-  delete next.addingBy;
-  return next;
 }
 
 export { membershipKeyText };

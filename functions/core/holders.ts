@@ -1,8 +1,8 @@
-import type { HoldersRecord } from './model';
+import type { HoldersRecord, MembershipHoldersRecord, MembershipKey } from './model';
 
-// The holders record's transitions (model.ts `HoldersRecord`: who holds an account assignment,
-// and where its creation or deletion stands), for the steps (steps/assignment.ts) and the
-// reconciler alike. Pure: each answers the next record, or undefined when, as the record now
+// The holders records' transitions (model.ts `HoldersRecord`: who holds an account assignment,
+// and where its creation or deletion stands; `MembershipHoldersRecord`, the same for a group
+// membership), for the steps (steps/assignment.ts, group-access.ts) and the reconciler alike. Pure: each answers the next record, or undefined when, as the record now
 // stands, there is nothing to write (a retry, or a record that moved on). The caller writes it
 // under the revision it read, bumped (`bumped`, or optimistic.ts `changeHolders`).
 
@@ -107,6 +107,11 @@ export function withdrawal(record: HoldersRecord, requestId: string): HoldersRec
   };
 }
 
+/** Only `live` still hold it (the others released: ended, or found dead); the access stays as it is. */
+export function holdersKept<T extends HoldersRecord | MembershipHoldersRecord>(record: T, live: string[]): T {
+  return { ...record, holders: live };
+}
+
 // ---- deletions -------------------------------------------------------------------------------
 
 /**
@@ -165,4 +170,110 @@ export function deleted(
   delete absent.deletionRequestId;
   delete absent.deletionCallFailedAt;
   return absent;
+}
+
+// ---- group memberships -----------------------------------------------------------------------
+// CreateGroupMembership and DeleteGroupMembership answer at once, so a membership has no
+// operation to follow: an addition is fenced by `addingBy`, a removal claimed by `removingBy`.
+
+/** A live request joins a membership other requests of ours already hold. */
+export function membershipJoined(
+  record: MembershipHoldersRecord,
+  requestId: string,
+): MembershipHoldersRecord {
+  return { ...record, holders: [...record.holders, requestId] };
+}
+
+/** The user is a member already and nobody of ours holds it: someone else's, never removed. */
+export function membershipFound(
+  key: MembershipKey,
+  requestId: string,
+  membershipId: string,
+  previous: MembershipHoldersRecord | undefined,
+  now: string,
+): MembershipHoldersRecord {
+  return {
+    ...key,
+    preExisting: true,
+    holders: [requestId],
+    state: 'PRESENT',
+    membershipId,
+    revision: previous?.revision ?? 0,
+    updatedAt: now,
+  };
+}
+
+/** An addition about to be asked for, fenced first: a membership found while it stands is this request's own. */
+export function membershipAdditionFenced(
+  key: MembershipKey,
+  requestId: string,
+  previous: MembershipHoldersRecord | undefined,
+  now: string,
+): MembershipHoldersRecord {
+  return {
+    ...key,
+    preExisting: false,
+    holders: [requestId],
+    state: 'ABSENT',
+    addingBy: requestId,
+    revision: previous?.revision ?? 0,
+    updatedAt: now,
+  };
+}
+
+/** The addition `requestId` fenced landed: PRESENT, with its id. */
+export function membershipAdded(
+  record: MembershipHoldersRecord,
+  requestId: string,
+  membershipId: string,
+): MembershipHoldersRecord | undefined {
+  if (record.addingBy !== requestId) return undefined;
+  return { ...withoutAddition(record), state: 'PRESENT', membershipId };
+}
+
+/**
+ * A request lets go of a membership it held or was adding (withdrawn, or its user or group gone):
+ * its entry and its fence go, a membership it only joined stays as it was.
+ */
+export function membershipWithdrawal(
+  record: MembershipHoldersRecord,
+  requestId: string,
+): MembershipHoldersRecord | undefined {
+  if (!record.holders.includes(requestId) && record.addingBy !== requestId) return undefined;
+  const base = record.addingBy === requestId ? withoutAddition(record) : record;
+  return { ...base, holders: record.holders.filter((id) => id !== requestId) };
+}
+
+/**
+ * The removal claimed by `by` (the last holder's revoke, or the reconciler for `forRequests`):
+ * nobody holds it, the id to remove is stored with the claim so a retry removes the same one.
+ */
+export function membershipRemovalClaimed(
+  record: MembershipHoldersRecord,
+  by: string,
+  membershipId: string | undefined,
+  forRequests: string[] = [],
+): MembershipHoldersRecord {
+  const claim: MembershipHoldersRecord = { ...withoutAddition(record), holders: [], removingBy: by };
+  delete claim.removingFor;
+  delete claim.membershipId;
+  if (membershipId) claim.membershipId = membershipId;
+  if (forRequests.length) claim.removingFor = [...new Set(forRequests)];
+  return claim;
+}
+
+/** Removed by this product: nobody holds it, nothing pre-existed. */
+export function membershipRemoved(record: MembershipHoldersRecord): MembershipHoldersRecord {
+  const next: MembershipHoldersRecord = { ...record, state: 'ABSENT', preExisting: false, holders: [] };
+  delete next.removingBy;
+  delete next.removingFor;
+  delete next.membershipId;
+  delete next.addingBy;
+  return next;
+}
+
+function withoutAddition(record: MembershipHoldersRecord): MembershipHoldersRecord {
+  const next = { ...record };
+  delete next.addingBy;
+  return next;
 }

@@ -4,8 +4,16 @@ import { bestEffort } from './best-effort';
 import { dueForEscalation } from './break-glass';
 import { type DirectoryRefresh, NOTHING_TO_REFRESH } from './directory';
 import { AccessError, errorMessage, RetryableError } from './errors';
-import { absent as membershipAbsent, membershipKeyOf } from './group-access';
-import { bumped, deleted, deletionAsked, deletionClaimed } from './holders';
+import { membershipKeyOf } from './group-access';
+import {
+  bumped,
+  deleted,
+  deletionAsked,
+  deletionClaimed,
+  holdersKept,
+  membershipRemovalClaimed,
+  membershipRemoved,
+} from './holders';
 import { CLOSE_AS, EDITS } from './lifecycle';
 import {
   type AssignmentKey,
@@ -579,7 +587,7 @@ class Pass {
     const leftover = holders.holders.length === 0 && !holders.preExisting && holders.state === 'PRESENT';
     if (dead.length === 0 && !leftover) return;
     if (live.length > 0 || holders.preExisting || (holders.state === 'ABSENT' && !holders.addingBy)) {
-      const kept = bumped({ ...holders, holders: live }, this.now.toISOString());
+      const kept = bumped(holdersKept(holders, live), this.now.toISOString());
       if (!(await store.putMembershipHolders(kept, holders.revision))) {
         this.report.deferred++;
         return;
@@ -613,15 +621,10 @@ class Pass {
     forRequests: string[],
     membershipId: string | undefined,
   ): Promise<MembershipHoldersRecord | undefined> {
-    const claim = bumped<MembershipHoldersRecord>(
-      { ...holders, holders: [], removingBy: RECONCILER_CLAIM },
+    const claim = bumped(
+      membershipRemovalClaimed(holders, RECONCILER_CLAIM, membershipId, forRequests),
       this.now.toISOString(),
     );
-    delete claim.addingBy;
-    delete claim.removingFor;
-    delete claim.membershipId;
-    if (membershipId) claim.membershipId = membershipId;
-    if (forRequests.length) claim.removingFor = [...new Set(forRequests)];
     if (await this.deps.store.putMembershipHolders(claim, holders.revision)) return claim;
     this.report.deferred++;
     return undefined;
@@ -655,7 +658,7 @@ class Pass {
         membershipId: claim.membershipId ?? null,
         ...(removed ? {} : { note: 'already absent' }),
       });
-    const absent = bumped(membershipAbsent(claim), this.now.toISOString());
+    const absent = bumped(membershipRemoved(claim), this.now.toISOString());
     if (await this.deps.store.putMembershipHolders(absent, claim.revision)) this.report.deletionsConfirmed++;
     else this.report.deferred++; // the next pass finds the claim and confirms it
   }
@@ -682,7 +685,7 @@ class Pass {
       return;
     }
     if (live.length > 0 || holders.preExisting) {
-      const kept = bumped({ ...holders, holders: live }, this.now.toISOString());
+      const kept = bumped(holdersKept(holders, live), this.now.toISOString());
       if (!(await this.deps.store.putHolders(kept, holders.revision))) {
         this.report.deferred++;
         return;

@@ -9,9 +9,17 @@ import {
   deletionAsked,
   deletionCallFailed,
   deletionClaimed,
+  holdersKept,
+  membershipAdded,
+  membershipAdditionFenced,
+  membershipFound,
+  membershipJoined,
+  membershipRemovalClaimed,
+  membershipRemoved,
+  membershipWithdrawal,
   withdrawal,
 } from '../../functions/core/holders';
-import type { HoldersRecord } from '../../functions/core/model';
+import type { HoldersRecord, MembershipHoldersRecord } from '../../functions/core/model';
 
 // The holders record's transitions (core/holders.ts), which the steps and the reconciler share:
 // each answers the next record or, applied again (a retry) or to a record that moved on, nothing.
@@ -136,5 +144,83 @@ describe('deletions, as a request’s revoke and the reconciler make them', () =
       revision: 4,
       updatedAt: '2026-12-04T11:00:00.000Z',
     });
+  });
+});
+
+describe('group memberships, as group access and the reconciler make them', () => {
+  const key = { groupId: 'group-1', principalId: 'user-1' };
+
+  it('fences an addition over what was stored, and makes it PRESENT only for the request that fenced it', () => {
+    const fenced = membershipAdditionFenced(key, 'req-a', undefined, T0);
+    expect(fenced).toMatchObject({
+      state: 'ABSENT',
+      addingBy: 'req-a',
+      holders: ['req-a'],
+      preExisting: false,
+    });
+    expect(membershipAdded(fenced, 'req-b', 'm-1')).toBeUndefined();
+    const added = membershipAdded(fenced, 'req-a', 'm-1') as MembershipHoldersRecord;
+    expect(added).toMatchObject({ state: 'PRESENT', membershipId: 'm-1', holders: ['req-a'] });
+    expect(added.addingBy).toBeUndefined();
+    expect(membershipAdded(added, 'req-a', 'm-1')).toBeUndefined(); // a retry writes nothing
+  });
+
+  it('records a membership found with nobody of ours holding it as pre-existing, under the stored revision', () => {
+    const previous = {
+      ...membershipRemoved(membershipAdditionFenced(key, 'req-z', undefined, T0)),
+      revision: 7,
+    };
+    expect(membershipFound(key, 'req-a', 'm-9', previous, T0)).toMatchObject({
+      preExisting: true,
+      state: 'PRESENT',
+      membershipId: 'm-9',
+      holders: ['req-a'],
+      revision: 7,
+    });
+  });
+
+  it('joins and releases holders without touching the membership', () => {
+    const present = membershipAdded(membershipAdditionFenced(key, 'req-a', undefined, T0), 'req-a', 'm-1');
+    const joined = membershipJoined(present as MembershipHoldersRecord, 'req-b');
+    expect(joined.holders).toEqual(['req-a', 'req-b']);
+    expect(holdersKept(joined, ['req-b'])).toMatchObject({
+      holders: ['req-b'],
+      state: 'PRESENT',
+      membershipId: 'm-1',
+    });
+  });
+
+  it('withdraws a request with its fence, and nothing for a request that holds nothing', () => {
+    const fenced = membershipAdditionFenced(key, 'req-a', undefined, T0);
+    const withdrawn = membershipWithdrawal(fenced, 'req-a') as MembershipHoldersRecord;
+    expect(withdrawn).toMatchObject({ holders: [], state: 'ABSENT' });
+    expect(withdrawn.addingBy).toBeUndefined();
+    expect(membershipWithdrawal(withdrawn, 'req-a')).toBeUndefined();
+    const shared = membershipJoined(
+      membershipAdded(fenced, 'req-a', 'm-1') as MembershipHoldersRecord,
+      'req-b',
+    );
+    expect(membershipWithdrawal(shared, 'req-b')).toMatchObject({ holders: ['req-a'], state: 'PRESENT' });
+  });
+
+  it('claims a removal with the id to remove and whom it is for, then forgets everything once removed', () => {
+    const present = membershipAdded(membershipAdditionFenced(key, 'req-a', undefined, T0), 'req-a', 'm-1');
+    const claim = membershipRemovalClaimed(present as MembershipHoldersRecord, 'reconciler', 'm-1', [
+      'req-a',
+      'req-a',
+    ]);
+    expect(claim).toMatchObject({
+      holders: [],
+      removingBy: 'reconciler',
+      membershipId: 'm-1',
+      removingFor: ['req-a'],
+    });
+    const byRevoke = membershipRemovalClaimed(claim, 'req-a', undefined);
+    expect(byRevoke.removingFor).toBeUndefined();
+    expect(byRevoke.membershipId).toBeUndefined();
+    const removed = membershipRemoved(claim);
+    expect(removed).toMatchObject({ state: 'ABSENT', preExisting: false, holders: [] });
+    for (const field of ['removingBy', 'removingFor', 'membershipId', 'addingBy'] as const)
+      expect(removed[field]).toBeUndefined();
   });
 });
