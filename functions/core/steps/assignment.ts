@@ -215,6 +215,11 @@ export class AssignmentSteps extends StepBase {
     const step = parseInput(revokeStepSchema, input, 'Revoke');
     const { audit, store } = this.deps;
     const key = keyOf(step);
+    // The holders record is read while the request is (ending access on time is this step's
+    // point): the claim below is written under the revision read, so a read that turns out
+    // stale costs one more round (a conflict), never a wrong decision.
+    let early: Promise<HoldersRecord | undefined> | undefined = store.getHolders(key);
+    early.catch(() => undefined); // unused (a group request, a refused input): not this step's error
     // Tolerant of older payloads, not of another assignment than the request's.
     const request = await store.getRequest(step.requestId);
     if (request) assertSameAssignment(request, step);
@@ -240,17 +245,21 @@ export class AssignmentSteps extends StepBase {
     const membership = request && membershipKeyOf(request, step.principalId);
     if (membership) return this.groupAccess().revoke(step.requestId, membership, this.accessHooks(step));
     return this.holdersLoop(key, async () => {
-      const holders = await store.getHolders(key);
+      const holders = await (early ?? store.getHolders(key));
+      early = undefined;
       // Nothing this product created is recorded for it: deleting could remove access it never granted.
       if (!holders) return this.notTracked(step.requestId);
       if (holders.state === 'DELETING' && holders.deletingBy === step.requestId) {
-        // A retry after the deletion was asked for: follow it, never ask for a second one.
-        if (holders.deletionRequestId)
+        // A retry after the deletion was asked for: follow it, never ask for a second one (its
+        // event again first: the run that asked may have failed at writing it, see startDeletion).
+        if (holders.deletionRequestId) {
+          await this.deletionRequested(step.requestId, key);
           return this.followDeletion(
             key,
             step.requestId,
             await this.deps.assignments.deletionStatus(holders.deletionRequestId),
           );
+        }
         if (!holders.deletionCallFailedAt && this.within(holders.updatedAt, CALL_IN_FLIGHT_MS))
           throw new RetryableError(
             `A deletion of ${describeKey(key)} for ${step.requestId} is being asked for`,
@@ -387,19 +396,41 @@ export class AssignmentSteps extends StepBase {
     return operation;
   }
 
+  /** The deletion's "asked for" event: the same event (its occurrence's id) however often written. */
+  private deletionRequested(requestId: string, key: AssignmentKey): Promise<unknown> {
+    return this.deps.audit.record(
+      requestId,
+      'revoke.requested',
+      SYSTEM,
+      'info',
+      { principalId: key.principalId },
+      REVOKE,
+    );
+  }
+
+  /**
+   * DeleteAccountAssignment under this request's claim, its event written at the same time:
+   * ending access does not wait on the audit trail (the revoke lag), and both settle before
+   * anything else is written, so the trail keeps its order (asked for, then the outcome). An event
+   * that failed fails the step after the call's answer is recorded; its retry writes it again.
+   */
   private async startDeletion(key: AssignmentKey, requestId: string): Promise<RevokeResult> {
+    const [recorded, asked] = await Promise.allSettled([
+      this.deletionRequested(requestId, key),
+      this.deps.assignments.delete(key),
+    ]);
     let operation: AssignmentOperationStatus;
     try {
-      await this.deps.audit.record(
-        requestId,
-        'revoke.requested',
-        SYSTEM,
-        'info',
-        { principalId: key.principalId },
-        REVOKE,
-      );
-      operation = await this.deps.assignments.delete(key);
+      if (asked.status === 'rejected') throw asked.reason;
+      operation = asked.value;
     } catch (error) {
+      if (recorded.status === 'rejected') {
+        // Nothing is known to be in flight: a retry asks again at once (its event first).
+        await this.updateHolders(key, (h) =>
+          deletionCallFailed(h, requestId, this.now().toISOString()),
+        ).catch(() => undefined);
+        throw recorded.reason;
+      }
       if (error instanceof AccessError && error.code === 'assignment-not-found') {
         // The event first: a retry finds the claim still its own and writes it again.
         await this.deps.audit.record(
@@ -420,6 +451,7 @@ export class AssignmentSteps extends StepBase {
       throw error;
     }
     await this.updateHolders(key, (h) => deletionAsked(h, requestId, operation.requestId));
+    if (recorded.status === 'rejected') throw recorded.reason;
     return this.followDeletion(key, requestId, operation);
   }
 
