@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AdmissionSchedule } from '../core/admission';
+import type { AdmissionSchedule, ScheduleView, WindowEnd } from '../core/admission';
 import { RetryableError } from '../core/errors';
 import { documentsOf } from './dynamodb-documents';
 import { isConditionalFailure } from './transient-errors';
@@ -8,6 +8,7 @@ import { isConditionalFailure } from './transient-errors';
 // An admission schedule (core/admission.ts) as one item of the state table:
 //   ADMISSION#identity-center / SCHEDULE        nextFreeMs: when the next reserved call may start;
 //                                               held#<account>#<permission set ARN>: grants held there
+//                                               end#<pair tag>#<second>: windows forecast to end then
 //   ADMISSION#slack-channel#<id> / SCHEDULE     the same for approval posts to one Slack channel
 // Moved with UpdateItem (an atomic `nextFreeMs + :d` under a condition), not read-modify-write:
 // a burst of a thousand executions reserves at once, and a compare-and-swap loop would make them
@@ -113,4 +114,52 @@ export class DynamoDbAdmissionSchedule implements AdmissionSchedule {
       if (!isConditionalFailure(error)) throw error;
     }
   }
+
+  async view(): Promise<ScheduleView> {
+    const current = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key, ConsistentRead: true }),
+    );
+    const item = current.Item ?? {};
+    const ends: WindowEnd[] = [];
+    for (const [name, value] of Object.entries(item)) {
+      const end = parseEnd(name, value);
+      if (end) ends.push(end);
+    }
+    const next = Number(item.nextFreeMs);
+    return { ...(Number.isFinite(next) ? { nextFreeMs: next } : {}), ends };
+  }
+
+  async forecastEnd(end: WindowEnd, past: WindowEnd[]): Promise<void> {
+    // One attribute per pair and second (ADD on a nested map path needs the map to exist first);
+    // the past ones are removed in the same write.
+    const names: Record<string, string> = { '#e': endAttribute(end) };
+    past.forEach((p, i) => {
+      names[`#p${i}`] = endAttribute(p);
+    });
+    const remove = past.length ? ` REMOVE ${past.map((_, i) => `#p${i}`).join(', ')}` : '';
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key,
+        UpdateExpression: `ADD #e :n${remove}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':n': end.count },
+      }),
+    );
+  }
+}
+
+const END_PREFIX = 'end#';
+
+function endAttribute(end: WindowEnd): string {
+  return `${END_PREFIX}${end.pair}#${end.second}`;
+}
+
+function parseEnd(name: string, value: unknown): WindowEnd | undefined {
+  if (!name.startsWith(END_PREFIX)) return undefined;
+  const cut = name.lastIndexOf('#');
+  const second = Number(name.slice(cut + 1));
+  const count = Number(value);
+  if (cut <= END_PREFIX.length || !Number.isFinite(second) || !Number.isFinite(count)) return undefined;
+  return { pair: name.slice(END_PREFIX.length, cut), second, count };
 }

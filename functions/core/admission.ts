@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AccessError } from './errors';
 
 // Admission control at Identity Center's pace. Identity Center allows about 20 API calls per
@@ -10,7 +11,9 @@ import { AccessError } from './errors';
 // reconciler, extra polls and administrators keep some room.
 //
 // Revokes never queue: ending access on time matters more than starting it. A revoke charges its
-// calls to the schedule instead, so the grants reserved after it leave it room.
+// calls to the schedule instead, so the grants reserved after it leave it room; or, for a window
+// no longer than maxWait, its grant forecasts when it will run (the revoke calendar, see
+// Admission.admit) and the reservation that spans that second leaves it room.
 
 /** Identity Center calls a phase makes in the common case (what it reserves). */
 export const PHASE_CALLS = {
@@ -37,6 +40,24 @@ export interface AdmissionSettings {
  */
 export const DEFAULT_ADMISSION: AdmissionSettings = { callsPerSecond: 18, maxWaitSeconds: 900 };
 
+/** Windows forecast to end in one second: their revokes will run then (see Admission.admit). */
+export interface WindowEnd {
+  /** The account and permission set, as `pairTag` names it. */
+  pair: string;
+  /** The second (Unix epoch) the windows end in. */
+  second: number;
+  /** How many windows. */
+  count: number;
+}
+
+/** What a grant's admission reads before reserving. */
+export interface ScheduleView {
+  /** When the next reserved call may start (undefined: never used). */
+  nextFreeMs?: number;
+  /** The revoke calendar: windows admitted here whose ends were forecast. */
+  ends: WindowEnd[];
+}
+
 /** The shared schedule: when the next call may start, moved forward atomically. */
 export interface AdmissionSchedule {
   /**
@@ -48,7 +69,31 @@ export interface AdmissionSchedule {
   count(name: string, delta: number): Promise<number>;
   /** Raises a named counter to at least `value`. */
   raise(name: string, value: number): Promise<void>;
+  /** The schedule as it stands (a consistent read). */
+  view(): Promise<ScheduleView>;
+  /** Adds `end` to the revoke calendar (its count to what is there) and forgets `past` entries. */
+  forecastEnd(end: WindowEnd, past: WindowEnd[]): Promise<void>;
 }
+
+/** The short name of an account and permission set in the revoke calendar (a held counter's name, hashed). */
+export function pairTag(pair: string): string {
+  return createHash('sha256').update(pair).digest('hex').slice(0, 12);
+}
+
+/**
+ * When a window opens after its grant's slot: the grant's calls, then CheckGrant after the
+ * definition's 2-second WaitForGrant (a creation takes about a second). Its revoke's calls come
+ * the same way: DeleteAccountAssignment when the window ends, CheckRevoke's Describe 2 seconds
+ * later (WaitForRevoke). A forecast off by a second or two costs tokens of Identity Center's
+ * bucket, not a throttle; off by more, the room is made where nothing uses it.
+ */
+const WINDOW_OPENS_AFTER_SECONDS = 2;
+const REVOKE_POLL_AFTER_SECONDS = 2;
+
+/** How long a calendar entry is kept after its second: its revoke has run, its held grant been counted out. */
+const CALENDAR_KEPT_MS = 60_000;
+/** Past entries forgotten per write (a write's expression stays small). */
+const FORGOTTEN_PER_WRITE = 40;
 
 /** Principals per ListAccountAssignments page: the API's most, which the adapter asks for. */
 export const PRINCIPALS_PER_PAGE = 100;
@@ -103,20 +148,28 @@ export class Admission {
   /**
    * Reserves a phase's calls; refuses a grant whose slot is further away than maxWaitSeconds. A
    * grant names its account and permission set: its pre-existing check lists every principal
-   * assigned there, a page per 100, so it also reserves the pages the grants already held there
-   * (admitted and not yet revoked, counted with the schedule) will take. A burst of a thousand on
-   * one permission set then reserves the ten pages its last grants read instead of overdrawing
-   * Identity Center's quota and retrying blind.
+   * assigned there, a page per 100, so it also reserves the pages the grants held there will
+   * take when it lists (admitted and not yet revoked, counted with the schedule, less the windows
+   * the calendar forecasts to have ended by its slot). A burst of a thousand on one permission
+   * set then reserves the pages its last grants read instead of overdrawing Identity Center's
+   * quota and retrying blind.
    *
-   * A grant whose window is no longer than maxWaitSeconds also reserves its revoke's calls: its
-   * window can end while the queue it joined is still being served, and a revoke never queues,
-   * so without this its calls would come on top of slots already handed out and overdraw the quota
-   * (the revoke would then be throttled, ending access late). A longer window ends after the
-   * queue it joined; its revoke charges its calls when it runs (measured: 2,000 at once with
-   * 15-minute windows, docs/BENCHMARKS.md).
+   * The revoke calendar: a grant whose window is no longer than maxWaitSeconds forecasts the
+   * second its window ends (its slot plus the window: the earliest its revoke can run), and every
+   * grant reserves, on top of its own calls, the forecast revokes' calls inside the span it
+   * takes. A revoke never queues, and its window can end while the queue it joined is still being
+   * served: without room made for it, its calls would come on top of slots already handed out and
+   * overdraw the quota (the revoke then throttled, ending access late). Made where it runs, not
+   * with its grant, the room is not taken by revokes that run after the queue has drained (about
+   * half of a burst's). A revoke that runs a little later than forecast finds the room as unused
+   * tokens in Identity Center's bucket. A longer window ends after the queue it joined; its
+   * revoke charges its calls when it runs (measured: 2,000 at once with 15-minute windows,
+   * docs/BENCHMARKS.md). Spans of validations do not read the calendar: their revokes' room is
+   * the 2 calls/s below the quota.
    *
    * `round` counts a grant's admissions after the first (IdentityCenterBusy): its grant is already
-   * counted as held, so a new round only reads the count.
+   * counted as held and its end forecast, so a new round only reads the count and reserves its
+   * revoke with it, as the forecast was for its first slot.
    */
   async admit(
     phase: 'validate' | 'grant',
@@ -138,21 +191,32 @@ export class Admission {
       };
     // A validation is never refused: it is bounded by the same wait, then runs unpaced.
     const latest = nowMs + this.settings.maxWaitSeconds * 1000;
+    const rate = this.settings.callsPerSecond;
+    const shortWindow = windowSeconds !== undefined && windowSeconds <= this.settings.maxWaitSeconds;
+    // An unreadable calendar only makes the reservation what it would be without one.
+    const view = phase === 'grant' ? await this.schedule.view().catch(() => undefined) : undefined;
+    const ends = (view?.ends ?? []).filter((e) => (e.second + 1 + REVOKE_POLL_AFTER_SECONDS) * 1000 > nowMs);
+    const expectedStart = Math.max(nowMs, view?.nextFreeMs ?? nowMs);
     let calls: number = PHASE_CALLS[phase];
     if (phase === 'grant' && pair) {
       // A count that cannot be read only makes the reservation the common case's.
       const held = await this.schedule.count(pair, round > 0 ? 0 : 1).catch(() => 1);
-      calls += Math.max(0, Math.ceil(held / PRINCIPALS_PER_PAGE) - 1);
+      const tag = pairTag(pair);
+      const endedBy = ends
+        // Not yet revoked by now (a past one is counted out already), ended by its slot.
+        .filter((e) => e.pair === tag && (e.second + 1) * 1000 > nowMs && e.second * 1000 < expectedStart)
+        .reduce((n, e) => n + e.count, 0);
+      calls += Math.max(0, Math.ceil(Math.max(1, held - endedBy) / PRINCIPALS_PER_PAGE) - 1);
     }
-    const revokeCalls =
-      phase === 'grant' && windowSeconds !== undefined && windowSeconds <= this.settings.maxWaitSeconds
-        ? PHASE_CALLS.revoke
-        : 0;
-    const start = await this.schedule.reserve(
-      ((calls + revokeCalls) * 1000) / this.settings.callsPerSecond,
-      nowMs,
-      latest,
-    );
+    const forecasting = phase === 'grant' && shortWindow && round === 0;
+    const revokeCalls = phase === 'grant' && shortWindow ? PHASE_CALLS.revoke : 0;
+    // The forecast revokes inside the span: it grows by their calls, which may reach more of them.
+    const ownCalls = calls + (forecasting ? 0 : revokeCalls);
+    let spanCalls = ownCalls;
+    for (let i = 0; i < 3; i++)
+      spanCalls =
+        ownCalls + revokeCallsWithin(ends, expectedStart, expectedStart + (spanCalls * 1000) / rate);
+    const start = await this.schedule.reserve((spanCalls * 1000) / rate, nowMs, latest);
     if (start === undefined) {
       if (phase === 'validate')
         return { at: wholeSeconds(nowMs), waitSeconds: 0, calls: 0, revokeCalls: 0, deferred: false };
@@ -163,6 +227,15 @@ export class Admission {
     // Rounded up to the second: a Wait timestamp in whole seconds, and the calls of one second
     // (at most callsPerSecond) fit Identity Center's burst.
     const at = Math.ceil(start / 1000) * 1000;
+    if (forecasting && windowSeconds !== undefined) {
+      const past = (view?.ends ?? [])
+        .filter((e) => (e.second + 1) * 1000 + CALENDAR_KEPT_MS < nowMs)
+        .slice(0, FORGOTTEN_PER_WRITE);
+      const second = at / 1000 + WINDOW_OPENS_AFTER_SECONDS + windowSeconds;
+      const end = { pair: pair ? pairTag(pair) : '-', second, count: 1 };
+      // Best effort: without the entry its revoke is one the room below the quota absorbs.
+      await this.schedule.forecastEnd(end, past).catch(() => undefined);
+    }
     return {
       at: wholeSeconds(at),
       waitSeconds: Math.max(0, Math.round((at - nowMs) / 1000)),
@@ -234,6 +307,21 @@ export class ChannelPacing {
     const at = Math.ceil(start / 1000) * 1000;
     return at - nowMs >= 1000 ? wholeSeconds(at) : null;
   }
+}
+
+/**
+ * The calls of the revokes the calendar forecasts within [fromMs, toMs): the Delete in the
+ * window's last second, the Describe two seconds later, each second's calls taken as spread over
+ * it, so spans that follow one another take exactly its calls between them.
+ */
+function revokeCallsWithin(ends: WindowEnd[], fromMs: number, toMs: number): number {
+  const share = (second: number) =>
+    Math.max(0, Math.min(toMs, (second + 1) * 1000) - Math.max(fromMs, second * 1000)) / 1000;
+  let calls = 0;
+  for (const e of ends)
+    calls +=
+      e.count * (share(e.second) + (PHASE_CALLS.revoke - 1) * share(e.second + REVOKE_POLL_AFTER_SECONDS));
+  return calls;
 }
 
 function wholeSeconds(ms: number): string {

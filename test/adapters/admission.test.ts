@@ -105,22 +105,69 @@ describe('admission at Identity Center pace', () => {
     });
   });
 
-  it('reserves the revoke of a window no longer than maxWait with its grant, and not of a longer one', async () => {
+  it('forecasts the end of a window no longer than maxWait, and makes its revoke room in the span that reaches it', async () => {
     const schedule = await freshSchedule();
-    const admission = new Admission(schedule, settings, () => new Date(T0));
-    const short = await admission.admit('grant', undefined, settings.maxWaitSeconds);
-    expect(short).toMatchObject({ calls: PHASE_CALLS.grant, revokeCalls: PHASE_CALLS.revoke });
-    const afterShort = await schedule.reserve(0, T0);
-    expect(afterShort).toBeCloseTo(
-      T0 + ((PHASE_CALLS.grant + PHASE_CALLS.revoke) * 1000) / settings.callsPerSecond,
+    let now = T0;
+    const admission = new Admission(schedule, settings, () => new Date(now));
+    const window = 30; // seconds, within maxWait (60 s)
+    const short = await admission.admit('grant', undefined, window);
+    // Its own calls only; the revoke's 2 are reserved where the window ends.
+    expect(short).toMatchObject({
+      at: '2026-12-01T09:00:00Z',
+      calls: PHASE_CALLS.grant,
+      revokeCalls: PHASE_CALLS.revoke,
+    });
+    expect(await schedule.reserve(0, T0)).toBeCloseTo(
+      T0 + (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
       2,
     );
-    const long = await admission.admit('grant', undefined, settings.maxWaitSeconds + 60);
-    expect(long).toMatchObject({ calls: PHASE_CALLS.grant, revokeCalls: 0 });
-    expect(((await schedule.reserve(0, T0)) ?? 0) - (afterShort ?? 0)).toBeCloseTo(
-      (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
-      2,
+    expect((await schedule.view()).ends).toEqual([{ pair: '-', second: T0 / 1000 + 2 + window, count: 1 }]);
+    // A longer window forecasts nothing: its revoke charges when it runs.
+    expect(await admission.admit('grant', undefined, settings.maxWaitSeconds + 60)).toMatchObject({
+      revokeCalls: 0,
+    });
+    expect((await schedule.view()).ends).toHaveLength(1);
+    // When it ends: a grant whose span starts in that second takes a share of the revoke's calls
+    // with its own (the share of the second it spans) ...
+    now = T0 + (2 + window) * 1000;
+    const before = now;
+    await admission.admit('grant');
+    const span = ((await schedule.reserve(0, now)) ?? 0) - before;
+    const own = (PHASE_CALLS.grant * 1000) / settings.callsPerSecond;
+    expect(span).toBeGreaterThan(own);
+    // ... and spans that follow one another through it take exactly its 2 calls (its Delete in
+    // that second, CheckRevoke's Describe two seconds later: 20 spans reach past both).
+    for (let i = 0; i < 19; i++) await admission.admit('grant');
+    const total = ((await schedule.reserve(0, now)) ?? 0) - before;
+    expect(total).toBeCloseTo(
+      ((20 * PHASE_CALLS.grant + PHASE_CALLS.revoke) * 1000) / settings.callsPerSecond,
+      0,
     );
+  });
+
+  it('forgets calendar entries a minute after their second, with the next forecast', async () => {
+    const schedule = await freshSchedule();
+    let now = T0;
+    const admission = new Admission(schedule, settings, () => new Date(now));
+    await admission.admit('grant', undefined, 10);
+    now = T0 + 12_000 + 61_000 + 1_000;
+    await admission.admit('grant', undefined, 10);
+    expect((await schedule.view()).ends).toEqual([
+      { pair: '-', second: Math.ceil(now / 1000) + 2 + 10, count: 1 },
+    ]);
+  });
+
+  it('admits as without a calendar when the schedule cannot be read', async () => {
+    const schedule = await freshSchedule();
+    const unreadable = Object.assign(Object.create(schedule), {
+      view: () => Promise.reject(new Error('throttled')),
+      forecastEnd: () => Promise.reject(new Error('throttled')),
+    });
+    const admission = new Admission(unreadable, settings, () => new Date(T0));
+    expect(await admission.admit('grant', undefined, 30)).toMatchObject({
+      calls: PHASE_CALLS.grant,
+      revokeCalls: PHASE_CALLS.revoke,
+    });
   });
 });
 
@@ -150,6 +197,17 @@ describe('grants held on one account and permission set (List pages)', () => {
     expect(((await schedule.reserve(0, T0)) ?? 0) - (after ?? 0)).toBe(
       (PHASE_CALLS.grant * 1000) / settings.callsPerSecond,
     );
+  });
+
+  it('does not count the grants whose windows the calendar has ending before the slot', async () => {
+    const schedule = await freshSchedule();
+    const admission = new Admission(schedule, settings, () => new Date(T0));
+    // 150 grants with 60-second windows, then a queue that reaches past their ends.
+    for (let i = 0; i < 150; i++) await admission.admit('grant', pair, 60);
+    expect((await admission.admit('grant', pair, 60)).calls).toBe(PHASE_CALLS.grant + 1); // 151 held: 2 pages
+    await schedule.reserve(120_000, T0);
+    // Its slot is 2 minutes out: all 151 windows have ended by then, so it lists one page.
+    expect((await admission.admit('grant', pair, 60)).calls).toBe(PHASE_CALLS.grant);
   });
 
   it('counts a grant once however many rounds it is admitted (IdentityCenterBusy), each round reserving its pages', async () => {

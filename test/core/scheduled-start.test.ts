@@ -398,6 +398,8 @@ describe('admission of a scheduled grant', () => {
       },
       count: async () => 1,
       raise: async () => undefined,
+      view: async () => ({ ends: [] }),
+      forecastEnd: async () => undefined,
     };
     let now = NOW;
     const admission = new Admission(
