@@ -52,10 +52,24 @@ export interface CallTally {
 }
 const tallies = new AsyncLocalStorage<CallTally>();
 
+/**
+ * A throttled DeleteAccountAssignment is asked again after these pauses before the step gives
+ * up to the state machine's Retry (1 s or more, with jitter): ending access on time comes first,
+ * and Identity Center's bucket refills a call every 50 ms or so at ~20/s, so a revoke that meets
+ * a momentarily empty bucket gets through in a fraction of a second instead of waiting out a
+ * Step Functions retry. A throttled call was not processed (nothing deleted), so asking again is
+ * safe; only deletions do this (a few a second), so it cannot multiply a burst.
+ */
+export const DELETE_THROTTLE_PAUSES_MS = [100, 200, 400] as const;
+
+const pauseFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class SsoAdminDirectory implements AssignmentDirectory {
   constructor(
     private readonly client: SSOAdminClient,
     private readonly instanceArn: string,
+    /** How a throttled deletion waits before it is asked again (a test's clock may stand in). */
+    private readonly pause: (ms: number) => Promise<void> = pauseFor,
   ) {}
 
   /**
@@ -139,19 +153,29 @@ export class SsoAdminDirectory implements AssignmentDirectory {
   }
 
   async delete(key: AssignmentKey): Promise<AssignmentOperationStatus> {
-    try {
-      const result = await this.call('DeleteAccountAssignment', () =>
-        this.client.send(
-          new DeleteAccountAssignmentCommand({
-            InstanceArn: this.instanceArn,
-            TargetId: key.accountId,
-            TargetType: 'AWS_ACCOUNT',
-            PermissionSetArn: key.permissionSetArn,
-            PrincipalType: 'USER',
-            PrincipalId: key.principalId,
-          }),
-        ),
+    const ask = () =>
+      this.client.send(
+        new DeleteAccountAssignmentCommand({
+          InstanceArn: this.instanceArn,
+          TargetId: key.accountId,
+          TargetType: 'AWS_ACCOUNT',
+          PermissionSetArn: key.permissionSetArn,
+          PrincipalType: 'USER',
+          PrincipalId: key.principalId,
+        }),
       );
+    try {
+      const result = await this.call('DeleteAccountAssignment', async () => {
+        for (const pause of DELETE_THROTTLE_PAUSES_MS) {
+          try {
+            return await ask();
+          } catch (error) {
+            if (!(error instanceof Error && error.name === 'ThrottlingException')) throw error;
+            await this.pause(pause);
+          }
+        }
+        return ask();
+      });
       return toStatus(result.AccountAssignmentDeletionStatus, 'DeleteAccountAssignment');
     } catch (error) {
       if (error instanceof Error && error.name === 'ResourceNotFoundException') {
