@@ -98,6 +98,18 @@ export class SsoAdminDirectory implements AssignmentDirectory {
     }
   }
 
+  /** The account assignment of `key` as Create and DeleteAccountAssignment name it. */
+  private assignment(key: AssignmentKey) {
+    return {
+      InstanceArn: this.instanceArn,
+      TargetId: key.accountId,
+      TargetType: 'AWS_ACCOUNT' as const,
+      PermissionSetArn: key.permissionSetArn,
+      PrincipalType: 'USER' as const,
+      PrincipalId: key.principalId,
+    };
+  }
+
   async listUserPrincipals(accountId: string, permissionSetArn: string): Promise<string[]> {
     const principals: string[] = [];
     // 100 per page, the most the API allows (ListAccountAssignments, MaxResults 1-100 in the
@@ -126,16 +138,7 @@ export class SsoAdminDirectory implements AssignmentDirectory {
 
   async create(key: AssignmentKey): Promise<AssignmentOperationStatus> {
     const result = await this.call('CreateAccountAssignment', () =>
-      this.client.send(
-        new CreateAccountAssignmentCommand({
-          InstanceArn: this.instanceArn,
-          TargetId: key.accountId,
-          TargetType: 'AWS_ACCOUNT',
-          PermissionSetArn: key.permissionSetArn,
-          PrincipalType: 'USER',
-          PrincipalId: key.principalId,
-        }),
-      ),
+      this.client.send(new CreateAccountAssignmentCommand(this.assignment(key))),
     );
     return toStatus(result.AccountAssignmentCreationStatus, 'CreateAccountAssignment');
   }
@@ -153,17 +156,7 @@ export class SsoAdminDirectory implements AssignmentDirectory {
   }
 
   async delete(key: AssignmentKey): Promise<AssignmentOperationStatus> {
-    const ask = () =>
-      this.client.send(
-        new DeleteAccountAssignmentCommand({
-          InstanceArn: this.instanceArn,
-          TargetId: key.accountId,
-          TargetType: 'AWS_ACCOUNT',
-          PermissionSetArn: key.permissionSetArn,
-          PrincipalType: 'USER',
-          PrincipalId: key.principalId,
-        }),
-      );
+    const ask = () => this.client.send(new DeleteAccountAssignmentCommand(this.assignment(key)));
     try {
       const result = await this.call('DeleteAccountAssignment', async () => {
         for (const pause of DELETE_THROTTLE_PAUSES_MS) {

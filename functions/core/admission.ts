@@ -208,7 +208,8 @@ export class Admission {
         .reduce((n, e) => n + e.count, 0);
       calls += Math.max(0, Math.ceil(Math.max(1, held - endedBy) / PRINCIPALS_PER_PAGE) - 1);
     }
-    const forecasting = phase === 'grant' && shortWindow && round === 0;
+    // Without a readable calendar the revoke is reserved in the grant's own slot, as before it.
+    const forecasting = phase === 'grant' && shortWindow && round === 0 && view !== undefined;
     const revokeCalls = phase === 'grant' && shortWindow ? PHASE_CALLS.revoke : 0;
     // The forecast revokes inside the span: it grows by their calls, which may reach more of them.
     const ownCalls = calls + (forecasting ? 0 : revokeCalls);

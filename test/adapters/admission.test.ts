@@ -168,6 +168,11 @@ describe('admission at Identity Center pace', () => {
       calls: PHASE_CALLS.grant,
       revokeCalls: PHASE_CALLS.revoke,
     });
+    // Its revoke's calls reserved in its own slot, as without a calendar.
+    expect(await schedule.reserve(0, T0)).toBeCloseTo(
+      T0 + ((PHASE_CALLS.grant + PHASE_CALLS.revoke) * 1000) / settings.callsPerSecond,
+      2,
+    );
   });
 });
 
